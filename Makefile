@@ -1,0 +1,58 @@
+# Every target a person needs; `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+STAMP := $(VENV)/.synced
+
+.DEFAULT_GOAL := help
+
+help: ## List every target with one line
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
+
+$(BIN)/uv:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(STAMP): $(BIN)/uv pyproject.toml uv.lock
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --inexact --quiet
+	@touch $(STAMP)
+
+bootstrap: $(STAMP) ## Create .venv and install the locked dependencies
+
+run: bootstrap ## Migrate and start the gateway (:8000) and the four services (:8001-8004) on SQLite under var/
+	$(BIN)/python -m services.devrun
+
+migrate: bootstrap ## Apply every service's migrations (uses the same settings as the services)
+	$(BIN)/python -m services.cli migrate
+	$(BIN)/python -m gateway.cli migrate
+
+test: bootstrap ## Run the whole suite (TEST_DB=postgres to run it on PostgreSQL)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgres: bootstrap ## Run the whole suite on PostgreSQL (127.0.0.1:5432)
+	TEST_DB=postgres $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: bootstrap ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy services gateway bench
+
+format: bootstrap ## Format and autofix with ruff
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+token: bootstrap ## Mint a development JWT: make token ROLE=city_admin SCOPE=ningbo SUB=admin
+	@$(BIN)/python -m gateway.cli token --role $${ROLE:-city_admin} --scope $${SCOPE:-ningbo} --sub $${SUB:-admin}
+
+bench: bootstrap ## Run the benchmarks (not part of the suite); figures go to bench/results/ and docs/
+	$(BIN)/python -m bench
+
+lock: $(BIN)/uv ## Re-resolve uv.lock after editing pyproject.toml
+	$(BIN)/uv lock
+
+clean: ## Remove var/ (local databases and logs)
+	rm -rf var
+
+.PHONY: help bootstrap run migrate test test-postgres lint format token bench lock clean

@@ -1,0 +1,1 @@
+"""Shared infrastructure for every service and the gateway. No business rules live here."""

@@ -1,0 +1,262 @@
+"""RFC 9457 problem details: one error base class, one renderer, handlers for every framework error."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from services.kit.context import request_id_var
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+# `type` is a URI reference; the gateway serves a description of each slug under this path.
+PROBLEM_BASE = "/problems/"
+
+log = logging.getLogger("kit.errors")
+
+
+class ProblemError(Exception):
+    """Base of every error a service raises on purpose. Subclasses fix `status`, `slug` and `title`."""
+
+    status: ClassVar[int] = 400
+    slug: ClassVar[str] = "bad-request"
+    title: ClassVar[str] = "Bad request"
+
+    def __init__(self, detail: str | None = None, *, headers: dict[str, str] | None = None, **extensions: Any):
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.headers = headers or {}
+        self.extensions = extensions
+
+
+class BadRequest(ProblemError):
+    status, slug, title = 400, "bad-request", "Bad request"
+
+
+class Unauthorized(ProblemError):
+    status, slug, title = 401, "unauthorized", "Authentication required"
+
+
+class Forbidden(ProblemError):
+    status, slug, title = 403, "forbidden", "Not allowed"
+
+
+class NotFound(ProblemError):
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class Conflict(ProblemError):
+    status, slug, title = 409, "conflict", "Conflict"
+
+
+class PreconditionFailed(ProblemError):
+    status, slug, title = 412, "precondition-failed", "Precondition failed"
+
+
+class PreconditionRequired(ProblemError):
+    status, slug, title = 428, "precondition-required", "If-Match header required"
+
+
+class PayloadTooLarge(ProblemError):
+    status, slug, title = 413, "payload-too-large", "Request body too large"
+
+
+class UnsupportedMediaType(ProblemError):
+    status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
+class UnprocessableEntity(ProblemError):
+    """A payload that is well-formed but breaks a rule about a field; name the field in `errors`."""
+
+    status, slug, title = 422, "validation-error", "Invalid request"
+
+
+class TooManyRequests(ProblemError):
+    status, slug, title = 429, "rate-limited", "Too many requests"
+
+
+class ServiceUnavailable(ProblemError):
+    status, slug, title = 503, "service-unavailable", "Service unavailable"
+
+
+class GatewayTimeout(ProblemError):
+    status, slug, title = 504, "upstream-timeout", "Upstream timed out"
+
+
+class UpstreamError(ProblemError):
+    status, slug, title = 502, "bad-gateway", "Upstream failed"
+
+
+def field_error(loc: list[str | int] | tuple[str | int, ...], msg: str, type_: str = "value_error") -> dict[str, Any]:
+    """One entry of a 422 `errors` list, in the same shape FastAPI's own validation errors use."""
+    return {"loc": list(loc), "msg": msg, "type": type_}
+
+
+def problem_response(
+    *,
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    request: Request | None = None,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> Response:
+    """Render one problem document."""
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if request is not None:
+        body["instance"] = request.url.path
+    rid = request_id_var.get()
+    if rid:
+        body["request_id"] = rid
+    body.update(extensions)
+    return Response(
+        orjson.dumps(body, default=str),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+_JSON_TYPES = ("application/json",)
+
+
+def _is_json(content_type: str) -> bool:
+    base = content_type.split(";", 1)[0].strip().lower()
+    return base in _JSON_TYPES or base.endswith("+json")
+
+
+async def _on_problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ProblemError)
+    return problem_response(
+        status=exc.status,
+        slug=exc.slug,
+        title=exc.title,
+        detail=exc.detail,
+        request=request,
+        headers=exc.headers,
+        **exc.extensions,
+    )
+
+
+async def _on_validation(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in exc.errors()
+    ]
+    body_errors = [e for e in errors if e["loc"][:1] == ["body"]]
+    content_type = request.headers.get("content-type", "")
+    if body_errors and content_type and not _is_json(content_type) and request.method in {"POST", "PUT", "PATCH"}:
+        # A JSON body was expected and something else arrived.
+        return problem_response(
+            status=415,
+            slug="unsupported-media-type",
+            title="Unsupported media type",
+            detail=f"Expected application/json, got {content_type.split(';')[0]}",
+            request=request,
+        )
+    if any(e["type"] == "json_invalid" for e in errors):
+        bad = next(e for e in errors if e["type"] == "json_invalid")
+        return problem_response(
+            status=400,
+            slug="malformed-json",
+            title="Malformed JSON",
+            detail=f"The request body is not valid JSON: {bad['msg']}",
+            request=request,
+        )
+    names = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors)
+    return problem_response(
+        status=422,
+        slug="validation-error",
+        title="Invalid request",
+        detail=f"{len(errors)} invalid field(s): {names}",
+        request=request,
+        errors=errors,
+    )
+
+
+_HTTP_SLUGS = {
+    400: ("bad-request", "Bad request"),
+    401: ("unauthorized", "Authentication required"),
+    403: ("forbidden", "Not allowed"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    406: ("not-acceptable", "Not acceptable"),
+    413: ("payload-too-large", "Request body too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+}
+
+
+async def _on_http(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    slug, title = _HTTP_SLUGS.get(exc.status_code, ("http-error", "HTTP error"))
+    detail = exc.detail if isinstance(exc.detail, str) else title
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = f"No route matches {request.method} {request.url.path}"
+    if exc.status_code == 405:
+        detail = f"Method {request.method} is not allowed on {request.url.path}"
+    return problem_response(
+        status=exc.status_code,
+        slug=slug,
+        title=title,
+        detail=detail,
+        request=request,
+        headers=dict(exc.headers or {}),
+    )
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", exc_info=exc)
+    return problem_response(
+        status=500,
+        slug="internal-error",
+        title="Internal error",
+        detail="An unexpected error occurred; quote the request id when reporting it.",
+        request=request,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Render every error the app can produce as problem+json."""
+    app.add_exception_handler(ProblemError, _on_problem)
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(Exception, _on_unexpected)
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "type": "object",
+    "description": "RFC 9457 problem details.",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string", "example": "/problems/not-found"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "request_id": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "loc": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
+                    "msg": {"type": "string"},
+                    "type": {"type": "string"},
+                },
+            },
+        },
+    },
+}

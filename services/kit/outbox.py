@@ -1,0 +1,271 @@
+"""Transactional outbox and receiver-side idempotency, for every service.
+
+A service writes an event row with :func:`enqueue` in the same transaction as its change. The
+:func:`relay_worker` loop claims due rows under a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL,
+so replicas never take the same row), POSTs each to its target with ``Idempotency-Key: <event id>``,
+and marks it sent, or schedules a retry with exponential backoff and full jitter, or, past
+``max_attempts`` or on a non-retryable answer, marks it failed for an admin to retry. A crash
+between delivery and marking only means a redelivery, which receivers absorb with
+:func:`idempotent_replay` / :func:`remember_response`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import orjson
+from fastapi import FastAPI
+from sqlalchemy import (
+    JSON,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.kit.clock import Clock
+from services.kit.db import UtcDateTime
+from services.kit.errors import Conflict
+from services.kit.logs import get_logger
+
+log = get_logger("kit.outbox")
+
+PENDING, SENT, FAILED = "pending", "sent", "failed"
+LEASE = timedelta(seconds=60)
+
+
+def outbox_table(metadata: MetaData) -> Table:
+    """The ``outbox_event`` table, defined on a service's own metadata."""
+    return Table(
+        "outbox_event",
+        metadata,
+        Column("id", String(36), primary_key=True),
+        Column("event_type", String(100), nullable=False),
+        Column("target", String(40), nullable=False),
+        Column("path", String(200), nullable=False),
+        Column("payload", JSON, nullable=False),
+        Column("status", String(12), nullable=False, default=PENDING),
+        Column("attempts", Integer, nullable=False, default=0),
+        Column("next_attempt_at", UtcDateTime(), nullable=False),
+        Column("leased_until", UtcDateTime(), nullable=True),
+        Column("last_error", Text, nullable=True),
+        Column("created_at", UtcDateTime(), nullable=False),
+        Column("sent_at", UtcDateTime(), nullable=True),
+        Index("ix_outbox_event_due", "status", "next_attempt_at"),
+    )
+
+
+def idempotency_table(metadata: MetaData) -> Table:
+    """The ``idempotency_key`` table: one row per key a receiver has accepted."""
+    return Table(
+        "idempotency_key",
+        metadata,
+        Column("key", String(200), primary_key=True),
+        Column("request_hash", String(64), nullable=False),
+        Column("status_code", Integer, nullable=False),
+        Column("response", JSON, nullable=True),
+        Column("created_at", UtcDateTime(), nullable=False),
+    )
+
+
+async def enqueue(
+    session: AsyncSession,
+    table: Table,
+    *,
+    event_type: str,
+    target: str,
+    path: str,
+    payload: Mapping[str, Any],
+    now: datetime,
+    event_id: str | None = None,
+) -> str:
+    """Add an event to the outbox inside the caller's transaction; returns its id (the idempotency key)."""
+    eid = event_id or str(uuid.uuid4())
+    await session.execute(
+        insert(table).values(
+            id=eid,
+            event_type=event_type,
+            target=target,
+            path=path,
+            payload=dict(payload),
+            status=PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
+    return eid
+
+
+def backoff(attempt: int, *, base: float = 1.0, cap: float = 3600.0) -> float:
+    """Seconds to wait before retry number `attempt` (1-based): full jitter over an exponential ceiling."""
+    return random.uniform(0, min(cap, base * (2 ** (attempt - 1))))
+
+
+@dataclass
+class RelayConfig:
+    table: Table
+    targets: Mapping[str, str]  # target name -> base URL
+    source: str
+    batch_size: int = 100
+    poll_seconds: float = 0.5
+    max_attempts: int = 12
+
+
+async def claim_due(session: AsyncSession, cfg: RelayConfig, now: datetime) -> list[Mapping[str, Any]]:
+    """Lease up to `batch_size` due events to this relay; other replicas skip them."""
+    t = cfg.table
+    due = (
+        select(t.c.id)
+        .where(
+            and_(
+                t.c.status == PENDING,
+                t.c.next_attempt_at <= now,
+                or_(t.c.leased_until.is_(None), t.c.leased_until < now),
+            )
+        )
+        .order_by(t.c.next_attempt_at)
+        .limit(cfg.batch_size)
+    )
+    if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
+        due = due.with_for_update(skip_locked=True)
+    ids = [r[0] for r in (await session.execute(due)).all()]
+    if not ids:
+        return []
+    rows = await session.execute(
+        update(t)
+        .where(t.c.id.in_(ids))
+        .values(leased_until=now + LEASE, attempts=t.c.attempts + 1)
+        .returning(*t.c)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+def _envelope(row: Mapping[str, Any], source: str) -> bytes:
+    return orjson.dumps(
+        {
+            "id": row["id"],
+            "type": row["event_type"],
+            "source": source,
+            "occurred_at": row["created_at"],
+            "data": row["payload"],
+        }
+    )
+
+
+async def deliver(client: httpx.AsyncClient, cfg: RelayConfig, row: Mapping[str, Any]) -> tuple[bool, bool, str | None]:
+    """POST one event. Returns (delivered, retryable, error)."""
+    base = cfg.targets.get(row["target"])
+    if base is None:
+        return False, False, f"unknown target {row['target']!r}"
+    try:
+        resp = await client.post(
+            base.rstrip("/") + row["path"],
+            content=_envelope(row, cfg.source),
+            headers={"content-type": "application/json", "idempotency-key": row["id"]},
+        )
+    except httpx.HTTPError as exc:
+        return False, True, f"{type(exc).__name__}: {exc}"
+    if resp.is_success:
+        return True, False, None
+    retryable = resp.status_code >= 500 or resp.status_code in (408, 425, 429)
+    return False, retryable, f"HTTP {resp.status_code}: {resp.text[:500]}"
+
+
+async def relay_once(app: FastAPI, cfg: RelayConfig) -> int:
+    """Claim and deliver one batch; returns how many events were claimed."""
+    clock: Clock = app.state.clock
+    async with app.state.sessionmaker() as session, session.begin():
+        rows = await claim_due(session, cfg, clock.now())
+    if not rows:
+        return 0
+    results = await asyncio.gather(*(deliver(app.state.http, cfg, r) for r in rows))
+    now = clock.now()
+    t = cfg.table
+    async with app.state.sessionmaker() as session, session.begin():
+        for row, (ok, retryable, error) in zip(rows, results, strict=True):
+            if ok:
+                values: dict[str, Any] = {"status": SENT, "sent_at": now, "leased_until": None, "last_error": None}
+            elif retryable and row["attempts"] < cfg.max_attempts:
+                values = {
+                    "next_attempt_at": now + timedelta(seconds=backoff(row["attempts"])),
+                    "leased_until": None,
+                    "last_error": error,
+                }
+            else:
+                values = {"status": FAILED, "leased_until": None, "last_error": error}
+                log.warning("outbox event failed", event_id=row["id"], error=error, attempts=row["attempts"])
+            await session.execute(update(t).where(t.c.id == row["id"]).values(**values))
+    return len(rows)
+
+
+def relay_worker(cfg_factory: Any) -> Any:
+    """A kit worker: `cfg_factory(app) -> RelayConfig`; loops until cancelled."""
+
+    async def outbox_relay(app: FastAPI) -> None:
+        cfg: RelayConfig = cfg_factory(app)
+        while True:
+            try:
+                claimed = await relay_once(app, cfg)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox relay pass failed")
+                claimed = 0
+            if claimed < cfg.batch_size:
+                await asyncio.sleep(cfg.poll_seconds)
+
+    return outbox_relay
+
+
+async def retry_failed(session: AsyncSession, table: Table, *, event_id: str | None, now: datetime) -> int:
+    """Put failed events (one, or all when `event_id` is None) back in the queue."""
+    stmt = update(table).where(table.c.status == FAILED)
+    if event_id is not None:
+        stmt = stmt.where(table.c.id == event_id)
+    result = await session.execute(stmt.values(status=PENDING, attempts=0, next_attempt_at=now, leased_until=None))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def request_hash(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+async def idempotent_replay(
+    session: AsyncSession, table: Table, *, key: str, body_hash: str
+) -> tuple[int, Any] | None:
+    """The stored answer for `key`, or None if it is new; 409 if the key was used with another body."""
+    row = (await session.execute(select(table).where(table.c.key == key))).first()
+    if row is None:
+        return None
+    if row.request_hash != body_hash:
+        raise Conflict(
+            "This Idempotency-Key was already used with a different request body", idempotency_key=key
+        )
+    return row.status_code, row.response
+
+
+async def remember_response(
+    session: AsyncSession, table: Table, *, key: str, body_hash: str, status_code: int, response: Any, now: datetime
+) -> None:
+    """Record the answer to `key` in the caller's transaction (a concurrent twin fails on the primary key)."""
+    await session.execute(
+        insert(table).values(key=key, request_hash=body_hash, status_code=status_code, response=response, created_at=now)
+    )

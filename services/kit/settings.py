@@ -1,0 +1,83 @@
+"""Settings base: one ``Settings`` per process, env prefix ``<SERVICE>_``; nothing else reads the env."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Development-only placeholder; refused whenever ENVIRONMENT=production.
+DEV_PRINCIPAL_SECRET = "dev-only-principal-secret-change-me-0000000000"
+
+Environment = Literal["dev", "test", "production"]
+
+
+def _shared(name: str) -> AliasChoices:
+    """Read a value shared by every process from its unprefixed name (e.g. ``PRINCIPAL_SECRET``)."""
+    return AliasChoices(name.lower(), name)
+
+
+class BaseProcessSettings(BaseSettings):
+    """What every process (gateway or service) is configured with."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    environment: Environment = Field("dev", validation_alias=_shared("ENVIRONMENT"))
+    host: str = "127.0.0.1"
+    port: int = 8000
+    var_dir: Path = Field(Path("var"), validation_alias=_shared("VAR_DIR"))
+    log_level: str = Field("INFO", validation_alias=_shared("LOG_LEVEL"))
+    log_json: bool = Field(True, validation_alias=_shared("LOG_JSON"))
+    access_log: bool = Field(True, validation_alias=_shared("ACCESS_LOG"))
+    # HS256 secret the gateway signs forwarded principals with; services verify with it.
+    principal_secret: SecretStr = Field(
+        SecretStr(DEV_PRINCIPAL_SECRET), validation_alias=_shared("PRINCIPAL_SECRET")
+    )
+    principal_ttl_seconds: int = Field(60, validation_alias=_shared("PRINCIPAL_TTL_SECONDS"))
+    # Lets end-to-end tests move a process's clock; never available in production.
+    clock_control: bool = Field(False, validation_alias=_shared("CLOCK_CONTROL"))
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_in_production(self) -> BaseProcessSettings:
+        if self.environment == "production":
+            secret = self.principal_secret.get_secret_value()
+            if secret == DEV_PRINCIPAL_SECRET or len(secret) < 32:
+                raise ValueError("PRINCIPAL_SECRET must be set to a real secret (>= 32 chars) in production")
+            if self.clock_control:
+                raise ValueError("CLOCK_CONTROL must be off in production")
+        return self
+
+
+class ServiceSettings(BaseProcessSettings):
+    """A service: its own database, and where its peers are."""
+
+    service_name: ClassVar[str] = "service"
+
+    database_url: str = ""
+    db_pool_size: int = 10
+    db_max_overflow: int = 20
+    auto_migrate: bool = True
+    sampling_url: str = Field("http://127.0.0.1:8001", validation_alias=_shared("SAMPLING_URL"))
+    scoring_url: str = Field("http://127.0.0.1:8002", validation_alias=_shared("SCORING_URL"))
+    rectification_url: str = Field(
+        "http://127.0.0.1:8003", validation_alias=_shared("RECTIFICATION_URL")
+    )
+    notify_url: str = Field("http://127.0.0.1:8004", validation_alias=_shared("NOTIFY_URL"))
+    http_timeout_seconds: float = 10.0
+    # Outbox relay: how often it polls and how hard it retries before giving up on an event.
+    outbox_enabled: bool = True
+    outbox_poll_seconds: float = 0.5
+    outbox_batch_size: int = 100
+    outbox_max_attempts: int = 12
+
+    @model_validator(mode="after")
+    def _default_database(self) -> ServiceSettings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.var_dir / (self.service_name + '.db')}"
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
