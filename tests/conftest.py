@@ -38,7 +38,9 @@ async def _postgres_reachable() -> None:
             user=url.username, host=url.host, port=url.port or 5432, database=url.database, timeout=5
         )
     except Exception as exc:
-        pytest.exit(f"TEST_DB=postgres but PostgreSQL at {POSTGRES_ADMIN_URL} is unreachable: {exc}", returncode=3)
+        pytest.exit(
+            f"TEST_DB=postgres but PostgreSQL at {POSTGRES_ADMIN_URL} is unreachable: {exc}", returncode=3
+        )
     await conn.close()
 
 

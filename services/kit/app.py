@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -29,7 +29,7 @@ from services.kit.middleware import RequestContextMiddleware
 from services.kit.migrations import current_revision, head_revision, upgrade_to_head
 from services.kit.settings import ServiceSettings
 
-Worker = Callable[[FastAPI], Awaitable[None]]
+Worker = Callable[[FastAPI], Coroutine[Any, Any, None]]
 """A background loop run for the life of the process; it must return or raise when cancelled."""
 
 log = get_logger("kit.app")
@@ -73,7 +73,11 @@ def health_router() -> APIRouter:
             current = await current_revision(state.engine)
         except Exception as exc:
             return problem_response(
-                status=503, slug="not-ready", title="Not ready", detail=f"database unreachable: {exc}", request=request
+                status=503,
+                slug="not-ready",
+                title="Not ready",
+                detail=f"database unreachable: {exc}",
+                request=request,
             )
         if current != state.head_revision:
             return problem_response(
@@ -131,7 +135,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(process=name, level=settings.log_level, json=settings.log_json)
-        engine = make_engine(settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
+        engine = make_engine(
+            settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+        )
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.head_revision = head_revision(migrations_dir)
@@ -144,7 +150,9 @@ def create_app(
             ttl=settings.principal_ttl_seconds,
             transport=http_transport,
         )
-        tasks = [asyncio.create_task(w(app), name=f"{name}:{getattr(w, '__name__', 'worker')}") for w in workers]
+        tasks = [
+            asyncio.create_task(w(app), name=f"{name}:{getattr(w, '__name__', 'worker')}") for w in workers
+        ]
         log.info("started", port=settings.port, database=engine.url.render_as_string(hide_password=True))
         try:
             yield
@@ -187,7 +195,15 @@ def _add_problem_schema(app: FastAPI) -> None:
         if app.openapi_schema:
             return app.openapi_schema
         schema = original()
-        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        schemas["Problem"] = PROBLEM_SCHEMA
+        # FastAPI documents its own 422 shape; ours is a Problem with `errors`.
+        for ops in schema.get("paths", {}).values():
+            for op in ops.values():
+                if isinstance(op, dict) and "422" in op.get("responses", {}):
+                    op["responses"]["422"] = ERROR_RESPONSES[422]
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
         app.openapi_schema = schema
         return schema
 

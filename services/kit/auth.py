@@ -63,7 +63,9 @@ class Principal(BaseModel):
             raise Forbidden(f"{unit!r} is outside your scope {self.scope!r}", scope=self.scope, unit=unit)
 
 
-def sign_principal(principal: Principal, *, secret: str, ttl_seconds: int = 60, request_id: str | None = None) -> str:
+def sign_principal(
+    principal: Principal, *, secret: str, ttl_seconds: int = 60, request_id: str | None = None
+) -> str:
     now = int(time.time())
     claims: dict[str, Any] = {
         "iss": INTERNAL_ISSUER,

@@ -27,7 +27,9 @@ class ProblemError(Exception):
     slug: ClassVar[str] = "bad-request"
     title: ClassVar[str] = "Bad request"
 
-    def __init__(self, detail: str | None = None, *, headers: dict[str, str] | None = None, **extensions: Any):
+    def __init__(
+        self, detail: str | None = None, *, headers: dict[str, str] | None = None, **extensions: Any
+    ):
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.headers = headers or {}
@@ -92,7 +94,9 @@ class UpstreamError(ProblemError):
     status, slug, title = 502, "bad-gateway", "Upstream failed"
 
 
-def field_error(loc: list[str | int] | tuple[str | int, ...], msg: str, type_: str = "value_error") -> dict[str, Any]:
+def field_error(
+    loc: list[str | int] | tuple[str | int, ...], msg: str, type_: str = "value_error"
+) -> dict[str, Any]:
     """One entry of a 422 `errors` list, in the same shape FastAPI's own validation errors use."""
     return {"loc": list(loc), "msg": msg, "type": type_}
 
@@ -115,7 +119,8 @@ def problem_response(
         "detail": detail,
     }
     if request is not None:
-        body["instance"] = request.url.path
+        # Behind the gateway the public path is /api/v1/<area> + the service's own path.
+        body["instance"] = request.headers.get("x-forwarded-prefix", "") + request.url.path
     rid = request_id_var.get()
     if rid:
         body["request_id"] = rid
@@ -157,7 +162,12 @@ async def _on_validation(request: Request, exc: Exception) -> Response:
     ]
     body_errors = [e for e in errors if e["loc"][:1] == ["body"]]
     content_type = request.headers.get("content-type", "")
-    if body_errors and content_type and not _is_json(content_type) and request.method in {"POST", "PUT", "PATCH"}:
+    if (
+        body_errors
+        and content_type
+        and not _is_json(content_type)
+        and request.method in {"POST", "PUT", "PATCH"}
+    ):
         # A JSON body was expected and something else arrived.
         return problem_response(
             status=415,

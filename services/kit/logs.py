@@ -48,7 +48,7 @@ def configure_logging(*, process: str, level: str = "INFO", json: bool = True) -
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("uvicorn.access", "aiosqlite", "httpx", "httpcore"):
+    for noisy in ("uvicorn.access", "aiosqlite", "httpx", "httpcore", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("uvicorn.error").propagate = True
 

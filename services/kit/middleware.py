@@ -16,9 +16,7 @@ from services.kit.context import request_id_var
 REQUEST_ID_HEADER = b"x-request-id"
 _VALID_RID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
-REQUESTS = Counter(
-    "http_requests_total", "HTTP requests handled", ["process", "method", "route", "status"]
-)
+REQUESTS = Counter("http_requests_total", "HTTP requests handled", ["process", "method", "route", "status"])
 LATENCY = Histogram(
     "http_request_duration_seconds",
     "Time to handle an HTTP request",

@@ -170,7 +170,9 @@ def _envelope(row: Mapping[str, Any], source: str) -> bytes:
     )
 
 
-async def deliver(client: httpx.AsyncClient, cfg: RelayConfig, row: Mapping[str, Any]) -> tuple[bool, bool, str | None]:
+async def deliver(
+    client: httpx.AsyncClient, cfg: RelayConfig, row: Mapping[str, Any]
+) -> tuple[bool, bool, str | None]:
     """POST one event. Returns (delivered, retryable, error)."""
     base = cfg.targets.get(row["target"])
     if base is None:
@@ -202,7 +204,12 @@ async def relay_once(app: FastAPI, cfg: RelayConfig) -> int:
     async with app.state.sessionmaker() as session, session.begin():
         for row, (ok, retryable, error) in zip(rows, results, strict=True):
             if ok:
-                values: dict[str, Any] = {"status": SENT, "sent_at": now, "leased_until": None, "last_error": None}
+                values: dict[str, Any] = {
+                    "status": SENT,
+                    "sent_at": now,
+                    "leased_until": None,
+                    "last_error": None,
+                }
             elif retryable and row["attempts"] < cfg.max_attempts:
                 values = {
                     "next_attempt_at": now + timedelta(seconds=backoff(row["attempts"])),
@@ -240,7 +247,9 @@ async def retry_failed(session: AsyncSession, table: Table, *, event_id: str | N
     stmt = update(table).where(table.c.status == FAILED)
     if event_id is not None:
         stmt = stmt.where(table.c.id == event_id)
-    result = await session.execute(stmt.values(status=PENDING, attempts=0, next_attempt_at=now, leased_until=None))
+    result = await session.execute(
+        stmt.values(status=PENDING, attempts=0, next_attempt_at=now, leased_until=None)
+    )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
@@ -263,9 +272,18 @@ async def idempotent_replay(
 
 
 async def remember_response(
-    session: AsyncSession, table: Table, *, key: str, body_hash: str, status_code: int, response: Any, now: datetime
+    session: AsyncSession,
+    table: Table,
+    *,
+    key: str,
+    body_hash: str,
+    status_code: int,
+    response: Any,
+    now: datetime,
 ) -> None:
     """Record the answer to `key` in the caller's transaction (a concurrent twin fails on the primary key)."""
     await session.execute(
-        insert(table).values(key=key, request_hash=body_hash, status_code=status_code, response=response, created_at=now)
+        insert(table).values(
+            key=key, request_hash=body_hash, status_code=status_code, response=response, created_at=now
+        )
     )

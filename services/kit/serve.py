@@ -9,7 +9,9 @@ import uvicorn
 from services.kit.logs import configure_logging
 
 
-def serve(app: Any, *, host: str, port: int, process: str, log_level: str = "INFO", log_json: bool = True) -> None:
+def serve(
+    app: Any, *, host: str, port: int, process: str, log_level: str = "INFO", log_json: bool = True
+) -> None:
     configure_logging(process=process, level=log_level, json=log_json)
     uvicorn.run(
         app,

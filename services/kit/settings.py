@@ -61,9 +61,7 @@ class ServiceSettings(BaseProcessSettings):
     auto_migrate: bool = True
     sampling_url: str = Field("http://127.0.0.1:8001", validation_alias=_shared("SAMPLING_URL"))
     scoring_url: str = Field("http://127.0.0.1:8002", validation_alias=_shared("SCORING_URL"))
-    rectification_url: str = Field(
-        "http://127.0.0.1:8003", validation_alias=_shared("RECTIFICATION_URL")
-    )
+    rectification_url: str = Field("http://127.0.0.1:8003", validation_alias=_shared("RECTIFICATION_URL"))
     notify_url: str = Field("http://127.0.0.1:8004", validation_alias=_shared("NOTIFY_URL"))
     http_timeout_seconds: float = 10.0
     # Outbox relay: how often it polls and how hard it retries before giving up on an event.

@@ -14,7 +14,6 @@ import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -72,7 +71,11 @@ async def drop_postgres_database(admin_url: str, database_url: str) -> None:
     admin = make_url(admin_url)
     name = make_url(database_url).database
     conn = await asyncpg.connect(
-        user=admin.username, password=admin.password, host=admin.host, port=admin.port or 5432, database=admin.database
+        user=admin.username,
+        password=admin.password,
+        host=admin.host,
+        port=admin.port or 5432,
+        database=admin.database,
     )
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -109,7 +112,12 @@ class ManagedProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
-            self.args, env=self.env, cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            self.args,
+            env=self.env,
+            cwd=self.cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         return self
 

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, model_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
+
+from services.kit.settings import BaseProcessSettings, _shared
+
+AREAS = ("sampling", "scoring", "rectification", "notify")
+
+
+class Settings(BaseProcessSettings):
+    """Gateway settings (env prefix ``GATEWAY_``; peer URLs and the principal secret are shared names)."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", populate_by_name=True)
+
+    port: int = 8000
+    database_url: str = ""
+    auto_migrate: bool = True
+    public_url: str = "http://127.0.0.1:8000"
+
+    sampling_url: str = Field("http://127.0.0.1:8001", validation_alias=_shared("SAMPLING_URL"))
+    scoring_url: str = Field("http://127.0.0.1:8002", validation_alias=_shared("SCORING_URL"))
+    rectification_url: str = Field("http://127.0.0.1:8003", validation_alias=_shared("RECTIFICATION_URL"))
+    notify_url: str = Field("http://127.0.0.1:8004", validation_alias=_shared("NOTIFY_URL"))
+
+    # Bearer JWTs. With a JWKS URL (a government SSO) keys come from there; without one the gateway
+    # is its own development issuer (refused in production).
+    jwt_issuer: str = "dangjian-dev-issuer"
+    jwt_audience: str = "dangjian-inspection"
+    jwks_url: str | None = None
+    jwt_algorithms: Annotated[list[str], NoDecode] = ["RS256", "ES256"]
+    jwt_leeway_seconds: int = 30
+    role_claim: str = "roles"
+    scope_claim: str = "org_unit"
+    dev_issuer_key_path: Path | None = None
+
+    cors_origins: Annotated[list[str], NoDecode] = ["http://localhost:5173", "http://127.0.0.1:5173"]
+    rate_limit_per_minute: int = 1200
+    rate_limit_burst: int = 200
+    max_body_bytes: int = 20 * 1024 * 1024
+    upstream_timeout_seconds: float = 30.0
+    upstream_connect_timeout_seconds: float = 3.0
+    idempotent_retries: int = 1
+    upstream_max_connections: int = 512
+    route_table_refresh_seconds: float = 30.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_lists(cls, data: dict[str, object]) -> dict[str, object]:
+        for key in ("cors_origins", "jwt_algorithms"):
+            value = data.get(key)
+            if isinstance(value, str):
+                data[key] = [v.strip() for v in value.split(",") if v.strip()]
+        return data
+
+    @model_validator(mode="after")
+    def _defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.var_dir / 'gateway.db'}"
+        if self.dev_issuer_key_path is None:
+            self.dev_issuer_key_path = self.var_dir / "keys" / "dev-issuer.pem"
+        if self.environment == "production" and not self.jwks_url:
+            raise ValueError("GATEWAY_JWKS_URL must point at the identity provider in production")
+        return self
+
+    @property
+    def dev_issuer_enabled(self) -> bool:
+        return self.jwks_url is None
+
+    def upstreams(self) -> dict[str, str]:
+        return {area: getattr(self, f"{area}_url").rstrip("/") for area in AREAS}

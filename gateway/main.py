@@ -1,0 +1,222 @@
+"""Assemble the gateway: authentication, authorisation, the proxy, the merged OpenAPI document."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.responses import Response
+
+from gateway import __version__
+from gateway.auth import Authenticator
+from gateway.config import Settings
+from gateway.endpoints import router as own_router
+from gateway.problems import problems_router
+from gateway.proxy import Forwarder
+from gateway.ratelimit import RateLimiter
+from gateway.routes import ServiceCatalog, merge_openapi
+from services.kit.app import health_router, operation_id
+from services.kit.auth import Principal, sign_principal
+from services.kit.clock import Clock, OffsetClock, SystemClock
+from services.kit.db import make_engine, make_sessionmaker
+from services.kit.errors import PROBLEM_SCHEMA, Forbidden, NotFound, install_error_handlers
+from services.kit.http import make_service_client
+from services.kit.logs import configure_logging, get_logger
+from services.kit.middleware import RequestContextMiddleware
+from services.kit.migrations import head_revision, upgrade_to_head
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+TITLE = "基层党建专项督查 API"
+DESCRIPTION = (
+    "One API for grassroots Party-building inspections: sampling (抽样), scoring (评分), "
+    "rectification (整改) and notify (通知). Authenticate with a bearer JWT from the identity provider "
+    "or an API key (`X-API-Key`). Every error is RFC 9457 `application/problem+json`."
+)
+PROXY_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+log = get_logger("gateway")
+
+
+class PrincipalSigner:
+    """Signs the forwarded principal, reusing a token for half its life (signing is per-principal, not per-request)."""
+
+    def __init__(self, secret: str, ttl: int) -> None:
+        self.secret = secret
+        self.ttl = ttl
+        self.cache: dict[Principal, tuple[float, str]] = {}
+
+    def token(self, principal: Principal) -> str:
+        now = time.monotonic()
+        hit = self.cache.get(principal)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        token = sign_principal(principal, secret=self.secret, ttl_seconds=self.ttl)
+        if len(self.cache) > 50_000:
+            self.cache.clear()
+        self.cache[principal] = (now + self.ttl / 2, token)
+        return token
+
+
+def build_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    """The gateway application."""
+    settings = settings or Settings()
+    clock = clock or (OffsetClock() if settings.clock_control else SystemClock())
+    upstreams = settings.upstreams()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(process="gateway", level=settings.log_level, json=settings.log_json)
+        engine = make_engine(settings.database_url)
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.head_revision = head_revision(MIGRATIONS_DIR)
+        if settings.auto_migrate:
+            await upgrade_to_head(engine, MIGRATIONS_DIR)
+        app.state.authenticator = Authenticator(settings, app.state.sessionmaker, clock)
+        app.state.http = make_service_client(
+            service="gateway", secret=settings.principal_secret.get_secret_value(), timeout=10.0
+        )
+        forwarder = Forwarder(
+            timeout=settings.upstream_timeout_seconds,
+            connect_timeout=settings.upstream_connect_timeout_seconds,
+            retries=settings.idempotent_retries,
+            max_body_bytes=settings.max_body_bytes,
+            max_connections=settings.upstream_max_connections,
+        )
+        await forwarder.start()
+        app.state.forwarder = forwarder
+        catalog: ServiceCatalog = app.state.catalog
+        refresher = asyncio.create_task(_refresh_loop(app, catalog, settings.route_table_refresh_seconds))
+        log.info("gateway started", port=settings.port, upstreams=upstreams)
+        try:
+            yield
+        finally:
+            refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await refresher
+            await forwarder.close()
+            await app.state.http.aclose()
+            await engine.dispose()
+
+    app = FastAPI(
+        title=TITLE,
+        description=DESCRIPTION,
+        version=__version__,
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        generate_unique_id_function=operation_id("gateway"),
+    )
+    app.state.settings = settings
+    app.state.clock = clock
+    app.state.limiter = RateLimiter(
+        per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst
+    )
+    app.state.catalog = ServiceCatalog(
+        upstreams=upstreams, refresh_seconds=settings.route_table_refresh_seconds
+    )
+    app.state.signer = PrincipalSigner(
+        settings.principal_secret.get_secret_value(), settings.principal_ttl_seconds
+    )
+    app.state.merged_openapi = None
+    install_error_handlers(app)
+    app.include_router(health_router())
+    app.include_router(own_router)
+    app.include_router(problems_router())
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi_document(request: Request) -> JSONResponse:
+        return JSONResponse(await merged_openapi(request.app))
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=TITLE)
+
+    @app.get("/.well-known/jwks.json", include_in_schema=False)
+    async def jwks(request: Request) -> JSONResponse:
+        issuer = request.app.state.authenticator.dev_issuer
+        if issuer is None:
+            raise NotFound("This gateway trusts an external identity provider; it publishes no keys")
+        return JSONResponse(issuer.jwks())
+
+    app.router.add_route("/api/v1/{area}/{path:path}", proxy, methods=PROXY_METHODS, include_in_schema=False)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=["X-Request-ID", "ETag", "Location", "Retry-After", "Content-Disposition"],
+        max_age=600,
+    )
+    app.add_middleware(RequestContextMiddleware, process="gateway", log_requests=settings.access_log)
+    return app
+
+
+async def proxy(request: Request) -> Response:
+    """Authenticate, authorise and forward /api/v1/<area>/<path> to the service."""
+    app = request.app
+    area = request.path_params["area"]
+    upstream = app.state.settings.upstreams().get(area)
+    if upstream is None:
+        raise NotFound(f"No API area {area!r}; the areas are sampling, scoring, rectification and notify")
+    path = "/" + request.path_params["path"]
+    catalog: ServiceCatalog = app.state.catalog
+    if area not in catalog.rules:
+        # First request for this area (or it was down at start-up): learn its routes now.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(catalog.refresh(app.state.http, areas=[area]), timeout=5.0)
+    rule = catalog.match(area, request.method, path)
+    token = None
+    if rule is None or not rule.public:
+        principal: Principal = await app.state.authenticator.authenticate(request)
+        app.state.limiter.check(principal.sub)
+        if rule is not None and rule.roles and not principal.has_role(*rule.roles):
+            raise Forbidden(
+                f"{request.method} {request.url.path} needs one of the roles {', '.join(rule.roles)}; "
+                f"you have {', '.join(principal.roles) or 'none'}",
+                required_roles=list(rule.roles),
+            )
+        token = app.state.signer.token(principal)
+    return await app.state.forwarder.forward(
+        request, area=area, base_url=upstream, path=path, principal_token=token
+    )  # type: ignore[no-any-return]
+
+
+async def _refresh_loop(app: FastAPI, catalog: ServiceCatalog, every: float) -> None:
+    while True:
+        try:
+            await catalog.refresh(app.state.http, force=True)
+            app.state.merged_openapi = None
+        except Exception:
+            log.exception("route table refresh failed")
+        await asyncio.sleep(every)
+
+
+async def merged_openapi(app: FastAPI) -> dict[str, Any]:
+    catalog: ServiceCatalog = app.state.catalog
+    missing = [a for a in catalog.upstreams if a not in catalog.docs]
+    if missing:
+        await catalog.refresh(app.state.http, areas=missing)
+        app.state.merged_openapi = None
+    if app.state.merged_openapi is None:
+        own = get_openapi(title=TITLE, version=__version__, routes=app.routes)
+        merged = merge_openapi(
+            own, dict(catalog.docs), title=TITLE, version=__version__, description=DESCRIPTION
+        )
+        merged["components"]["schemas"]["Problem"] = PROBLEM_SCHEMA
+        unavailable = [a for a in catalog.upstreams if a not in catalog.docs]
+        if unavailable:
+            merged["info"]["x-unavailable-services"] = unavailable
+        app.state.merged_openapi = merged
+    return app.state.merged_openapi  # type: ignore[no-any-return]

@@ -1,0 +1,4 @@
+from gateway.models import metadata
+from services.kit.migrations import run_env
+
+run_env(metadata)
