@@ -19,7 +19,6 @@ from types import FrameType
 
 from services.registry import SERVICES
 
-GATEWAY_PORT = 8000
 READY_TIMEOUT = 60.0
 
 
@@ -62,7 +61,10 @@ def main() -> int:
             [sys.executable, "-m", svc.module], env=env, start_new_session=True
         )
     procs["gateway"] = subprocess.Popen([sys.executable, "-m", "gateway"], env=env, start_new_session=True)
-    ports = {**{s.name: s.port for s in SERVICES}, "gateway": GATEWAY_PORT}
+    from gateway.config import Settings as GatewaySettings
+
+    ports = {**{s.name: s.settings().port for s in SERVICES}, "gateway": GatewaySettings().port}
+    gateway_port = ports["gateway"]
     try:
         deadline = time.monotonic() + READY_TIMEOUT
         pending = set(procs)
@@ -89,8 +91,8 @@ def main() -> int:
                     print(f"{module} failed (the system keeps running)", file=sys.stderr)
         print(
             "\n  Ready.\n"
-            f"  API docs (Swagger UI):  http://127.0.0.1:{GATEWAY_PORT}/docs\n"
-            f"  OpenAPI document:       http://127.0.0.1:{GATEWAY_PORT}/openapi.json\n"
+            f"  API docs (Swagger UI):  http://127.0.0.1:{gateway_port}/docs\n"
+            f"  OpenAPI document:       http://127.0.0.1:{gateway_port}/openapi.json\n"
             "  A token for requests:   make token ROLE=city_admin SCOPE=ningbo SUB=admin\n"
             "  Stop with Ctrl-C.\n",
             flush=True,

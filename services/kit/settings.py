@@ -56,8 +56,8 @@ class ServiceSettings(BaseProcessSettings):
     service_name: ClassVar[str] = "service"
 
     database_url: str = ""
-    db_pool_size: int = 10
-    db_max_overflow: int = 20
+    db_pool_size: int = 16
+    db_max_overflow: int = 0
     auto_migrate: bool = True
     sampling_url: str = Field("http://127.0.0.1:8001", validation_alias=_shared("SAMPLING_URL"))
     scoring_url: str = Field("http://127.0.0.1:8002", validation_alias=_shared("SCORING_URL"))

@@ -306,3 +306,29 @@ class TestConcurrency:
                 *(c.get("/api/v1/sampling/whoami", headers=headers) for _ in range(200))
             )
         assert [r.status_code for r in results] == [200] * 200
+
+
+class TestTokenCommand:
+    async def test_minted_token_is_accepted_by_the_gateway(self, system: System):
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "gateway.cli",
+            "token",
+            "--sub",
+            "u-wang",
+            "--role",
+            "district_admin",
+            "--scope",
+            "ningbo/yinzhou",
+            env=system.env,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        out, _ = await proc.communicate()
+        assert proc.returncode == 0
+        async with system.client() as c:
+            r = await c.get(
+                "/api/v1/rectification/whoami", headers={"Authorization": f"Bearer {out.decode().strip()}"}
+            )
+        assert r.status_code == 200
+        assert r.json()["roles"] == ["district_admin"] and r.json()["scope"] == "ningbo/yinzhou"
