@@ -43,7 +43,7 @@ async def test_run_starts_all_processes_and_ctrl_c_stops_them(tmp_path: Path):
             if "Ready." in runner.output():
                 break
             await asyncio.sleep(0.1)
-        assert "http://127.0.0.1:%d/docs" % ports["gateway"] in runner.output()
+        assert f"http://127.0.0.1:{ports['gateway']}/docs" in runner.output()
         runner.proc.send_signal(signal.SIGINT)  # type: ignore[union-attr]
         assert runner.proc.wait(timeout=30) == 0  # type: ignore[union-attr]
         assert "all processes stopped" in runner.output()
