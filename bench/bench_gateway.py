@@ -1,6 +1,7 @@
 """Gateway overhead: the same endpoints direct to the service, through the gateway, and through nginx.
 
-(a) a trivial authenticated JSON GET (``/whoami``); (b) an authenticated GET of one site by id from
+Targets: the service direct; the gateway (aiohttp proxy client); the same gateway with httpx as
+its proxy client; nginx as a reference reverse proxy (when installed). (a) a trivial authenticated JSON GET (``/whoami``); (b) an authenticated GET of one site by id from
 PostgreSQL (``/sites/{id}``, ids spread over 10,000 rows). wrk, 64 connections, BENCH_SECONDS each
 (default 10), targets alternating, BENCH_ROUNDS rounds (default 3), medians.
 """
@@ -102,6 +103,16 @@ def main() -> None:
         svc_url, gw_url = f"http://127.0.0.1:{svc_port}", f"http://127.0.0.1:{gw_port}"
         procs.append(start("sampling", "services.sampling", env, svc_url, tmp))
         procs.append(start("gateway", "gateway", env, gw_url, tmp))
+        # The same gateway with httpx as the proxy client: the evidence for choosing aiohttp.
+        hx_port = free_port()
+        hx_env = {
+            **env,
+            "GATEWAY_PORT": str(hx_port),
+            "GATEWAY_PROXY_CLIENT": "httpx",
+            "GATEWAY_DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'gw-httpx.db'}",
+        }
+        hx_url = f"http://127.0.0.1:{hx_port}"
+        procs.append(start("gateway-httpx", "gateway", hx_env, hx_url, tmp))
         direct_headers = principal_headers(roles=["city_admin"], scope="ningbo", ttl=3600)
         bearer = {
             "Authorization": f"Bearer {issuer.mint(sub='u-bench', roles=['city_admin'], scope='ningbo')}"
@@ -109,6 +120,7 @@ def main() -> None:
         targets: list[tuple[str, str, str, dict[str, str]]] = [
             ("direct", svc_url, "", direct_headers),
             ("gateway", gw_url, "/api/v1/sampling", bearer),
+            ("gw-httpx", hx_url, "/api/v1/sampling", bearer),
         ]
         if shutil.which("nginx"):
             ng_port = free_port()

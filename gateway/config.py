@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
@@ -45,6 +45,8 @@ class Settings(BaseProcessSettings):
     upstream_connect_timeout_seconds: float = 3.0
     idempotent_retries: int = 1
     upstream_max_connections: int = 512
+    # aiohttp on evidence (docs/benchmarks.md); httpx only to reproduce the comparison.
+    proxy_client: Literal["aiohttp", "httpx"] = "aiohttp"
     route_table_refresh_seconds: float = 30.0
 
     @model_validator(mode="before")

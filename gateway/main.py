@@ -22,7 +22,7 @@ from gateway.auth import Authenticator
 from gateway.config import Settings
 from gateway.endpoints import router as own_router
 from gateway.problems import problems_router
-from gateway.proxy import Forwarder
+from gateway.proxy import Forwarder, HttpxForwarder
 from gateway.ratelimit import RateLimiter
 from gateway.routes import ServiceCatalog, merge_openapi
 from services.kit.app import health_router, operation_id
@@ -86,7 +86,8 @@ def build_app(settings: Settings | None = None, *, clock: Clock | None = None) -
         app.state.http = make_service_client(
             service="gateway", secret=settings.principal_secret.get_secret_value(), timeout=10.0
         )
-        forwarder = Forwarder(
+        forwarder_cls = HttpxForwarder if settings.proxy_client == "httpx" else Forwarder
+        forwarder = forwarder_cls(
             timeout=settings.upstream_timeout_seconds,
             connect_timeout=settings.upstream_connect_timeout_seconds,
             retries=settings.idempotent_retries,

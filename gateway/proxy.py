@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+import httpx
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -115,7 +116,6 @@ class Forwarder:
     async def forward(
         self, request: Request, *, area: str, base_url: str, path: str, principal_token: str | None
     ) -> Response:
-        assert self.session is not None
         query = request.url.query
         url = f"{base_url}{path}" + (f"?{query}" if query else "")
         headers: list[tuple[str, str]] = [
@@ -134,14 +134,17 @@ class Forwarder:
         headers.append(("x-forwarded-proto", request.url.scheme))
         headers.append(("x-forwarded-prefix", f"/api/v1/{area}"))
         body = await self._body(request)
-        method = request.method
+        upstream = await self._send(request.method, url, headers, body, area)
+        return await self._respond(upstream, area)
+
+    async def _send(self, method: str, url: str, headers: list[tuple[str, str]], body: Any, area: str) -> Any:
+        assert self.session is not None
         attempts = 1 + (self.retries if method in _IDEMPOTENT else 0)
         for attempt in range(attempts):
             try:
-                upstream = await self.session.request(
+                return await self.session.request(
                     method, url, headers=headers, data=body, allow_redirects=False, compress=None
                 )
-                break
             except _TooLarge as exc:
                 raise PayloadTooLarge(
                     f"The body exceeds the limit of {self.max_body} bytes", limit=self.max_body
@@ -159,27 +162,94 @@ class Forwarder:
                 ) from exc
             except aiohttp.ClientError as exc:
                 raise UpstreamError(f"The {area} service failed: {exc}", service=area) from exc
+        raise AssertionError("unreachable")
+
+    async def _respond(self, upstream: Any, area: str) -> Response:
         out_headers = [
             (k.lower().encode("latin-1"), v.encode("latin-1"))
             for k, v in upstream.headers.items()
             if k.lower() not in _STRIP_RESPONSE
         ]
         size = upstream.content_length
-        if size is not None and size <= 1024 * 1024:
+        if size is not None and size <= _BUFFER_LIMIT * 4:
             try:
                 content = await upstream.read()
             except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-                upstream.release()
                 raise GatewayTimeout(f"The {area} service stopped sending its answer", service=area) from exc
             finally:
                 upstream.release()
-            response = Response(content, status_code=upstream.status)
-            response.raw_headers = [*out_headers, (b"content-length", str(len(content)).encode())]
-            return response
+            return _buffered(content, upstream.status, out_headers)
         streaming = StreamingResponse(
             upstream.content.iter_any(),
             status_code=upstream.status,
             background=BackgroundTask(upstream.release),
+        )
+        streaming.raw_headers = out_headers
+        return streaming
+
+
+def _buffered(content: bytes, status: int, headers: list[tuple[bytes, bytes]]) -> Response:
+    response = Response(content, status_code=status)
+    response.raw_headers = [*headers, (b"content-length", str(len(content)).encode())]
+    return response
+
+
+class HttpxForwarder(Forwarder):
+    """The same forwarder over httpx's pool: kept so the benchmark can show why aiohttp is used."""
+
+    client: httpx.AsyncClient | None = None
+
+    async def start(self) -> None:
+        t = self.timeout
+        self.client = httpx.AsyncClient(
+            timeout=httpx.Timeout(t.sock_read, connect=t.connect),
+            limits=httpx.Limits(
+                max_connections=self.max_connections, max_keepalive_connections=self.max_connections
+            ),
+            follow_redirects=False,
+        )
+
+    async def close(self) -> None:
+        if self.client is not None:
+            await self.client.aclose()
+
+    async def _send(self, method: str, url: str, headers: list[tuple[str, str]], body: Any, area: str) -> Any:
+        assert self.client is not None
+        attempts = 1 + (self.retries if method in _IDEMPOTENT else 0)
+        for attempt in range(attempts):
+            try:
+                req = self.client.build_request(method, url, headers=headers, content=body)
+                return await self.client.send(req, stream=True)
+            except _TooLarge as exc:
+                raise PayloadTooLarge(
+                    f"The body exceeds the limit of {self.max_body} bytes", limit=self.max_body
+                ) from exc
+            except (httpx.ConnectError, httpx.RemoteProtocolError) as exc:
+                if attempt + 1 < attempts:
+                    await asyncio.sleep(0.05)
+                    continue
+                raise ServiceUnavailable(
+                    f"The {area} service is not reachable; try again shortly", service=area
+                ) from exc
+            except httpx.TimeoutException as exc:
+                raise GatewayTimeout(f"The {area} service did not answer in time", service=area) from exc
+            except httpx.HTTPError as exc:
+                raise UpstreamError(f"The {area} service failed: {exc}", service=area) from exc
+        raise AssertionError("unreachable")
+
+    async def _respond(self, upstream: Any, area: str) -> Response:
+        out_headers = [
+            (k.lower(), v) for k, v in upstream.headers.raw if k.lower().decode() not in _STRIP_RESPONSE
+        ]
+        length = upstream.headers.get("content-length")
+        if length is not None and int(length) <= _BUFFER_LIMIT * 4:
+            try:
+                content = await upstream.aread()
+            finally:
+                await upstream.aclose()
+            return _buffered(content, upstream.status_code, out_headers)
+        streaming = StreamingResponse(
+            upstream.aiter_raw(), status_code=upstream.status_code, background=BackgroundTask(upstream.aclose)
         )
         streaming.raw_headers = out_headers
         return streaming

@@ -106,22 +106,23 @@ async def _flaky_server(counter: dict[str, int]) -> tuple[asyncio.base_events.Se
     return server, server.sockets[0].getsockname()[1]
 
 
+@pytest.mark.parametrize("proxy_client", ["aiohttp", "httpx"])
 class TestRetries:
-    async def test_get_is_retried_once_after_a_dropped_connection(self, make_gateway):
+    async def test_get_is_retried_once_after_a_dropped_connection(self, make_gateway, proxy_client):
         counter = {"dropped": 0, "answered": 0}
         server, port = await _flaky_server(counter)
         async with server:
-            gw = await make_gateway(sampling_url=f"http://127.0.0.1:{port}")
+            gw = await make_gateway(sampling_url=f"http://127.0.0.1:{port}", proxy_client=proxy_client)
             gw.app.state.catalog.rules["sampling"] = []  # no route table from this fake upstream
             r = await gw.client.get("/api/v1/sampling/anything", headers=gw.auth())
         assert r.status_code == 200
         assert counter == {"dropped": 1, "answered": 1}
 
-    async def test_post_is_never_retried(self, make_gateway):
+    async def test_post_is_never_retried(self, make_gateway, proxy_client):
         counter = {"dropped": 0, "answered": 0}
         server, port = await _flaky_server(counter)
         async with server:
-            gw = await make_gateway(sampling_url=f"http://127.0.0.1:{port}")
+            gw = await make_gateway(sampling_url=f"http://127.0.0.1:{port}", proxy_client=proxy_client)
             gw.app.state.catalog.rules["sampling"] = []
             r = await gw.client.post("/api/v1/sampling/anything", json={"a": 1}, headers=gw.auth())
         assert r.status_code in (502, 503)
