@@ -134,11 +134,17 @@ def problem_response(
 
 
 _JSON_TYPES = ("application/json",)
+# Bodies FastAPI parses itself (file uploads, forms): their field errors are 422, not 415.
+_FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
 def _is_json(content_type: str) -> bool:
     base = content_type.split(";", 1)[0].strip().lower()
     return base in _JSON_TYPES or base.endswith("+json")
+
+
+def _is_form(content_type: str) -> bool:
+    return content_type.split(";", 1)[0].strip().lower() in _FORM_TYPES
 
 
 async def _on_problem(request: Request, exc: Exception) -> Response:
@@ -166,6 +172,7 @@ async def _on_validation(request: Request, exc: Exception) -> Response:
         body_errors
         and content_type
         and not _is_json(content_type)
+        and not _is_form(content_type)
         and request.method in {"POST", "PUT", "PATCH"}
     ):
         # A JSON body was expected and something else arrived.
