@@ -82,7 +82,7 @@ class TestManifests:
     @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
     def test_every_manifest_is_valid_against_the_official_schema(self, version: str) -> None:
         documents = k8s_documents()
-        assert len(documents) == 13
+        assert len(documents) == 15
         for path, doc in documents:
             try:
                 kubernetes_validate.validate(doc, version, strict=True)
@@ -141,6 +141,23 @@ class TestSecurity:
         volumes = {v["name"]: v for v in pod_spec(workloads()[name])["volumes"]}
         assert [m["mountPath"] for m in mounts] == ["/tmp"]
         assert "emptyDir" in volumes[mounts[0]["name"]]
+
+    def test_only_the_gateway_is_open_to_traffic_from_outside_the_system(self) -> None:
+        policies = by_kind("NetworkPolicy")
+        services = policies["services-from-the-system-only"]
+        (expression,) = services["spec"]["podSelector"]["matchExpressions"]
+        assert (expression["key"], expression["operator"]) == ("app.kubernetes.io/name", "In")
+        assert sorted(expression["values"]) == sorted(SERVICES)
+        (rule,) = services["spec"]["ingress"]
+        assert rule["from"] == [
+            {"podSelector": {"matchLabels": {"app.kubernetes.io/part-of": "dangjian-inspection"}}}
+        ]
+        for name in PROCESSES:
+            labels = by_kind("Deployment")[name]["spec"]["template"]["metadata"]["labels"]
+            assert labels["app.kubernetes.io/part-of"] == "dangjian-inspection", name
+        gateway = policies["gateway-from-anywhere"]
+        assert gateway["spec"]["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "gateway"}}
+        assert "from" not in gateway["spec"]["ingress"][0]
 
     def test_the_secret_template_cannot_reach_production_unchanged(self) -> None:
         (secret,) = by_kind("Secret").values()
