@@ -78,6 +78,17 @@ class TestComposeFile:
         assert postgres["image"].split(":")[1].startswith("15")
         assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
 
+    def test_postgres_accepts_every_connection_the_pools_may_open(self, compose: dict[str, Any]) -> None:
+        command = compose["services"]["postgres"]["command"]
+        max_connections = int(command[command.index("-c") + 1].removeprefix("max_connections="))
+        env = image_env() | OPERATOR_ENV
+        # The gateway's engine uses the kit defaults unless its settings say otherwise.
+        demand = 10 + 20
+        for name in SERVICES:
+            settings = load_settings(name, env | environment(compose["services"][name]))
+            demand += settings.db_pool_size + settings.db_max_overflow
+        assert demand + 10 <= max_connections, "leave room for the migration job and psql"
+
     def test_the_init_script_creates_one_database_per_process(self, compose: dict[str, Any]) -> None:
         mounts = compose["services"]["postgres"]["volumes"]
         (init,) = [m for m in mounts if "docker-entrypoint-initdb.d" in m]
