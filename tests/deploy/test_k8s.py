@@ -82,7 +82,7 @@ class TestManifests:
     @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
     def test_every_manifest_is_valid_against_the_official_schema(self, version: str) -> None:
         documents = k8s_documents()
-        assert len(documents) == 15
+        assert len(documents) == 20
         for path, doc in documents:
             try:
                 kubernetes_validate.validate(doc, version, strict=True)
@@ -158,6 +158,16 @@ class TestSecurity:
         gateway = policies["gateway-from-anywhere"]
         assert gateway["spec"]["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "gateway"}}
         assert "from" not in gateway["spec"]["ingress"][0]
+
+    @pytest.mark.parametrize("name", list(PROCESSES))
+    def test_a_drain_never_takes_the_last_pod_of_a_process(self, name: str) -> None:
+        deployment = by_kind("Deployment")[name]
+        budget = by_kind("PodDisruptionBudget")[name]
+        pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert budget["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
+        assert 1 <= budget["spec"]["minAvailable"] < deployment["spec"]["replicas"]
+        (spread,) = pod_spec(deployment)["topologySpreadConstraints"]
+        assert spread["labelSelector"]["matchLabels"].items() <= pod_labels.items()
 
     def test_the_secret_template_cannot_reach_production_unchanged(self) -> None:
         (secret,) = by_kind("Secret").values()
