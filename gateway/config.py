@@ -52,6 +52,9 @@ class Settings(BaseProcessSettings):
     @model_validator(mode="before")
     @classmethod
     def _split_lists(cls, data: dict[str, object]) -> dict[str, object]:
+        for key in ("jwks_url", "GATEWAY_JWKS_URL"):
+            if data.get(key) == "":
+                data[key] = None  # an empty variable (compose, k8s) means "not set"
         for key in ("cors_origins", "jwt_algorithms"):
             value = data.get(key)
             if isinstance(value, str):
