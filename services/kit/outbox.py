@@ -16,7 +16,7 @@ import hashlib
 import random
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -140,6 +140,11 @@ class RelayConfig:
     backoff_cap: float = 3600.0
     # At most this many POSTs in flight per pass (the batch is sent concurrently).
     concurrency: int = 32
+    # Opt-in batching: {(target, path): batch path}. Events for that target and path are POSTed
+    # together as ``{"events": [envelope, ...]}``; the receiver answers
+    # ``{"results": [{"id", "status", "body"}, ...]}`` and each event is settled on its own status.
+    batch_paths: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    batch_max: int = 100
 
 
 async def claim_due(session: AsyncSession, cfg: RelayConfig, now: datetime) -> list[Mapping[str, Any]]:
@@ -171,16 +176,23 @@ async def claim_due(session: AsyncSession, cfg: RelayConfig, now: datetime) -> l
     return [dict(r._mapping) for r in rows]
 
 
+def envelope(row: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """The JSON envelope of one outbox row, as receivers get it."""
+    return {
+        "id": row["id"],
+        "type": row["event_type"],
+        "source": source,
+        "occurred_at": row["created_at"],
+        "data": row["payload"],
+    }
+
+
 def _envelope(row: Mapping[str, Any], source: str) -> bytes:
-    return orjson.dumps(
-        {
-            "id": row["id"],
-            "type": row["event_type"],
-            "source": source,
-            "occurred_at": row["created_at"],
-            "data": row["payload"],
-        }
-    )
+    return orjson.dumps(envelope(row, source))
+
+
+def _retryable(status: int, in_progress: bool = False) -> bool:
+    return status >= 500 or status in (408, 425, 429) or in_progress
 
 
 def _in_progress(resp: httpx.Response) -> bool:
@@ -210,8 +222,52 @@ async def deliver(
         return False, True, f"{type(exc).__name__}: {exc}"
     if resp.is_success:
         return True, False, None
-    retryable = resp.status_code >= 500 or resp.status_code in (408, 425, 429) or _in_progress(resp)
+    retryable = _retryable(resp.status_code, _in_progress(resp))
     return False, retryable, f"HTTP {resp.status_code}: {resp.text[:500]}"
+
+
+async def deliver_batch(
+    client: httpx.AsyncClient, cfg: RelayConfig, rows: Sequence[Mapping[str, Any]], batch_path: str
+) -> list[tuple[bool, bool, str | None]]:
+    """POST several events to a batch endpoint; one (delivered, retryable, error) per row."""
+    base = cfg.targets.get(rows[0]["target"])
+    if base is None:
+        return [(False, False, f"unknown target {rows[0]['target']!r}")] * len(rows)
+    try:
+        resp = await client.post(
+            base.rstrip("/") + batch_path,
+            content=orjson.dumps({"events": [envelope(r, cfg.source) for r in rows]}),
+            headers={"content-type": "application/json"},
+        )
+    except httpx.HTTPError as exc:
+        return [(False, True, f"{type(exc).__name__}: {exc}")] * len(rows)
+    if not resp.is_success:
+        error = f"HTTP {resp.status_code}: {resp.text[:500]}"
+        return [(False, _retryable(resp.status_code), error)] * len(rows)
+    try:
+        results = {r["id"]: r for r in resp.json()["results"]}
+    except (ValueError, KeyError, TypeError):
+        return [(False, True, "batch answer without results")] * len(rows)
+    out: list[tuple[bool, bool, str | None]] = []
+    for row in rows:
+        res = results.get(row["id"])
+        if res is None:
+            out.append((False, True, "event missing from the batch answer"))
+            continue
+        status = int(res.get("status", 500))
+        if 200 <= status < 300:
+            out.append((True, False, None))
+            continue
+        body = res.get("body") or {}
+        in_progress = (
+            status == 409
+            and isinstance(body, dict)
+            and body.get("type") == PROBLEM_BASE + IdempotencyKeyInUse.slug
+        )
+        out.append(
+            (False, _retryable(status, in_progress), f"HTTP {status}: {orjson.dumps(body).decode()[:500]}")
+        )
+    return out
 
 
 async def relay_once(app: FastAPI, cfg: RelayConfig) -> int:
@@ -227,7 +283,28 @@ async def relay_once(app: FastAPI, cfg: RelayConfig) -> int:
         async with gate:
             return await deliver(app.state.http, cfg, row)
 
-    results = await asyncio.gather(*(_one(r) for r in rows))
+    async def _many(group: list[Mapping[str, Any]], path: str) -> list[tuple[bool, bool, str | None]]:
+        async with gate:
+            return await deliver_batch(app.state.http, cfg, group, path)
+
+    singles: list[Mapping[str, Any]] = []
+    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for r in rows:
+        key = (r["target"], r["path"])
+        if key in cfg.batch_paths:
+            groups.setdefault(key, []).append(r)
+        else:
+            singles.append(r)
+    chunks = [
+        (g[i : i + cfg.batch_max], cfg.batch_paths[key])
+        for key, g in groups.items()
+        for i in range(0, len(g), max(1, cfg.batch_max))
+    ]
+    single_results, chunk_results = await asyncio.gather(
+        asyncio.gather(*(_one(r) for r in singles)), asyncio.gather(*(_many(c, p) for c, p in chunks))
+    )
+    rows = [*singles, *(r for c, _ in chunks for r in c)]
+    results = [*single_results, *(res for chunk in chunk_results for res in chunk)]
     async with app.state.sessionmaker() as session, session.begin():
         await record_outcomes(session, cfg, rows, results, now=clock.now())
     return len(rows)

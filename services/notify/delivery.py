@@ -112,28 +112,31 @@ async def record_outcomes(
     attempts: list[dict[str, Any]] = []
     inbox: list[dict[str, Any]] = []
     sub_results: dict[int, list[bool]] = {}
+    sent_groups: dict[int, list[int]] = {}
     for row, out in zip(rows, outcomes, strict=True):
         if out.ok:
-            values: dict[str, Any] = {
-                "status": "sent",
-                "sent_at": now,
-                "leased_until": None,
-                "last_error": None,
-            }
+            sent_groups.setdefault(row["attempts"], []).append(row["id"])
+    settled: set[int] = set()
+    for n, ids in sent_groups.items():
+        settled |= await repository.settle_sent(session, ids=ids, attempts=n, now=now)
+    for row, out in zip(rows, outcomes, strict=True):
+        if out.ok:
+            if row["id"] not in settled:
+                continue  # another worker owns this row now
         else:
             delay = retry_delay(settings, row["channel"], row["attempts"]) if out.retryable else None
             if delay is None:
-                values = {"status": "failed", "leased_until": None, "last_error": out.error}
+                values: dict[str, Any] = {"status": "failed", "leased_until": None, "last_error": out.error}
             else:
                 due = now + timedelta(seconds=delay)
                 person = people.get(row["person_id"] or "")
                 if person is not None and row["priority"] != "urgent":
                     due = quiet_release(person, due)
                 values = {"next_attempt_at": due, "leased_until": None, "last_error": out.error}
-        if not await repository.settle_delivery(
-            session, delivery_id=row["id"], attempts=row["attempts"], values=values
-        ):
-            continue  # another worker owns this row now
+            if not await repository.settle_delivery(
+                session, delivery_id=row["id"], attempts=row["attempts"], values=values
+            ):
+                continue  # another worker owns this row now
         attempts.append(
             {
                 "delivery_id": row["id"],

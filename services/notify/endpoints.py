@@ -15,7 +15,14 @@ from sse_starlette.sse import EventSourceResponse, ServerSentEvent
 from services.kit.auth import PrincipalDep, allow
 from services.kit.db import SessionDep
 from services.kit.deps import ClockDep
-from services.kit.errors import Forbidden, UnprocessableEntity, field_error
+from services.kit.errors import (
+    PROBLEM_BASE,
+    BadRequest,
+    Forbidden,
+    ProblemError,
+    UnprocessableEntity,
+    field_error,
+)
 from services.notify import repository, service
 from services.notify.deps import SettingsDep, ValidPerson, ValidSubscription
 from services.notify.errors import (
@@ -33,6 +40,8 @@ from services.notify.schemas import (
     DeliveryAttemptRead,
     DeliveryRead,
     DeliveryStatus,
+    EventBatch,
+    EventBatchResults,
     EventEnvelope,
     EventTypeRead,
     InboxMessageRead,
@@ -95,8 +104,8 @@ def _require_key(key: str | None) -> str:
     return key
 
 
-def _validation_problem(exc: ValidationError) -> Exception:
-    errors = [field_error(["body", *e["loc"]], e["msg"], e["type"]) for e in exc.errors()]
+def _validation_problem(exc: ValidationError, prefix: list[str | int] | None = None) -> Exception:
+    errors = [field_error([*(prefix or ["body"]), *e["loc"]], e["msg"], e["type"]) for e in exc.errors()]
     return UnprocessableEntity(f"{len(errors)} invalid field(s)", errors=errors)
 
 
@@ -106,14 +115,11 @@ def _validation_problem(exc: ValidationError) -> Exception:
     response_model=NotificationAccepted,
     openapi_extra={
         "x-roles": list(ADMIN),
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EventEnvelope"}}},
-        },
     },
     dependencies=allow(*ADMIN)["dependencies"],
 )
 async def receive_event(
+    envelope: EventEnvelope,
     request: Request,
     session: SessionDep,
     clock: ClockDep,
@@ -124,20 +130,54 @@ async def receive_event(
     """Accept a domain event from another service's outbox (once per Idempotency-Key)."""
     key = _require_key(idempotency_key)
     body = await _raw_body(request, settings)
+    status, answer = await _accept_event(
+        session, clock.now(), settings, principal, key, body, loc_prefix=["body"]
+    )
+    request.app.state.delivery_wake.set()
+    return _accepted(status, answer)
+
+
+def _parse_json(body: bytes) -> Any:
     try:
-        env = EventEnvelope.model_validate_json(body)
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"The request body is not valid JSON: {exc}") from exc
+
+
+async def _accept_event(
+    session: Any,
+    now: Any,
+    settings: Any,
+    principal: Any,
+    key: str,
+    body: bytes | Any,
+    *,
+    loc_prefix: list[str | int],
+    cache: dict[str, Any] | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """Validate and accept one envelope (raw bytes, or an already parsed item of a batch)."""
+    raw = body if isinstance(body, bytes) else None
+    obj = _parse_json(body) if isinstance(body, bytes) else body
+    canonical = service.canonical(obj)
+    if raw is None and len(canonical) > settings.max_payload_bytes:
+        raise NotificationTooLarge(
+            f"The event is {len(canonical)} bytes; the limit is {settings.max_payload_bytes}",
+            limit=settings.max_payload_bytes,
+        )
+    try:
+        env = EventEnvelope.model_validate(obj)
     except ValidationError as exc:
-        raise _validation_problem(exc) from exc
+        raise _validation_problem(exc, loc_prefix) from exc
     data = env.data.model_dump(mode="json", exclude={"recipients", "priority", "not_before"}) | (
         env.data.model_extra or {}
     )
-    status, answer = await service.accept_notification(
+    return await service.accept_notification(
         session,
         settings=settings,
-        now=clock.now(),
+        now=now,
         principal=principal,
         idempotency=key,
-        body=body,
+        body=canonical,
         notification_id=env.id,
         event_type=env.type,
         source=env.source,
@@ -147,14 +187,74 @@ async def receive_event(
         priority=env.data.priority,
         not_before=env.data.not_before,
         loc={
-            "type": ["body", "type"],
-            "recipients": ["body", "data", "recipients"],
-            "data": ["body", "data"],
+            "type": [*loc_prefix, "type"],
+            "recipients": [*loc_prefix, "data", "recipients"],
+            "data": [*loc_prefix, "data"],
         },
-        webhook_payload=body,
+        webhook_payload=raw if raw is not None else orjson.dumps(obj),
+        cache=cache,
     )
+
+
+def _problem_body(exc: ProblemError) -> dict[str, Any]:
+    return {
+        "type": PROBLEM_BASE + exc.slug,
+        "title": exc.title,
+        "status": exc.status,
+        "detail": exc.detail,
+        **exc.extensions,
+    }
+
+
+@intake.post(
+    "/events/batch",
+    response_model=EventBatchResults,
+    openapi_extra={
+        "x-roles": list(ADMIN),
+    },
+    dependencies=allow(*ADMIN)["dependencies"],
+)
+async def receive_event_batch(
+    batch: EventBatch,
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+) -> Response:
+    """Accept up to 500 events at once; each is accepted or refused on its own, keyed by its id."""
+    body = await request.body()
+    if len(body) > settings.max_payload_bytes * 100:
+        raise NotificationTooLarge(
+            f"The batch is {len(body)} bytes; the limit is {settings.max_payload_bytes * 100}"
+        )
+    now = clock.now()
+    cache: dict[str, Any] = {}
+    results = []
+    for i, item in enumerate(batch.events):
+        item_id = item.get("id") if isinstance(item.get("id"), str) else None
+        try:
+            if item_id is None:
+                raise UnprocessableEntity(
+                    "Every event needs a string id",
+                    errors=[field_error(["body", "events", i, "id"], "required")],
+                )
+            async with session.begin_nested():
+                status, answer = await _accept_event(
+                    session,
+                    now,
+                    settings,
+                    principal,
+                    item_id,
+                    item,
+                    loc_prefix=["body", "events", i],
+                    cache=cache,
+                )
+            results.append({"id": item_id, "status": status, "body": answer})
+        except ProblemError as exc:
+            results.append({"id": item_id, "status": exc.status, "body": _problem_body(exc)})
     request.app.state.delivery_wake.set()
-    return _accepted(status, answer)
+    return Response(orjson.dumps({"results": results}), media_type="application/json")
 
 
 @intake.post(
@@ -163,14 +263,11 @@ async def receive_event(
     response_model=NotificationAccepted,
     openapi_extra={
         "x-roles": list(ADMIN),
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NotificationCreate"}}},
-        },
     },
     dependencies=allow(*ADMIN)["dependencies"],
 )
 async def create_notification(
+    notification_in: NotificationCreate,
     request: Request,
     session: SessionDep,
     clock: ClockDep,
@@ -181,10 +278,7 @@ async def create_notification(
     """Send a notification to people, roles or org units (once per Idempotency-Key)."""
     key = _require_key(idempotency_key)
     body = await _raw_body(request, settings)
-    try:
-        req = NotificationCreate.model_validate_json(body)
-    except ValidationError as exc:
-        raise _validation_problem(exc) from exc
+    req = notification_in
     now = clock.now()
     nid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"notify:{principal.sub}:{key}"))
     payload = service.envelope_bytes(

@@ -224,6 +224,18 @@ async def settle_delivery(
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def settle_sent(session: AsyncSession, *, ids: Sequence[int], attempts: int, now: datetime) -> set[int]:
+    """Mark many deliveries sent in one statement; returns those still ours (see `settle_delivery`)."""
+    t = Delivery.__table__
+    result = await session.execute(
+        update(t)
+        .where(t.c.id.in_(list(ids)), t.c.status == "pending", t.c.attempts == attempts)
+        .values(status="sent", sent_at=now, leased_until=None, last_error=None)
+        .returning(t.c.id)
+    )
+    return {r[0] for r in result.all()}
+
+
 async def insert_attempts(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if rows:
         await session.execute(insert(DeliveryAttempt), rows)

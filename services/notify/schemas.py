@@ -80,6 +80,22 @@ class EventEnvelope(BaseModel):
     data: EventData
 
 
+class EventBatch(BaseModel):
+    """Several envelopes at once (the outbox relay's batch mode)."""
+
+    events: list[dict[str, Any]] = Field(min_length=1, max_length=500)
+
+
+class EventResult(BaseModel):
+    id: str | None
+    status: int = Field(description="What POST /events would have answered for this event.")
+    body: dict[str, Any]
+
+
+class EventBatchResults(BaseModel):
+    results: list[EventResult]
+
+
 class NotificationCreate(BaseModel):
     """A notification request: an event type (its templates), its fields, and who should hear it."""
 

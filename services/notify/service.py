@@ -263,8 +263,13 @@ async def accept_notification(
     not_before: datetime | None,
     loc: dict[str, list[str | int]],
     webhook_payload: bytes,
+    cache: dict[str, Any] | None = None,
 ) -> tuple[int, dict[str, Any]]:
-    """Accept a notification once: validate, resolve, render, queue; a replay returns the first answer."""
+    """Accept a notification once: validate, resolve, render, queue; a replay returns the first answer.
+
+    `cache` lets a batch share the templates and subscriptions it looked up.
+    """
+    cache = {} if cache is None else cache
     body_hash = outbox.request_hash(body)
     stored = await outbox.idempotent_replay(session, idempotency_key, key=idempotency, body_hash=body_hash)
     if stored is not None:
@@ -280,8 +285,11 @@ async def accept_notification(
         )
     people = await resolve_recipients(session, recipients, loc=loc["recipients"])
 
-    pairs = [(event_type, c) for c in CHANNELS]
-    templates = await repository.latest_templates(session, pairs)
+    if f"templates:{event_type}" not in cache:
+        cache[f"templates:{event_type}"] = await repository.latest_templates(
+            session, [(event_type, c) for c in CHANNELS]
+        )
+    templates = cache[f"templates:{event_type}"]
     start = max(now, not_before) if not_before else now
     rows: list[dict[str, Any]] = []
     counts = {"inbox": 0, "email": 0, "sms": 0, "webhook": 0}
@@ -330,7 +338,9 @@ async def accept_notification(
                 }
             )
             counts[channel] += 1
-    for sub in await repository.subscriptions(session, enabled_only=True):
+    if "subscriptions" not in cache:
+        cache["subscriptions"] = await repository.subscriptions(session, enabled_only=True)
+    for sub in cache["subscriptions"]:
         if subscribed(sub, event_type):
             rows.append(
                 {
@@ -382,6 +392,11 @@ async def accept_notification(
         now=now,
     )
     return 202, answer
+
+
+def canonical(obj: Any) -> bytes:
+    """One byte form per JSON value, so the same event hashes the same however it was sent."""
+    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
 
 
 def envelope_bytes(

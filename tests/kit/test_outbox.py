@@ -337,3 +337,43 @@ class TestAdminRouter:
     async def test_other_roles_may_not_see_the_outbox(self, admin):
         r = await admin("GET", "/outbox/events", roles=("inspector",))
         assert r.status_code == 403
+
+
+class TestBatchedRelay:
+    async def test_events_for_a_batch_path_go_together_and_settle_one_by_one(self, db):
+        ids = await add_events(db, 5)
+        seen: list[list[str]] = []
+
+        def batch_receiver(request: httpx.Request) -> httpx.Response:
+            assert request.url.path == "/events/batch"
+            events = orjson.loads(request.content)["events"]
+            seen.append([e["id"] for e in events])
+            results = [
+                {
+                    "id": e["id"],
+                    "status": 422 if e["data"]["n"] == 1 else 503 if e["data"]["n"] == 2 else 202,
+                    "body": {},
+                }
+                for e in events
+            ]
+            return httpx.Response(200, json={"results": results})
+
+        app = relay_app(db.sessionmaker, FrozenClock(T0), Receiver())
+        app.state.http = httpx.AsyncClient(transport=httpx.MockTransport(batch_receiver))
+        c = cfg(batch_paths={("notify", "/events"): "/events/batch"}, batch_max=3)
+        assert await outbox.relay_once(app, c) == 5
+        assert sorted(len(b) for b in seen) == [2, 3]
+        assert sorted(i for b in seen for i in b) == sorted(ids)
+        status = {r["payload"]["n"]: r["status"] for r in (await rows(db)).values()}
+        assert status == {0: "sent", 1: "failed", 2: "pending", 3: "sent", 4: "sent"}
+
+    async def test_a_batch_that_cannot_be_posted_is_retried_whole(self, db):
+        await add_events(db, 2)
+
+        def down(_r: httpx.Request) -> httpx.Response:
+            return httpx.Response(502, text="bad gateway")
+
+        app = relay_app(db.sessionmaker, FrozenClock(T0), Receiver())
+        app.state.http = httpx.AsyncClient(transport=httpx.MockTransport(down))
+        await outbox.relay_once(app, cfg(batch_paths={("notify", "/events"): "/events/batch"}))
+        assert {r["status"] for r in (await rows(db)).values()} == {"pending"}

@@ -223,3 +223,60 @@ def _as(user_id: str) -> dict[str, str]:
     from services.kit.testing import principal_headers
 
     return principal_headers(roles=["responsible"], scope="ningbo/yinzhou", sub=user_id)
+
+
+class TestReceiveEventBatch:
+    def _env(self, notify, event_id: str, event_type: str = "rectification.problem.assigned", **data):
+        return {
+            "id": event_id,
+            "type": event_type,
+            "source": "rectification",
+            "occurred_at": notify.clock.now().isoformat(),
+            "data": data,
+        }
+
+    async def test_each_event_is_accepted_or_refused_on_its_own(self, notify):
+        await notify.person("u-a")
+        to_a = [{"kind": "person", "user_id": "u-a"}]
+        batch = {
+            "events": [
+                self._env(notify, "bt1", recipients=to_a, title="一"),
+                self._env(notify, "bt2", "no.such.type", recipients=to_a),
+                self._env(notify, "bt3", recipients=[{"kind": "person", "user_id": "u-ghost"}]),
+                self._env(notify, "bt4", recipients=to_a, title="四"),
+            ]
+        }
+        r = await notify.client.post("/events/batch", json=batch, headers=SYSTEM)
+        assert r.status_code == 200, r.text
+        results = r.json()["results"]
+        assert [(x["id"], x["status"]) for x in results] == [
+            ("bt1", 202),
+            ("bt2", 422),
+            ("bt3", 422),
+            ("bt4", 202),
+        ]
+        assert results[1]["body"]["type"] == "/problems/unknown-event-type"
+        assert results[2]["body"]["errors"][0]["loc"] == [
+            "body",
+            "events",
+            2,
+            "data",
+            "recipients",
+            0,
+            "user_id",
+        ]
+        await notify.deliver()
+        inbox = await notify.client.get("/inbox", headers=_as("u-a"))
+        assert sorted(m["notification_id"] for m in inbox.json()["items"]) == ["bt1", "bt4"]
+
+    async def test_an_event_sent_singly_and_again_in_a_batch_is_accepted_once(self, notify):
+        await notify.person("u-a")
+        env = self._env(notify, "bt5", recipients=[{"kind": "person", "user_id": "u-a"}], title="五")
+        single = await notify.client.post("/events", json=env, headers={**SYSTEM, "Idempotency-Key": "bt5"})
+        again = await notify.client.post("/events/batch", json={"events": [env]}, headers=SYSTEM)
+        assert again.json()["results"][0] == {"id": "bt5", "status": 202, "body": single.json()}
+        assert await _count_deliveries(notify) == 2  # inbox + email, once
+
+    async def test_batch_without_events_is_refused(self, notify):
+        r = await notify.client.post("/events/batch", json={"events": []}, headers=SYSTEM)
+        assert r.status_code == 422
