@@ -243,7 +243,7 @@ async def deliver_batch(
         return [(False, True, f"{type(exc).__name__}: {exc}")] * len(rows)
     if not resp.is_success:
         error = f"HTTP {resp.status_code}: {resp.text[:500]}"
-        return [(False, _retryable(resp.status_code), error)] * len(rows)
+        return [(False, _retryable(resp.status_code, _in_progress(resp)), error)] * len(rows)
     try:
         results = {r["id"]: r for r in resp.json()["results"]}
     except (ValueError, KeyError, TypeError):
@@ -320,17 +320,23 @@ async def record_outcomes(
 ) -> None:
     """Mark each claimed row sent, due again later, or failed."""
     t = cfg.table
+    # Delivered rows: one statement per attempt number instead of one per row.
+    sent: dict[int, list[str]] = {}
+    for row, (ok, _retryable, _error) in zip(rows, results, strict=True):
+        if ok:
+            sent.setdefault(row["attempts"], []).append(row["id"])
+    for attempts, ids in sent.items():
+        await session.execute(
+            update(t)
+            .where(t.c.id.in_(ids), t.c.status == PENDING, t.c.attempts == attempts)
+            .values(status=SENT, sent_at=now, leased_until=None, last_error=None)
+        )
     for row, (ok, retryable, error) in zip(rows, results, strict=True):
         if ok:
-            values: dict[str, Any] = {
-                "status": SENT,
-                "sent_at": now,
-                "leased_until": None,
-                "last_error": None,
-            }
-        elif retryable and row["attempts"] < cfg.max_attempts:
+            continue
+        if retryable and row["attempts"] < cfg.max_attempts:
             delay = backoff(row["attempts"], base=cfg.backoff_base, cap=cfg.backoff_cap)
-            values = {
+            values: dict[str, Any] = {
                 "next_attempt_at": now + timedelta(seconds=delay),
                 "leased_until": None,
                 "last_error": error,

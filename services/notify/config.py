@@ -21,7 +21,8 @@ class Settings(ServiceSettings):
     delivery_batch_size: int = 200
     delivery_poll_seconds: float = 0.2
     delivery_lease_seconds: float = 60.0
-    delivery_concurrency: int = 64
+    delivery_concurrency: int = 64  # sends in flight per loop
+    delivery_loops: int = 3  # loops per process; leases keep them (and other replicas) apart
     # Seconds to wait before each retry (then the delivery is dead-lettered); webhooks follow the
     # Standard Webhooks schedule, which spans more than 24 hours.
     webhook_retry_schedule: list[float] = Field(

@@ -14,6 +14,7 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
+import aiohttp
 import httpx
 from fastapi import FastAPI
 
@@ -39,6 +40,29 @@ def external_client(settings: Settings) -> httpx.AsyncClient:
     )
 
 
+def webhook_session(app: FastAPI) -> aiohttp.ClientSession:
+    session = getattr(app.state, "webhook_session", None)
+    if session is None or session.closed:
+        settings: Settings = app.state.settings
+        session = app.state.webhook_session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(
+                total=settings.webhook_timeout_seconds, connect=min(settings.webhook_timeout_seconds, 3.0)
+            ),
+            connector=aiohttp.TCPConnector(limit=100),
+            headers={"user-agent": "dangjian-notify/1"},
+        )
+    return session  # type: ignore[no-any-return]
+
+
+async def close_clients(app: FastAPI) -> None:
+    """Close the clients the delivery loop opened for outside systems."""
+    for name in ("external_http", "webhook_session"):
+        client = getattr(app.state, name, None)
+        if client is not None:
+            await client.aclose() if isinstance(client, httpx.AsyncClient) else await client.close()
+            setattr(app.state, name, None)
+
+
 def retry_delay(settings: Settings, channel: str, attempts: int) -> float | None:
     """Seconds before the next try after `attempts` failed ones, or None when it is time to give up."""
     schedule = settings.webhook_retry_schedule if channel == "webhook" else settings.message_retry_schedule
@@ -62,7 +86,7 @@ async def _send(
     sub = subs.get(row["subscription_id"])
     if sub is None or not sub.enabled:
         return Outcome(False, False, None, "the webhook subscription is disabled")
-    return await timed(send_webhook(external_http(app), settings, row, sub.secret, int(now.timestamp())))
+    return await timed(send_webhook(webhook_session(app), settings, row, sub.secret, int(now.timestamp())))
 
 
 async def deliver_once(app: FastAPI) -> int:
@@ -223,14 +247,11 @@ async def _loop(app: FastAPI) -> None:
 
 
 async def delivery_loop(app: FastAPI) -> None:
-    """Kit worker: the delivery loop, until cancelled."""
+    """Kit worker: `delivery_loops` delivery loops side by side (sending overlaps recording), until cancelled."""
     try:
-        await _loop(app)
+        await asyncio.gather(*(_loop(app) for _ in range(max(1, app.state.settings.delivery_loops))))
     finally:
-        client = getattr(app.state, "external_http", None)
-        if client is not None:
-            await client.aclose()
-            app.state.external_http = None
+        await close_clients(app)
 
 
 def external_http(app: FastAPI) -> httpx.AsyncClient:

@@ -154,8 +154,8 @@ async def _accept_event(
     *,
     loc_prefix: list[str | int],
     cache: dict[str, Any] | None = None,
-) -> tuple[int, dict[str, Any]]:
-    """Validate and accept one envelope (raw bytes, or an already parsed item of a batch)."""
+) -> Any:
+    """Validate and accept one envelope; for a batch item (with `cache`), plan it without writing."""
     raw = body if isinstance(body, bytes) else None
     obj = _parse_json(body) if isinstance(body, bytes) else body
     canonical = service.canonical(obj)
@@ -171,7 +171,8 @@ async def _accept_event(
     data = env.data.model_dump(mode="json", exclude={"recipients", "priority", "not_before"}) | (
         env.data.model_extra or {}
     )
-    return await service.accept_notification(
+    accept: Any = service.plan_notification if cache is not None else service.accept_notification
+    return await accept(  # type: ignore[no-any-return]
         session,
         settings=settings,
         now=now,
@@ -229,8 +230,14 @@ async def receive_event_batch(
             f"The batch is {len(body)} bytes; the limit is {settings.max_payload_bytes * 100}"
         )
     now = clock.now()
-    cache: dict[str, Any] = {}
-    results = []
+    ids = [e["id"] for e in batch.events if isinstance(e.get("id"), str)]
+    # Prefetch what each event would look up on its own, then write all accepted ones at once.
+    cache: dict[str, Any] = {
+        "keys": await repository.stored_answers(session, ids),
+        "existing": await repository.existing_notification_ids(session, ids),
+    }
+    results: list[dict[str, Any]] = []
+    planned: list[service.PlannedNotification] = []
     for i, item in enumerate(batch.events):
         item_id = item.get("id") if isinstance(item.get("id"), str) else None
         try:
@@ -239,20 +246,27 @@ async def receive_event_batch(
                     "Every event needs a string id",
                     errors=[field_error(["body", "events", i, "id"], "required")],
                 )
-            async with session.begin_nested():
-                status, answer = await _accept_event(
-                    session,
-                    now,
-                    settings,
-                    principal,
-                    item_id,
-                    item,
-                    loc_prefix=["body", "events", i],
-                    cache=cache,
-                )
-            results.append({"id": item_id, "status": status, "body": answer})
+            outcome = await _accept_event(
+                session,
+                now,
+                settings,
+                principal,
+                item_id,
+                item,
+                loc_prefix=["body", "events", i],
+                cache=cache,
+            )
         except ProblemError as exc:
             results.append({"id": item_id, "status": exc.status, "body": _problem_body(exc)})
+            continue
+        if isinstance(outcome, service.PlannedNotification):
+            planned.append(outcome)
+            cache["keys"][outcome.key] = (outcome.body_hash, 202, outcome.answer)
+            cache["existing"].add(item_id)
+            results.append({"id": item_id, "status": 202, "body": outcome.answer})
+        else:
+            results.append({"id": item_id, "status": outcome[0], "body": outcome[1]})
+    await service.write_planned(session, planned, now=now)
     request.app.state.delivery_wake.set()
     return Response(orjson.dumps({"results": results}), media_type="application/json")
 

@@ -18,6 +18,7 @@ from services.notify.models import (
     Person,
     Template,
     WebhookSubscription,
+    idempotency_key,
 )
 
 
@@ -101,6 +102,34 @@ async def next_template_version(session: AsyncSession, event_type: str, channel:
 
 async def get_notification(session: AsyncSession, notification_id: str) -> Notification | None:
     return await session.get(Notification, notification_id)
+
+
+async def insert_notifications(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(Notification), rows)
+
+
+async def insert_idempotency_keys(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(idempotency_key), rows)
+
+
+async def stored_answers(session: AsyncSession, keys: Sequence[str]) -> dict[str, tuple[str, int, Any]]:
+    """{key: (request hash, status, answer)} for those of `keys` already used."""
+    if not keys:
+        return {}
+    t = idempotency_key
+    rows = await session.execute(
+        select(t.c.key, t.c.request_hash, t.c.status_code, t.c.response).where(t.c.key.in_(list(set(keys))))
+    )
+    return {r[0]: (r[1], r[2], r[3]) for r in rows.all()}
+
+
+async def existing_notification_ids(session: AsyncSession, ids: Sequence[str]) -> set[str]:
+    if not ids:
+        return set()
+    rows = await session.execute(select(Notification.id).where(Notification.id.in_(list(set(ids)))))
+    return {r[0] for r in rows.all()}
 
 
 async def insert_deliveries(session: AsyncSession, rows: list[dict[str, Any]]) -> None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kit import outbox
@@ -24,7 +26,7 @@ from services.notify.errors import (
     UnknownRecipient,
 )
 from services.notify.events import CATALOG, CHANNELS
-from services.notify.models import Notification, Person, Template, WebhookSubscription, idempotency_key
+from services.notify.models import Person, Template, WebhookSubscription, idempotency_key
 from services.notify.schemas import (
     OrgUnitRecipient,
     PersonRecipient,
@@ -245,7 +247,56 @@ async def save_template(
 # ---- intake
 
 
-async def accept_notification(
+@dataclass
+class PlannedNotification:
+    """Everything one accepted notification writes, ready for one bulk insert."""
+
+    key: str
+    body_hash: str
+    notification: dict[str, Any]
+    deliveries: list[dict[str, Any]]
+    answer: dict[str, Any]
+
+
+async def accept_notification(session: AsyncSession, **kw: Any) -> tuple[int, dict[str, Any]]:
+    """Accept a notification once: validate, resolve, render, queue; a replay returns the first answer."""
+    planned = await plan_notification(session, **kw)
+    if isinstance(planned, tuple):
+        return planned
+    await write_planned(session, [planned], now=kw["now"])
+    return 202, planned.answer
+
+
+async def write_planned(
+    session: AsyncSession, planned: Sequence[PlannedNotification], *, now: datetime
+) -> None:
+    """Insert the notifications, their deliveries and their idempotency keys, a few statements for all."""
+    if not planned:
+        return
+    await repository.insert_notifications(session, [p.notification for p in planned])
+    await repository.insert_deliveries(session, [d for p in planned for d in p.deliveries])
+    try:
+        await repository.insert_idempotency_keys(
+            session,
+            [
+                {
+                    "key": p.key,
+                    "request_hash": p.body_hash,
+                    "status_code": 202,
+                    "response": p.answer,
+                    "created_at": now,
+                }
+                for p in planned
+            ],
+        )
+    except IntegrityError as exc:
+        raise outbox.IdempotencyKeyInUse(
+            "A request with this Idempotency-Key is being processed; retry shortly",
+            headers={"retry-after": "1"},
+        ) from exc
+
+
+async def plan_notification(
     session: AsyncSession,
     *,
     settings: Settings,
@@ -264,14 +315,28 @@ async def accept_notification(
     loc: dict[str, list[str | int]],
     webhook_payload: bytes,
     cache: dict[str, Any] | None = None,
-) -> tuple[int, dict[str, Any]]:
-    """Accept a notification once: validate, resolve, render, queue; a replay returns the first answer.
+) -> tuple[int, dict[str, Any]] | PlannedNotification:
+    """Validate, resolve and render one notification without writing it; a replay returns the stored answer.
 
-    `cache` lets a batch share the templates and subscriptions it looked up.
+    `cache` lets a batch share what it looked up: templates, subscriptions, and (prefetched under
+    "keys" and "existing") the idempotency rows and notification ids of all its events.
     """
     cache = {} if cache is None else cache
     body_hash = outbox.request_hash(body)
-    stored = await outbox.idempotent_replay(session, idempotency_key, key=idempotency, body_hash=body_hash)
+    if "keys" in cache:
+        stored_row = cache["keys"].get(idempotency)
+        stored = None
+        if stored_row is not None:
+            if stored_row[0] != body_hash:
+                raise outbox.IdempotencyKeyReused(
+                    "This Idempotency-Key was already used with a different request body",
+                    idempotency_key=idempotency,
+                )
+            stored = (stored_row[1], stored_row[2])
+    else:
+        stored = await outbox.idempotent_replay(
+            session, idempotency_key, key=idempotency, body_hash=body_hash
+        )
     if stored is not None:
         return stored
     if event_type not in CATALOG:
@@ -279,7 +344,12 @@ async def accept_notification(
             f"Unknown event type {event_type!r}; see GET /event-types",
             errors=[field_error(loc["type"], f"unknown event type {event_type!r}")],
         )
-    if await repository.get_notification(session, notification_id) is not None:
+    taken = (
+        notification_id in cache["existing"]
+        if "existing" in cache
+        else await repository.get_notification(session, notification_id) is not None
+    )
+    if taken:
         raise NotificationIdTaken(
             f"Event {notification_id} was already accepted under another Idempotency-Key"
         )
@@ -360,38 +430,30 @@ async def accept_notification(
                 }
             )
             counts["webhook"] += 1
-    session.add(
-        Notification(
-            id=notification_id,
-            event_type=event_type,
-            source=source,
-            priority=priority,
-            not_before=not_before,
-            occurred_at=occurred_at,
-            data=data,
-            recipients=[r.model_dump() for r in recipients],
-            created_by=principal.sub,
-            created_at=now,
-        )
-    )
-    await session.flush()
-    await repository.insert_deliveries(session, rows)
     answer = {
         "id": notification_id,
         "event_type": event_type,
         "recipients": [p.user_id for p in people],
         "deliveries": counts,
     }
-    await outbox.remember_response(
-        session,
-        idempotency_key,
+    return PlannedNotification(
         key=idempotency,
         body_hash=body_hash,
-        status_code=202,
-        response=answer,
-        now=now,
+        notification={
+            "id": notification_id,
+            "event_type": event_type,
+            "source": source,
+            "priority": priority,
+            "not_before": not_before,
+            "occurred_at": occurred_at,
+            "data": data,
+            "recipients": [r.model_dump() for r in recipients],
+            "created_by": principal.sub,
+            "created_at": now,
+        },
+        deliveries=rows,
+        answer=answer,
     )
-    return 202, answer
 
 
 def canonical(obj: Any) -> bytes:

@@ -12,7 +12,7 @@ import pytest
 from services.kit.clock import FrozenClock
 from services.kit.testing import ManagedProcess, free_port, principal_headers, running_app
 from services.notify.config import Settings
-from services.notify.delivery import deliver_once
+from services.notify.delivery import close_clients, deliver_once
 from services.notify.main import build_app
 from services.notify.signing import new_secret
 
@@ -154,6 +154,7 @@ async def notify(database_url, settings_overrides) -> AsyncIterator[Harness]:
     app = build_app(notify_settings(await database_url("notify"), **settings_overrides), clock=clock)
     async with running_app(app) as client:
         yield Harness(app, client, clock)
+        await close_clients(app)
 
 
 @pytest.fixture

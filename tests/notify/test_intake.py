@@ -280,3 +280,11 @@ class TestReceiveEventBatch:
     async def test_batch_without_events_is_refused(self, notify):
         r = await notify.client.post("/events/batch", json={"events": []}, headers=SYSTEM)
         assert r.status_code == 422
+
+    async def test_the_same_event_twice_in_one_batch_is_queued_once(self, notify):
+        await notify.person("u-a")
+        env = self._env(notify, "bt6", recipients=[{"kind": "person", "user_id": "u-a"}])
+        r = await notify.client.post("/events/batch", json={"events": [env, env]}, headers=SYSTEM)
+        a, b = r.json()["results"]
+        assert a == b and a["status"] == 202
+        assert await _count_deliveries(notify) == 2

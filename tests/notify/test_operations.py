@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-import httpx
-
 from services.kit.db import make_engine, make_sessionmaker
-from services.notify.delivery import deliver_once
+from services.notify.delivery import close_clients, deliver_once
 from services.notify.main import build_app
 from tests.notify.conftest import ADMIN
 
@@ -48,13 +46,12 @@ class TestReplicas:
         twin = build_app(notify.app.state.settings, clock=notify.clock)
         engine = make_engine(notify.app.state.settings.database_url)
         twin.state.sessionmaker = make_sessionmaker(engine)
-        twin.state.external_http = httpx.AsyncClient()
         notify.app.state.settings.delivery_batch_size = 7
         try:
             while sum(await asyncio.gather(deliver_once(notify.app), deliver_once(twin))):
                 pass
         finally:
-            await twin.state.external_http.aclose()
+            await close_clients(twin)
             await engine.dispose()
         seen = await receiver.received()
         assert seen["unique"] == 40
