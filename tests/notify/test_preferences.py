@@ -154,3 +154,14 @@ class TestDigest:
         assert len(subjects) == 1 and digest["channel"] == "email"
         n = await notify.client.get("/notifications/digest-u-a-2026-03-02", headers=ADMIN)
         assert n.json()["data"] == {"count": 3}
+
+
+class TestDemoData:
+    async def test_demo_directory_is_valid_and_covers_every_district(self, notify):
+        from services.notify.demo import DISTRICTS, people
+
+        for user_id, body in people():
+            r = await notify.client.put(f"/people/{user_id}", json=body, headers=ADMIN)
+            assert r.status_code == 201, r.text
+        admins = (await notify.client.get("/people?role=district_admin&limit=500", headers=ADMIN)).json()
+        assert admins["total"] == len(DISTRICTS) == 16
