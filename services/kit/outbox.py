@@ -15,14 +15,15 @@ import asyncio
 import hashlib
 import random
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import orjson
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI, Query
+from pydantic import BaseModel
 from sqlalchemy import (
     JSON,
     Column,
@@ -33,16 +34,21 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    delete,
+    func,
     insert,
     or_,
     select,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.kit.auth import allow
 from services.kit.clock import Clock
-from services.kit.db import UtcDateTime
-from services.kit.errors import Conflict
+from services.kit.db import SessionDep, UtcDateTime
+from services.kit.deps import ClockDep
+from services.kit.errors import PROBLEM_BASE, Conflict, NotFound
 from services.kit.logs import get_logger
 
 log = get_logger("kit.outbox")
@@ -127,6 +133,18 @@ class RelayConfig:
     batch_size: int = 100
     poll_seconds: float = 0.5
     max_attempts: int = 12
+    # A claimed row is invisible to other relays this long; a relay that dies mid-pass leaves its
+    # rows to be retaken after it (redelivery, absorbed by the receiver's idempotency key).
+    lease_seconds: float = LEASE.total_seconds()
+    backoff_base: float = 1.0
+    backoff_cap: float = 3600.0
+    # At most this many POSTs in flight per pass (the batch is sent concurrently).
+    concurrency: int = 32
+    # Opt-in batching: {(target, path): batch path}. Events for that target and path are POSTed
+    # together as ``{"events": [envelope, ...]}``; the receiver answers
+    # ``{"results": [{"id", "status", "body"}, ...]}`` and each event is settled on its own status.
+    batch_paths: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    batch_max: int = 100
 
 
 async def claim_due(session: AsyncSession, cfg: RelayConfig, now: datetime) -> list[Mapping[str, Any]]:
@@ -152,22 +170,39 @@ async def claim_due(session: AsyncSession, cfg: RelayConfig, now: datetime) -> l
     rows = await session.execute(
         update(t)
         .where(t.c.id.in_(ids))
-        .values(leased_until=now + LEASE, attempts=t.c.attempts + 1)
+        .values(leased_until=now + timedelta(seconds=cfg.lease_seconds), attempts=t.c.attempts + 1)
         .returning(*t.c)
     )
     return [dict(r._mapping) for r in rows]
 
 
+def envelope(row: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """The JSON envelope of one outbox row, as receivers get it."""
+    return {
+        "id": row["id"],
+        "type": row["event_type"],
+        "source": source,
+        "occurred_at": row["created_at"],
+        "data": row["payload"],
+    }
+
+
 def _envelope(row: Mapping[str, Any], source: str) -> bytes:
-    return orjson.dumps(
-        {
-            "id": row["id"],
-            "type": row["event_type"],
-            "source": source,
-            "occurred_at": row["created_at"],
-            "data": row["payload"],
-        }
-    )
+    return orjson.dumps(envelope(row, source))
+
+
+def _retryable(status: int, in_progress: bool = False) -> bool:
+    return status >= 500 or status in (408, 425, 429) or in_progress
+
+
+def _in_progress(resp: httpx.Response) -> bool:
+    """A 409 saying a twin of this very request is still being processed: try again later."""
+    if resp.status_code != 409:
+        return False
+    try:
+        return bool(resp.json().get("type") == PROBLEM_BASE + IdempotencyKeyInUse.slug)
+    except ValueError:
+        return False
 
 
 async def deliver(
@@ -187,8 +222,52 @@ async def deliver(
         return False, True, f"{type(exc).__name__}: {exc}"
     if resp.is_success:
         return True, False, None
-    retryable = resp.status_code >= 500 or resp.status_code in (408, 425, 429)
+    retryable = _retryable(resp.status_code, _in_progress(resp))
     return False, retryable, f"HTTP {resp.status_code}: {resp.text[:500]}"
+
+
+async def deliver_batch(
+    client: httpx.AsyncClient, cfg: RelayConfig, rows: Sequence[Mapping[str, Any]], batch_path: str
+) -> list[tuple[bool, bool, str | None]]:
+    """POST several events to a batch endpoint; one (delivered, retryable, error) per row."""
+    base = cfg.targets.get(rows[0]["target"])
+    if base is None:
+        return [(False, False, f"unknown target {rows[0]['target']!r}")] * len(rows)
+    try:
+        resp = await client.post(
+            base.rstrip("/") + batch_path,
+            content=orjson.dumps({"events": [envelope(r, cfg.source) for r in rows]}),
+            headers={"content-type": "application/json"},
+        )
+    except httpx.HTTPError as exc:
+        return [(False, True, f"{type(exc).__name__}: {exc}")] * len(rows)
+    if not resp.is_success:
+        error = f"HTTP {resp.status_code}: {resp.text[:500]}"
+        return [(False, _retryable(resp.status_code, _in_progress(resp)), error)] * len(rows)
+    try:
+        results = {r["id"]: r for r in resp.json()["results"]}
+    except (ValueError, KeyError, TypeError):
+        return [(False, True, "batch answer without results")] * len(rows)
+    out: list[tuple[bool, bool, str | None]] = []
+    for row in rows:
+        res = results.get(row["id"])
+        if res is None:
+            out.append((False, True, "event missing from the batch answer"))
+            continue
+        status = int(res.get("status", 500))
+        if 200 <= status < 300:
+            out.append((True, False, None))
+            continue
+        body = res.get("body") or {}
+        in_progress = (
+            status == 409
+            and isinstance(body, dict)
+            and body.get("type") == PROBLEM_BASE + IdempotencyKeyInUse.slug
+        )
+        out.append(
+            (False, _retryable(status, in_progress), f"HTTP {status}: {orjson.dumps(body).decode()[:500]}")
+        )
+    return out
 
 
 async def relay_once(app: FastAPI, cfg: RelayConfig) -> int:
@@ -198,29 +277,80 @@ async def relay_once(app: FastAPI, cfg: RelayConfig) -> int:
         rows = await claim_due(session, cfg, clock.now())
     if not rows:
         return 0
-    results = await asyncio.gather(*(deliver(app.state.http, cfg, r) for r in rows))
-    now = clock.now()
-    t = cfg.table
+    gate = asyncio.Semaphore(max(1, cfg.concurrency))
+
+    async def _one(row: Mapping[str, Any]) -> tuple[bool, bool, str | None]:
+        async with gate:
+            return await deliver(app.state.http, cfg, row)
+
+    async def _many(group: list[Mapping[str, Any]], path: str) -> list[tuple[bool, bool, str | None]]:
+        async with gate:
+            return await deliver_batch(app.state.http, cfg, group, path)
+
+    singles: list[Mapping[str, Any]] = []
+    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for r in rows:
+        key = (r["target"], r["path"])
+        if key in cfg.batch_paths:
+            groups.setdefault(key, []).append(r)
+        else:
+            singles.append(r)
+    chunks = [
+        (g[i : i + cfg.batch_max], cfg.batch_paths[key])
+        for key, g in groups.items()
+        for i in range(0, len(g), max(1, cfg.batch_max))
+    ]
+    single_results, chunk_results = await asyncio.gather(
+        asyncio.gather(*(_one(r) for r in singles)), asyncio.gather(*(_many(c, p) for c, p in chunks))
+    )
+    rows = [*singles, *(r for c, _ in chunks for r in c)]
+    results = [*single_results, *(res for chunk in chunk_results for res in chunk)]
     async with app.state.sessionmaker() as session, session.begin():
-        for row, (ok, retryable, error) in zip(rows, results, strict=True):
-            if ok:
-                values: dict[str, Any] = {
-                    "status": SENT,
-                    "sent_at": now,
-                    "leased_until": None,
-                    "last_error": None,
-                }
-            elif retryable and row["attempts"] < cfg.max_attempts:
-                values = {
-                    "next_attempt_at": now + timedelta(seconds=backoff(row["attempts"])),
-                    "leased_until": None,
-                    "last_error": error,
-                }
-            else:
-                values = {"status": FAILED, "leased_until": None, "last_error": error}
-                log.warning("outbox event failed", event_id=row["id"], error=error, attempts=row["attempts"])
-            await session.execute(update(t).where(t.c.id == row["id"]).values(**values))
+        await record_outcomes(session, cfg, rows, results, now=clock.now())
     return len(rows)
+
+
+async def record_outcomes(
+    session: AsyncSession,
+    cfg: RelayConfig,
+    rows: Sequence[Mapping[str, Any]],
+    results: Sequence[tuple[bool, bool, str | None]],
+    *,
+    now: datetime,
+) -> None:
+    """Mark each claimed row sent, due again later, or failed."""
+    t = cfg.table
+    # Delivered rows: one statement per attempt number instead of one per row.
+    sent: dict[int, list[str]] = {}
+    for row, (ok, _retryable, _error) in zip(rows, results, strict=True):
+        if ok:
+            sent.setdefault(row["attempts"], []).append(row["id"])
+    for attempts, ids in sent.items():
+        await session.execute(
+            update(t)
+            .where(t.c.id.in_(ids), t.c.status == PENDING, t.c.attempts == attempts)
+            .values(status=SENT, sent_at=now, leased_until=None, last_error=None)
+        )
+    for row, (ok, retryable, error) in zip(rows, results, strict=True):
+        if ok:
+            continue
+        if retryable and row["attempts"] < cfg.max_attempts:
+            delay = backoff(row["attempts"], base=cfg.backoff_base, cap=cfg.backoff_cap)
+            values: dict[str, Any] = {
+                "next_attempt_at": now + timedelta(seconds=delay),
+                "leased_until": None,
+                "last_error": error,
+            }
+        else:
+            values = {"status": FAILED, "leased_until": None, "last_error": error}
+            log.warning("outbox event failed", event_id=row["id"], error=error, attempts=row["attempts"])
+        # Compare-and-set on (status, attempts): if our lease ran out and another relay took the
+        # row meanwhile, its outcome wins and ours is dropped.
+        await session.execute(
+            update(t)
+            .where(t.c.id == row["id"], t.c.status == PENDING, t.c.attempts == row["attempts"])
+            .values(**values)
+        )
 
 
 def relay_worker(cfg_factory: Any) -> Any:
@@ -238,6 +368,8 @@ def relay_worker(cfg_factory: Any) -> Any:
                 claimed = 0
             if claimed < cfg.batch_size:
                 await asyncio.sleep(cfg.poll_seconds)
+            else:
+                await asyncio.sleep(0)  # let the request handlers of this process breathe
 
     return outbox_relay
 
@@ -253,6 +385,40 @@ async def retry_failed(session: AsyncSession, table: Table, *, event_id: str | N
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+async def list_events(
+    session: AsyncSession, table: Table, *, status: str | None = FAILED, limit: int = 50, offset: int = 0
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of outbox events (newest first) and the total, optionally of one status."""
+    where = [table.c.status == status] if status else []
+    total = (await session.execute(select(func.count()).select_from(table).where(*where))).scalar_one()
+    rows = await session.execute(
+        select(table)
+        .where(*where)
+        .order_by(table.c.created_at.desc(), table.c.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [dict(r._mapping) for r in rows], int(total)
+
+
+async def purge_sent(session: AsyncSession, table: Table, *, before: datetime) -> int:
+    """Delete events delivered before `before` (run it from an operations job to keep the table small)."""
+    result = await session.execute(delete(table).where(table.c.status == SENT, table.c.sent_at < before))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+class IdempotencyKeyInUse(Conflict):
+    """A request with the same key is being processed right now; the sender should retry later."""
+
+    slug = "idempotency-key-in-use"
+    title = "Idempotency key in use"
+
+
+class IdempotencyKeyReused(Conflict):
+    slug = "idempotency-key-reused"
+    title = "Idempotency key reused with a different body"
+
+
 def request_hash(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
@@ -265,7 +431,7 @@ async def idempotent_replay(
     if row is None:
         return None
     if row.request_hash != body_hash:
-        raise Conflict(
+        raise IdempotencyKeyReused(
             "This Idempotency-Key was already used with a different request body", idempotency_key=key
         )
     return row.status_code, row.response
@@ -281,9 +447,81 @@ async def remember_response(
     response: Any,
     now: datetime,
 ) -> None:
-    """Record the answer to `key` in the caller's transaction (a concurrent twin fails on the primary key)."""
-    await session.execute(
-        insert(table).values(
-            key=key, request_hash=body_hash, status_code=status_code, response=response, created_at=now
+    """Record the answer to `key` in the caller's transaction.
+
+    A concurrent twin of the same request (same key, not yet committed) makes this raise
+    :class:`IdempotencyKeyInUse` (409), which rolls the twin's whole transaction back; the relay
+    treats that answer as "retry later" and then gets the stored first answer.
+    """
+    try:
+        await session.execute(
+            insert(table).values(
+                key=key, request_hash=body_hash, status_code=status_code, response=response, created_at=now
+            )
         )
-    )
+    except IntegrityError as exc:
+        raise IdempotencyKeyInUse(
+            "A request with this Idempotency-Key is being processed; retry shortly",
+            headers={"retry-after": "1"},
+            idempotency_key=key,
+        ) from exc
+
+
+class OutboxEventRead(BaseModel):
+    id: str
+    event_type: str
+    target: str
+    path: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    payload: dict[str, Any]
+
+
+class OutboxEventPage(BaseModel):
+    items: list[OutboxEventRead]
+    total: int
+    limit: int
+    offset: int
+
+
+class RetriedCount(BaseModel):
+    retried: int
+
+
+def outbox_admin_router(
+    table: Table, *, tag: str, roles: tuple[str, ...] = ("city_admin", "system"), prefix: str = "/outbox"
+) -> APIRouter:
+    """Admin endpoints any service can mount: list its outbox events (failed by default) and retry them."""
+    router = APIRouter(prefix=prefix, tags=[tag])
+
+    @router.get("/events", response_model=OutboxEventPage, **allow(*roles))
+    async def list_outbox_events(
+        session: SessionDep,
+        status: Literal["pending", "sent", "failed"] | None = "failed",
+        limit: int = Query(50, ge=1, le=500),
+        offset: int = Query(0, ge=0),
+    ) -> OutboxEventPage:
+        """List this service's outbox events (failed ones by default), newest first."""
+        rows, total = await list_events(session, table, status=status, limit=limit, offset=offset)
+        return OutboxEventPage(
+            items=[OutboxEventRead.model_validate(r) for r in rows], total=total, limit=limit, offset=offset
+        )
+
+    @router.post("/events/{event_id}/retry", response_model=RetriedCount, **allow(*roles))
+    async def retry_outbox_event(event_id: str, session: SessionDep, clock: ClockDep) -> RetriedCount:
+        """Put one failed outbox event back in the queue."""
+        n = await retry_failed(session, table, event_id=event_id, now=clock.now())
+        if n == 0:
+            raise NotFound(f"No failed outbox event {event_id}", event_id=event_id)
+        return RetriedCount(retried=n)
+
+    @router.post("/events/retry-failed", response_model=RetriedCount, **allow(*roles))
+    async def retry_failed_outbox_events(session: SessionDep, clock: ClockDep) -> RetriedCount:
+        """Put every failed outbox event back in the queue."""
+        return RetriedCount(retried=await retry_failed(session, table, event_id=None, now=clock.now()))
+
+    return router

@@ -1,5 +1,6 @@
 from typing import ClassVar
 
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from services.kit.settings import ServiceSettings
@@ -10,3 +11,49 @@ class Settings(ServiceSettings):
 
     service_name: ClassVar[str] = "notify"
     port: int = 8004
+
+    # Intake
+    max_payload_bytes: int = 64 * 1024
+    default_timezone: str = "Asia/Shanghai"
+
+    # Delivery worker (runs in every replica; rows are claimed with SKIP LOCKED on PostgreSQL)
+    delivery_enabled: bool = True
+    delivery_batch_size: int = 200
+    delivery_poll_seconds: float = 0.2
+    delivery_lease_seconds: float = 60.0
+    delivery_concurrency: int = 64  # sends in flight per loop
+    delivery_loops: int = 3  # loops per process; leases keep them (and other replicas) apart
+    # Seconds to wait before each retry (then the delivery is dead-lettered); webhooks follow the
+    # Standard Webhooks schedule, which spans more than 24 hours.
+    webhook_retry_schedule: list[float] = Field(
+        default_factory=lambda: [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0]
+    )
+    message_retry_schedule: list[float] = Field(default_factory=lambda: [30.0, 120.0, 600.0, 1800.0, 3600.0])
+    retry_jitter: float = 0.1
+
+    # Webhooks
+    webhook_allow_private: bool = False  # allow loopback/private targets (tests, on-premise peers)
+    webhook_timeout_seconds: float = 10.0
+    webhook_disable_after_failures: int = 10  # consecutive failed attempts ...
+    webhook_disable_after_seconds: float = 24 * 3600  # ... spanning at least this long
+
+    # Email over SMTP
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_from: str = "dangjian-notify@localhost"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = 10.0
+
+    # SMS provider adapter (see docs/notify.md for the request/response contract)
+    sms_url: str = "http://127.0.0.1:9/sms"
+    sms_api_key: SecretStr = SecretStr("dev-sms-key")
+    sms_sign_name: str = "党建督查"
+    sms_max_length: int = 140
+
+    # Inbox stream: how often an open stream looks for messages written by other replicas
+    stream_poll_seconds: float = 1.0
+
+    # Digest
+    digest_poll_seconds: float = 30.0

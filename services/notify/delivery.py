@@ -1,0 +1,261 @@
+"""The delivery loop: claim due deliveries, send them on their channel, record every attempt.
+
+Runs in every replica; rows are leased (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) so each is sent
+by one worker at a time, and outcomes are written with a compare-and-set on the attempt number so
+a worker whose lease ran out cannot overwrite a newer outcome. A crash between sending and
+recording means one redelivery with the same ``webhook-id``, which receivers deduplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from datetime import datetime, timedelta
+from typing import Any
+
+import aiohttp
+import httpx
+from fastapi import FastAPI
+
+from services.kit.logs import get_logger
+from services.notify import repository
+from services.notify.channels import Outcome, send_email, send_sms, send_webhook, timed
+from services.notify.config import Settings
+from services.notify.models import WebhookSubscription
+from services.notify.service import quiet_release
+
+log = get_logger("notify.delivery")
+
+
+def external_client(settings: Settings) -> httpx.AsyncClient:
+    """The client for systems outside ours: no service principal, no redirects."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(
+            settings.webhook_timeout_seconds, connect=min(settings.webhook_timeout_seconds, 3.0)
+        ),
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
+        follow_redirects=False,
+        headers={"user-agent": "dangjian-notify/1"},
+    )
+
+
+def webhook_session(app: FastAPI) -> aiohttp.ClientSession:
+    session = getattr(app.state, "webhook_session", None)
+    if session is None or session.closed:
+        settings: Settings = app.state.settings
+        session = app.state.webhook_session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(
+                total=settings.webhook_timeout_seconds, connect=min(settings.webhook_timeout_seconds, 3.0)
+            ),
+            connector=aiohttp.TCPConnector(limit=100),
+            headers={"user-agent": "dangjian-notify/1"},
+        )
+    return session  # type: ignore[no-any-return]
+
+
+async def close_clients(app: FastAPI) -> None:
+    """Close the clients the delivery loop opened for outside systems."""
+    for name in ("external_http", "webhook_session"):
+        client = getattr(app.state, name, None)
+        if client is not None:
+            await client.aclose() if isinstance(client, httpx.AsyncClient) else await client.close()
+            setattr(app.state, name, None)
+
+
+def retry_delay(settings: Settings, channel: str, attempts: int) -> float | None:
+    """Seconds before the next try after `attempts` failed ones, or None when it is time to give up."""
+    schedule = settings.webhook_retry_schedule if channel == "webhook" else settings.message_retry_schedule
+    if attempts > len(schedule):
+        return None
+    base = schedule[attempts - 1]
+    return base * (1 + random.uniform(-settings.retry_jitter, settings.retry_jitter))
+
+
+async def _send(
+    app: FastAPI, row: dict[str, Any], subs: dict[int, WebhookSubscription], now: datetime
+) -> Outcome:
+    settings: Settings = app.state.settings
+    channel = row["channel"]
+    if channel == "inbox":
+        return Outcome(True)  # written with the outcome, in the same transaction
+    if channel == "email":
+        return await timed(send_email(settings, row))
+    if channel == "sms":
+        return await timed(send_sms(external_http(app), settings, row))
+    sub = subs.get(row["subscription_id"])
+    if sub is None or not sub.enabled:
+        return Outcome(False, False, None, "the webhook subscription is disabled")
+    return await timed(send_webhook(webhook_session(app), settings, row, sub.secret, int(now.timestamp())))
+
+
+async def deliver_once(app: FastAPI) -> int:
+    """Claim and send one batch of due deliveries; returns how many were claimed."""
+    settings: Settings = app.state.settings
+    clock = app.state.clock
+    async with app.state.sessionmaker() as session, session.begin():
+        rows = await repository.claim_deliveries(
+            session,
+            now=clock.now(),
+            limit=settings.delivery_batch_size,
+            lease=timedelta(seconds=settings.delivery_lease_seconds),
+        )
+        subs = await repository.subscriptions_by_ids(
+            session, [r["subscription_id"] for r in rows if r["subscription_id"] is not None]
+        )
+    if not rows:
+        return 0
+    gate = asyncio.Semaphore(settings.delivery_concurrency)
+    now = clock.now()
+
+    async def one(row: dict[str, Any]) -> Outcome:
+        async with gate:
+            try:
+                return await _send(app, row, subs, now)
+            except Exception as exc:  # a sender bug must not lose the batch's outcomes
+                log.exception("sender crashed", delivery_id=row["id"])
+                return Outcome(False, True, None, f"{type(exc).__name__}: {exc}")
+
+    outcomes = await asyncio.gather(*(one(r) for r in rows))
+    async with app.state.sessionmaker() as session, session.begin():
+        await record_outcomes(session, settings, rows, outcomes, now=clock.now())
+    if any(r["channel"] == "inbox" for r in rows):
+        app.state.inbox_signal.notify()
+    return len(rows)
+
+
+async def record_outcomes(
+    session: Any, settings: Settings, rows: list[dict[str, Any]], outcomes: list[Outcome], *, now: datetime
+) -> None:
+    people = await repository.people_by_ids(
+        session, [r["person_id"] for r in rows if r["person_id"] and r["channel"] in ("email", "sms")]
+    )
+    data = await repository.notifications_data(
+        session, [r["notification_id"] for r in rows if r["channel"] == "inbox"]
+    )
+    attempts: list[dict[str, Any]] = []
+    inbox: list[dict[str, Any]] = []
+    sub_results: dict[int, list[bool]] = {}
+    sent_groups: dict[int, list[int]] = {}
+    for row, out in zip(rows, outcomes, strict=True):
+        if out.ok:
+            sent_groups.setdefault(row["attempts"], []).append(row["id"])
+    settled: set[int] = set()
+    for n, ids in sent_groups.items():
+        settled |= await repository.settle_sent(session, ids=ids, attempts=n, now=now)
+    for row, out in zip(rows, outcomes, strict=True):
+        if out.ok:
+            if row["id"] not in settled:
+                continue  # another worker owns this row now
+        else:
+            delay = retry_delay(settings, row["channel"], row["attempts"]) if out.retryable else None
+            if delay is None:
+                values: dict[str, Any] = {"status": "failed", "leased_until": None, "last_error": out.error}
+            else:
+                due = now + timedelta(seconds=delay)
+                person = people.get(row["person_id"] or "")
+                if person is not None and row["priority"] != "urgent":
+                    due = quiet_release(person, due)
+                values = {"next_attempt_at": due, "leased_until": None, "last_error": out.error}
+            if not await repository.settle_delivery(
+                session, delivery_id=row["id"], attempts=row["attempts"], values=values
+            ):
+                continue  # another worker owns this row now
+        attempts.append(
+            {
+                "delivery_id": row["id"],
+                "number": row["attempts"],
+                "attempted_at": now,
+                "ok": out.ok,
+                "status_code": out.status_code,
+                "error": out.error,
+                "duration_ms": out.duration_ms,
+            }
+        )
+        if row["channel"] == "inbox" and out.ok:
+            inbox.append(
+                {
+                    "user_id": row["person_id"],
+                    "delivery_id": row["id"],
+                    "notification_id": row["notification_id"],
+                    "event_type": row["event_type"],
+                    "priority": row["priority"],
+                    "title": row["subject"] or "",
+                    "body": row["body"],
+                    "data": data.get(row["notification_id"], {}),
+                    "created_at": now,
+                }
+            )
+        if row["channel"] == "webhook" and row["subscription_id"] is not None:
+            sub_results.setdefault(row["subscription_id"], []).append(out.ok)
+    await repository.insert_attempts(session, attempts)
+    await repository.insert_inbox_messages(session, inbox)
+    if sub_results:
+        await _track_subscriptions(session, settings, sub_results, now)
+
+
+async def _track_subscriptions(
+    session: Any, settings: Settings, results: dict[int, list[bool]], now: datetime
+) -> None:
+    """Count failures in a row per subscription; disable one that keeps failing for long enough."""
+    subs = await repository.subscriptions_by_ids(session, list(results))
+    for sub_id, oks in results.items():
+        sub = subs.get(sub_id)
+        if sub is None or not sub.enabled:
+            continue
+        for ok in oks:
+            if ok:
+                sub.consecutive_failures = 0
+                sub.failing_since = None
+            else:
+                sub.consecutive_failures += 1
+                sub.failing_since = sub.failing_since or now
+        if (
+            sub.failing_since is not None
+            and sub.consecutive_failures >= settings.webhook_disable_after_failures
+            and (now - sub.failing_since).total_seconds() >= settings.webhook_disable_after_seconds
+        ):
+            sub.enabled = False
+            sub.disabled_at = now
+            sub.disabled_reason = (
+                f"{sub.consecutive_failures} failed attempts in a row since {sub.failing_since.isoformat()}"
+            )
+            n = await repository.fail_pending_for_subscription(
+                session, sub_id, "subscription disabled after repeated failure"
+            )
+            log.warning("webhook subscription disabled", subscription_id=sub_id, dead_lettered=n)
+    await session.flush()
+
+
+async def _loop(app: FastAPI) -> None:
+    settings: Settings = app.state.settings
+    wake: asyncio.Event = app.state.delivery_wake
+    while True:
+        try:
+            claimed = await deliver_once(app)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("delivery pass failed")
+            claimed = 0
+        if claimed < settings.delivery_batch_size:
+            wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), settings.delivery_poll_seconds)
+        else:
+            await asyncio.sleep(0)
+
+
+async def delivery_loop(app: FastAPI) -> None:
+    """Kit worker: `delivery_loops` delivery loops side by side (sending overlaps recording), until cancelled."""
+    try:
+        await asyncio.gather(*(_loop(app) for _ in range(max(1, app.state.settings.delivery_loops))))
+    finally:
+        await close_clients(app)
+
+
+def external_http(app: FastAPI) -> httpx.AsyncClient:
+    client = getattr(app.state, "external_http", None)
+    if client is None:
+        client = app.state.external_http = external_client(app.state.settings)
+    return client  # type: ignore[no-any-return]

@@ -1,0 +1,379 @@
+"""The transactional outbox and receiver idempotency, on the database under test."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from fastapi import Depends, FastAPI
+from sqlalchemy import select
+
+from services.kit import outbox
+from services.kit.auth import current_principal
+from services.kit.clock import FrozenClock
+from services.kit.db import make_engine, make_sessionmaker, service_metadata
+from services.kit.errors import install_error_handlers
+from services.kit.settings import ServiceSettings
+from services.kit.testing import principal_headers
+
+metadata = service_metadata()
+events = outbox.outbox_table(metadata)
+keys = outbox.idempotency_table(metadata)
+
+T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+
+
+class Receiver:
+    """A fake peer that records every POST and answers with a scripted status."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.received: list[dict[str, Any]] = []
+        self.keys: list[str] = []
+        self.status: Callable[[dict[str, Any]], int] = lambda _e: 202
+        self.delay = delay
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        body = orjson.loads(request.content)
+        self.received.append(body)
+        self.keys.append(request.headers["idempotency-key"])
+        code = self.status(body)
+        return httpx.Response(code, json={"ok": code < 400})
+
+
+def relay_app(sessionmaker: Any, clock: FrozenClock, receiver: Receiver) -> FastAPI:
+    app = FastAPI()
+    app.state.sessionmaker = sessionmaker
+    app.state.clock = clock
+    app.state.http = httpx.AsyncClient(transport=httpx.MockTransport(receiver))
+    return app
+
+
+@pytest.fixture
+async def db(database_url) -> AsyncIterator[SimpleNamespace]:
+    engine = make_engine(await database_url("outbox"))
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)  # a test table set, not a service's schema
+    yield SimpleNamespace(engine=engine, sessionmaker=make_sessionmaker(engine), url=engine.url)
+    await engine.dispose()
+
+
+def cfg(**kw: Any) -> outbox.RelayConfig:
+    return outbox.RelayConfig(table=events, targets={"notify": "http://notify"}, source="scoring", **kw)
+
+
+async def add_events(db: SimpleNamespace, n: int, *, now: datetime = T0, target: str = "notify") -> list[str]:
+    async with db.sessionmaker() as s, s.begin():
+        return [
+            await outbox.enqueue(
+                s,
+                events,
+                event_type="scoring.sheet.locked",
+                target=target,
+                path="/events",
+                payload={"n": i},
+                now=now,
+            )
+            for i in range(n)
+        ]
+
+
+async def rows(db: SimpleNamespace) -> dict[str, dict[str, Any]]:
+    async with db.sessionmaker() as s:
+        return {r.id: dict(r._mapping) for r in await s.execute(select(events))}
+
+
+class TestEnqueue:
+    async def test_event_written_with_a_rolled_back_change_is_never_sent(self, db):
+        async with db.sessionmaker() as s:
+            await s.begin()
+            await outbox.enqueue(
+                s, events, event_type="x", target="notify", path="/events", payload={}, now=T0
+            )
+            await s.rollback()
+        assert await rows(db) == {}
+
+    async def test_enqueue_returns_the_event_id_used_as_idempotency_key(self, db):
+        [eid] = await add_events(db, 1)
+        receiver = Receiver()
+        await outbox.relay_once(relay_app(db.sessionmaker, FrozenClock(T0), receiver), cfg())
+        assert receiver.keys == [eid]
+        env = receiver.received[0]
+        assert env["id"] == eid and env["type"] == "scoring.sheet.locked" and env["source"] == "scoring"
+        assert env["data"] == {"n": 0}
+        assert env["occurred_at"].startswith("2026-03-02T08:00:00")
+
+
+class TestRelayOnce:
+    async def test_delivered_events_are_marked_sent_and_not_sent_again(self, db):
+        await add_events(db, 3)
+        receiver = Receiver()
+        app = relay_app(db.sessionmaker, FrozenClock(T0), receiver)
+        assert await outbox.relay_once(app, cfg()) == 3
+        assert await outbox.relay_once(app, cfg()) == 0
+        assert len(receiver.received) == 3
+        assert {r["status"] for r in (await rows(db)).values()} == {"sent"}
+
+    async def test_server_error_schedules_a_retry_with_backoff_and_records_the_error(self, db):
+        [eid] = await add_events(db, 1)
+        receiver = Receiver()
+        receiver.status = lambda _e: 503
+        clock = FrozenClock(T0)
+        app = relay_app(db.sessionmaker, clock, receiver)
+        await outbox.relay_once(app, cfg(backoff_base=10, backoff_cap=10))
+        row = (await rows(db))[eid]
+        assert row["status"] == "pending" and row["attempts"] == 1
+        assert row["last_error"].startswith("HTTP 503")
+        assert T0 <= row["next_attempt_at"] <= T0 + timedelta(seconds=10)
+        # Not due yet: nothing is claimed until the backoff has passed.
+        clock.set(row["next_attempt_at"] - timedelta(milliseconds=1))
+        if row["next_attempt_at"] > T0:
+            assert await outbox.relay_once(app, cfg()) == 0
+        receiver.status = lambda _e: 200
+        clock.set(T0 + timedelta(seconds=11))
+        assert await outbox.relay_once(app, cfg()) == 1
+        assert (await rows(db))[eid]["status"] == "sent"
+        assert len(receiver.received) == 2
+
+    async def test_connection_error_is_retried(self, db):
+        [eid] = await add_events(db, 1)
+
+        def refuse(_r: httpx.Request) -> httpx.Response:
+            raise httpx.ConnectError("connection refused")
+
+        app = relay_app(db.sessionmaker, FrozenClock(T0), Receiver())
+        app.state.http = httpx.AsyncClient(transport=httpx.MockTransport(refuse))
+        await outbox.relay_once(app, cfg())
+        row = (await rows(db))[eid]
+        assert row["status"] == "pending" and "ConnectError" in row["last_error"]
+
+    async def test_client_error_fails_at_once_and_admin_retry_delivers_it(self, db):
+        [eid] = await add_events(db, 1)
+        receiver = Receiver()
+        receiver.status = lambda _e: 422
+        clock = FrozenClock(T0)
+        app = relay_app(db.sessionmaker, clock, receiver)
+        await outbox.relay_once(app, cfg())
+        assert (await rows(db))[eid]["status"] == "failed"
+        async with db.sessionmaker() as s, s.begin():
+            failed, total = await outbox.list_events(s, events, status="failed")
+            assert total == 1 and failed[0]["last_error"].startswith("HTTP 422")
+            assert await outbox.retry_failed(s, events, event_id=eid, now=clock.now()) == 1
+        receiver.status = lambda _e: 202
+        await outbox.relay_once(app, cfg())
+        assert (await rows(db))[eid]["status"] == "sent"
+
+    async def test_gives_up_after_max_attempts(self, db):
+        [eid] = await add_events(db, 1)
+        receiver = Receiver()
+        receiver.status = lambda _e: 500
+        clock = FrozenClock(T0)
+        app = relay_app(db.sessionmaker, clock, receiver)
+        for _ in range(3):
+            await outbox.relay_once(app, cfg(max_attempts=3, backoff_base=1, backoff_cap=1))
+            clock.advance(seconds=2)
+        row = (await rows(db))[eid]
+        assert row["status"] == "failed" and row["attempts"] == 3
+        assert len(receiver.received) == 3
+
+    async def test_unknown_target_fails_without_a_request(self, db):
+        [eid] = await add_events(db, 1, target="nowhere")
+        receiver = Receiver()
+        await outbox.relay_once(relay_app(db.sessionmaker, FrozenClock(T0), receiver), cfg())
+        assert (await rows(db))[eid]["status"] == "failed"
+        assert receiver.received == []
+
+    async def test_receiver_busy_with_a_twin_is_retried_not_failed(self, db):
+        [eid] = await add_events(db, 1)
+
+        def busy(_r: httpx.Request) -> httpx.Response:
+            return httpx.Response(409, json={"type": "/problems/idempotency-key-in-use"})
+
+        app = relay_app(db.sessionmaker, FrozenClock(T0), Receiver())
+        app.state.http = httpx.AsyncClient(transport=httpx.MockTransport(busy))
+        await outbox.relay_once(app, cfg())
+        assert (await rows(db))[eid]["status"] == "pending"
+
+
+class TestConcurrentRelays:
+    async def test_two_relays_never_deliver_a_row_twice(self, db):
+        ids = await add_events(db, 60)
+        receiver = Receiver(delay=0.02)
+        # Two relays with their own engines, as two replicas would have.
+        engine2 = make_engine(db.url.render_as_string(hide_password=False))
+        try:
+            a = relay_app(db.sessionmaker, FrozenClock(T0), receiver)
+            b = relay_app(make_sessionmaker(engine2), FrozenClock(T0), receiver)
+            c = cfg(batch_size=20)
+            while True:
+                claimed = await asyncio.gather(outbox.relay_once(a, c), outbox.relay_once(b, c))
+                if sum(claimed) == 0:
+                    break
+        finally:
+            await engine2.dispose()
+        counts = Counter(receiver.keys)
+        assert set(counts) == set(ids)
+        assert max(counts.values()) == 1
+
+
+class TestCrashRecovery:
+    async def test_a_relay_that_dies_after_claiming_leaves_the_event_to_be_redelivered(self, db):
+        [eid] = await add_events(db, 1)
+        clock = FrozenClock(T0)
+        async with db.sessionmaker() as s, s.begin():
+            claimed = await outbox.claim_due(s, cfg(lease_seconds=30), clock.now())
+        assert [r["id"] for r in claimed] == [eid]
+        # ...the process dies here, before it could mark the event.
+        receiver = Receiver()
+        app = relay_app(db.sessionmaker, clock, receiver)
+        assert await outbox.relay_once(app, cfg()) == 0  # still leased to the dead relay
+        clock.advance(seconds=31)
+        assert await outbox.relay_once(app, cfg()) == 1
+        assert receiver.keys == [eid]
+        row = (await rows(db))[eid]
+        assert row["status"] == "sent" and row["attempts"] == 2
+
+    async def test_a_late_outcome_from_an_expired_lease_does_not_overwrite_the_new_one(self, db):
+        [eid] = await add_events(db, 1)
+        clock = FrozenClock(T0)
+        c = cfg(lease_seconds=5)
+        async with db.sessionmaker() as s, s.begin():
+            stale = await outbox.claim_due(s, c, clock.now())
+        clock.advance(seconds=6)
+        await outbox.relay_once(relay_app(db.sessionmaker, clock, Receiver()), c)
+        async with db.sessionmaker() as s, s.begin():
+            await outbox.record_outcomes(s, c, stale, [(False, False, "HTTP 400: late")], now=clock.now())
+        row = (await rows(db))[eid]
+        assert row["status"] == "sent" and row["last_error"] is None
+
+
+class TestBackoff:
+    def test_backoff_stays_under_an_exponential_ceiling(self):
+        for attempt in range(1, 20):
+            assert 0 <= outbox.backoff(attempt, base=1, cap=60) <= min(60, 2 ** (attempt - 1))
+
+
+class TestIdempotency:
+    async def _accept(self, db: SimpleNamespace, key: str, body: bytes, answer: Any) -> tuple[int, Any]:
+        async with db.sessionmaker() as s, s.begin():
+            h = outbox.request_hash(body)
+            stored = await outbox.idempotent_replay(s, keys, key=key, body_hash=h)
+            if stored is not None:
+                return stored
+            await outbox.remember_response(
+                s, keys, key=key, body_hash=h, status_code=202, response=answer, now=T0
+            )
+            return 202, answer
+
+    async def test_redelivery_returns_the_first_answer(self, db):
+        assert await self._accept(db, "k1", b'{"a":1}', {"id": "first"}) == (202, {"id": "first"})
+        assert await self._accept(db, "k1", b'{"a":1}', {"id": "second"}) == (202, {"id": "first"})
+
+    async def test_same_key_with_another_body_is_a_conflict(self, db):
+        await self._accept(db, "k2", b'{"a":1}', {})
+        with pytest.raises(outbox.IdempotencyKeyReused):
+            await self._accept(db, "k2", b'{"a":2}', {})
+
+    async def test_twin_remembering_the_same_key_is_told_to_retry(self, db):
+        async with db.sessionmaker() as s, s.begin():
+            await outbox.remember_response(
+                s, keys, key="k3", body_hash="h", status_code=202, response={}, now=T0
+            )
+        async with db.sessionmaker() as s, s.begin():
+            with pytest.raises(outbox.IdempotencyKeyInUse):
+                await outbox.remember_response(
+                    s, keys, key="k3", body_hash="h", status_code=202, response={}, now=T0
+                )
+
+
+class TestAdminRouter:
+    @pytest.fixture
+    async def admin(self, db) -> AsyncIterator[Callable[..., Awaitable[httpx.Response]]]:
+        app = FastAPI()
+        app.state.sessionmaker = db.sessionmaker
+        app.state.clock = FrozenClock(T0)
+        app.state.settings = ServiceSettings()
+        install_error_handlers(app)
+        app.include_router(
+            outbox.outbox_admin_router(events, tag="test"), dependencies=[Depends(current_principal)]
+        )
+
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+
+            async def call(method: str, url: str, roles: tuple[str, ...] = ("city_admin",)) -> httpx.Response:
+                return await client.request(method, url, headers=principal_headers(roles=roles))
+
+            yield call
+
+    async def test_admin_lists_failed_events_and_retries_them(self, admin, db):
+        ids = await add_events(db, 2)
+        receiver = Receiver()
+        receiver.status = lambda _e: 400
+        await outbox.relay_once(relay_app(db.sessionmaker, FrozenClock(T0), receiver), cfg())
+        r = await admin("GET", "/outbox/events")
+        assert r.status_code == 200
+        page = r.json()
+        assert page["total"] == 2 and {e["id"] for e in page["items"]} == set(ids)
+        assert page["items"][0]["last_error"].startswith("HTTP 400")
+        r = await admin("POST", f"/outbox/events/{ids[0]}/retry")
+        assert r.json() == {"retried": 1}
+        r = await admin("POST", "/outbox/events/retry-failed")
+        assert r.json() == {"retried": 1}
+        assert (await admin("GET", "/outbox/events?status=pending")).json()["total"] == 2
+
+    async def test_retrying_an_event_that_did_not_fail_is_404(self, admin):
+        r = await admin("POST", "/outbox/events/nope/retry")
+        assert r.status_code == 404
+        assert r.headers["content-type"] == "application/problem+json"
+
+    async def test_other_roles_may_not_see_the_outbox(self, admin):
+        r = await admin("GET", "/outbox/events", roles=("inspector",))
+        assert r.status_code == 403
+
+
+class TestBatchedRelay:
+    async def test_events_for_a_batch_path_go_together_and_settle_one_by_one(self, db):
+        ids = await add_events(db, 5)
+        seen: list[list[str]] = []
+
+        def batch_receiver(request: httpx.Request) -> httpx.Response:
+            assert request.url.path == "/events/batch"
+            events = orjson.loads(request.content)["events"]
+            seen.append([e["id"] for e in events])
+            results = [
+                {
+                    "id": e["id"],
+                    "status": 422 if e["data"]["n"] == 1 else 503 if e["data"]["n"] == 2 else 202,
+                    "body": {},
+                }
+                for e in events
+            ]
+            return httpx.Response(200, json={"results": results})
+
+        app = relay_app(db.sessionmaker, FrozenClock(T0), Receiver())
+        app.state.http = httpx.AsyncClient(transport=httpx.MockTransport(batch_receiver))
+        c = cfg(batch_paths={("notify", "/events"): "/events/batch"}, batch_max=3)
+        assert await outbox.relay_once(app, c) == 5
+        assert sorted(len(b) for b in seen) == [2, 3]
+        assert sorted(i for b in seen for i in b) == sorted(ids)
+        status = {r["payload"]["n"]: r["status"] for r in (await rows(db)).values()}
+        assert status == {0: "sent", 1: "failed", 2: "pending", 3: "sent", 4: "sent"}
+
+    async def test_a_batch_that_cannot_be_posted_is_retried_whole(self, db):
+        await add_events(db, 2)
+
+        def down(_r: httpx.Request) -> httpx.Response:
+            return httpx.Response(502, text="bad gateway")
+
+        app = relay_app(db.sessionmaker, FrozenClock(T0), Receiver())
+        app.state.http = httpx.AsyncClient(transport=httpx.MockTransport(down))
+        await outbox.relay_once(app, cfg(batch_paths={("notify", "/events"): "/events/batch"}))
+        assert {r["status"] for r in (await rows(db)).values()} == {"pending"}
