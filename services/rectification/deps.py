@@ -1,0 +1,31 @@
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+
+from services.kit.auth import PrincipalDep
+from services.kit.db import SessionDep
+from services.rectification import repository, service
+from services.rectification.errors import ProblemForbidden, ProblemNotFound
+from services.rectification.models import Problem
+
+
+def _policy(request: Request) -> service.Policy:
+    return service.policy_from(request.app.state.settings)
+
+
+PolicyDep = Annotated[service.Policy, Depends(_policy)]
+
+
+async def valid_problem_id(
+    session: SessionDep, principal: PrincipalDep, problem_id: Annotated[int, Path(ge=1)]
+) -> Problem:
+    """The problem, locked for this transaction, if the caller may see it."""
+    problem = await repository.get_problem(session, problem_id, for_update=True)
+    if problem is None:
+        raise ProblemNotFound(f"No problem with id {problem_id}", problem_id=problem_id)
+    if not service.can_view(principal, problem):
+        raise ProblemForbidden(f"Problem {problem_id} is outside your scope", problem_id=problem_id)
+    return problem
+
+
+ValidProblem = Annotated[Problem, Depends(valid_problem_id)]
