@@ -17,8 +17,8 @@ class Settings(ServiceSettings):
     light_red_days: int = 3
     # Reminders go out this many days before every milestone (0 = at the due moment).
     reminder_offsets_days: list[int] = Field(default_factory=lambda: [7, 3, 1, 0])
-    # Escalation: first one this long after a missed deadline, then again every N days.
-    escalation_first_after_hours: float = 0.0
+    # Escalation: first one this long after a missed deadline (23:59:59 + 9 h = next morning), then every N days.
+    escalation_first_after_hours: float = 9.0
     escalation_repeat_days: int = 7
     max_extensions: int = 2
     # Scheduler: timers claimed per transaction and the pause when nothing is due.

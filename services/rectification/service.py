@@ -259,7 +259,7 @@ def _require_state(problem: Problem, allowed: tuple[str, ...], action: str) -> N
     if problem.status not in allowed:
         raise TransitionNotAllowed(
             f"Cannot {action} a problem that is {problem.status} (allowed from: {', '.join(allowed)})",
-            status=problem.status,
+            problem_status=problem.status,
             action=action,
             allowed_from=list(allowed),
         )
@@ -748,7 +748,7 @@ async def assign(
     _require(_is_admin_over(principal, problem), "assign a responsible person to", problem)
     if problem.status == "closed":
         raise TransitionNotAllowed(
-            "A closed problem cannot be reassigned", status=problem.status, action="assign"
+            "A closed problem cannot be reassigned", problem_status=problem.status, action="assign"
         )
     person = assign_in.responsible_person
     _check_person(principal, problem.district, person, ["body", "responsible_person"])
@@ -800,7 +800,8 @@ async def request_extension(
     require_responsible(principal, problem, "request an extension for")
     if problem.status not in ACTIVE:
         raise ExtensionNotAllowed(
-            f"No extension can be requested for a problem that is {problem.status}", status=problem.status
+            f"No extension can be requested for a problem that is {problem.status}",
+            problem_status=problem.status,
         )
     assert problem.id is not None
     existing = await repository.extensions_of(session, problem.id)
@@ -874,10 +875,13 @@ async def decide_extension(
         raise ExtensionNotFound(f"No extension request {extension_id} on problem {problem.id}")
     require_issuer(principal, problem, "decide extensions of")
     if ext.status != "pending":
-        raise ExtensionNotAllowed(f"This extension request was already {ext.status}", status=ext.status)
+        raise ExtensionNotAllowed(
+            f"This extension request was already {ext.status}", extension_status=ext.status
+        )
     if problem.status not in ACTIVE:
         raise ExtensionNotAllowed(
-            f"The problem is {problem.status}; the extension can no longer apply", status=problem.status
+            f"The problem is {problem.status}; the extension can no longer apply",
+            problem_status=problem.status,
         )
     ext.status = "approved" if approve else "rejected"
     ext.decided_by, ext.decided_at, ext.decision_note = principal.sub, now, note
