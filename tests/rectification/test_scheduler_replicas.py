@@ -19,7 +19,9 @@ from tests.conftest import TEST_DB
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(TEST_DB != "postgres", reason="SKIP LOCKED replicas are a PostgreSQL feature: TEST_DB=postgres"),
+    pytest.mark.skipif(
+        TEST_DB != "postgres", reason="SKIP LOCKED replicas are a PostgreSQL feature: TEST_DB=postgres"
+    ),
 ]
 
 PROBLEMS = 1_000
@@ -49,7 +51,13 @@ async def test_each_timer_fires_exactly_once_across_three_replicas_and_a_sigkill
     fire_at = now - timedelta(minutes=1)
     async with engine.begin() as conn:
         for statement in filter(str.strip, SEED.split(";")):
-            params = {"now": now, "due": now + timedelta(days=3), "fire_at": fire_at, "problems": PROBLEMS, "timers": TIMERS}
+            params = {
+                "now": now,
+                "due": now + timedelta(days=3),
+                "fire_at": fire_at,
+                "problems": PROBLEMS,
+                "timers": TIMERS,
+            }
             await conn.execute(text(statement), {k: v for k, v in params.items() if f":{k}" in statement})
     env = {
         "RECTIFICATION_DATABASE_URL": url,
@@ -58,7 +66,12 @@ async def test_each_timer_fires_exactly_once_across_three_replicas_and_a_sigkill
         "LOG_LEVEL": "WARNING",
     }
     replicas = [
-        ManagedProcess(f"rect-scheduler-{i}", python_module_args("services.rectification.scheduler"), env=env, log_dir=tmp_path)
+        ManagedProcess(
+            f"rect-scheduler-{i}",
+            python_module_args("services.rectification.scheduler"),
+            env=env,
+            log_dir=tmp_path,
+        )
         for i in range(3)
     ]
     try:
@@ -73,7 +86,9 @@ async def test_each_timer_fires_exactly_once_across_three_replicas_and_a_sigkill
                 if fired_at_kill is None and fired >= 2_000:
                     replicas[0].kill()  # SIGKILL, mid-burst
                     fired_at_kill = fired
-                pending = (await conn.execute(text("SELECT count(*) FROM timer WHERE status = 'pending'"))).scalar_one()
+                pending = (
+                    await conn.execute(text("SELECT count(*) FROM timer WHERE status = 'pending'"))
+                ).scalar_one()
                 await conn.commit()
                 if pending == 0 and fired_at_kill is not None:
                     break
@@ -89,7 +104,9 @@ async def test_each_timer_fires_exactly_once_across_three_replicas_and_a_sigkill
                 )
             ).one()
             assert tuple(counts) == (TIMERS, TIMERS, TIMERS)
-            statuses = dict((await conn.execute(text("SELECT status, count(*) FROM timer GROUP BY status"))).all())
+            statuses = dict(
+                (await conn.execute(text("SELECT status, count(*) FROM timer GROUP BY status"))).all()
+            )
             assert statuses == {"fired": TIMERS}
             rows = (await conn.execute(text("SELECT id, payload->>'timer_id' FROM outbox_event"))).all()
             assert all(event_id == timer_event_id(int(timer_id)) for event_id, timer_id in rows)
