@@ -17,10 +17,10 @@ PolicyDep = Annotated[service.Policy, Depends(_policy)]
 
 
 async def valid_problem_id(
-    session: SessionDep, principal: PrincipalDep, problem_id: Annotated[int, Path(ge=1)]
+    request: Request, session: SessionDep, principal: PrincipalDep, problem_id: Annotated[int, Path(ge=1)]
 ) -> Problem:
-    """The problem, locked for this transaction, if the caller may see it."""
-    problem = await repository.get_problem(session, problem_id, for_update=True)
+    """The problem if the caller may see it; a write locks it for its transaction (one change at a time)."""
+    problem = await repository.get_problem(session, problem_id, for_update=request.method != "GET")
     if problem is None:
         raise ProblemNotFound(f"No problem with id {problem_id}", problem_id=problem_id)
     if not service.can_view(principal, problem):
