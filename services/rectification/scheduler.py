@@ -42,6 +42,8 @@ TIMER_EVENT_NAMESPACE = uuid.UUID("6f1c63b6-4d0e-4b8e-9d57-8f0f5e6d2a11")
 T = timer_table.c
 P = problem_table
 M = milestone_table.c
+# Everything an event needs (not the JSON evidence and template, which cost a decode per row).
+PROBLEM_COLUMNS = [c for c in P.c if c.name not in ("evidence", "template")]
 
 
 def timer_event_id(timer_id: int) -> str:
@@ -83,7 +85,7 @@ async def fire_due_timers(
     # Plain rows, not ORM objects: this is the hot path of a 20,000-timer burst.
     problems: dict[int, Any] = {
         r.id: SimpleNamespace(**r._mapping)
-        for r in (await session.execute(select(P).where(P.c.id.in_(problem_ids)))).all()
+        for r in (await session.execute(select(*PROBLEM_COLUMNS).where(P.c.id.in_(problem_ids)))).all()
     }
     due_rows = await session.execute(
         select(M.problem_id, M.kind, M.due_at).where(M.problem_id.in_(problem_ids), M.done_at.is_(None))
