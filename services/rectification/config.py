@@ -25,5 +25,7 @@ class Settings(ServiceSettings):
     scheduler_enabled: bool = True
     scheduler_batch_size: int = 500
     scheduler_poll_seconds: float = 1.0
+    # With CLOCK_CONTROL on (tests only), the stand-alone scheduler process starts this far from now.
+    clock_offset_seconds: float = 0.0
     # Public base URL of the calendar feed (as the gateway exposes it), used in the link a person gets.
     calendar_base_url: str = "http://127.0.0.1:8000/api/v1/rectification"

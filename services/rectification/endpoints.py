@@ -7,12 +7,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.responses import Response
 
 from services.kit import outbox
 from services.kit.auth import PrincipalDep, allow
 from services.kit.db import SessionDep
 from services.kit.deps import ClockDep
+from services.kit.errors import ServiceUnavailable
 from services.rectification import ical, repository, service
 from services.rectification.deps import PolicyDep, ValidProblem
 from services.rectification.errors import CalendarFeedNotFound
@@ -105,20 +107,27 @@ async def receive_finding(
     if replay is not None:
         status_code, stored = replay
         return JSONResponse(stored, status_code=status_code, headers={"idempotent-replay": "true"})
-    problem, created = await service.create_problem_from_finding(
-        session, envelope=envelope, now=clock.now(), policy=policy
-    )
-    answer = {"problem_id": problem.id, "created": created}
-    status_code = 201 if created else 200
-    await outbox.remember_response(
-        session,
-        idempotency_key,
-        key=idempotency_key_header,
-        body_hash=body_hash,
-        status_code=status_code,
-        response=answer,
-        now=clock.now(),
-    )
+    try:
+        problem, created = await service.create_problem_from_finding(
+            session, envelope=envelope, now=clock.now(), policy=policy
+        )
+        answer = {"problem_id": problem.id, "created": created}
+        status_code = 201 if created else 200
+        await outbox.remember_response(
+            session,
+            idempotency_key,
+            key=idempotency_key_header,
+            body_hash=body_hash,
+            status_code=status_code,
+            response=answer,
+            now=clock.now(),
+        )
+    except IntegrityError as exc:
+        # A twin delivery of the same event committed first: ask the sender to retry, and the retry
+        # gets the stored answer (a 409 would make the relay give up on the event).
+        raise ServiceUnavailable(
+            "The same finding is being recorded by a concurrent delivery; retry", headers={"retry-after": "1"}
+        ) from exc
     return JSONResponse(answer, status_code=status_code)
 
 

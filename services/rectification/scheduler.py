@@ -20,7 +20,7 @@ import contextlib
 import signal
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -210,7 +210,11 @@ async def _main() -> None:
     # The database must already be migrated (the service or `make migrate` does it), so replicas
     # never race each other on migrations.
     engine = make_engine(settings.database_url, pool_size=2, max_overflow=2)
-    clock: Clock = OffsetClock() if settings.clock_control else SystemClock()
+    clock: Clock = (
+        OffsetClock(timedelta(seconds=settings.clock_offset_seconds))
+        if settings.clock_control
+        else SystemClock()
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

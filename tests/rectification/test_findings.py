@@ -105,3 +105,17 @@ class TestReceiveFinding:
         r = await post(client, FINDING, headers=principal_headers(roles=["inspector"], sub="u-x"))
         assert r.status_code == 403
         assert await count_problems(client) == 0
+
+
+class TestConcurrentDeliveries:
+    async def test_twin_deliveries_make_one_problem_and_the_loser_is_told_to_retry(self, client):
+        import asyncio
+
+        results = await asyncio.gather(*(post(client, FINDING) for _ in range(4)))
+        assert {r.status_code for r in results} <= {201, 503}
+        assert any(r.status_code == 201 for r in results)
+        assert all(r.headers.get("retry-after") == "1" for r in results if r.status_code == 503)
+        assert await count_problems(client) == 1
+        retry = await post(client, FINDING)
+        assert retry.status_code == 201
+        assert retry.json() == next(r.json() for r in results if r.status_code == 201)
