@@ -207,23 +207,26 @@ async def run_baseline(engine) -> float:
     return elapsed
 
 
-async def idle_tick(engine, sessionmaker) -> tuple[float, str]:
-    """Median time of a tick with nothing due, and the claim query's plan."""
-    times = []
+async def idle_tick(engine, sessionmaker) -> tuple[float, float, str]:
+    """Median client-side time of a claim with nothing due, the median server execution time
+    (EXPLAIN ANALYZE), and the plan."""
+    times, server = [], []
+    plan = ""
     for _ in range(30):
         async with sessionmaker() as session, session.begin():
             start = time.perf_counter()
             await session.execute(claim_statement(session, now=datetime.now(UTC), batch_size=BATCH))
             times.append(time.perf_counter() - start)
             await session.rollback()
-    async with sessionmaker() as session, session.begin():
-        stmt = claim_statement(session, now=datetime.now(UTC), batch_size=BATCH)
-        sql = str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
-        plan = "\n".join(
-            r[0] for r in (await session.execute(text("EXPLAIN (ANALYZE, COSTS OFF) " + sql))).all()
-        )
-        await session.rollback()
-    return statistics.median(times), plan
+    for _ in range(15):
+        async with sessionmaker() as session, session.begin():
+            stmt = claim_statement(session, now=datetime.now(UTC), batch_size=BATCH)
+            sql = str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+            lines = [r[0] for r in (await session.execute(text("EXPLAIN (ANALYZE, COSTS OFF) " + sql))).all()]
+            await session.rollback()
+        plan = "\n".join(lines)
+        server.append(float(next(ln for ln in lines if ln.startswith("Execution Time")).split()[2]))
+    return statistics.median(times), statistics.median(server), plan
 
 
 async def amain() -> None:
@@ -258,7 +261,7 @@ async def amain() -> None:
         baseline = await run_baseline(engine)
         one = await run_one_replica(engine, sessionmaker)
         three = await run_three_replicas(engine, url)
-        idle_big, plan = await idle_tick(engine, sessionmaker)
+        idle_big, server_big, plan = await idle_tick(engine, sessionmaker)
         async with engine.begin() as conn:
             await conn.execute(text("DELETE FROM timer WHERE status = 'pending' AND id % 96 <> 0"))
             small = (
@@ -267,7 +270,7 @@ async def amain() -> None:
         async with engine.connect() as conn:
             await conn.execute(text("COMMIT"))
             await conn.execute(text("VACUUM ANALYZE timer"))
-        idle_small, _ = await idle_tick(engine, sessionmaker)
+        idle_small, server_small, _ = await idle_tick(engine, sessionmaker)
 
         base_rate = BURST / baseline
         print(
@@ -280,8 +283,9 @@ async def amain() -> None:
                 f"[{r['rate'] / base_rate:.2f}x baseline]; lag due→outbox p50 {r['p50']:.2f} s, p99 {r['p99']:.2f} s"
             )
         print(
-            f"idle tick (nothing due): {idle_big * 1000:.2f} ms with {future:,} future timers, "
-            f"{idle_small * 1000:.2f} ms with {small:,} [ratio {idle_big / idle_small:.2f}]"
+            f"idle tick (nothing due), round trip: {idle_big * 1000:.2f} ms with {future:,} future timers, "
+            f"{idle_small * 1000:.2f} ms with {small:,} [ratio {idle_big / idle_small:.2f}]; "
+            f"server execution {server_big:.3f} ms vs {server_small:.3f} ms [ratio {server_big / server_small:.2f}]"
         )
         print("claim query plan (480,000 future timers, nothing due):")
         print(plan)
