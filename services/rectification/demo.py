@@ -165,12 +165,14 @@ def marker(name: str) -> str:
     return f"demo:{name}"
 
 
-async def _run_scenario(session, sc: Scenario, *, today: datetime, policy: service.Policy) -> None:
+async def _run_scenario(
+    session, sc: Scenario, *, today: datetime, policy: service.Policy, round_code: str
+) -> None:
     created = today - timedelta(days=sc.created_days_ago)
     deadline_on = local_date(today) + timedelta(days=sc.deadline_in_days)
     problem_in = ProblemCreate(
         site=SITES[sc.site],
-        round_code="DEMO",
+        round_code=round_code,
         level="village_community" if SITES[sc.site].type in ("village", "community") else "unit",
         category=sc.category,
         severity=sc.severity,  # type: ignore[arg-type]
@@ -312,11 +314,23 @@ async def run(settings: Settings | None = None, *, now: datetime | None = None) 
         sessionmaker = make_sessionmaker(engine)
         policy = service.policy_from(settings)
         created = 0
+        async with sessionmaker() as session:
+            # File the scenarios under the demo round whose findings arrived, if any did.
+            round_code = (
+                await session.execute(
+                    select(problem_table.c.round_code)
+                    .where(
+                        problem_table.c.source_event_id.is_not(None), problem_table.c.round_code.is_not(None)
+                    )
+                    .where(~problem_table.c.source_event_id.like("demo:%"))
+                    .limit(1)
+                )
+            ).scalar_one_or_none() or "DEMO"
         for sc in SCENARIOS:
             async with sessionmaker() as session, session.begin():
                 if await repository.get_problem_by_source(session, marker(sc.name)) is not None:
                     continue
-                await _run_scenario(session, sc, today=today, policy=policy)
+                await _run_scenario(session, sc, today=today, policy=policy, round_code=round_code)
                 created += 1
         async with sessionmaker() as session, session.begin():
             moved = await _advance_findings(session, today=today, policy=policy)

@@ -32,5 +32,6 @@ async def test_demo_covers_every_state_and_light_and_is_idempotent(database_url)
     closed = [p["closed_on_time"] for p in items if p["status"] == "closed"]
     assert sorted(closed) == [False, True]
     assert any(p["extension_count"] == 1 for p in items)
+    assert {p["round_code"] for p in items} == {"2026Q1"}  # the round the findings came from
     finding = next(p for p in items if p["source_event_id"] == FINDING["id"])
     assert finding["responsible_person"]["user_id"] == "u-yinzhou-responsible"
