@@ -10,6 +10,7 @@ findings (scoring → POST /findings) are given responsible people and moved alo
 from __future__ import annotations
 
 import asyncio
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -340,6 +341,9 @@ async def run(settings: Settings | None = None, *, now: datetime | None = None) 
 
 
 def main() -> None:
+    # sqlmodel marks AsyncSession.execute deprecated in favour of exec(); we run core statements on
+    # purpose, and as __main__ this module would print the notice.
+    warnings.filterwarnings("ignore", message=r"(?s).*session\.exec\(\)", category=DeprecationWarning)
     result = asyncio.run(run())
     print(
         f"rectification demo: {result['scenarios_created']} scenario problems created, "

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import signal
 import uuid
+import warnings
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
@@ -202,6 +203,9 @@ async def scheduler_worker(app: FastAPI) -> None:
 
 
 async def _main() -> None:
+    # sqlmodel marks AsyncSession.execute deprecated in favour of exec(); we run core statements on
+    # purpose, and as __main__ this module would print the notice.
+    warnings.filterwarnings("ignore", message=r"(?s).*session\.exec\(\)", category=DeprecationWarning)
     from services.kit.db import make_engine, make_sessionmaker
     from services.rectification.config import Settings
 
