@@ -1,7 +1,5 @@
 """open → in progress → submitted → closed (销号) or returned, with roles, scope and history."""
 
-from datetime import timedelta
-
 from services.kit.testing import principal_headers
 from tests.rectification.conftest import (
     CITY,
@@ -181,4 +179,3 @@ class TestAssign:
 
 
 LEADER_AS_CITY = principal_headers(roles=["city_admin", "team_leader"], scope="ningbo", sub="u-team-leader")
-_ = timedelta

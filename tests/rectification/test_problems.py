@@ -6,7 +6,6 @@ from services.kit.testing import principal_headers
 from tests.rectification.conftest import (
     CITY,
     HAISHU,
-    HASH,
     LEADER,
     LI,
     YINZHOU,
@@ -202,4 +201,15 @@ def date_moment(y: int, m: int, d: int):
     return start_of_local_day(date(y, m, d))
 
 
-__all__ = ["HASH"]
+class TestLightThresholds:
+    async def test_thresholds_come_from_settings(self, client):
+        p = await create(client)  # 30 days left: green by default
+        assert p["light"] == "green"
+        client.app.state.settings.light_yellow_days = 30
+        client.app.state.settings.light_red_days = 10
+        r = await client.get(f"/problems/{p['id']}", headers=CITY)
+        assert r.json()["light"] == "yellow"
+        assert [
+            x["id"]
+            for x in (await client.get("/problems", params={"light": "yellow"}, headers=CITY)).json()["items"]
+        ] == [p["id"]]

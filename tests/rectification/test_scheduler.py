@@ -7,7 +7,6 @@ from sqlalchemy import update
 from services.rectification.models import problem_table
 from tests.rectification.conftest import (
     EVIDENCE,
-    LEADER,
     LI_REF,
     YINZHOU,
     ZHANG,
@@ -142,6 +141,3 @@ class TestReminders:
         await tick(client)
         for e in await events(client, "rectification.milestone.reminder"):
             assert e["id"] == timer_event_id(e["payload"]["timer_id"])
-
-
-_ = LEADER
