@@ -20,10 +20,11 @@ from services.kit.auth import Principal
 from services.kit.clock import SystemClock
 from services.kit.db import make_engine, make_sessionmaker
 from services.kit.migrations import upgrade_to_head
-from services.rectification import repository, service
+from services.rectification import extensions, repository, service, timers
 from services.rectification.config import Settings
 from services.rectification.main import MIGRATIONS_DIR
 from services.rectification.models import Problem, problem_table
+from services.rectification.policy import Policy, policy_from
 from services.rectification.schemas import AssignIn, ExtensionCreate, PersonRef, ProblemCreate, SiteRef
 from services.rectification.workdays import local_date
 
@@ -166,9 +167,7 @@ def marker(name: str) -> str:
     return f"demo:{name}"
 
 
-async def _run_scenario(
-    session, sc: Scenario, *, today: datetime, policy: service.Policy, round_code: str
-) -> None:
+async def _run_scenario(session, sc: Scenario, *, today: datetime, policy: Policy, round_code: str) -> None:
     created = today - timedelta(days=sc.created_days_ago)
     deadline_on = local_date(today) + timedelta(days=sc.deadline_in_days)
     problem_in = ProblemCreate(
@@ -227,7 +226,7 @@ async def _run_scenario(
                 session, problem=problem, note="核查属实，予以销号", principal=CITY, now=at, policy=policy
             )
         elif action == "extend":
-            ext = await service.request_extension(
+            ext = await extensions.request_extension(
                 session,
                 problem=problem,
                 ext_in=ExtensionCreate(
@@ -240,7 +239,7 @@ async def _run_scenario(
             extension_id = ext.id
         elif action == "approve":
             assert extension_id is not None
-            await service.decide_extension(
+            await extensions.decide_extension(
                 session,
                 problem=problem,
                 extension_id=extension_id,
@@ -251,16 +250,16 @@ async def _run_scenario(
                 policy=policy,
             )
     # Reschedule from now: the scenario's past reminders are history, not a backlog to send.
-    await service.resync_timers(
+    await timers.resync_timers(
         session,
         problem=problem,
-        milestones=await service._milestones(session, problem),
+        milestones=await service.milestones_for(session, problem),
         now=today,
         policy=policy,
     )
 
 
-async def _advance_findings(session, *, today: datetime, policy: service.Policy) -> int:
+async def _advance_findings(session, *, today: datetime, policy: Policy) -> int:
     """Give the first unassigned finding problems of each district a responsible person and move them on."""
     rows = (
         await session.execute(
@@ -313,7 +312,7 @@ async def run(settings: Settings | None = None, *, now: datetime | None = None) 
     try:
         await upgrade_to_head(engine, MIGRATIONS_DIR)
         sessionmaker = make_sessionmaker(engine)
-        policy = service.policy_from(settings)
+        policy = policy_from(settings)
         created = 0
         async with sessionmaker() as session:
             # File the scenarios under the demo round whose findings arrived, if any did.

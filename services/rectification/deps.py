@@ -4,16 +4,17 @@ from fastapi import Depends, Path, Request
 
 from services.kit.auth import PrincipalDep
 from services.kit.db import SessionDep
-from services.rectification import repository, service
+from services.rectification import access, repository
 from services.rectification.errors import ProblemForbidden, ProblemNotFound
 from services.rectification.models import Problem
+from services.rectification.policy import Policy, policy_from
 
 
-def _policy(request: Request) -> service.Policy:
-    return service.policy_from(request.app.state.settings)
+def _policy(request: Request) -> Policy:
+    return policy_from(request.app.state.settings)
 
 
-PolicyDep = Annotated[service.Policy, Depends(_policy)]
+PolicyDep = Annotated[Policy, Depends(_policy)]
 
 
 async def valid_problem_id(
@@ -23,7 +24,7 @@ async def valid_problem_id(
     problem = await repository.get_problem(session, problem_id, for_update=request.method != "GET")
     if problem is None:
         raise ProblemNotFound(f"No problem with id {problem_id}", problem_id=problem_id)
-    if not service.can_view(principal, problem):
+    if not access.can_view(principal, problem):
         raise ProblemForbidden(f"Problem {problem_id} is outside your scope", problem_id=problem_id)
     return problem
 

@@ -15,7 +15,7 @@ from services.kit.auth import PrincipalDep, allow
 from services.kit.db import SessionDep
 from services.kit.deps import ClockDep
 from services.kit.errors import ServiceUnavailable
-from services.rectification import ical, repository, service
+from services.rectification import access, calendars, extensions, ical, repository, service
 from services.rectification.deps import PolicyDep, ValidProblem
 from services.rectification.errors import CalendarFeedNotFound
 from services.rectification.models import Problem, idempotency_key
@@ -70,7 +70,7 @@ async def _read(session: SessionDep, problem: Problem, clock: ClockDep, policy: 
     assert problem.id is not None
     milestones = (await repository.milestones_of(session, [problem.id]))[problem.id]
     return service.to_read(
-        problem, milestones, now=clock.now(), calendar=await service.load_calendar(session), policy=policy
+        problem, milestones, now=clock.now(), calendar=await calendars.load_calendar(session), policy=policy
     )
 
 
@@ -78,7 +78,7 @@ async def _read_many(
     session: SessionDep, problems: list[Problem], clock: ClockDep, policy: PolicyDep
 ) -> list[ProblemRead]:
     milestones = await repository.milestones_of(session, [p.id for p in problems if p.id is not None])
-    calendar = await service.load_calendar(session)
+    calendar = await calendars.load_calendar(session)
     now = clock.now()
     return [
         service.to_read(p, milestones[p.id], now=now, calendar=calendar, policy=policy)
@@ -182,7 +182,7 @@ async def list_problems(
         ),
     )
     problems, total = await repository.list_problems(
-        session, service.visibility_filter(principal, f), limit=limit, offset=offset
+        session, access.visibility_filter(principal, f), limit=limit, offset=offset
     )
     return ProblemList(
         items=await _read_many(session, problems, clock, policy), total=total, limit=limit, offset=offset
@@ -355,7 +355,7 @@ async def request_problem_extension(
     policy: PolicyDep,
 ) -> ExtensionRead:
     """Ask the issuing authority for a later deadline (延期申请)."""
-    ext = await service.request_extension(
+    ext = await extensions.request_extension(
         session, problem=problem, ext_in=body, principal=principal, now=clock.now(), policy=policy
     )
     return ExtensionRead.model_validate(ext)
@@ -385,7 +385,7 @@ async def decide_problem_extension(
     policy: PolicyDep,
 ) -> ExtensionRead:
     """Approve or reject an extension request (issuing authority only)."""
-    ext = await service.decide_extension(
+    ext = await extensions.decide_extension(
         session,
         problem=problem,
         extension_id=extension_id,
@@ -410,7 +410,7 @@ async def get_district_stats(
     session: SessionDep, principal: PrincipalDep, clock: ClockDep, round_code: str | None = None
 ) -> DistrictStatsList:
     """Count open, overdue and closed (on time / late) problems per district, by category and severity."""
-    f = service.visibility_filter(principal, repository.ProblemFilter(round_code=round_code))
+    f = access.visibility_filter(principal, repository.ProblemFilter(round_code=round_code))
     rows = await repository.district_stats_rows(session, f, now=clock.now())
     totals: dict[str, dict[str, Any]] = {}
     keys = ("open", "overdue", "closed_on_time", "closed_late")
@@ -459,7 +459,7 @@ async def get_overdue_bulletin(
 ) -> Bulletin:
     """List overdue problems for the bulletin (问题通报), by district, most overdue first."""
     now = clock.now()
-    f = service.visibility_filter(
+    f = access.visibility_filter(
         principal, repository.ProblemFilter(district=district, round_code=round_code)
     )
     problems, total = await repository.overdue_problems(session, f, now=now, limit=limit, offset=offset)
@@ -512,7 +512,9 @@ def _template_read(severity: str, t: Any, customised: bool) -> TemplateRead:
 @router.get("/schedule-templates", response_model=TemplateList, **allow(*READERS))
 async def list_schedule_templates(session: SessionDep) -> TemplateList:
     """List the countdown templates per severity."""
-    return TemplateList(items=[_template_read(s, t, c) for s, t, c in await service.list_templates(session)])
+    return TemplateList(
+        items=[_template_read(s, t, c) for s, t, c in await calendars.list_templates(session)]
+    )
 
 
 @router.put("/schedule-templates/{severity}", response_model=TemplateRead, **allow("city_admin"))
@@ -520,7 +522,7 @@ async def put_schedule_template(
     severity: Severity, body: TemplateIn, session: SessionDep, principal: PrincipalDep, clock: ClockDep
 ) -> TemplateRead:
     """Replace the countdown template of one severity (for problems created from now on)."""
-    t = await service.put_template(
+    t = await calendars.put_template(
         session, severity=severity, template_in=body, principal=principal, now=clock.now()
     )
     return _template_read(severity, t, True)
@@ -536,7 +538,7 @@ async def put_holiday_calendar_year(
     policy: PolicyDep,
 ) -> CalendarYearRead:
     """Enter a year's official holidays and 调休 working days; provisional schedules are recomputed."""
-    recomputed = await service.enter_calendar_year(
+    recomputed = await calendars.enter_calendar_year(
         session, year=year, year_in=body, principal=principal, now=clock.now(), policy=policy
     )
     return CalendarYearRead(
@@ -553,7 +555,7 @@ async def get_holiday_calendar_year(
     year: Annotated[int, Path(ge=2000, le=2100)], session: SessionDep
 ) -> CalendarYearRead:
     """Show where a year's working days come from (entered, the package, or the Mon-Fri fallback)."""
-    calendar = await service.load_calendar(session)
+    calendar = await calendars.load_calendar(session)
     entered = calendar.entered.get(year)
     if entered is not None:
         return CalendarYearRead(

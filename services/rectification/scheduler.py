@@ -35,7 +35,7 @@ from services.kit.logs import configure_logging, get_logger
 from services.kit.outbox import PENDING
 from services.rectification import events
 from services.rectification.models import milestone_table, outbox_event, problem_table, timer_table
-from services.rectification.service import Policy, policy_from
+from services.rectification.policy import Policy, policy_from
 
 log = get_logger("rectification.scheduler")
 
