@@ -8,11 +8,9 @@ Create Date: 2026-11-26 16:45:01.354754
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
 
 import services.kit.db
-
 
 revision: str = "03bb50ce0012"
 down_revision: str | None = None
