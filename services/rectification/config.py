@@ -1,5 +1,6 @@
 from typing import ClassVar
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from services.kit.settings import ServiceSettings
@@ -10,3 +11,21 @@ class Settings(ServiceSettings):
 
     service_name: ClassVar[str] = "rectification"
     port: int = 8003
+
+    # Lights: yellow when this many calendar days or fewer are left, red at the second threshold.
+    light_yellow_days: int = 7
+    light_red_days: int = 3
+    # Reminders go out this many days before every milestone (0 = at the due moment).
+    reminder_offsets_days: list[int] = Field(default_factory=lambda: [7, 3, 1, 0])
+    # Escalation: first one this long after a missed deadline (23:59:59 + 9 h = next morning), then every N days.
+    escalation_first_after_hours: float = 9.0
+    escalation_repeat_days: int = 7
+    max_extensions: int = 2
+    # Scheduler: timers claimed per transaction and the pause when nothing is due.
+    scheduler_enabled: bool = True
+    scheduler_batch_size: int = 500
+    scheduler_poll_seconds: float = 1.0
+    # With CLOCK_CONTROL on (tests only), the stand-alone scheduler process starts this far from now.
+    clock_offset_seconds: float = 0.0
+    # Public base URL of the calendar feed (as the gateway exposes it), used in the link a person gets.
+    calendar_base_url: str = "http://127.0.0.1:8000/api/v1/rectification"

@@ -1,0 +1,41 @@
+from services.kit.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
+
+
+class ProblemNotFound(NotFound):
+    slug = "problem-not-found"
+    title = "Problem not found"
+
+
+class ExtensionNotFound(NotFound):
+    slug = "extension-not-found"
+    title = "Extension request not found"
+
+
+class CalendarFeedNotFound(NotFound):
+    slug = "calendar-feed-not-found"
+    title = "Calendar feed not found"
+
+
+class TransitionNotAllowed(Conflict):
+    slug = "transition-not-allowed"
+    title = "Transition not allowed from the current state"
+
+
+class ExtensionNotAllowed(Conflict):
+    slug = "extension-not-allowed"
+    title = "Extension not allowed"
+
+
+class ProblemForbidden(Forbidden):
+    slug = "problem-forbidden"
+    title = "Not allowed on this problem"
+
+
+class InvalidSchedule(UnprocessableEntity):
+    slug = "invalid-schedule"
+    title = "Invalid schedule"
+
+
+class FindingRejected(UnprocessableEntity):
+    slug = "finding-rejected"
+    title = "Finding not accepted"

@@ -1,0 +1,149 @@
+"""Outbox payloads for notify: the event's own fields plus who should hear about it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from services.rectification.models import Problem
+from services.rectification.schedule import MILESTONE_LABELS, SEVERITY_LABELS, days_left
+from services.rectification.workdays import local_date
+
+CITY = "ningbo"
+
+
+def district_unit(problem: Problem) -> str:
+    return f"{CITY}/{problem.district}"
+
+
+def person(user_id: str) -> dict[str, Any]:
+    return {"kind": "person", "user_id": user_id}
+
+
+def role(name: str, org_unit: str) -> dict[str, Any]:
+    return {"kind": "role", "role": name, "org_unit": org_unit}
+
+
+def responsible_recipients(problem: Problem) -> list[dict[str, Any]]:
+    """The responsible person, or, while nobody is assigned yet, the district's admins."""
+    if problem.responsible_person_id:
+        return [person(problem.responsible_person_id)]
+    return [role("district_admin", district_unit(problem))]
+
+
+def verifier_recipients(problem: Problem) -> list[dict[str, Any]]:
+    return [person(problem.issued_by), role("district_admin", district_unit(problem))]
+
+
+def superior_unit(unit: str) -> str | None:
+    """The unit above `unit` (ningbo/yinzhou/dongwu/x -> ningbo/yinzhou/dongwu), None at district level or above."""
+    parts = unit.strip("/").split("/")
+    return "/".join(parts[:-1]) if len(parts) > 3 else None
+
+
+def escalation_recipients(problem: Problem) -> list[dict[str, Any]]:
+    """The responsible person, the unit above theirs, the district's admins and the city."""
+    out = responsible_recipients(problem)
+    above = superior_unit(problem.responsible_unit)
+    if above:
+        out.append({"kind": "org_unit", "org_unit": above})
+    if not any(r.get("role") == "district_admin" for r in out):
+        out.append(role("district_admin", district_unit(problem)))
+    out.append(role("city_admin", CITY))
+    return out
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def problem_fields(problem: Problem) -> dict[str, Any]:
+    return {
+        "problem_id": problem.id,
+        "round_code": problem.round_code,
+        "site": {
+            "code": problem.site_code,
+            "name": problem.site_name,
+            "type": problem.site_type,
+            "org_unit": problem.org_unit,
+            "district": problem.district,
+        },
+        "org_unit": problem.org_unit,
+        "district": problem.district,
+        "category": problem.category,
+        "severity": problem.severity,
+        "severity_label": SEVERITY_LABELS.get(problem.severity, problem.severity),
+        "level": problem.level,
+        "description": problem.description,
+        "item_code": problem.item_code,
+        "responsible_unit": problem.responsible_unit,
+        "responsible_person": (
+            {"user_id": problem.responsible_person_id, "name": problem.responsible_person_name}
+            if problem.responsible_person_id
+            else None
+        ),
+        "status": problem.status,
+        "deadline_at": _iso(problem.deadline_at),
+        "deadline_on": local_date(problem.deadline_at).isoformat(),
+    }
+
+
+def build(
+    event_type: str,
+    problem: Problem,
+    recipients: list[dict[str, Any]],
+    *,
+    priority: str = "normal",
+    **extra: Any,
+) -> dict[str, Any]:
+    data = problem_fields(problem)
+    data.update({k: (_iso(v) if isinstance(v, datetime) else v) for k, v in extra.items()})
+    data["recipients"] = recipients
+    data["priority"] = priority
+    return data
+
+
+def timer_payload(
+    problem: Problem,
+    *,
+    kind: str,
+    milestone: str,
+    due_at: datetime,
+    offset_days: int,
+    sequence: int,
+    timer_id: int,
+    now: datetime,
+) -> tuple[str, dict[str, Any]]:
+    """The event a fired timer sends: a milestone reminder, the due moment, or an escalation."""
+    common = {
+        "timer_id": timer_id,
+        "milestone": milestone,
+        "milestone_label": MILESTONE_LABELS.get(milestone, milestone),
+        "due_at": due_at,
+        "days_left": days_left(due_at, now),
+    }
+    if kind == "escalation":
+        return "rectification.problem.overdue", build(
+            "rectification.problem.overdue",
+            problem,
+            escalation_recipients(problem),
+            priority="urgent",
+            escalation=sequence,
+            days_overdue=-days_left(due_at, now),
+            **common,
+        )
+    recipients = (
+        verifier_recipients(problem) if milestone == "verification" else responsible_recipients(problem)
+    )
+    if kind == "due":
+        return "rectification.deadline.due", build(
+            "rectification.deadline.due", problem, recipients, priority="urgent", **common
+        )
+    return "rectification.milestone.reminder", build(
+        "rectification.milestone.reminder",
+        problem,
+        recipients,
+        priority="urgent" if offset_days <= 1 else "normal",
+        days_before=offset_days,
+        **common,
+    )

@@ -1,0 +1,75 @@
+"""A person's milestones as an iCalendar feed (RFC 5545), read by calendar apps through a secret URL."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from icalendar import Alarm, Calendar, Event
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.rectification import repository
+from services.rectification.models import CalendarToken
+from services.rectification.schedule import MILESTONE_LABELS, SEVERITY_LABELS
+from services.rectification.workdays import local_date
+
+PRODID = "-//Ningbo dangjian inspection//rectification//ZH"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def issue_token(session: AsyncSession, *, user_id: str, now: datetime) -> str:
+    """A new feed token for `user_id` (the old one stops working); only its hash is stored."""
+    token = secrets.token_urlsafe(32)
+    row = await session.get(CalendarToken, user_id)
+    if row is None:
+        session.add(CalendarToken(user_id=user_id, token_hash=hash_token(token), created_at=now))
+    else:
+        row.token_hash, row.created_at = hash_token(token), now
+    await session.flush()
+    return token
+
+
+async def feed_for_token(session: AsyncSession, *, token: str, now: datetime) -> bytes | None:
+    """The feed of the person owning `token`, or None for an unknown token."""
+    user_id = await repository.token_owner(session, hash_token(token))
+    if user_id is None:
+        return None
+    problems = await repository.open_problems_of_person(session, user_id)
+    milestones = await repository.milestones_of(session, [p.id for p in problems if p.id is not None])
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("x-wr-calname", "整改节点")
+    cal.add("x-wr-timezone", "Asia/Shanghai")
+    for problem in problems:
+        assert problem.id is not None
+        for m in milestones[problem.id]:
+            if m.done_at is not None:
+                continue
+            label = MILESTONE_LABELS.get(m.kind, m.kind)
+            event = Event()
+            event.add("uid", f"problem-{problem.id}-{m.kind}@rectification")
+            event.add("dtstamp", now)
+            # A deadline is a day (it ends at the end of the local day): an all-day event.
+            day = local_date(m.due_at)
+            event.add("dtstart", day)
+            event.add("dtend", day + timedelta(days=1))
+            event.add("summary", f"【{label}】{problem.site_name}：{problem.category}")
+            event.add(
+                "description",
+                f"{SEVERITY_LABELS.get(problem.severity, problem.severity)}问题 #{problem.id}\n{problem.description}\n"
+                f"截止：{m.due_at.isoformat()}",
+            )
+            event.add("categories", [problem.category])
+            alarm = Alarm()
+            alarm.add("action", "DISPLAY")
+            alarm.add("description", f"{label}：{problem.site_name}")
+            alarm.add("trigger", timedelta(days=-1))
+            event.add_component(alarm)
+            cal.add_component(event)
+    return cal.to_ical()

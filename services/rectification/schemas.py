@@ -1,0 +1,344 @@
+"""Rectification's API shapes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+Severity = Literal["general", "serious", "severe"]
+Level = Literal["village_community", "unit", "individual"]
+Status = Literal["open", "in_progress", "submitted", "returned", "closed"]
+Light = Literal["green", "yellow", "red", "overdue"]
+SHA256 = r"^[0-9a-f]{64}$"
+ORG_UNIT = r"^ningbo(/[a-z0-9_\-]+)*$"
+
+
+class SiteRef(BaseModel):
+    code: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    type: str | None = Field(default=None, max_length=20)
+    org_unit: str = Field(pattern=ORG_UNIT, max_length=400)
+    district: str = Field(pattern=r"^[a-z0-9_\-]+$", max_length=40)
+
+
+class Evidence(BaseModel):
+    """A file that proves something: the file store keeps it, we keep its SHA-256."""
+
+    file_hash: str = Field(pattern=SHA256, description="SHA-256 of the file, lowercase hex")
+    name: str = Field(min_length=1, max_length=200)
+    url: str | None = Field(default=None, max_length=1000)
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class PersonRef(BaseModel):
+    user_id: str = Field(min_length=1, max_length=100)
+    name: str | None = Field(default=None, max_length=100)
+    org_unit: str = Field(pattern=ORG_UNIT, max_length=400, description="the person's unit (责任单位)")
+
+
+# --- findings from scoring -------------------------------------------------------------------
+
+
+class FindingData(BaseModel):
+    round_code: str = Field(min_length=1, max_length=40)
+    sheet_id: str = Field(max_length=64)
+    item_code: str = Field(max_length=20)
+    item_title: str | None = Field(default=None, max_length=200)
+    site: SiteRef
+    deduction_points: float | None = None
+    reason: str = Field(min_length=1)
+    category: str = Field(min_length=1, max_length=100)
+    severity: Severity
+    level: Level
+    concerns: str | None = Field(default=None, max_length=400)
+    issued_by: str = Field(min_length=1, max_length=100)
+    team_id: str | None = None
+
+    @field_validator("sheet_id", "team_id", mode="before")
+    @classmethod
+    def _ids_as_text(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int) else v
+
+
+class FindingEnvelope(BaseModel):
+    id: str = Field(min_length=1, max_length=64)
+    type: Literal["scoring.finding.created"]
+    source: str
+    occurred_at: datetime
+    data: FindingData
+
+
+# --- problems --------------------------------------------------------------------------------
+
+
+class ProblemCreate(BaseModel):
+    """A problem entered by hand by a city or district admin."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    site: SiteRef
+    round_code: str | None = Field(default=None, max_length=40)
+    sheet_id: str | None = Field(default=None, max_length=64)
+    item_code: str | None = Field(default=None, max_length=20)
+    item_title: str | None = Field(default=None, max_length=200)
+    level: Level
+    category: str = Field(min_length=1, max_length=100)
+    severity: Severity
+    description: str = Field(min_length=1, max_length=5000)
+    concerns: str | None = Field(default=None, max_length=400)
+    evidence: list[Evidence] = Field(default_factory=list, max_length=50)
+    responsible_unit: str | None = Field(default=None, pattern=ORG_UNIT, max_length=400)
+    responsible_person: PersonRef | None = None
+    deadline_on: date | None = Field(default=None, description="ends 23:59:59 Asia/Shanghai")
+    deadline_at: AwareDatetime | None = None
+    plan_due_on: date | None = None
+    midterm_due_on: date | None = None
+
+
+class MilestoneRead(BaseModel):
+    kind: str
+    label: str
+    due_at: datetime
+    due_on: date
+    original_due_at: datetime
+    done_at: datetime | None
+    provisional: bool
+    days_left: int
+    working_days_left: int
+
+
+class PersonRead(BaseModel):
+    user_id: str
+    name: str | None
+
+
+class ProblemRead(BaseModel):
+    id: int
+    source_event_id: str | None
+    round_code: str | None
+    sheet_id: str | None
+    item_code: str | None
+    item_title: str | None
+    site: SiteRef
+    org_unit: str
+    district: str
+    level: str
+    category: str
+    severity: str
+    severity_label: str
+    description: str
+    concerns: str | None
+    deduction_points: float | None
+    evidence: list[dict[str, Any]]
+    issued_by: str
+    issuing_unit: str
+    responsible_unit: str
+    responsible_person: PersonRead | None
+    status: str
+    created_at: datetime
+    deadline_at: datetime
+    deadline_on: date
+    days_left: int | None
+    working_days_left: int | None
+    light: str | None
+    provisional: bool
+    submitted_at: datetime | None
+    closed_at: datetime | None
+    closed_on_time: bool | None
+    extension_count: int
+    milestones: list[MilestoneRead]
+
+
+class ProblemList(BaseModel):
+    items: list[ProblemRead]
+    total: int
+    limit: int
+    offset: int
+
+
+class HistoryRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    at: datetime
+    actor: str
+    action: str
+    from_status: str | None
+    to_status: str | None
+    detail: dict[str, Any]
+
+
+class HistoryList(BaseModel):
+    items: list[HistoryRead]
+
+
+# --- transitions -----------------------------------------------------------------------------
+
+
+class StartIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    plan: str = Field(min_length=1, max_length=5000, description="the rectification plan (整改方案)")
+
+
+class ProgressIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str = Field(min_length=1, max_length=5000)
+    evidence: list[Evidence] = Field(default_factory=list, max_length=50)
+
+
+class SubmitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str = Field(min_length=1, max_length=5000)
+    evidence: list[Evidence] = Field(min_length=1, max_length=50)
+
+
+class CloseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str | None = Field(default=None, max_length=5000)
+
+
+class ReturnIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=5000)
+
+
+class AssignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    responsible_person: PersonRef
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+class ExtensionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=5000)
+    new_deadline_on: date | None = None
+    new_deadline_at: AwareDatetime | None = None
+
+
+class ExtensionDecision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    approve: bool
+    note: str | None = Field(default=None, max_length=5000)
+
+
+class ExtensionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    problem_id: int
+    requested_by: str
+    reason: str
+    requested_deadline_at: datetime
+    previous_deadline_at: datetime
+    status: str
+    created_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_note: str | None
+
+
+class ExtensionList(BaseModel):
+    items: list[ExtensionRead]
+
+
+# --- templates and the working-day calendar --------------------------------------------------
+
+
+class TemplateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    plan_days: int = Field(ge=1, le=365)
+    plan_working: bool = True
+    midterm_percent: int = Field(ge=1, le=99)
+    completion_days: int = Field(ge=1, le=730)
+    completion_working: bool = False
+    verification_days: int = Field(ge=1, le=365)
+    verification_working: bool = True
+
+
+class TemplateRead(TemplateIn):
+    severity: str
+    severity_label: str
+    customised: bool
+
+
+class TemplateList(BaseModel):
+    items: list[TemplateRead]
+
+
+class CalendarYearIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    holidays: list[date] = Field(min_length=1, max_length=60, description="statutory holidays (放假日)")
+    workdays: list[date] = Field(
+        default_factory=list, max_length=30, description="adjusted working weekends (调休上班日)"
+    )
+
+
+class CalendarYearRead(BaseModel):
+    year: int
+    source: Literal["entered", "package", "fallback"]
+    holidays: list[date]
+    workdays: list[date]
+    recomputed_problems: int = 0
+
+
+# --- views -----------------------------------------------------------------------------------
+
+
+class Counts(BaseModel):
+    open: int = 0
+    overdue: int = 0
+    closed_on_time: int = 0
+    closed_late: int = 0
+
+
+class DistrictStats(Counts):
+    district: str
+    average_days_to_close: float | None
+    by_category: dict[str, Counts]
+    by_severity: dict[str, Counts]
+
+
+class DistrictStatsList(BaseModel):
+    items: list[DistrictStats]
+
+
+class BulletinItem(BaseModel):
+    problem_id: int
+    district: str
+    site_code: str
+    site_name: str
+    org_unit: str
+    category: str
+    severity: str
+    severity_label: str
+    description: str
+    responsible_unit: str
+    responsible_person: PersonRead | None
+    deadline_at: datetime
+    days_overdue: int
+    status: str
+
+
+class Bulletin(BaseModel):
+    items: list[BulletinItem]
+    total: int
+    limit: int
+    offset: int
+
+
+class FollowUpSite(BaseModel):
+    site_code: str
+    district: str
+    overdue_count: int
+
+
+class FollowUpSites(BaseModel):
+    items: list[FollowUpSite]
+
+
+class CalendarTokenRead(BaseModel):
+    url: str
+    token: str
