@@ -152,3 +152,12 @@ def allow(*roles: str) -> dict[str, Any]:
 def service_principal(service: str, *, scope: str = "") -> Principal:
     """The identity one service uses when it calls another on its own behalf."""
     return Principal(sub=f"service:{service}", roles=("system",), scope=scope, kind="service", name=service)
+
+
+def public() -> dict[str, Any]:
+    """Route keyword arguments marking a route the gateway forwards without authentication.
+
+    Only for routes whose own credential is in the request (a secret URL token). The router must
+    also be mounted outside create_app's principal check.
+    """
+    return {"openapi_extra": {"x-public": True}}

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.responses import Response
 
 from services.kit import outbox
-from services.kit.auth import PrincipalDep, allow
+from services.kit.auth import PrincipalDep, allow, public
 from services.kit.db import SessionDep
 from services.kit.deps import ClockDep
 from services.kit.errors import ServiceUnavailable
@@ -587,6 +587,7 @@ async def create_calendar_token(
     "/calendar/{token}.ics",
     response_class=Response,
     responses={200: {"content": {"text/calendar": {}}, "description": "RFC 5545 feed"}},
+    **public(),
 )
 async def get_calendar_feed(
     token: Annotated[str, Path(min_length=20, max_length=100)], session: SessionDep, clock: ClockDep

@@ -389,3 +389,25 @@ class TestGeneratedClient:
         result, _ = await run.communicate()
         assert run.returncode == 0, result.decode()
         assert result.decode().split() == ["sampling", "u-gen", "u-gen"]
+
+
+class TestPublicRoutes:
+    async def test_calendar_feed_is_reachable_without_credentials_through_the_gateway(self, system: System):
+        async with system.client() as c:
+            issued = await c.post(
+                "/api/v1/rectification/calendar-token",
+                headers=system.auth(roles=["responsible"], sub="u-cal"),
+            )
+            assert issued.status_code == 200, issued.text
+            token = issued.json()["token"]
+            feed = await c.get(f"/api/v1/rectification/calendar/{token}.ics")
+            wrong = await c.get(f"/api/v1/rectification/calendar/{'x' * 40}.ics")
+        assert feed.status_code == 200, feed.text
+        assert feed.headers["content-type"].startswith("text/calendar")
+        assert feed.text.startswith("BEGIN:VCALENDAR")
+        assert_problem(wrong, 404, wrong.json()["type"].rsplit("/", 1)[1])
+
+    async def test_other_routes_of_the_same_service_still_need_credentials(self, system: System):
+        async with system.client() as c:
+            r = await c.post("/api/v1/rectification/calendar-token")
+        assert_problem(r, 401, "unauthorized")
