@@ -152,6 +152,9 @@ def merge_openapi(
         for name, schema in own.items():
             target = renames.get(name, name)
             schemas[target] = _rewrite_refs(schema, renames)
+            if target != name:
+                # Client generators name classes by title: a renamed schema needs a unique one too.
+                schemas[target]["title"] = target
         for path, ops in doc.get("paths", {}).items():
             if path.startswith("/_test"):
                 continue

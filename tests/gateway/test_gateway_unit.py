@@ -203,6 +203,7 @@ class TestMergeOpenApi:
         schemas = merged["components"]["schemas"]
         assert "a" in schemas["Item"]["properties"]
         assert "b" in schemas["Scoring_Item"]["properties"]
+        assert schemas["Scoring_Item"]["title"] == "Scoring_Item"
         ref = merged["paths"]["/api/v1/scoring/y"]["get"]["responses"]["200"]["content"]["application/json"][
             "schema"
         ]["$ref"]
