@@ -28,14 +28,20 @@ async def _add_site(client: httpx.AsyncClient, **kw) -> int:
 
 class TestGetSite:
     async def test_reads_a_site_inside_scope(self, client):
-        sid = await _add_site(client, code="330212001", type="town", name="东吴镇", org_unit="ningbo/yinzhou/dongwu")
+        sid = await _add_site(
+            client, code="330212001", type="town", name="东吴镇", org_unit="ningbo/yinzhou/dongwu"
+        )
         r = await client.get(f"/sites/{sid}", headers=principal_headers(scope="ningbo/yinzhou"))
         assert r.status_code == 200
         assert r.json()["name"] == "东吴镇"
 
     async def test_site_outside_scope_is_forbidden(self, client):
-        sid = await _add_site(client, code="330203001", type="street", name="月湖街道", org_unit="ningbo/haishu/yuehu")
-        r = await client.get(f"/sites/{sid}", headers=principal_headers(roles=["district_admin"], scope="ningbo/yinzhou"))
+        sid = await _add_site(
+            client, code="330203001", type="street", name="月湖街道", org_unit="ningbo/haishu/yuehu"
+        )
+        r = await client.get(
+            f"/sites/{sid}", headers=principal_headers(roles=["district_admin"], scope="ningbo/yinzhou")
+        )
         assert r.status_code == 403
         assert r.headers["content-type"] == "application/problem+json"
 
