@@ -147,11 +147,13 @@ def form_teams(
     reasons = []
     for t in range(team_count):
         if t not in leaders:
-            reasons.append(
-                f"team {t + 1} (districts {', '.join(team_districts[t]) or '-'}) has no leader: "
-                f"{len(allowed[t])} of {len(leaders_pool)} inspectors who may lead come from elsewhere "
-                "and they are all needed by other teams"
+            where = ", ".join(team_districts[t]) or "-"
+            why = (
+                f"all {len(leaders_pool)} inspectors who may lead come from {where}"
+                if not allowed[t]
+                else f"the {len(allowed[t])} inspectors who may lead and come from elsewhere lead other teams"
             )
+            reasons.append(f"team {t + 1} (districts {where}) has no leader: {why}")
     if reasons:
         raise TeamsInfeasible(reasons)
 

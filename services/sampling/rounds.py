@@ -51,7 +51,7 @@ def _require_status(rnd: Round, *allowed: str, action: str) -> None:
             )
         raise errors.WrongRoundStatus(
             f"Cannot {action}: round {rnd.code} is {rnd.status} (needs {' or '.join(allowed)})",
-            status=rnd.status,
+            round_status=rnd.status,
         )
 
 
