@@ -15,9 +15,25 @@ from typing import Any
 from services.sampling import algorithm as alg
 
 
+def stored_record_hash(record: dict[str, Any]) -> str:
+    """SHA-256 of the record as stored at draw time (without the frame codes, the secret and the export fields)."""
+    stored = {k: v for k, v in record.items() if k not in ("record_sha256", "current")}
+    stored["frame"] = {
+        **record["frame"],
+        "strata": [{k: v for k, v in s.items() if k != "codes"} for s in record["frame"]["strata"]],
+    }
+    stored["seed"] = {k: v for k, v in record["seed"].items() if k != "secret"}
+    canonical = json.dumps(stored, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return alg.sha256_hex(canonical.encode("utf-8"))
+
+
 def verify_record(record: dict[str, Any]) -> list[str]:
     """Every mismatch between `record` and a recomputation of it (empty when it verifies)."""
     problems: list[str] = []
+    if "record_sha256" in record and stored_record_hash(record) != record["record_sha256"]:
+        problems.append(
+            f"record_sha256 {record['record_sha256']} but the record hashes to {stored_record_hash(record)}"
+        )
     if record.get("algorithm") != alg.ALGORITHM:
         return [f"unknown algorithm {record.get('algorithm')!r}; this verifier knows {alg.ALGORITHM}"]
     frame = record["frame"]

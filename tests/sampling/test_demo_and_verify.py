@@ -9,6 +9,7 @@ from collections import Counter
 
 from services.sampling import demo
 from services.sampling.verify import main as verify_main
+from services.sampling.verify import verify_record
 from tests.sampling.conftest import ADMIN, drawn_round
 
 
@@ -76,6 +77,12 @@ class TestVerifyCommand:
         done = _verify_cli(path)
         assert done.returncode == 1
         assert "hash to" in done.stdout and "does not match the commitment" in done.stdout
+
+    async def test_an_edited_parameter_breaks_the_record_hash(self, city):
+        record = await drawn_round(city, publish=True)
+        assert verify_record(record) == []
+        record["warnings"].append("inserted later")
+        assert any(p.startswith("record_sha256") for p in verify_record(record))
 
     async def test_unrevealed_record_cannot_be_checked_yet(self, city, tmp_path, capsys):
         record = await drawn_round(city)
