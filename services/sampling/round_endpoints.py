@@ -51,6 +51,14 @@ async def _read(session: Any, rnd: Round) -> RoundRead:
     return _round_read(rnd, number)
 
 
+def _for(principal: Principal, read: RoundRead) -> RoundRead:
+    """Hide which sites will be revisited from everyone but overseers: a district must not learn them early."""
+    if not principal.has_role(*OVERSEERS):
+        follow_up = {**read.plan.get("follow_up", {}), "site_codes": []}
+        return read.model_copy(update={"follow_ups": [], "plan": {**read.plan, "follow_up": follow_up}})
+    return read
+
+
 def _assignment(rnd: Round, team: Team, a: Assignment) -> AssignmentRead:
     return AssignmentRead.model_validate(
         {
@@ -130,19 +138,26 @@ async def create_round(
 
 @router.get("/rounds", response_model=Page[RoundRead])
 async def list_rounds(
-    session: SessionDep, status: str | None = None, limit: Limit = 50, offset: Offset = 0
+    session: SessionDep,
+    principal: PrincipalDep,
+    status: str | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> Page[RoundRead]:
     """List rounds, newest quarter first."""
     rows, total = await repository.list_rounds(session, status=status, limit=limit, offset=offset)
     return Page[RoundRead](
-        items=[await _read(session, r) for r in rows], total=total, limit=limit, offset=offset
+        items=[_for(principal, await _read(session, r)) for r in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
     )
 
 
 @router.get("/rounds/{round_code}", response_model=RoundRead)
-async def get_round(rnd: ValidRound, session: SessionDep) -> RoundRead:
+async def get_round(rnd: ValidRound, session: SessionDep, principal: PrincipalDep) -> RoundRead:
     """Read a round: status, plan, frame hash and seed commitment."""
-    return await _read(session, rnd)
+    return _for(principal, await _read(session, rnd))
 
 
 @router.put("/rounds/{round_code}/plan", response_model=RoundRead, **allow(*ADMIN))

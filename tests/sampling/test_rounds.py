@@ -52,6 +52,23 @@ class TestCreateRound:
         headers = principal_headers(roles=["district_admin"], scope="ningbo/yinzhou")
         assert (await city.post("/rounds", json=round_body(), headers=headers)).status_code == 403
 
+    async def test_admin_with_a_district_scope_cannot_plan_other_districts(self, city):
+        headers = principal_headers(roles=["city_admin"], scope="ningbo/yinzhou")
+        r = await city.post("/rounds", json=round_body(districts=["yinzhou", "haishu"]), headers=headers)
+        assert r.status_code == 403
+        assert (await city.get("/rounds", headers=ADMIN)).json()["total"] == 0
+
+    async def test_districts_do_not_see_which_sites_are_revisited(self, city):
+        plan = {**PLAN, "follow_up": {"site_codes": ["330212001001"]}}
+        await city.post("/rounds", json=round_body(plan=plan), headers=ADMIN)
+        district = principal_headers(roles=["district_admin"], scope="ningbo/yinzhou")
+        seen = (await city.get("/rounds/2026Q1", headers=district)).json()
+        assert seen["follow_ups"] == [] and seen["plan"]["follow_up"]["site_codes"] == []
+        assert (await city.get("/rounds", headers=district)).json()["items"][0]["follow_ups"] == []
+        assert (await city.get("/rounds/2026Q1", headers=ADMIN)).json()["follow_ups"][0][
+            "code"
+        ] == "330212001001"
+
     async def test_follow_ups_from_rectification_are_fetched(self, city, peers):
         peers.follow_up = [{"site_code": "330212001001", "district": "yinzhou", "overdue_count": 2}]
         plan = {**PLAN, "follow_up": {"site_codes": ["330203002E1"], "from_rectification": True}}
