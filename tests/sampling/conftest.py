@@ -103,6 +103,7 @@ class FakePeers:
         self.follow_up: list[dict[str, Any]] = []
         self.down = False
         self.events: list[dict[str, Any]] = []
+        self.keys: list[str | None] = []
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         if self.down:
@@ -111,6 +112,7 @@ class FakePeers:
             return httpx.Response(200, json={"items": self.follow_up})
         if request.url.path == "/events":
             self.events.append(json.loads(request.content))
+            self.keys.append(request.headers.get("idempotency-key"))
             return httpx.Response(202, json={})
         return httpx.Response(404)
 

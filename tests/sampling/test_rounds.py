@@ -400,3 +400,49 @@ class TestAssignments:
         assert (
             await city.get(f"/rounds/2026Q1/assignments/{clash[0]['site']['code']}", headers=ADMIN)
         ).json()["team"]["id"] == teams[1]["id"]
+
+
+class TestReproducibility:
+    async def test_another_directory_in_another_order_gives_the_same_draw(
+        self, city, database_url, peers, clock
+    ):
+        from services.kit.testing import running_app
+        from services.sampling.config import Settings
+        from services.sampling.main import build_app
+        from tests.sampling.conftest import city_rows, inspector_rows
+
+        commitment = hashlib.sha256(b"shared-secret").hexdigest()
+
+        async def draw(client) -> dict:
+            await client.post("/rounds", json=round_body(), headers=ADMIN)
+            await client.post("/rounds/2026Q1/freeze", json={"commitment": commitment}, headers=ADMIN)
+            body = {"public_value": "07-21-33", "secret": "shared-secret"}
+            assert (await client.post("/rounds/2026Q1/draws", json=body, headers=ADMIN)).status_code == 201
+            return (await client.get("/rounds/2026Q1/draws/1", headers=ADMIN)).json()
+
+        first = await draw(city)
+        settings = Settings(
+            database_url=await database_url("sampling_other"), environment="test", outbox_enabled=False
+        )
+        async with running_app(build_app(settings, clock=clock)) as other:
+            await import_json(other, "/sites/import", list(reversed(city_rows())))
+            await import_json(other, "/inspectors/import", list(reversed(inspector_rows())))
+            second = await draw(other)
+        assert first["frame"]["hash"] == second["frame"]["hash"]
+        assert first["result"] == second["result"]
+
+
+class TestOutboxDelivery:
+    async def test_published_events_reach_notify_with_their_idempotency_key(self, city, peers):
+        from services.kit import outbox
+        from services.sampling.models import outbox_event as table
+
+        await drawn_round(city, publish=True)
+        cfg = outbox.RelayConfig(table=table, targets={"notify": "http://notify.test"}, source="sampling")
+        delivered = await outbox.relay_once(city.app, cfg)
+        assert delivered == 6 and len(peers.events) == 6
+        envelope = peers.events[0]
+        assert set(envelope) == {"id", "type", "source", "occurred_at", "data"}
+        assert envelope["source"] == "sampling" and envelope["type"] == "sampling.round.published"
+        assert peers.keys == [e["id"] for e in peers.events]
+        assert await outbox.relay_once(city.app, cfg) == 0
