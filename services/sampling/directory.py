@@ -10,7 +10,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.kit.auth import Principal
-from services.kit.errors import Conflict, field_error
+from services.kit.errors import Conflict, Forbidden, UnprocessableEntity, field_error
 from services.sampling import errors, importing, repository
 from services.sampling.importing import Checked, ExistingSite, SiteRow
 from services.sampling.models import Inspector, Site
@@ -135,8 +135,6 @@ def _single_row_errors(checked: Checked) -> None:
         e = checked.errors[0]
         problem = e["problem"]
         if problem == "out-of-scope":
-            from services.kit.errors import Forbidden
-
             raise Forbidden(e["reason"])
         cls = (
             errors.InvalidParent
@@ -259,7 +257,7 @@ async def export_inspectors(session: AsyncSession, *, fmt: str) -> bytes:
 
 async def _check_district(session: AsyncSession, district: str) -> None:
     if district not in await repository.district_slugs(session):
-        raise errors.ImportRejected(
+        raise UnprocessableEntity(
             f"No district or zone {district!r} in the directory",
             errors=[field_error(["body", "home_district"], "unknown district", "unknown-district")],
         )
