@@ -446,3 +446,28 @@ class TestOutboxDelivery:
         assert envelope["source"] == "sampling" and envelope["type"] == "sampling.round.published"
         assert peers.keys == [e["id"] for e in peers.events]
         assert await outbox.relay_once(city.app, cfg) == 0
+
+
+class TestRedrawAfterPublish:
+    async def test_needs_a_new_publication_and_moves_the_lookup_to_the_new_draw(self, city):
+        first = await drawn_round(city, publish=True)
+        r = await city.post(
+            "/rounds/2026Q1/draws", json={"public_value": "99", "reason": "地区边界调整"}, headers=ADMIN
+        )
+        assert r.status_code == 201
+        rnd = (await city.get("/rounds/2026Q1", headers=ADMIN)).json()
+        assert (rnd["status"], rnd["current_draw_number"]) == ("drawn", 2)
+        second = (await city.get("/rounds/2026Q1/draws/2", headers=ADMIN)).json()
+        assert second["previous_draw"] == 1 and any(
+            "redraw after the secret was revealed" in w for w in second["warnings"]
+        )
+        assert verify_record(second) == [] and verify_record(first) == []
+        gone = {c for s in first["result"]["strata"] for c in s["selected"]} - {
+            c for s in second["result"]["strata"] for c in s["selected"]
+        }
+        assert gone, "a different public value draws different sites"
+        code = sorted(gone)[0]
+        assert (await city.get(f"/rounds/2026Q1/assignments/{code}", headers=ADMIN)).status_code == 404
+        before = len(await _events(city))
+        assert (await city.post("/rounds/2026Q1/publish", headers=ADMIN)).status_code == 200
+        assert len(await _events(city)) > before
