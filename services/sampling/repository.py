@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, bindparam, func, insert, literal, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession as SAAsyncSession
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -15,6 +16,11 @@ from services.sampling.models import Assignment, Draw, Inspector, Round, RoundFr
 site_t = Site.__table__  # type: ignore[attr-defined]
 inspector_t = Inspector.__table__  # type: ignore[attr-defined]
 BATCH = 2000
+
+
+async def _execute(session: AsyncSession, statement: Any, params: Any = None) -> Any:
+    """SQLAlchemy's own ``execute``: we run Core statements and read Rows, which sqlmodel's wrapper warns about."""
+    return await SAAsyncSession.execute(session, statement, params)
 
 
 def in_scope(column: Any, scope: str) -> ColumnElement[bool]:
@@ -32,7 +38,7 @@ async def get_site(session: AsyncSession, site_id: int) -> Site | None:
 
 
 async def get_site_by_code(session: AsyncSession, code: str) -> Site | None:
-    return (await session.execute(select(Site).where(col(Site.code) == code))).scalars().first()
+    return (await _execute(session, select(Site).where(col(Site.code) == code))).scalars().first()
 
 
 def site_filters(
@@ -61,9 +67,9 @@ def site_filters(
 async def list_sites(
     session: AsyncSession, conds: list[ColumnElement[bool]], *, limit: int, offset: int
 ) -> tuple[list[Site], int]:
-    total = (await session.execute(select(func.count()).select_from(Site).where(*conds))).scalar_one()
-    rows = await session.execute(
-        select(Site).where(*conds).order_by(col(Site.code)).limit(limit).offset(offset)
+    total = (await _execute(session, select(func.count()).select_from(Site).where(*conds))).scalar_one()
+    rows = await _execute(
+        session, select(Site).where(*conds).order_by(col(Site.code)).limit(limit).offset(offset)
     )
     return list(rows.scalars().all()), int(total)
 
@@ -78,7 +84,7 @@ async def export_site_rows(session: AsyncSession, conds: list[ColumnElement[bool
         site_t.c.active,
         site_t.c.tags,
     ]
-    rows = await session.execute(select(*cols).where(*conds).order_by(site_t.c.org_unit))
+    rows = await _execute(session, select(*cols).where(*conds).order_by(site_t.c.org_unit))
     return [dict(r._mapping) for r in rows]
 
 
@@ -97,7 +103,7 @@ async def existing_sites(
         wanted = sorted(set(codes))
         batches = [stmt.where(c.code.in_(wanted[i : i + BATCH])) for i in range(0, len(wanted), BATCH)]
     for b in batches:
-        for r in await session.execute(b):
+        for r in await _execute(session, b):
             out[r.code] = ExistingSite(
                 r.id,
                 r.code,
@@ -117,8 +123,8 @@ async def insert_sites(session: AsyncSession, rows: list[dict[str, Any]]) -> dic
     """Insert rows in batches; returns their ids by code."""
     ids: dict[str, int] = {}
     for i in range(0, len(rows), BATCH):
-        result = await session.execute(
-            insert(site_t).returning(site_t.c.id, site_t.c.code), rows[i : i + BATCH]
+        result = await _execute(
+            session, insert(site_t).returning(site_t.c.id, site_t.c.code), rows[i : i + BATCH]
         )
         ids.update({r.code: r.id for r in result})
     return ids
@@ -146,28 +152,29 @@ async def update_sites(session: AsyncSession, rows: list[dict[str, Any]]) -> Non
         )
     )
     for i in range(0, len(rows), BATCH):
-        await session.execute(stmt.execution_options(synchronize_session=False), rows[i : i + BATCH])
+        await _execute(session, stmt.execution_options(synchronize_session=False), rows[i : i + BATCH])
 
 
 async def move_descendants(session: AsyncSession, *, old_org: str, new_org: str, district: str) -> None:
     """Re-root every site below `old_org` under `new_org` (after a parent changed)."""
     c = site_t.c
-    await session.execute(
+    await _execute(
+        session,
         update(site_t)
         .where(c.org_unit.like(old_org.replace("_", r"\_") + "/%", escape="\\"))
         .values(org_unit=literal(new_org) + func.substr(c.org_unit, len(old_org) + 1), district=district)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
 
 
 async def has_children(session: AsyncSession, site_id: int) -> bool:
     return (
-        await session.execute(select(col(Site.id)).where(col(Site.parent_id) == site_id).limit(1))
+        await _execute(session, select(col(Site.id)).where(col(Site.parent_id) == site_id).limit(1))
     ).first() is not None
 
 
 async def district_slugs(session: AsyncSession) -> set[str]:
-    rows = await session.execute(select(col(Site.district)).where(col(Site.type).in_(DISTRICT_TYPES)))  # type: ignore[attr-defined]
+    rows = await _execute(session, select(col(Site.district)).where(col(Site.type).in_(DISTRICT_TYPES)))  # type: ignore[attr-defined]
     return {r[0] for r in rows}
 
 
@@ -176,7 +183,7 @@ async def frame_sites(session: AsyncSession, *, districts: Sequence[str], types:
     stmt = select(c.code, c.type, c.district, c.town_code).where(
         c.active.is_(True), c.district.in_(list(districts)), c.type.in_(list(types))
     )
-    return list((await session.execute(stmt)).all())
+    return list((await _execute(session, stmt)).all())
 
 
 async def sites_by_codes(session: AsyncSession, codes: Iterable[str]) -> dict[str, Any]:
@@ -187,7 +194,7 @@ async def sites_by_codes(session: AsyncSession, codes: Iterable[str]) -> dict[st
         stmt = select(c.code, c.name, c.type, c.org_unit, c.district, c.active).where(
             c.code.in_(wanted[i : i + BATCH])
         )
-        out.update({r.code: r for r in await session.execute(stmt)})
+        out.update({r.code: r for r in await _execute(session, stmt)})
     return out
 
 
@@ -222,15 +229,15 @@ async def list_inspectors(
                 col(Inspector.user_id).contains(q, autoescape=True),
             )
         )  # type: ignore[attr-defined]
-    total = (await session.execute(select(func.count()).select_from(Inspector).where(*conds))).scalar_one()
-    rows = await session.execute(
-        select(Inspector).where(*conds).order_by(col(Inspector.user_id)).limit(limit).offset(offset)
+    total = (await _execute(session, select(func.count()).select_from(Inspector).where(*conds))).scalar_one()
+    rows = await _execute(
+        session, select(Inspector).where(*conds).order_by(col(Inspector.user_id)).limit(limit).offset(offset)
     )
     return list(rows.scalars().all()), int(total)
 
 
 async def all_inspectors(session: AsyncSession) -> dict[str, Inspector]:
-    rows = await session.execute(select(Inspector))
+    rows = await _execute(session, select(Inspector))
     return {i.user_id: i for i in rows.scalars().all()}
 
 
@@ -238,7 +245,7 @@ async def upsert_inspectors(
     session: AsyncSession, new: list[dict[str, Any]], changed: list[dict[str, Any]]
 ) -> None:
     if new:
-        await session.execute(insert(inspector_t), new)
+        await _execute(session, insert(inspector_t), new)
     if changed:
         c = inspector_t.c
         stmt = (
@@ -253,7 +260,7 @@ async def upsert_inspectors(
                 updated_at=bindparam("updated_at"),
             )
         )
-        await session.execute(stmt.execution_options(synchronize_session=False), changed)
+        await _execute(session, stmt.execution_options(synchronize_session=False), changed)
 
 
 # Rounds, frames, draws, teams, assignments
@@ -263,16 +270,16 @@ async def get_round_by_code(session: AsyncSession, code: str, *, for_update: boo
     stmt = select(Round).where(col(Round.code) == code)
     if for_update:
         stmt = stmt.with_for_update()
-    return (await session.execute(stmt)).scalars().first()
+    return (await _execute(session, stmt)).scalars().first()
 
 
 async def list_rounds(
     session: AsyncSession, *, status: str | None, limit: int, offset: int
 ) -> tuple[list[Round], int]:
     conds = [col(Round.status) == status] if status else []
-    total = (await session.execute(select(func.count()).select_from(Round).where(*conds))).scalar_one()
-    rows = await session.execute(
-        select(Round).where(*conds).order_by(col(Round.code).desc()).limit(limit).offset(offset)
+    total = (await _execute(session, select(func.count()).select_from(Round).where(*conds))).scalar_one()
+    rows = await _execute(
+        session, select(Round).where(*conds).order_by(col(Round.code).desc()).limit(limit).offset(offset)
     )  # type: ignore[attr-defined]
     return list(rows.scalars().all()), int(total)
 
@@ -287,56 +294,61 @@ async def recently_drawn_codes(
     """Codes of the rounds drawn before `before_code` (the last `rounds` of them) and the sites they visited."""
     if rounds <= 0:
         return [], set()
-    prev = await session.execute(
+    prev = await _execute(
+        session,
         select(col(Round.code), col(Round.current_draw_id))
         .where(col(Round.code) < before_code, col(Round.current_draw_id).is_not(None))  # type: ignore[union-attr]
         .order_by(col(Round.code).desc())  # type: ignore[attr-defined]
-        .limit(rounds)
+        .limit(rounds),
     )
     pairs = list(prev.all())
     if not pairs:
         return [], set()
-    rows = await session.execute(
-        select(col(Assignment.site_code)).where(col(Assignment.draw_id).in_([p[1] for p in pairs]))  # type: ignore[attr-defined]
+    rows = await _execute(
+        session,
+        select(col(Assignment.site_code)).where(col(Assignment.draw_id).in_([p[1] for p in pairs])),  # type: ignore[attr-defined]
     )
     return [p[0] for p in pairs], {r[0] for r in rows}
 
 
 async def list_draws(session: AsyncSession, round_id: int) -> list[Draw]:
-    rows = await session.execute(
-        select(Draw).where(col(Draw.round_id) == round_id).order_by(col(Draw.number))
+    rows = await _execute(
+        session, select(Draw).where(col(Draw.round_id) == round_id).order_by(col(Draw.number))
     )
     return list(rows.scalars().all())
 
 
 async def get_draw(session: AsyncSession, round_id: int, number: int) -> Draw | None:
-    rows = await session.execute(
-        select(Draw).where(col(Draw.round_id) == round_id, col(Draw.number) == number)
+    rows = await _execute(
+        session, select(Draw).where(col(Draw.round_id) == round_id, col(Draw.number) == number)
     )
     return rows.scalars().first()
 
 
 async def last_draw_number(session: AsyncSession, round_id: int) -> int:
     n = (
-        await session.execute(select(func.max(col(Draw.number))).where(col(Draw.round_id) == round_id))
+        await _execute(session, select(func.max(col(Draw.number))).where(col(Draw.round_id) == round_id))
     ).scalar_one()
     return int(n or 0)
 
 
 async def teams_of_draw(session: AsyncSession, draw_id: int) -> list[Team]:
-    rows = await session.execute(select(Team).where(col(Team.draw_id) == draw_id).order_by(col(Team.number)))
+    rows = await _execute(
+        session, select(Team).where(col(Team.draw_id) == draw_id).order_by(col(Team.number))
+    )
     return list(rows.scalars().all())
 
 
 async def insert_assignments(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     table = Assignment.__table__  # type: ignore[attr-defined]
     for i in range(0, len(rows), BATCH):
-        await session.execute(insert(table), rows[i : i + BATCH])
+        await _execute(session, insert(table), rows[i : i + BATCH])
 
 
 async def get_assignment(session: AsyncSession, draw_id: int, site_code: str) -> Assignment | None:
-    rows = await session.execute(
-        select(Assignment).where(col(Assignment.draw_id) == draw_id, col(Assignment.site_code) == site_code)
+    rows = await _execute(
+        session,
+        select(Assignment).where(col(Assignment.draw_id) == draw_id, col(Assignment.site_code) == site_code),
     )
     return rows.scalars().first()
 
@@ -355,7 +367,7 @@ async def list_assignments(
         conds.append(col(Assignment.team_id).in_(list(team_ids)))  # type: ignore[attr-defined]
     if district is not None:
         conds.append(col(Assignment.district) == district)
-    total = (await session.execute(select(func.count()).select_from(Assignment).where(*conds))).scalar_one()
+    total = (await _execute(session, select(func.count()).select_from(Assignment).where(*conds))).scalar_one()
     stmt = (
         select(Assignment)
         .where(*conds)
@@ -364,16 +376,17 @@ async def list_assignments(
     )
     if limit is not None:
         stmt = stmt.limit(limit)
-    return list((await session.execute(stmt)).scalars().all()), int(total)
+    return list((await _execute(session, stmt)).scalars().all()), int(total)
 
 
 async def published_rounds(session: AsyncSession) -> list[Round]:
-    rows = await session.execute(
-        select(Round).where(col(Round.status).in_(("published", "closed"))).order_by(col(Round.code).desc())  # type: ignore[attr-defined]
+    rows = await _execute(
+        session,
+        select(Round).where(col(Round.status).in_(("published", "closed"))).order_by(col(Round.code).desc()),  # type: ignore[attr-defined]
     )
     return list(rows.scalars().all())
 
 
 async def teams_by_ids(session: AsyncSession, ids: Iterable[int]) -> dict[int, Team]:
-    rows = await session.execute(select(Team).where(col(Team.id).in_(list(set(ids)))))  # type: ignore[union-attr]
+    rows = await _execute(session, select(Team).where(col(Team.id).in_(list(set(ids)))))  # type: ignore[union-attr]
     return {t.id: t for t in rows.scalars().all() if t.id is not None}

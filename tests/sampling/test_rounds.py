@@ -15,8 +15,8 @@ from tests.sampling.conftest import ADMIN, PLAN, drawn_round, import_json, round
 
 
 async def _events(client) -> list[dict]:
-    async with client.app.state.sessionmaker() as s:
-        rows = await s.execute(select(outbox_event).order_by(outbox_event.c.created_at, outbox_event.c.id))
+    async with client.app.state.engine.connect() as conn:
+        rows = await conn.execute(select(outbox_event).order_by(outbox_event.c.created_at, outbox_event.c.id))
         return [dict(r._mapping) for r in rows]
 
 
