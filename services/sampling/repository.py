@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, bindparam, func, insert, literal, or_, select, update
@@ -178,12 +179,29 @@ async def district_slugs(session: AsyncSession) -> set[str]:
     return {r[0] for r in rows}
 
 
-async def frame_sites(session: AsyncSession, *, districts: Sequence[str], types: Sequence[str]) -> list[Any]:
+@dataclass(frozen=True)
+class FrameGroup:
+    type: str
+    district: str
+    town_code: str | None
+    codes: list[str]
+
+
+async def frame_groups(
+    session: AsyncSession, *, districts: Sequence[str], types: Sequence[str]
+) -> list[FrameGroup]:
+    """Active sites of `types` in `districts`, one row per (type, district, town) with its codes.
+
+    Aggregating in the database sends ~8,000 rows instead of 100,000 for a province-sized frame.
+    """
     c = site_t.c
-    stmt = select(c.code, c.type, c.district, c.town_code).where(
-        c.active.is_(True), c.district.in_(list(districts)), c.type.in_(list(types))
+    stmt = (
+        select(c.type, c.district, c.town_code, func.aggregate_strings(c.code, ","))
+        .where(c.active.is_(True), c.district.in_(list(districts)), c.type.in_(list(types)))
+        .group_by(c.type, c.district, c.town_code)
     )
-    return list((await _execute(session, stmt)).all())
+    rows = (await _execute(session, stmt)).all()
+    return [FrameGroup(r[0], r[1], r[2], r[3].split(",")) for r in rows]
 
 
 async def sites_by_codes(session: AsyncSession, codes: Iterable[str]) -> dict[str, Any]:

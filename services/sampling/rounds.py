@@ -202,22 +202,25 @@ def _stratum_of(
 
 def build_frame(
     *,
-    sites: list[Any],
+    groups: list[Any],
     districts: list[str],
     plan: Plan,
     excluded: set[str],
     follow_up_codes: set[str],
     excluded_rounds: list[str],
 ) -> dict[str, Any]:
-    """Group eligible sites into strata, apply exclusions (relaxing them when a stratum would be too small)."""
+    """Group eligible sites into strata, apply exclusions (relaxing them when a stratum would be too small).
+
+    `groups` are the active sites as ``(type, district, town_code, codes)`` rows, one per combination.
+    """
     by_group: dict[str, list[Any]] = defaultdict(list)
     group_of = {t: g for g, ts in GROUPS.items() for t in ts}
-    for s in sites:
-        by_group[group_of[s.type]].append(s)
+    for g in groups:
+        by_group[group_of[g.type]].append(g)
     towns_by_district: dict[str, set[str]] = defaultdict(set)
-    for s in sites:
-        if s.type in TOWN_TYPES:
-            towns_by_district[s.district].add(s.code)
+    for g in groups:
+        if g.type in TOWN_TYPES:
+            towns_by_district[g.district].update(g.codes)
     strata: list[dict[str, Any]] = []
     warnings: list[str] = []
     problems: list[dict[str, Any]] = []
@@ -241,9 +244,9 @@ def build_frame(
                     key, dd, tt = _stratum_of("town", q.group, d, t)
                     members[key]
                     meta[key] = (dd, tt)
-        for s in by_group[q.group]:
-            key, dd, tt = _stratum_of(q.per, q.group, s.district, s.town_code)
-            members[key].append(s.code)
+        for g in by_group[q.group]:
+            key, dd, tt = _stratum_of(q.per, q.group, g.district, g.town_code)
+            members[key].extend(g.codes)
             meta.setdefault(key, (dd, tt))
         assert q.min is not None and q.max is not None
         for key, codes in members.items():
@@ -308,14 +311,14 @@ async def freeze_round(
         )
     plan = Plan.model_validate(rnd.plan)
     types = sorted({t for q in plan.quotas for t in GROUPS[q.group]} | set(TOWN_TYPES))
-    sites = await repository.frame_sites(session, districts=rnd.districts, types=types)
+    groups = await repository.frame_groups(session, districts=rnd.districts, types=types)
     excluded_rounds, excluded = await repository.recently_drawn_codes(
         session, before_code=rnd.code, rounds=plan.exclude_last_rounds
     )
     follow_up_codes = {f["code"] for f in rnd.follow_ups}
     frame = await asyncio.to_thread(
         build_frame,
-        sites=sites,
+        groups=groups,
         districts=rnd.districts,
         plan=plan,
         excluded=excluded,
