@@ -169,6 +169,10 @@ class TestDrawRound:
             for d in ("haishu", "yinzhou", "beilun", "gaoxin")
         )
         assert len(result["city:institution"]["selected"]) == 1
+        drawn = [c for s in record["result"]["strata"] for c in s["selected"]]
+        assert len(drawn) == len(set(drawn)), "no site drawn twice"
+        listed = (await city.get("/rounds/2026Q1/assignments", params={"limit": 500}, headers=ADMIN)).json()
+        assert sorted(a["site"]["code"] for a in listed["items"]) == sorted(drawn)
         assert verify_record(record) == []
 
     async def test_same_inputs_give_the_same_sample_in_another_database(self, city, client):
