@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.kit.auth import Principal
@@ -105,6 +106,18 @@ async def _apply_sites(
     return created, updated
 
 
+async def _apply_guarded(
+    session: AsyncSession, rows: list[SiteRow], existing: dict[str, ExistingSite], now: datetime
+) -> tuple[int, int]:
+    # Another import or edit may add the same code between our read and our insert.
+    try:
+        return await _apply_sites(session, rows, existing, now)
+    except IntegrityError as exc:
+        raise Conflict(
+            "The directory changed while this import ran (a code was added concurrently); retry it"
+        ) from exc
+
+
 async def import_sites(
     session: AsyncSession, *, principal: Principal, data: bytes, opts: ImportOptions, now: datetime
 ) -> ImportReport:
@@ -121,7 +134,7 @@ async def import_sites(
         created = sum(1 for r in checked.rows if r.code not in existing)
         updated = sum(1 for r in checked.rows if r.code in existing and not _same(r, existing[r.code]))
         return _report(opts, checked, created, updated, False)
-    created, updated = await _apply_sites(session, checked.rows, existing, now)
+    created, updated = await _apply_guarded(session, checked.rows, existing, now)
     return _report(opts, checked, created, updated, True)
 
 
@@ -155,7 +168,7 @@ async def create_site(
     raw = [(1, {**site_in.model_dump(), "tags": site_in.tags})]
     checked = importing.check_sites(raw, existing, principal.scope)
     _single_row_errors(checked)
-    await _apply_sites(session, checked.rows, existing, now)
+    await _apply_guarded(session, checked.rows, existing, now)
     site = await repository.get_site_by_code(session, site_in.code)
     assert site is not None
     return site
