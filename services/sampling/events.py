@@ -47,7 +47,10 @@ def published_to_team(rnd: Round, team: Team, visits: list[Assignment]) -> dict[
         "priority": "normal",
         "audience": "team",
         "round_code": rnd.code,
+        "name": rnd.title,
         "round_title": rnd.title,
+        "org_unit": "ningbo",
+        "district": None,
         "team": _team(team),
         "visits": [
             {
@@ -68,6 +71,7 @@ def published_to_district(rnd: Round, district: str, visit_from: date, visit_to:
         "priority": "normal",
         "audience": "district",
         "round_code": rnd.code,
+        "name": rnd.title,
         "round_title": rnd.title,
         "district": district,
         "org_unit": f"ningbo/{district}",
