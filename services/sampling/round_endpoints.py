@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from services.kit.auth import Principal, PrincipalDep, allow
 from services.kit.db import SessionDep
 from services.kit.deps import ClockDep, HttpDep
-from services.sampling import repository, rounds
+from services.sampling import assignments, draws, repository, rounds
 from services.sampling.deps import LockedRound, ValidRound
 from services.sampling.errors import AssignmentNotFound, DrawNotFound, FrameNotFrozen
 from services.sampling.models import Assignment, Draw, Round, Team
@@ -237,7 +237,7 @@ async def draw_round(
     rnd: LockedRound, draw_in: DrawRequest, session: SessionDep, principal: PrincipalDep, clock: ClockDep
 ) -> DrawSummary:
     """Draw sites and teams from the frozen frame with the committed secret and a public value; a redraw needs a reason."""
-    draw = await rounds.draw_round(session, rnd=rnd, draw_in=draw_in, principal=principal, now=clock.now())
+    draw = await draws.draw_round(session, rnd=rnd, draw_in=draw_in, principal=principal, now=clock.now())
     return _draw_summary(rnd, draw)
 
 
@@ -256,7 +256,7 @@ async def get_draw_record(rnd: ValidRound, number: int, session: SessionDep) -> 
     frame = await repository.get_frame(session, rnd.id)
     if draw is None or frame is None:
         raise DrawNotFound(f"Round {rnd.code} has no draw {number}", round_code=rnd.code, number=number)
-    record = rounds.export_record(rnd, draw, frame.frame)
+    record = draws.export_record(rnd, draw, frame.frame)
     return JSONResponse(
         record, headers={"content-disposition": f'attachment; filename="draw-{rnd.code}-{number}.json"'}
     )
@@ -265,7 +265,7 @@ async def get_draw_record(rnd: ValidRound, number: int, session: SessionDep) -> 
 @router.post("/rounds/{round_code}/reveal", response_model=RoundRead, **allow(*ADMIN))
 async def reveal_round_seed(rnd: LockedRound, session: SessionDep, clock: ClockDep) -> RoundRead:
     """Reveal the secret behind the commitment (once), so anyone can verify the draw."""
-    return await _read(session, await rounds.reveal_seed(session, rnd=rnd, now=clock.now()))
+    return await _read(session, await draws.reveal_seed(session, rnd=rnd, now=clock.now()))
 
 
 @router.post("/rounds/{round_code}/publish", response_model=RoundRead, **allow(*ADMIN))
@@ -351,7 +351,7 @@ async def update_round_assignment(
 ) -> AssignmentRead:
     """Move a visit to another team or window (recusal still holds); published rounds notify the teams."""
     _, a = await _current_assignment(session, rnd, site_code, principal)
-    a = await rounds.change_assignment(
+    a = await assignments.change_assignment(
         session,
         rnd=rnd,
         assignment=a,
@@ -370,7 +370,7 @@ async def list_my_assignments(
     session: SessionDep, principal: PrincipalDep, limit: Limit = 50, offset: Offset = 0
 ) -> Page[AssignmentRead]:
     """List your own visits in published rounds (as a team leader or member)."""
-    rows = await rounds.assignments_of_user(session, user_id=principal.sub)
+    rows = await assignments.assignments_of_user(session, user_id=principal.sub)
     page = rows[offset : offset + limit]
     return Page[AssignmentRead](
         items=[_assignment(r, t, a) for r, t, a in page], total=len(rows), limit=limit, offset=offset

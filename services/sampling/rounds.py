@@ -1,12 +1,11 @@
-"""Rules of rounds (督查批次): plans, frame freezing, seeded draws, teams, publication."""
+"""Rules of rounds (督查批次): plans, follow-ups, the frozen frame, publication and closing."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import httpx
@@ -14,12 +13,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.kit import outbox
 from services.kit.auth import Principal
-from services.kit.errors import UnprocessableEntity, field_error
+from services.kit.errors import field_error
 from services.sampling import algorithm as alg
 from services.sampling import clients, errors, events, repository
 from services.sampling.importing import DISTRICT_TYPES, ORG_TYPES, TOWN_TYPES, VILLAGE_TYPES
-from services.sampling.models import Assignment, Draw, Round, RoundFrame, Team, outbox_event
-from services.sampling.schemas import DrawRequest, Plan, RoundCreate, RoundPlanUpdate
+from services.sampling.models import Assignment, Round, RoundFrame, outbox_event
+from services.sampling.schemas import Plan, RoundCreate, RoundPlanUpdate
 
 GROUPS: dict[str, tuple[str, ...]] = {
     "town_street": TOWN_TYPES,
@@ -29,21 +28,9 @@ GROUPS: dict[str, tuple[str, ...]] = {
 }
 assert set(ORG_TYPES) == {"enterprise", "social_org", "institution"}
 PLANNING, FROZEN, DRAWN, PUBLISHED, CLOSED = "planning", "frame_frozen", "drawn", "published", "closed"
-TEAM_NAMES = "一二三四五六七八九十"
 
 
-def canonical_json(doc: Any) -> bytes:
-    """The bytes a record is hashed as: sorted keys, no spaces, UTF-8."""
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode(
-        "utf-8"
-    )
-
-
-def team_name(number: int) -> str:
-    return f"第{TEAM_NAMES[number - 1]}督查组" if number <= len(TEAM_NAMES) else f"第{number}督查组"
-
-
-def _require_status(rnd: Round, *allowed: str, action: str) -> None:
+def require_status(rnd: Round, *allowed: str, action: str) -> None:
     if rnd.status not in allowed:
         if rnd.status == PLANNING and FROZEN in allowed:
             raise errors.FrameNotFrozen(
@@ -342,219 +329,9 @@ async def freeze_round(
     return RoundFrame(round_id=rnd.id, frame=frame)
 
 
-def _windows(rnd: Round, team_districts: list[str]) -> dict[str, tuple[date, date]]:
-    """Each team visits its districts one after another, `visit_days_per_district` days each."""
-    days = rnd.visit_days_per_district
-    out = {}
-    for i, d in enumerate(team_districts):
-        start = rnd.visit_start_on + timedelta(days=i * days)
-        out[d] = (start, start + timedelta(days=days - 1))
-    return out
-
-
-async def draw_round(
-    session: AsyncSession, *, rnd: Round, draw_in: DrawRequest, principal: Principal, now: datetime
-) -> Draw:
-    """Draw the sites and teams from the frozen frame; a redraw is a new, logged draw with a reason."""
-    _require_status(rnd, FROZEN, DRAWN, PUBLISHED, action="draw")
-    assert rnd.id is not None and rnd.commitment is not None
-    redraw = rnd.status != FROZEN
-    if redraw and not (draw_in.reason and draw_in.reason.strip()):
-        raise UnprocessableEntity(
-            f"Round {rnd.code} was already drawn; a redraw needs a reason",
-            errors=[field_error(["body", "reason"], "required for a redraw")],
-        )
-    if rnd.commitment_mode == "external":
-        if draw_in.secret is None:
-            raise UnprocessableEntity(
-                "This round's commitment was given at freeze: send the secret it commits to",
-                errors=[field_error(["body", "secret"], "required: the commitment was yours")],
-            )
-        if alg.commitment_of(draw_in.secret) != rnd.commitment:
-            raise errors.SeedMismatch(
-                "SHA-256 of the secret does not equal the recorded commitment; nothing was drawn",
-                errors=[field_error(["body", "secret"], "does not match the commitment", "seed-mismatch")],
-                commitment=rnd.commitment,
-            )
-        secret = draw_in.secret
-    else:
-        if draw_in.secret is not None:
-            raise UnprocessableEntity(
-                "The server holds this round's secret; do not send one",
-                errors=[
-                    field_error(["body", "secret"], "not allowed: the server committed to its own secret")
-                ],
-            )
-        assert rnd.secret is not None
-        secret = rnd.secret
-    frame_row = await repository.get_frame(session, rnd.id)
-    assert frame_row is not None
-    frame = frame_row.frame
-    plan = Plan.model_validate(rnd.plan)
-
-    seed = alg.seed_bytes(secret, draw_in.public_value)
-    strata = await asyncio.to_thread(
-        lambda: [
-            alg.draw_stratum(seed, s["key"], s["codes"], s["quota"]["min"], s["quota"]["max"], plan.reserve)
-            for s in frame["strata"]
-        ]
-    )
-    chosen = {c: s["key"] for s in strata for c in s["selected"]}
-    follow_up_codes = {f["code"] for f in rnd.follow_ups}
-    sites = await repository.sites_by_codes(session, set(chosen) | follow_up_codes)
-    districts = sorted({sites[c].district for c in sites})
-    pool = await repository.all_inspectors(session)
-    inspectors = [
-        {"user_id": i.user_id, "home_district": i.home_district, "can_lead": i.can_lead}
-        for _, i in sorted(pool.items())
-        if i.active
-    ]
-    teams_input = {
-        "districts": districts,
-        "inspectors": inspectors,
-        "count": rnd.team_count,
-        "size": rnd.team_size,
-    }
-    try:
-        teams = alg.form_teams(
-            seed,
-            districts=districts,
-            inspectors=inspectors,
-            team_count=rnd.team_count,
-            team_size=rnd.team_size,
-        )
-    except alg.TeamsInfeasible as exc:
-        raise errors.TeamsInfeasible(
-            f"Teams cannot be drawn without someone inspecting their home district: {exc}; nothing was drawn",
-            reasons=exc.reasons,
-        ) from exc
-
-    number = await repository.last_draw_number(session, rnd.id) + 1
-    warnings = list(frame["warnings"])
-    if redraw and rnd.revealed_at is not None:
-        warnings.append(
-            "redraw after the secret was revealed: only the public value is unpredictable in this draw"
-        )
-    record = {
-        "algorithm": alg.ALGORITHM,
-        "round_code": rnd.code,
-        "draw_number": number,
-        "previous_draw": number - 1 if number > 1 else None,
-        "reason": draw_in.reason,
-        "parameters": {
-            "districts": rnd.districts,
-            "plan": rnd.plan,
-            "reserve": plan.reserve,
-            "team_count": rnd.team_count,
-            "team_size": rnd.team_size,
-            "visit_start_on": rnd.visit_start_on.isoformat(),
-            "visit_days_per_district": rnd.visit_days_per_district,
-        },
-        "frame": {
-            "hash": frame["hash"],
-            "strata": [{k: v for k, v in s.items() if k != "codes"} for s in frame["strata"]],
-            "excluded_rounds": frame["excluded_rounds"],
-        },
-        "seed": {
-            "commitment": rnd.commitment,
-            "commitment_mode": rnd.commitment_mode,
-            "public_value": draw_in.public_value,
-        },
-        "follow_ups": rnd.follow_ups,
-        "teams_input": teams_input,
-        "result": {"strata": strata, "teams": teams},
-        "warnings": warnings,
-        "drawn_at": now.isoformat(),
-        "drawn_by": principal.sub,
-    }
-    draw = Draw(
-        round_id=rnd.id,
-        number=number,
-        algorithm=alg.ALGORITHM,
-        public_value=draw_in.public_value,
-        reason=draw_in.reason,
-        record=record,
-        record_sha256=alg.sha256_hex(canonical_json(record)),
-        created_by=principal.sub,
-        created_at=now,
-    )
-    session.add(draw)
-    await session.flush()
-    assert draw.id is not None
-
-    team_rows: dict[str, tuple[Team, dict[str, tuple[date, date]]]] = {}
-    for t in teams:
-        row = Team(
-            round_id=rnd.id,
-            draw_id=draw.id,
-            number=t["number"],
-            name=team_name(t["number"]),
-            leader_user_id=t["leader"],
-            member_user_ids=t["members"],
-            districts=t["districts"],
-        )
-        session.add(row)
-        for d in t["districts"]:
-            team_rows[d] = (row, _windows(rnd, t["districts"]))
-    await session.flush()
-    rows = []
-    for code, s in sorted(sites.items()):
-        team, windows = team_rows[s.district]
-        vf, vt = windows[s.district]
-        rows.append(
-            {
-                "round_id": rnd.id,
-                "draw_id": draw.id,
-                "site_code": code,
-                "site_name": s.name,
-                "site_type": s.type,
-                "org_unit": s.org_unit,
-                "district": s.district,
-                "stratum": chosen.get(code),
-                "follow_up": code in follow_up_codes,
-                "team_id": team.id,
-                "visit_from": vf,
-                "visit_to": vt,
-            }
-        )
-    await repository.insert_assignments(session, rows)
-    if rnd.commitment_mode == "external" and rnd.revealed_at is None:
-        # The caller disclosed the secret to draw with it: it is public from now on.
-        rnd.secret = secret
-        rnd.revealed_at = now
-    rnd.current_draw_id = draw.id
-    rnd.status = DRAWN
-    session.add(rnd)
-    await session.flush()
-    return draw
-
-
-async def reveal_seed(session: AsyncSession, *, rnd: Round, now: datetime) -> Round:
-    """Publish the secret behind the commitment, once, after the draw."""
-    if rnd.revealed_at is not None:
-        raise errors.AlreadyRevealed(
-            f"Round {rnd.code}'s secret was revealed at {rnd.revealed_at.isoformat()}"
-        )
-    _require_status(rnd, DRAWN, PUBLISHED, CLOSED, action="reveal the seed")
-    rnd.revealed_at = now
-    session.add(rnd)
-    await session.flush()
-    return rnd
-
-
-def export_record(rnd: Round, draw: Draw, frame: dict[str, Any]) -> dict[str, Any]:
-    """The full, self-contained record: what `python -m services.sampling.verify` checks."""
-    record = dict(draw.record)
-    record["frame"] = {**record["frame"], "strata": frame["strata"]}
-    record["seed"] = {**record["seed"], "secret": rnd.secret if rnd.revealed_at else None}
-    record["record_sha256"] = draw.record_sha256
-    record["current"] = rnd.current_draw_id == draw.id
-    return record
-
-
 async def publish_round(session: AsyncSession, *, rnd: Round, now: datetime) -> Round:
     """Publish the current draw: each team gets its visit list, each district only its visit window."""
-    _require_status(rnd, DRAWN, action="publish")
+    require_status(rnd, DRAWN, action="publish")
     if rnd.revealed_at is None:
         raise errors.NotRevealed(
             f"Reveal round {rnd.code}'s seed before publishing, so anyone can verify the draw"
@@ -597,87 +374,9 @@ async def publish_round(session: AsyncSession, *, rnd: Round, now: datetime) -> 
 
 async def close_round(session: AsyncSession, *, rnd: Round, now: datetime) -> Round:
     """Close a published round."""
-    _require_status(rnd, PUBLISHED, action="close")
+    require_status(rnd, PUBLISHED, action="close")
     rnd.status = CLOSED
     rnd.closed_at = now
     session.add(rnd)
     await session.flush()
     return rnd
-
-
-async def change_assignment(
-    session: AsyncSession,
-    *,
-    rnd: Round,
-    assignment: Assignment,
-    team_id: int | None,
-    visit_from: date | None,
-    visit_to: date | None,
-    reason: str,
-    now: datetime,
-) -> Assignment:
-    """Move a visit to another team or window; recusal still holds, and a published round tells the teams."""
-    _require_status(rnd, DRAWN, PUBLISHED, action="change an assignment")
-    assert rnd.current_draw_id is not None
-    teams = {t.id: t for t in await repository.teams_of_draw(session, rnd.current_draw_id)}
-    old_team = teams[assignment.team_id]
-    new_team = old_team
-    if team_id is not None:
-        if team_id not in teams:
-            raise errors.TeamNotFound(
-                f"No team {team_id} in round {rnd.code}'s current draw", team_id=team_id
-            )
-        new_team = teams[team_id]
-        pool = await repository.all_inspectors(session)
-        clash = [
-            u
-            for u in [new_team.leader_user_id, *new_team.member_user_ids]
-            if u in pool and pool[u].home_district == assignment.district
-        ]
-        if clash:
-            raise errors.RecusalViolation(
-                f"{new_team.name} cannot visit {assignment.site_code}: {', '.join(clash)} come(s) from {assignment.district} (回避)",
-                members=clash,
-            )
-    vf = visit_from or assignment.visit_from
-    vt = visit_to or assignment.visit_to
-    if vf > vt:
-        raise UnprocessableEntity(
-            "visit_from is after visit_to", errors=[field_error(["body", "visit_to"], "before visit_from")]
-        )
-    old_window = (assignment.visit_from, assignment.visit_to)
-    assignment.team_id = new_team.id  # type: ignore[assignment]
-    assignment.visit_from, assignment.visit_to = vf, vt
-    assignment.changed_at = now
-    assignment.change_reason = reason
-    session.add(assignment)
-    if rnd.status == PUBLISHED:
-        await outbox.enqueue(
-            session,
-            outbox_event,
-            event_type=events.ASSIGNMENT_CHANGED,
-            target="notify",
-            path="/events",
-            payload=events.assignment_changed(rnd, assignment, old_team, new_team, old_window),
-            now=now,
-        )
-    await session.flush()
-    return assignment
-
-
-async def assignments_of_user(session: AsyncSession, *, user_id: str) -> list[tuple[Round, Team, Assignment]]:
-    """Visits of every published round in which `user_id` sits on a team."""
-    out = []
-    for rnd in await repository.published_rounds(session):
-        assert rnd.current_draw_id is not None
-        mine = [
-            t
-            for t in await repository.teams_of_draw(session, rnd.current_draw_id)
-            if user_id == t.leader_user_id or user_id in t.member_user_ids
-        ]
-        if not mine:
-            continue
-        by_id = {t.id: t for t in mine}
-        rows, _ = await repository.list_assignments(session, rnd.current_draw_id, team_ids=list(by_id))  # type: ignore[arg-type]
-        out += [(rnd, by_id[a.team_id], a) for a in rows]
-    return out
