@@ -10,3 +10,5 @@ class Settings(ServiceSettings):
 
     service_name: ClassVar[str] = "sampling"
     port: int = 8001
+    # `python -m services.sampling.demo` loads the synthetic city unless this is false.
+    demo_data: bool = True

@@ -1,6 +1,108 @@
-from services.kit.errors import NotFound
+"""Sampling's problems: each has a stable slug, rendered as ``/problems/<slug>``."""
+
+from services.kit.errors import Conflict, NotFound, ServiceUnavailable, UnprocessableEntity
 
 
 class SiteNotFound(NotFound):
     slug = "site-not-found"
     title = "Site not found"
+
+
+class InspectorNotFound(NotFound):
+    slug = "inspector-not-found"
+    title = "Inspector not found"
+
+
+class RoundNotFound(NotFound):
+    slug = "round-not-found"
+    title = "Round not found"
+
+
+class DrawNotFound(NotFound):
+    slug = "draw-not-found"
+    title = "Draw not found"
+
+
+class TeamNotFound(NotFound):
+    slug = "team-not-found"
+    title = "Team not found"
+
+
+class AssignmentNotFound(NotFound):
+    slug = "assignment-not-found"
+    title = "Assignment not found"
+
+
+class DuplicateCode(Conflict):
+    slug = "duplicate-code"
+    title = "Code already exists"
+
+
+class ImportRejected(UnprocessableEntity):
+    slug = "import-rejected"
+    title = "The file has bad rows; nothing was imported"
+
+
+class UnreadableFileProblem(UnprocessableEntity):
+    slug = "unreadable-file"
+    title = "The file cannot be read"
+
+
+class InvalidParent(UnprocessableEntity):
+    slug = "invalid-parent"
+    title = "Invalid parent"
+
+
+class InvalidPlan(UnprocessableEntity):
+    slug = "invalid-plan"
+    title = "Invalid sampling plan"
+
+
+class QuotaExceedsStratum(UnprocessableEntity):
+    slug = "quota-exceeds-stratum"
+    title = "A quota is larger than its stratum"
+
+
+class WrongRoundStatus(Conflict):
+    slug = "wrong-round-status"
+    title = "Not possible in the round's current status"
+
+
+class FrameFrozen(Conflict):
+    slug = "frame-frozen"
+    title = "The frame is frozen"
+
+
+class FrameNotFrozen(Conflict):
+    slug = "frame-not-frozen"
+    title = "The frame is not frozen yet"
+
+
+class AlreadyRevealed(Conflict):
+    slug = "already-revealed"
+    title = "The seed was already revealed"
+
+
+class NotRevealed(Conflict):
+    slug = "seed-not-revealed"
+    title = "The seed has not been revealed"
+
+
+class SeedMismatch(UnprocessableEntity):
+    slug = "seed-mismatch"
+    title = "The secret does not match the commitment"
+
+
+class TeamsInfeasible(Conflict):
+    slug = "teams-infeasible"
+    title = "Teams cannot be formed without breaking recusal (回避)"
+
+
+class RecusalViolation(Conflict):
+    slug = "recusal-violation"
+    title = "A member of that team comes from the site's district"
+
+
+class RectificationUnavailable(ServiceUnavailable):
+    slug = "rectification-unavailable"
+    title = "Rectification cannot be reached for follow-up sites"

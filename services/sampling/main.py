@@ -1,22 +1,55 @@
 from pathlib import Path
 
+import httpx
 from fastapi import FastAPI
 
+from services.kit import outbox
 from services.kit.app import create_app
+from services.kit.clock import Clock
 from services.kit.endpoints import whoami_router
-from services.sampling import __version__, endpoints
+from services.sampling import __version__, endpoints, round_endpoints
 from services.sampling.config import Settings
+from services.sampling.models import outbox_event
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
-def build_app(settings: Settings | None = None) -> FastAPI:
+def build_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    http_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
     """The sampling service."""
+    settings = settings or Settings()
+    workers = []
+    if settings.outbox_enabled:
+        workers.append(
+            outbox.relay_worker(
+                lambda app: outbox.RelayConfig(
+                    table=outbox_event,
+                    targets={"notify": settings.notify_url},
+                    source="sampling",
+                    batch_size=settings.outbox_batch_size,
+                    poll_seconds=settings.outbox_poll_seconds,
+                    max_attempts=settings.outbox_max_attempts,
+                )
+            )
+        )
     return create_app(
-        settings=settings or Settings(),
+        settings=settings,
         title="Sampling (抽样)",
-        description="Site directory (名录库), inspector pool, rounds and publicly verifiable draws.",
+        description="Site directory (名录库), inspector pool (人员库), rounds and publicly verifiable draws.",
         version=__version__,
-        routers=[whoami_router("sampling"), endpoints.router],
+        routers=[
+            whoami_router("sampling"),
+            endpoints.router,
+            endpoints.pool_router,
+            round_endpoints.router,
+            round_endpoints.me_router,
+        ],
         migrations_dir=MIGRATIONS_DIR,
+        workers=workers,
+        clock=clock,
+        http_transport=http_transport,
     )

@@ -1,25 +1,13 @@
-from collections.abc import AsyncIterator
-
 import httpx
-import pytest
 
-from services.kit.testing import principal_headers, running_app
-from services.sampling.config import Settings
-from services.sampling.main import build_app
+from services.kit.testing import principal_headers
 from services.sampling.models import Site
-
-
-@pytest.fixture
-async def client(database_url) -> AsyncIterator[httpx.AsyncClient]:
-    app = build_app(Settings(database_url=await database_url("sampling"), environment="test"))
-    async with running_app(app) as c:
-        c.app = app  # type: ignore[attr-defined]
-        yield c
+from tests.sampling.conftest import ADMIN
 
 
 async def _add_site(client: httpx.AsyncClient, **kw) -> int:
     async with client.app.state.sessionmaker() as s:  # type: ignore[attr-defined]
-        site = Site(**kw)
+        site = Site(**kw, district=kw["org_unit"].split("/")[1])
         s.add(site)
         await s.commit()
         assert site.id is not None
@@ -67,3 +55,119 @@ class TestHealth:
         r = await client.get("/readyz")
         assert r.status_code == 200
         assert r.json()["status"] == "ready"
+
+
+class TestListSites:
+    async def test_filters_and_paginates(self, city):
+        r = await city.get(
+            "/sites",
+            params={"type": ["village", "community"], "district": "haishu", "limit": 4},
+            headers=ADMIN,
+        )
+        body = r.json()
+        assert body["total"] == 15 and len(body["items"]) == 4 and body["limit"] == 4
+        assert {s["type"] for s in body["items"]} <= {"village", "community"}
+        r = await city.get("/sites", params={"parent_code": "330212001", "type": "enterprise"}, headers=ADMIN)
+        assert [s["code"] for s in r.json()["items"]] == ["330212001E1", "330212001E3"]
+
+    async def test_name_search_and_active_filter(self, city):
+        r = await city.get("/sites", params={"q": "人民医院"}, headers=ADMIN)
+        assert r.json()["total"] == 4
+        r = await city.get("/sites", params={"active": "false"}, headers=ADMIN)
+        assert r.json()["total"] == 0
+
+    async def test_district_admin_sees_only_their_district(self, city):
+        headers = principal_headers(roles=["district_admin"], scope="ningbo/yinzhou")
+        r = await city.get("/sites", params={"limit": 500}, headers=headers)
+        assert r.json()["total"] > 0
+        assert {s["district"] for s in r.json()["items"]} == {"yinzhou"}
+
+    async def test_limit_above_500_is_refused(self, city):
+        r = await city.get("/sites", params={"limit": 501}, headers=ADMIN)
+        assert r.status_code == 422
+
+
+class TestCreateSite:
+    async def test_adds_a_village_under_a_town(self, city):
+        body = {
+            "code": "330212001099",
+            "type": "village",
+            "name": "新村",
+            "parent_code": "330212001",
+            "tags": ["新建"],
+        }
+        r = await city.post("/sites", json=body, headers=ADMIN)
+        assert r.status_code == 201
+        assert r.json()["org_unit"] == "ningbo/yinzhou/330212001/330212001099"
+
+    async def test_duplicate_code_conflicts(self, city):
+        body = {"code": "330212001", "type": "town", "name": "重复", "parent_code": "330212"}
+        r = await city.post("/sites", json=body, headers=ADMIN)
+        assert r.status_code == 409 and r.json()["type"] == "/problems/duplicate-code"
+
+    async def test_wrong_parent_type_names_the_field(self, city):
+        body = {"code": "V9", "type": "village", "name": "错村", "parent_code": "330212"}
+        r = await city.post("/sites", json=body, headers=ADMIN)
+        assert r.status_code == 422
+        assert r.json()["errors"][0]["loc"] == ["body", "parent_code"]
+
+    async def test_district_admin_cannot_add_outside_scope(self, city):
+        headers = principal_headers(roles=["district_admin"], scope="ningbo/yinzhou")
+        body = {"code": "V9", "type": "village", "name": "外村", "parent_code": "330203001"}
+        r = await city.post("/sites", json=body, headers=headers)
+        assert r.status_code == 403
+        assert (await city.get("/sites/by-code/V9", headers=ADMIN)).status_code == 404
+
+
+class TestUpdateSite:
+    async def test_deactivate_and_rename(self, city):
+        site = (await city.get("/sites/by-code/330212001001", headers=ADMIN)).json()
+        r = await city.patch(f"/sites/{site['id']}", json={"active": False, "name": "改名村"}, headers=ADMIN)
+        assert r.status_code == 200
+        assert (r.json()["active"], r.json()["name"]) == (False, "改名村")
+
+    async def test_move_to_unknown_parent_is_refused(self, city):
+        site = (await city.get("/sites/by-code/330212001001", headers=ADMIN)).json()
+        r = await city.patch(f"/sites/{site['id']}", json={"parent_code": "NOPE"}, headers=ADMIN)
+        assert r.status_code == 422 and r.json()["type"] == "/problems/invalid-parent"
+
+
+class TestDeleteSite:
+    async def test_leaf_can_be_deleted_but_not_a_parent(self, city):
+        leaf = (await city.get("/sites/by-code/330212001001", headers=ADMIN)).json()
+        town = (await city.get("/sites/by-code/330212001", headers=ADMIN)).json()
+        assert (await city.delete(f"/sites/{town['id']}", headers=ADMIN)).status_code == 409
+        assert (await city.delete(f"/sites/{leaf['id']}", headers=ADMIN)).status_code == 204
+        assert (await city.get(f"/sites/{leaf['id']}", headers=ADMIN)).status_code == 404
+
+
+class TestInspectors:
+    async def test_create_read_update(self, city):
+        body = {"user_id": "u-new", "name": "新督查员", "home_district": "haishu", "can_lead": True}
+        r = await city.post("/inspectors", json=body, headers=ADMIN)
+        assert r.status_code == 201
+        iid = r.json()["id"]
+        r = await city.patch(
+            f"/inspectors/{iid}", json={"home_district": "beilun", "active": False}, headers=ADMIN
+        )
+        assert (r.json()["home_district"], r.json()["active"]) == ("beilun", False)
+        r = await city.get(
+            "/inspectors", params={"home_district": "beilun", "active": "false"}, headers=ADMIN
+        )
+        assert [i["user_id"] for i in r.json()["items"]] == ["u-new"]
+
+    async def test_unknown_district_and_duplicates_are_refused(self, city):
+        r = await city.post(
+            "/inspectors", json={"user_id": "u-x", "name": "某", "home_district": "mars"}, headers=ADMIN
+        )
+        assert r.status_code == 422
+        r = await city.post(
+            "/inspectors",
+            json={"user_id": "u-insp-01", "name": "某", "home_district": "haishu"},
+            headers=ADMIN,
+        )
+        assert r.status_code == 409
+
+    async def test_district_admin_cannot_read_the_pool(self, city):
+        headers = principal_headers(roles=["district_admin"], scope="ningbo/yinzhou")
+        assert (await city.get("/inspectors", headers=headers)).status_code == 403

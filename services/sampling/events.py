@@ -1,0 +1,101 @@
+"""Payloads of the events sampling sends through its outbox (to notify)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from services.sampling.models import Assignment, Round, Team
+
+PUBLISHED = "sampling.round.published"
+ASSIGNMENT_CHANGED = "sampling.assignment.changed"
+
+
+def _site(a: Assignment) -> dict[str, Any]:
+    return {
+        "code": a.site_code,
+        "name": a.site_name,
+        "type": a.site_type,
+        "org_unit": a.org_unit,
+        "district": a.district,
+    }
+
+
+def _team(t: Team) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "number": t.number,
+        "name": t.name,
+        "leader_user_id": t.leader_user_id,
+        "member_user_ids": list(t.member_user_ids),
+        "districts": list(t.districts),
+    }
+
+
+def team_people(t: Team) -> list[dict[str, Any]]:
+    return [{"kind": "person", "user_id": u} for u in [t.leader_user_id, *t.member_user_ids]]
+
+
+def district_admins(district: str) -> list[dict[str, Any]]:
+    return [{"kind": "role", "role": "district_admin", "org_unit": f"ningbo/{district}"}]
+
+
+def published_to_team(rnd: Round, team: Team, visits: list[Assignment]) -> dict[str, Any]:
+    """The visit list, for the team only."""
+    return {
+        "recipients": team_people(team),
+        "priority": "normal",
+        "audience": "team",
+        "round_code": rnd.code,
+        "name": rnd.title,
+        "round_title": rnd.title,
+        "org_unit": "ningbo",
+        "district": None,
+        "team": _team(team),
+        "visits": [
+            {
+                "site": _site(a),
+                "visit_from": a.visit_from.isoformat(),
+                "visit_to": a.visit_to.isoformat(),
+                "follow_up": a.follow_up,
+            }
+            for a in visits
+        ],
+    }
+
+
+def published_to_district(rnd: Round, district: str, visit_from: date, visit_to: date) -> dict[str, Any]:
+    """A district learns only that a visit is coming and when, never which sites."""
+    return {
+        "recipients": district_admins(district),
+        "priority": "normal",
+        "audience": "district",
+        "round_code": rnd.code,
+        "name": rnd.title,
+        "round_title": rnd.title,
+        "district": district,
+        "org_unit": f"ningbo/{district}",
+        "visit_from": visit_from.isoformat(),
+        "visit_to": visit_to.isoformat(),
+    }
+
+
+def assignment_changed(
+    rnd: Round, a: Assignment, old_team: Team, new_team: Team, old_window: tuple[date, date]
+) -> dict[str, Any]:
+    people = {r["user_id"]: r for r in team_people(old_team) + team_people(new_team)}
+    return {
+        "recipients": list(people.values()),
+        "priority": "normal",
+        "round_code": rnd.code,
+        "site": _site(a),
+        "org_unit": a.org_unit,
+        "district": a.district,
+        "team": _team(new_team),
+        "previous_team": _team(old_team),
+        "visit_from": a.visit_from.isoformat(),
+        "visit_to": a.visit_to.isoformat(),
+        "previous_visit_from": old_window[0].isoformat(),
+        "previous_visit_to": old_window[1].isoformat(),
+        "reason": a.change_reason,
+    }

@@ -1,0 +1,113 @@
+"""The synthetic demo city and the stand-alone verify command."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+
+from services.sampling import demo
+from services.sampling.verify import main as verify_main
+from services.sampling.verify import verify_record
+from tests.sampling.conftest import ADMIN, drawn_round
+
+
+def _verify_cli(path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "services.sampling.verify", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+class TestDemoCity:
+    def test_has_the_size_of_ningbo_and_is_marked_synthetic(self):
+        rows = demo.city_rows()
+        types = Counter(r["type"] for r in rows)
+        assert types["district"] + types["zone"] == 16 and types["zone"] == 6
+        assert 150 <= types["town"] + types["street"] <= 170
+        assert 2800 <= types["village"] + types["community"] <= 3300
+        assert 2000 <= types["enterprise"] + types["social_org"] <= 5000
+        assert 90 <= types["institution"] <= 110
+        assert all(r["tags"] == ["synthetic"] for r in rows)
+        assert demo.city_rows() == rows, "the same city on every machine"
+        pool = demo.inspector_rows()
+        assert [p["user_id"] for p in pool][:2] == ["u-insp-01", "u-insp-02"] and len(pool) == 60
+
+    async def test_loads_a_published_round_and_a_second_run_changes_nothing(self, client):
+        client.headers.update(ADMIN)
+        first = await demo.load(client)
+        assert first["round"]["status"] == "published" and first["round"]["revealed_at"]
+        second = await demo.load(client)
+        assert (second["sites"]["created"], second["sites"]["updated"]) == (0, 0)
+        assert second["round"]["current_draw_number"] == 1
+        teams = (await client.get("/rounds/2026Q1/teams")).json()
+        assert len(teams) == 5 and all(len(t["member_user_ids"]) == 5 for t in teams)
+        total = (await client.get("/rounds/2026Q1/assignments")).json()["total"]
+        assert 16 * 7 + 1 <= total <= 16 * 8 + 1
+
+
+class TestVerifyCommand:
+    async def test_reproduces_an_exported_draw(self, city, tmp_path):
+        record = await drawn_round(city, publish=True)
+        path = tmp_path / "record.json"
+        path.write_text(json.dumps(record, ensure_ascii=False))
+        done = _verify_cli(path)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert done.stdout.startswith("OK: round 2026Q1 draw 1")
+
+    async def test_a_swapped_site_is_a_mismatch(self, city, tmp_path):
+        record = await drawn_round(city, publish=True)
+        stratum = next(s for s in record["result"]["strata"] if len(s["ranked"]) > len(s["selected"]))
+        stratum["selected"][0] = stratum["ranked"][-1][0]
+        path = tmp_path / "record.json"
+        path.write_text(json.dumps(record))
+        done = _verify_cli(path)
+        assert done.returncode == 1
+        assert f"stratum {stratum['key']}: recorded selected" in done.stdout
+
+    async def test_a_changed_frame_or_a_wrong_secret_is_a_mismatch(self, city, tmp_path):
+        record = await drawn_round(city, publish=True)
+        record["frame"]["strata"][0]["codes"] = record["frame"]["strata"][0]["codes"][1:]
+        record["seed"]["secret"] = "guess"
+        path = tmp_path / "record.json"
+        path.write_text(json.dumps(record))
+        done = _verify_cli(path)
+        assert done.returncode == 1
+        assert "hash to" in done.stdout and "does not match the commitment" in done.stdout
+
+    async def test_an_edited_parameter_breaks_the_record_hash(self, city):
+        record = await drawn_round(city, publish=True)
+        assert verify_record(record) == []
+        record["warnings"].append("inserted later")
+        assert any(p.startswith("record_sha256") for p in verify_record(record))
+
+    async def test_unrevealed_record_cannot_be_checked_yet(self, city, tmp_path, capsys):
+        record = await drawn_round(city)
+        path = tmp_path / "record.json"
+        path.write_text(json.dumps(record))
+        assert verify_main([str(path)]) == 2
+        assert "not been revealed" in capsys.readouterr().err
+
+    def test_needs_nothing_but_the_standard_library(self):
+        code = (
+            "import sys, services.sampling.verify; "
+            "print(sorted(m for m in ('sqlalchemy','fastapi','pydantic','httpx','sqlmodel') if m in sys.modules))"
+        )
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+        assert done.stdout.strip() == "[]"
+
+
+class TestDemoCommand:
+    def test_can_be_switched_off(self, tmp_path):
+        env = {"SAMPLING_DEMO_DATA": "false", "PATH": "/usr/bin:/bin"}
+        done = subprocess.run(
+            [sys.executable, "-m", "services.sampling.demo"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert done.returncode == 0 and "empty directory" in done.stdout
