@@ -61,8 +61,9 @@ async def _seed_sites(url: str) -> None:
 
         await conn.execute(
             text(
-                "INSERT INTO site (code, type, name, org_unit, active) "
-                "SELECT 'B' || g, 'village', '基准村' || g, 'ningbo/yinzhou/b' || g, true FROM generate_series(1, :n) g"
+                "INSERT INTO site (code, type, name, district, org_unit, active, tags) "
+                "SELECT 'B' || g, 'village', '基准村' || g, 'yinzhou', 'ningbo/yinzhou/b' || g, true, '[]' "
+                "FROM generate_series(1, :n) g"
             ),
             {"n": SITES},
         )
