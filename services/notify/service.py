@@ -273,9 +273,11 @@ async def write_planned(
     """Insert the notifications, their deliveries and their idempotency keys, a few statements for all."""
     if not planned:
         return
-    await repository.insert_notifications(session, [p.notification for p in planned])
-    await repository.insert_deliveries(session, [d for p in planned for d in p.deliveries])
     try:
+        # A twin of one of these requests, committed meanwhile, makes one of the unique keys
+        # (notification id, idempotency key) fail; the sender retries and gets the stored answer.
+        await repository.insert_notifications(session, [p.notification for p in planned])
+        await repository.insert_deliveries(session, [d for p in planned for d in p.deliveries])
         await repository.insert_idempotency_keys(
             session,
             [
