@@ -41,7 +41,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kit.auth import allow
@@ -450,21 +449,15 @@ async def remember_response(
     """Record the answer to `key` in the caller's transaction.
 
     A concurrent twin of the same request (same key, not yet committed) makes this raise
-    :class:`IdempotencyKeyInUse` (409), which rolls the twin's whole transaction back; the relay
-    treats that answer as "retry later" and then gets the stored first answer.
+    SQLAlchemy's ``IntegrityError`` (primary key). Catch it and answer something the relay retries:
+    503 with ``Retry-After``, or :class:`IdempotencyKeyInUse` (409 ``idempotency-key-in-use``);
+    the retry then gets the stored first answer.
     """
-    try:
-        await session.execute(
-            insert(table).values(
-                key=key, request_hash=body_hash, status_code=status_code, response=response, created_at=now
-            )
+    await session.execute(
+        insert(table).values(
+            key=key, request_hash=body_hash, status_code=status_code, response=response, created_at=now
         )
-    except IntegrityError as exc:
-        raise IdempotencyKeyInUse(
-            "A request with this Idempotency-Key is being processed; retry shortly",
-            headers={"retry-after": "1"},
-            idempotency_key=key,
-        ) from exc
+    )
 
 
 class OutboxEventRead(BaseModel):

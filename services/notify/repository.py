@@ -40,8 +40,12 @@ async def people_by_ids(session: AsyncSession, user_ids: Sequence[str]) -> dict[
     return {p.user_id: p for p in rows.scalars()}
 
 
-async def people_in_unit(session: AsyncSession, org_unit: str) -> list[Person]:
-    rows = await session.execute(select(Person).where(Person.org_unit == org_unit, Person.active.is_(True)))  # type: ignore[attr-defined]
+async def people_in_unit(session: AsyncSession, org_unit: str, *, subtree: bool) -> list[Person]:
+    """Active people of `org_unit` (and, with `subtree`, of every unit below it)."""
+    unit: Any = Person.org_unit == org_unit
+    if subtree:
+        unit = or_(unit, Person.org_unit.startswith(org_unit + "/"))
+    rows = await session.execute(select(Person).where(unit, Person.active.is_(True)))
     return list(rows.scalars())
 
 

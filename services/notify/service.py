@@ -113,15 +113,20 @@ async def resolve_recipients(
     if errors:
         raise UnknownRecipient("A recipient does not exist in the directory", errors=errors)
     out: dict[str, Person] = {}
-    units: dict[str, list[Person]] = {}
+    units: dict[tuple[str, bool], list[Person]] = {}
     for r in recipients:
         if isinstance(r, PersonRecipient):
             out.setdefault(r.user_id, known[r.user_id])
             continue
         assert isinstance(r, RoleRecipient | OrgUnitRecipient)
-        if r.org_unit not in units:
-            units[r.org_unit] = await repository.people_in_unit(session, r.org_unit)
-        for p in units[r.org_unit]:
+        # A role reaches its holders anywhere within the unit (district_admin within "ningbo" =
+        # every district's admin); an org unit's contacts are that unit's own.
+        subtree = isinstance(r, RoleRecipient)
+        if (r.org_unit, subtree) not in units:
+            units[(r.org_unit, subtree)] = await repository.people_in_unit(
+                session, r.org_unit, subtree=subtree
+            )
+        for p in units[(r.org_unit, subtree)]:
             if (isinstance(r, RoleRecipient) and r.role in p.roles) or (
                 isinstance(r, OrgUnitRecipient) and p.is_contact
             ):

@@ -44,6 +44,12 @@ class TestReceiveEvent:
             recipients=[{"kind": "role", "role": "district_admin", "org_unit": "ningbo/yinzhou"}],
         )
         assert r.json()["recipients"] == ["u-yz-admin"]
+        r = await notify.event(
+            "e2b",
+            "scoring.results.published",
+            recipients=[{"kind": "role", "role": "district_admin", "org_unit": "ningbo"}],
+        )
+        assert sorted(r.json()["recipients"]) == ["u-hs-admin", "u-yz-admin"]
 
     async def test_org_unit_contacts_are_the_units_contact_people(self, notify):
         await notify.person("u-contact", org_unit="ningbo/yinzhou/dongwu", is_contact=True)
