@@ -391,3 +391,13 @@ async def held_deliveries(session: AsyncSession, user_id: str) -> list[Delivery]
         select(Delivery).where(Delivery.person_id == user_id, Delivery.status == "held").order_by(Delivery.id)  # type: ignore[arg-type]
     )
     return list(rows.scalars())
+
+
+async def release_held(session: AsyncSession, *, user_id: str, now: datetime) -> int:
+    """Send now what was held for a digest the person no longer wants."""
+    result = await session.execute(
+        update(Delivery)
+        .where(Delivery.person_id == user_id, Delivery.status == "held")
+        .values(status="pending", next_attempt_at=now)
+    )
+    return int(result.rowcount or 0)

@@ -498,6 +498,7 @@ async def upsert_person(
 async def update_preferences(
     session: AsyncSession, *, person: Person, prefs: PreferencesUpdate, now: datetime
 ) -> Person:
+    was_digest = person.digest_enabled
     for k, v in prefs.model_dump(exclude_unset=True).items():
         if v is not None or k in ("quiet_start", "quiet_end"):
             setattr(person, k, v)
@@ -518,6 +519,8 @@ async def update_preferences(
         )
     person.updated_at = now
     await session.flush()
+    if was_digest and not person.digest_enabled:
+        await repository.release_held(session, user_id=person.user_id, now=now)  # nothing stays held
     return person
 
 
