@@ -33,12 +33,18 @@ from services.notify.signing import new_secret, webhook_headers
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = int(os.environ.get("BENCH_NOTIFY_EVENTS", "10000"))
+# Rows the sender's relay claims per pass (sent as batches of 100 to /events/batch, concurrently).
+RELAY_BATCH = os.environ.get("BENCH_NOTIFY_RELAY_BATCH", "400")
 ADMIN = principal_headers(roles=["city_admin"], sub="bench")
 QUIET = {"LOG_LEVEL": "WARNING", "ACCESS_LOG": "false", "ENVIRONMENT": "test"}
 
 
 async def _wait(url: str, proc: ManagedProcess) -> None:
     await proc.wait_http(url, timeout=60)
+
+
+async def _count(client: httpx.AsyncClient, base: str) -> dict[str, Any]:
+    return (await client.get(f"{base}/_count")).json()  # type: ignore[no-any-return]
 
 
 async def _received(base: str) -> dict[str, Any]:
@@ -125,6 +131,7 @@ async def run(db: str, logs: Path) -> dict[str, Any]:
             **QUIET,
             "SENDER_DATABASE_URL": await url("sender"),
             "SENDER_PORT": str(sport),
+            "SENDER_RELAY_BATCH_SIZE": RELAY_BATCH,
             "NOTIFY_URL": f"http://127.0.0.1:{nport}",
         },
         cwd=ROOT,
@@ -156,11 +163,11 @@ async def run(db: str, logs: Path) -> dict[str, Any]:
             started = time.perf_counter()
             expected = set(r.json()["ids"])
         deadline = time.monotonic() + 900
-        while time.monotonic() < deadline:
-            seen = await _received(rbase)
-            if seen["unique"] - before["unique"] >= EVENTS:
-                break
-            await asyncio.sleep(0.05)
+        async with httpx.AsyncClient(timeout=30) as poll:
+            while time.monotonic() < deadline:
+                if (await _count(poll, rbase))["unique"] - before["unique"] >= EVENTS:
+                    break
+                await asyncio.sleep(0.1)
         elapsed = time.perf_counter() - started
         seen = await _received(rbase)
         got = {k for k in seen["ids"] if k.startswith("bench-")}
