@@ -6,7 +6,11 @@ so replicas never take the same row), POSTs each to its target with ``Idempotenc
 and marks it sent, or schedules a retry with exponential backoff and full jitter, or, past
 ``max_attempts`` or on a non-retryable answer, marks it failed for an admin to retry. A crash
 between delivery and marking only means a redelivery, which receivers absorb with
-:func:`idempotent_replay` / :func:`remember_response`.
+:func:`idempotent_replay` / :func:`remember_response`. Outcomes are written with a compare-and-set
+on the attempt number, so a relay whose lease ran out never overwrites a newer outcome.
+
+Optional: ``RelayConfig.batch_paths`` sends events for a target in batches (see docs/events.md),
+and :func:`outbox_admin_router` gives any service endpoints to list and retry failed events.
 """
 
 from __future__ import annotations
