@@ -6,7 +6,11 @@ so replicas never take the same row), POSTs each to its target with ``Idempotenc
 and marks it sent, or schedules a retry with exponential backoff and full jitter, or, past
 ``max_attempts`` or on a non-retryable answer, marks it failed for an admin to retry. A crash
 between delivery and marking only means a redelivery, which receivers absorb with
-:func:`idempotent_replay` / :func:`remember_response`.
+:func:`idempotent_replay` / :func:`remember_response`. Outcomes are written with a compare-and-set
+on the attempt number, so a relay whose lease ran out never overwrites a newer outcome.
+
+Optional: ``RelayConfig.batch_paths`` sends events for a target in batches (see docs/events.md),
+and :func:`outbox_admin_router` gives any service endpoints to list and retry failed events.
 """
 
 from __future__ import annotations
@@ -41,7 +45,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kit.auth import allow
@@ -450,21 +453,15 @@ async def remember_response(
     """Record the answer to `key` in the caller's transaction.
 
     A concurrent twin of the same request (same key, not yet committed) makes this raise
-    :class:`IdempotencyKeyInUse` (409), which rolls the twin's whole transaction back; the relay
-    treats that answer as "retry later" and then gets the stored first answer.
+    SQLAlchemy's ``IntegrityError`` (primary key). Catch it and answer something the relay retries:
+    503 with ``Retry-After``, or :class:`IdempotencyKeyInUse` (409 ``idempotency-key-in-use``);
+    the retry then gets the stored first answer.
     """
-    try:
-        await session.execute(
-            insert(table).values(
-                key=key, request_hash=body_hash, status_code=status_code, response=response, created_at=now
-            )
+    await session.execute(
+        insert(table).values(
+            key=key, request_hash=body_hash, status_code=status_code, response=response, created_at=now
         )
-    except IntegrityError as exc:
-        raise IdempotencyKeyInUse(
-            "A request with this Idempotency-Key is being processed; retry shortly",
-            headers={"retry-after": "1"},
-            idempotency_key=key,
-        ) from exc
+    )
 
 
 class OutboxEventRead(BaseModel):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -86,7 +87,9 @@ async def _send(
     sub = subs.get(row["subscription_id"])
     if sub is None or not sub.enabled:
         return Outcome(False, False, None, "the webhook subscription is disabled")
-    return await timed(send_webhook(webhook_session(app), settings, row, sub.secret, int(now.timestamp())))
+    # The signature timestamp is wire-level replay protection checked against the receiver's real
+    # clock, so it is wall time, not the injectable domain clock (which tests may move by days).
+    return await timed(send_webhook(webhook_session(app), settings, row, sub.secret, int(time.time())))
 
 
 async def deliver_once(app: FastAPI) -> int:

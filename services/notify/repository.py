@@ -40,8 +40,12 @@ async def people_by_ids(session: AsyncSession, user_ids: Sequence[str]) -> dict[
     return {p.user_id: p for p in rows.scalars()}
 
 
-async def people_in_unit(session: AsyncSession, org_unit: str) -> list[Person]:
-    rows = await session.execute(select(Person).where(Person.org_unit == org_unit, Person.active.is_(True)))  # type: ignore[attr-defined]
+async def people_in_unit(session: AsyncSession, org_unit: str, *, subtree: bool) -> list[Person]:
+    """Active people of `org_unit` (and, with `subtree`, of every unit below it)."""
+    unit: Any = Person.org_unit == org_unit
+    if subtree:
+        unit = or_(unit, Person.org_unit.startswith(org_unit + "/"))
+    rows = await session.execute(select(Person).where(unit, Person.active.is_(True)))
     return list(rows.scalars())
 
 
@@ -387,3 +391,13 @@ async def held_deliveries(session: AsyncSession, user_id: str) -> list[Delivery]
         select(Delivery).where(Delivery.person_id == user_id, Delivery.status == "held").order_by(Delivery.id)  # type: ignore[arg-type]
     )
     return list(rows.scalars())
+
+
+async def release_held(session: AsyncSession, *, user_id: str, now: datetime) -> int:
+    """Send now what was held for a digest the person no longer wants."""
+    result = await session.execute(
+        update(Delivery)
+        .where(Delivery.person_id == user_id, Delivery.status == "held")
+        .values(status="pending", next_attempt_at=now)
+    )
+    return int(result.rowcount or 0)

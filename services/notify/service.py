@@ -113,15 +113,20 @@ async def resolve_recipients(
     if errors:
         raise UnknownRecipient("A recipient does not exist in the directory", errors=errors)
     out: dict[str, Person] = {}
-    units: dict[str, list[Person]] = {}
+    units: dict[tuple[str, bool], list[Person]] = {}
     for r in recipients:
         if isinstance(r, PersonRecipient):
             out.setdefault(r.user_id, known[r.user_id])
             continue
         assert isinstance(r, RoleRecipient | OrgUnitRecipient)
-        if r.org_unit not in units:
-            units[r.org_unit] = await repository.people_in_unit(session, r.org_unit)
-        for p in units[r.org_unit]:
+        # A role reaches its holders anywhere within the unit (district_admin within "ningbo" =
+        # every district's admin); an org unit's contacts are that unit's own.
+        subtree = isinstance(r, RoleRecipient)
+        if (r.org_unit, subtree) not in units:
+            units[(r.org_unit, subtree)] = await repository.people_in_unit(
+                session, r.org_unit, subtree=subtree
+            )
+        for p in units[(r.org_unit, subtree)]:
             if (isinstance(r, RoleRecipient) and r.role in p.roles) or (
                 isinstance(r, OrgUnitRecipient) and p.is_contact
             ):
@@ -273,9 +278,11 @@ async def write_planned(
     """Insert the notifications, their deliveries and their idempotency keys, a few statements for all."""
     if not planned:
         return
-    await repository.insert_notifications(session, [p.notification for p in planned])
-    await repository.insert_deliveries(session, [d for p in planned for d in p.deliveries])
     try:
+        # A twin of one of these requests, committed meanwhile, makes one of the unique keys
+        # (notification id, idempotency key) fail; the sender retries and gets the stored answer.
+        await repository.insert_notifications(session, [p.notification for p in planned])
+        await repository.insert_deliveries(session, [d for p in planned for d in p.deliveries])
         await repository.insert_idempotency_keys(
             session,
             [
@@ -491,6 +498,7 @@ async def upsert_person(
 async def update_preferences(
     session: AsyncSession, *, person: Person, prefs: PreferencesUpdate, now: datetime
 ) -> Person:
+    was_digest = person.digest_enabled
     for k, v in prefs.model_dump(exclude_unset=True).items():
         if v is not None or k in ("quiet_start", "quiet_end"):
             setattr(person, k, v)
@@ -511,6 +519,8 @@ async def update_preferences(
         )
     person.updated_at = now
     await session.flush()
+    if was_digest and not person.digest_enabled:
+        await repository.release_held(session, user_id=person.user_id, now=now)  # nothing stays held
     return person
 
 

@@ -14,6 +14,7 @@ import orjson
 import pytest
 from fastapi import Depends, FastAPI
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from services.kit import outbox
 from services.kit.auth import current_principal
@@ -282,16 +283,18 @@ class TestIdempotency:
         with pytest.raises(outbox.IdempotencyKeyReused):
             await self._accept(db, "k2", b'{"a":2}', {})
 
-    async def test_twin_remembering_the_same_key_is_told_to_retry(self, db):
+    async def test_twin_remembering_the_same_key_fails_on_the_unique_key(self, db):
         async with db.sessionmaker() as s, s.begin():
             await outbox.remember_response(
                 s, keys, key="k3", body_hash="h", status_code=202, response={}, now=T0
             )
-        async with db.sessionmaker() as s, s.begin():
-            with pytest.raises(outbox.IdempotencyKeyInUse):
+        async with db.sessionmaker() as s:
+            await s.begin()
+            with pytest.raises(IntegrityError):
                 await outbox.remember_response(
                     s, keys, key="k3", body_hash="h", status_code=202, response={}, now=T0
                 )
+            await s.rollback()
 
 
 class TestAdminRouter:

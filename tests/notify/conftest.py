@@ -43,7 +43,7 @@ class Receiver:
             await c.post(f"{self.base}/_mode", json={"status": status})
 
 
-def start_receiver(secret: str, *, tolerance: int = 10**9) -> Receiver:
+def start_receiver(secret: str, *, tolerance: int = 300) -> Receiver:
     port = free_port()
     proc = ManagedProcess(
         "receiver",

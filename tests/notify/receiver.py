@@ -5,6 +5,7 @@ deduplicates by webhook-id as a real receiver should, and reports what it saw.
     python -m tests.notify.receiver --port 9100 --secret whsec_...
 
 GET  /_received         -> {"requests": n, "unique": n, "ids": {...: count}, "bad_signatures": n, "sms": [...]}
+GET  /_count            -> {"requests": n, "unique": n, "bad_signatures": n} (cheap, for polling)
 POST /_mode {"status"}  -> answer every webhook/SMS with that status (e.g. 503) until set back to 200
 POST /hook              -> a webhook; POST /sms -> an SMS submission
 """
@@ -80,6 +81,11 @@ def build(secret: str | None, tolerance: int = 300) -> web.Application:
             }
         )
 
+    async def count(_: web.Request) -> web.Response:
+        return web.json_response(
+            {"requests": state["requests"], "unique": len(state["ids"]), "bad_signatures": state["bad"]}
+        )
+
     async def mode(request: web.Request) -> web.Response:
         state["status"] = int((await request.json())["status"])
         return web.json_response({"status": state["status"]})
@@ -88,6 +94,7 @@ def build(secret: str | None, tolerance: int = 300) -> web.Application:
     app.router.add_post("/hook", hook)
     app.router.add_post("/sms", sms)
     app.router.add_get("/_received", received)
+    app.router.add_get("/_count", count)
     app.router.add_post("/_mode", mode)
     return app
 

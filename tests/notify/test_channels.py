@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from services.kit.testing import ManagedProcess, free_port
+from services.notify.signing import check_url_shape, refuse_private, secret_key
 from tests.notify.conftest import ADMIN, ROOT
 
 
@@ -241,17 +242,12 @@ class TestWebhookTargets:
             "javascript:alert(1)",
             "http://user:pw@oa.example.cn/h",
             "not a url",
+            "http://h:99999/",
         ],
     )
-    async def test_non_http_targets_are_refused(self, notify, url):
-        r = await notify.client.post(
-            "/webhooks/subscriptions", json={"name": "x", "url": url, "event_types": ["*"]}, headers=ADMIN
-        )
-        assert r.status_code == 422
-        assert r.json()["type"] == "/problems/invalid-webhook-target"
-        assert r.json()["errors"][0]["loc"] == ["body", "url"]
+    def test_non_http_targets_have_a_reason(self, url):
+        assert check_url_shape(url) is not None
 
-    @pytest.mark.parametrize("settings_overrides", [{"webhook_allow_private": False}])
     @pytest.mark.parametrize(
         "url",
         [
@@ -261,14 +257,49 @@ class TestWebhookTargets:
             "http://[::1]/h",
             "http://169.254.169.254/latest",
             "http://localhost/h",
+            "http://[::ffff:10.0.0.1]/h",
         ],
     )
-    async def test_private_addresses_are_refused_unless_allowed(self, notify, url):
+    async def test_private_addresses_have_a_reason(self, url):
+        assert "non-public address" in (await refuse_private(url) or "")
+
+    async def test_public_addresses_pass(self):
+        assert await refuse_private("http://8.8.8.8/hook") is None
+        assert check_url_shape("https://oa.example.gov.cn:8443/hooks/x") is None
+
+    @pytest.mark.parametrize(
+        "secret", ["plain-text", "whsec_%%%", "whsec_" + base64.b64encode(b"short").decode()]
+    )
+    def test_malformed_secrets_have_a_reason(self, secret):
+        with pytest.raises(ValueError):
+            secret_key(secret)
+
+    async def test_non_http_target_is_refused_with_the_field(self, notify):
         r = await notify.client.post(
-            "/webhooks/subscriptions", json={"name": "x", "url": url, "event_types": ["*"]}, headers=ADMIN
+            "/webhooks/subscriptions",
+            json={"name": "x", "url": "ftp://oa.example.cn/h", "event_types": ["*"]},
+            headers=ADMIN,
+        )
+        assert r.status_code == 422
+        assert r.json()["type"] == "/problems/invalid-webhook-target"
+        assert r.json()["errors"][0]["loc"] == ["body", "url"]
+
+    @pytest.mark.parametrize("settings_overrides", [{"webhook_allow_private": False}])
+    async def test_private_address_is_refused_unless_allowed(self, notify):
+        r = await notify.client.post(
+            "/webhooks/subscriptions",
+            json={"name": "x", "url": "http://10.1.2.3/h", "event_types": ["*"]},
+            headers=ADMIN,
         )
         assert r.status_code == 422
         assert "non-public address" in r.json()["errors"][0]["msg"]
+        notify.app.state.settings.webhook_allow_private = True
+        r = await notify.client.post(
+            "/webhooks/subscriptions",
+            json={"name": "x", "url": "http://10.1.2.3/h", "event_types": ["*"]},
+            headers=ADMIN,
+        )
+        assert r.status_code == 201
 
     @pytest.mark.parametrize("settings_overrides", [{"webhook_allow_private": False}])
     async def test_private_target_is_refused_again_at_send_time(self, notify, receiver):
@@ -282,13 +313,10 @@ class TestWebhookTargets:
         assert d["status"] == "failed" and "non-public" in d["last_error"]
         assert (await receiver.received())["requests"] == 0
 
-    @pytest.mark.parametrize(
-        "secret", ["plain-text", "whsec_%%%", "whsec_" + base64.b64encode(b"short").decode()]
-    )
-    async def test_invalid_secret_is_refused(self, notify, secret):
+    async def test_invalid_secret_is_refused_with_the_field(self, notify):
         r = await notify.client.post(
             "/webhooks/subscriptions",
-            json={"name": "x", "url": "http://127.0.0.1/h", "event_types": ["*"], "secret": secret},
+            json={"name": "x", "url": "http://127.0.0.1/h", "event_types": ["*"], "secret": "plain-text"},
             headers=ADMIN,
         )
         assert r.status_code == 422

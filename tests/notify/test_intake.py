@@ -44,6 +44,12 @@ class TestReceiveEvent:
             recipients=[{"kind": "role", "role": "district_admin", "org_unit": "ningbo/yinzhou"}],
         )
         assert r.json()["recipients"] == ["u-yz-admin"]
+        r = await notify.event(
+            "e2b",
+            "scoring.results.published",
+            recipients=[{"kind": "role", "role": "district_admin", "org_unit": "ningbo"}],
+        )
+        assert sorted(r.json()["recipients"]) == ["u-hs-admin", "u-yz-admin"]
 
     async def test_org_unit_contacts_are_the_units_contact_people(self, notify):
         await notify.person("u-contact", org_unit="ningbo/yinzhou/dongwu", is_contact=True)
@@ -288,3 +294,50 @@ class TestReceiveEventBatch:
         a, b = r.json()["results"]
         assert a == b and a["status"] == 202
         assert await _count_deliveries(notify) == 2
+
+
+class TestConcurrentTwins:
+    async def test_a_twin_committed_meanwhile_is_told_to_retry_then_gets_the_first_answer(self, notify):
+        import os
+
+        import pytest
+
+        from services.kit import outbox
+        from services.kit.auth import service_principal
+        from services.notify import service
+
+        if os.environ.get("TEST_DB", "sqlite") != "postgres":
+            pytest.skip("SQLite serialises writers at BEGIN: a twin cannot interleave there")
+        await notify.person("u-a")
+        kw = dict(
+            settings=notify.app.state.settings,
+            now=notify.clock.now(),
+            principal=service_principal("rectification"),
+            idempotency="twin",
+            body=b"{}",
+            notification_id="twin",
+            event_type="notify.message",
+            source="rectification",
+            occurred_at=notify.clock.now(),
+            data={"title": "t", "body": "b"},
+            recipients=[],
+            priority="normal",
+            not_before=None,
+            loc={
+                "type": ["body", "type"],
+                "recipients": ["body", "data", "recipients"],
+                "data": ["body", "data"],
+            },
+            webhook_payload=b"{}",
+        )
+        sm = notify.app.state.sessionmaker
+        async with sm() as first, sm() as second:
+            plan_a = await service.plan_notification(first, **kw)
+            plan_b = await service.plan_notification(second, **kw)
+            await service.write_planned(first, [plan_a], now=notify.clock.now())
+            await first.commit()
+            with pytest.raises(outbox.IdempotencyKeyInUse):
+                await service.write_planned(second, [plan_b], now=notify.clock.now())
+            await second.rollback()
+        async with sm() as third:
+            assert await service.accept_notification(third, **kw) == (202, plan_a.answer)

@@ -155,6 +155,16 @@ class TestDigest:
         n = await notify.client.get("/notifications/digest-u-a-2026-03-02", headers=ADMIN)
         assert n.json()["data"] == {"count": 3}
 
+    async def test_turning_the_digest_off_releases_what_was_held(self, notify):
+        await notify.person("u-a", phone=None)
+        await notify.prefs("u-a", digest_enabled=True)
+        await notify.event(
+            "h1", "rectification.problem.closed", recipients=[{"kind": "person", "user_id": "u-a"}]
+        )
+        assert _channels(await notify.deliveries("h1"))["email"] == "held"
+        await notify.prefs("u-a", digest_enabled=False)
+        assert _channels(await notify.deliveries("h1"))["email"] == "pending"
+
 
 class TestDemoData:
     async def test_demo_directory_is_valid_and_covers_every_district(self, notify):
