@@ -155,6 +155,11 @@ class Authenticator:
             return await self._jwt(token)
         if api_key:
             return await self._api_key(api_key.strip())
+        stream_token = conn.query_params.get("access_token")
+        if stream_token and "text/event-stream" in conn.headers.get("accept", ""):
+            # A browser's EventSource cannot set headers: for event streams only, the JWT may come in
+            # the query (the proxy strips it before forwarding; keep such tokens short-lived).
+            return await self._jwt(stream_token)
         raise Unauthorized(
             "No credentials: send 'Authorization: Bearer <JWT>' or 'X-API-Key: <key>'", headers=_WWW_AUTH
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 import httpx
@@ -117,6 +118,8 @@ class Forwarder:
         self, request: Request, *, area: str, base_url: str, path: str, principal_token: str | None
     ) -> Response:
         query = request.url.query
+        if "access_token=" in query:
+            query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "access_token"])
         url = f"{base_url}{path}" + (f"?{query}" if query else "")
         headers: list[tuple[str, str]] = [
             (k.decode("latin-1"), v.decode("latin-1"))

@@ -414,3 +414,24 @@ class TestPublicRoutes:
         async with system.client() as c:
             r = await c.post("/api/v1/rectification/calendar-token")
         assert_problem(r, 401, "unauthorized")
+
+
+class TestEventStream:
+    async def test_browser_event_stream_authenticates_with_a_query_token(self, system: System):
+        token = system.token(roles=["responsible"], sub="u-sse")
+        async with system.client() as c:
+            async with c.stream(
+                "GET",
+                f"/api/v1/notify/inbox/stream?access_token={token}",
+                headers={"Accept": "text/event-stream"},
+            ) as resp:
+                assert resp.status_code == 200
+                assert resp.headers["content-type"].startswith("text/event-stream")
+                first = await anext(resp.aiter_text())
+        assert "connected" in first
+
+    async def test_query_token_is_not_accepted_for_ordinary_requests(self, system: System):
+        token = system.token(roles=["city_admin"])
+        async with system.client() as c:
+            r = await c.get(f"/api/v1/notify/whoami?access_token={token}")
+        assert_problem(r, 401, "unauthorized")
