@@ -419,15 +419,17 @@ class TestPublicRoutes:
 class TestEventStream:
     async def test_browser_event_stream_authenticates_with_a_query_token(self, system: System):
         token = system.token(roles=["responsible"], sub="u-sse")
-        async with system.client() as c:
-            async with c.stream(
+        async with (
+            system.client() as c,
+            c.stream(
                 "GET",
                 f"/api/v1/notify/inbox/stream?access_token={token}",
                 headers={"Accept": "text/event-stream"},
-            ) as resp:
-                assert resp.status_code == 200
-                assert resp.headers["content-type"].startswith("text/event-stream")
-                first = await anext(resp.aiter_text())
+            ) as resp,
+        ):
+            assert resp.status_code == 200
+            assert resp.headers["content-type"].startswith("text/event-stream")
+            first = await anext(resp.aiter_text())
         assert "connected" in first
 
     async def test_query_token_is_not_accepted_for_ordinary_requests(self, system: System):
