@@ -1,5 +1,7 @@
 from typing import ClassVar
 
+DEV_SMS_KEY = "dev-sms-key"
+
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
@@ -48,7 +50,7 @@ class Settings(ServiceSettings):
 
     # SMS provider adapter (see docs/notify.md for the request/response contract)
     sms_url: str = "http://127.0.0.1:9/sms"
-    sms_api_key: SecretStr = SecretStr("dev-sms-key")
+    sms_api_key: SecretStr = SecretStr(DEV_SMS_KEY)
     sms_sign_name: str = "党建督查"
     sms_max_length: int = 140
 
@@ -57,3 +59,8 @@ class Settings(ServiceSettings):
 
     # Digest
     digest_poll_seconds: float = 30.0
+
+    def check_production_secrets(self) -> None:
+        """Refuse to serve in production with the development SMS key (migrations do not need it)."""
+        if self.environment == "production" and self.sms_api_key.get_secret_value() in (DEV_SMS_KEY, ""):
+            raise ValueError("NOTIFY_SMS_API_KEY must be set to the SMS provider's key in production")

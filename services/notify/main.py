@@ -39,6 +39,7 @@ TAGS = [
 def build_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     """The notify service."""
     settings = settings or Settings()
+    settings.check_production_secrets()
     workers: list[Worker] = []
     if settings.delivery_enabled:
         workers += [delivery_loop, digest_loop]

@@ -28,7 +28,11 @@ from tests.deploy.support import (
     yaml_documents,
 )
 
-OPERATOR_ENV = {"PRINCIPAL_SECRET": REAL_SECRET, "POSTGRES_PASSWORD": "pg-pass"}
+OPERATOR_ENV = {
+    "PRINCIPAL_SECRET": REAL_SECRET,
+    "POSTGRES_PASSWORD": "pg-pass",
+    "SMS_API_KEY": "sms-provider-key",
+}
 APP_SERVICES = ["gateway", *SERVICES]
 
 

@@ -39,7 +39,10 @@ def test_every_variable_the_deploy_files_set_is_documented() -> None:
         for doc in yaml_documents(path):
             given |= set(doc.get("data", {})) | set(doc.get("stringData", {}))
     prefixed = re.compile(r"^(SAMPLING|SCORING|RECTIFICATION|NOTIFY)_(?!URL$)")
-    missing = {prefixed.sub("<SVC>_", name) for name in given} - DOCUMENTED
+    # A setting every service has is documented once as <SVC>_NAME; one service's own by its full name.
+    missing = {
+        name for name in given if name not in DOCUMENTED and prefixed.sub("<SVC>_", name) not in DOCUMENTED
+    }
     assert not missing, f"undocumented: {sorted(missing)}"
 
 
