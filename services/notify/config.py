@@ -1,11 +1,11 @@
 from typing import ClassVar
 
-DEV_SMS_KEY = "dev-sms-key"
-
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from services.kit.settings import ServiceSettings
+
+DEV_SMS_KEY = "dev-sms-key"
 
 
 class Settings(ServiceSettings):
