@@ -4,20 +4,28 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from services.kit.clock import FrozenClock
-from services.kit.testing import principal_headers, running_app
+from services.kit.testing import (
+    create_postgres_database,
+    drop_postgres_database,
+    principal_headers,
+    running_app,
+)
 from services.scoring.config import Settings
 from services.scoring.main import build_app
 from services.scoring.models import outbox_event
 from services.scoring.rubric import default_definition, parse_definition
+from tests.conftest import POSTGRES_ADMIN_URL, TEST_DB
 
 ROUND = "2026Q1"
+START = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
 LEADER, INSPECTOR, OUTSIDER = "u-leader", "u-insp1", "u-outsider"
 TEAM = {"id": "T1", "name": "第一督查组", "leader_user_id": LEADER, "member_user_ids": [INSPECTOR, "u-insp2"]}
 
@@ -132,30 +140,75 @@ class FakeSampling:
         return httpx.Response(404, json={"status": 404})
 
 
+@pytest.fixture(scope="module")
+def module_sampling() -> FakeSampling:
+    return FakeSampling()
+
+
 @pytest.fixture
-def sampling() -> FakeSampling:
-    fake = FakeSampling()
+def sampling(module_sampling: FakeSampling) -> FakeSampling:
+    """The module's fake sampling, reset: every test site drawn in ROUND for team T1, sampling up."""
+    module_sampling.drawn.clear()
+    module_sampling.down = False
     for code in SITES:
-        fake.draw(code)
-    return fake
+        module_sampling.draw(code)
+    return module_sampling
 
 
-@pytest.fixture
-def clock() -> FrozenClock:
+@pytest.fixture(scope="module")
+def module_clock() -> FrozenClock:
     return FrozenClock()
 
 
 @pytest.fixture
-async def client(
-    database_url, sampling: FakeSampling, clock: FrozenClock
+def clock(module_clock: FrozenClock) -> FrozenClock:
+    module_clock.set(START)
+    return module_clock
+
+
+@pytest.fixture(scope="module")
+async def module_client(
+    tmp_path_factory: pytest.TempPathFactory, module_sampling: FakeSampling, module_clock: FrozenClock
 ) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(
-        database_url=await database_url("scoring"), environment="test", outbox_enabled=False, access_log=False
-    )
-    app = build_app(settings, clock=clock, http_transport=httpx.MockTransport(sampling.handler))
-    async with running_app(app) as c:
-        c.app = app  # type: ignore[attr-defined]
-        yield c
+    """One app and database per test module (a fresh PostgreSQL database costs seconds); tests clean up after themselves."""
+    if TEST_DB == "postgres":
+        url = await create_postgres_database(POSTGRES_ADMIN_URL, "t_scoring")
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('scoring') / 'scoring.db'}"
+    settings = Settings(database_url=url, environment="test", outbox_enabled=False, access_log=False)
+    app = build_app(settings, clock=module_clock, http_transport=httpx.MockTransport(module_sampling.handler))
+    try:
+        async with running_app(app) as c:
+            c.app = app  # type: ignore[attr-defined]
+            yield c
+    finally:
+        if TEST_DB == "postgres":
+            await drop_postgres_database(POSTGRES_ADMIN_URL, url)
+
+
+CLEANED = (
+    "outbox_event",
+    "idempotency_key",
+    "sheet_finding",
+    "sheet_history",
+    "item_score",
+    "score_sheet",
+    "results_publication",
+    "round_rubric",
+)
+
+
+@pytest.fixture
+async def client(
+    module_client: httpx.AsyncClient, sampling: FakeSampling, clock: FrozenClock
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The module's client; afterwards every table is emptied except the migrated default rubric."""
+    yield module_client
+    async with module_client.app.state.sessionmaker() as s, s.begin():  # type: ignore[attr-defined]
+        for table in CLEANED:
+            await s.execute(text(f"DELETE FROM {table}"))
+        await s.execute(text("DELETE FROM rubric WHERE created_by <> 'migration'"))
+        await s.execute(text("UPDATE rubric SET is_default = true"))
 
 
 def as_inspector(sub: str = INSPECTOR) -> dict[str, str]:
