@@ -79,7 +79,7 @@ def district_rows(rows: list[Any], definition: RubricDefinition) -> list[dict[st
             t["count"] += 1
             t["sum"] += calc.dec(r.score)
         explanation = (
-            f"{res.own_weight:g}% × {_fmt(res.own_score)} (own section A) + {res.grassroots_weight:g}% × "
+            f"{float(res.own_weight):g}% × {_fmt(res.own_score)} (own section A) + {float(res.grassroots_weight):g}% × "
             f"{_fmt(res.grassroots_mean)} (mean of {res.grassroots_count} grassroots sites) = {_fmt(res.composite)}"
         )
         if not res.complete:
