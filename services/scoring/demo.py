@@ -119,9 +119,14 @@ async def _one(
     target = _target(rng)
     if target == "draft":
         return target
-    kw = {"http": http, "sampling_url": settings.sampling_url}
     await service.submit_sheet(
-        session, sheet=sheet, principal=inspector, if_match=service.etag_of(sheet), now=clock.now(), **kw
+        session,
+        sheet=sheet,
+        principal=inspector,
+        if_match=service.etag_of(sheet),
+        now=clock.now(),
+        http=http,
+        sampling_url=settings.sampling_url,
     )
     if target == "returned":
         await service.return_sheet(
