@@ -244,11 +244,17 @@ def composite(
 
     When one part is missing the other carries the whole weight and the result is marked incomplete.
     """
+    mean = sum(grassroots, Decimal(0)) / len(grassroots) if grassroots else None
+    return composite_of_mean(own, mean, len(grassroots), rubric)
+
+
+def composite_of_mean(
+    own: Decimal | None, mean: Decimal | None, count: int, rubric: RubricDefinition
+) -> CompositeResult:
+    """`composite` given the grassroots mean (exact, unrounded) and how many sites it covers."""
     cw = rubric.composite
     ow, gw = dec(cw.own_weight), dec(cw.grassroots_weight)
-    mean = sum(grassroots, Decimal(0)) / len(grassroots) if grassroots else None
-    parts = [(ow, own), (gw, mean)]
-    present = [(w, v) for w, v in parts if v is not None]
+    present = [(w, v) for w, v in ((ow, own), (gw, mean)) if v is not None]
     value: Decimal | None = None
     if present:
         wsum = sum((w for w, _ in present), Decimal(0))
@@ -256,7 +262,7 @@ def composite(
     return CompositeResult(
         own_score=own,
         grassroots_mean=r2(mean) if mean is not None else None,
-        grassroots_count=len(grassroots),
+        grassroots_count=count,
         own_weight=ow,
         grassroots_weight=gw,
         composite=value,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import Integer, case, cast, func, select, update
 from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession as SAAsyncSession
 from sqlmodel import col
@@ -58,8 +58,10 @@ async def get_round_rubric(session: AsyncSession, round_code: str) -> RoundRubri
     return await session.get(RoundRubric, round_code)
 
 
-async def count_round_sheets(session: AsyncSession, round_code: str) -> int:
-    stmt = select(func.count()).select_from(ScoreSheet).where(ScoreSheet.round_code == round_code)  # type: ignore[arg-type]
+async def count_round_sheets(session: AsyncSession, round_code: str, *, status: str | None = None) -> int:
+    stmt = select(func.count()).select_from(ScoreSheet).where(col(ScoreSheet.round_code) == round_code)
+    if status is not None:
+        stmt = stmt.where(col(ScoreSheet.status) == status)
     return int((await _execute(session, stmt)).scalar_one())
 
 
@@ -161,6 +163,71 @@ async def result_rows(
     if site_type:
         stmt = stmt.where(col(ScoreSheet.site_type) == site_type)
     return list((await _execute(session, stmt)).all())
+
+
+async def district_aggregates(
+    session: AsyncSession, *, round_code: str, statuses: Sequence[str]
+) -> list[Any]:
+    """Per district, site type and status: how many scored sheets and their scores' sum in integer cents.
+
+    Summing cents keeps the mean exact on both databases (SQLite has no decimal type).
+    """
+    district, site_type, status = col(ScoreSheet.district), col(ScoreSheet.site_type), col(ScoreSheet.status)
+    cents = func.sum(cast(func.round(col(ScoreSheet.score) * 100), Integer))
+    stmt = (
+        select(district, site_type, status, func.count().label("n"), cents.label("cents"))
+        .where(
+            col(ScoreSheet.round_code) == round_code, status.in_(statuses), col(ScoreSheet.score).is_not(None)
+        )
+        .group_by(district, site_type, status)
+    )
+    return list((await _execute(session, stmt)).all())
+
+
+async def sheets_of_types(
+    session: AsyncSession, *, round_code: str, statuses: Sequence[str], site_types: Sequence[str]
+) -> list[Any]:
+    """The light result rows of a round's sheets of the given types (the districts' own sheets)."""
+    stmt = select(*SHEET_RESULT_COLUMNS).where(
+        col(ScoreSheet.round_code) == round_code,
+        col(ScoreSheet.status).in_(statuses),
+        col(ScoreSheet.site_type).in_(site_types),
+    )
+    return list((await _execute(session, stmt)).all())
+
+
+async def ranked_sites(
+    session: AsyncSession,
+    *,
+    round_code: str,
+    statuses: Sequence[str],
+    site_type: str,
+    scope: str,
+    limit: int | None,
+    offset: int,
+) -> tuple[list[Any], int]:
+    """Scored sheets of one type, best first, with their competition rank among all of that type in the round."""
+    score = col(ScoreSheet.score)
+    rank = func.rank().over(order_by=score.desc()).label("rank")
+    inner = (
+        select(*SHEET_RESULT_COLUMNS, rank)
+        .where(
+            col(ScoreSheet.round_code) == round_code,
+            col(ScoreSheet.status).in_(statuses),
+            col(ScoreSheet.site_type) == site_type,
+            score.is_not(None),
+        )
+        .subquery()
+    )
+    conds: list[Any] = []
+    scope = scope.strip("/")
+    if scope:
+        conds.append((inner.c.org_unit == scope) | inner.c.org_unit.startswith(scope + "/"))
+    total = int((await _execute(session, select(func.count()).select_from(inner).where(*conds))).scalar_one())
+    stmt = select(inner).where(*conds).order_by(inner.c.rank, inner.c.site_code).offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list((await _execute(session, stmt)).all()), total
 
 
 async def rounds_with_sheets(session: AsyncSession, *, statuses: Sequence[str]) -> list[str]:

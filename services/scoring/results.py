@@ -47,37 +47,41 @@ def _fmt(x: Decimal | float | None) -> str:
     return "—" if x is None else f"{Decimal(str(x)):.2f}"
 
 
-def district_rows(rows: list[Any], definition: RubricDefinition) -> list[dict[str, Any]]:
-    """Composite and rank of every district with a counted sheet, best first, with the numbers behind each."""
+def district_rows(
+    aggregates: list[Any], own_rows: list[Any], definition: RubricDefinition
+) -> list[dict[str, Any]]:
+    """Composite and rank of every district with a counted sheet, best first, with the numbers behind each.
+
+    `aggregates` are (district, site_type, status, n, cents) groups; `own_rows` the districts' own sheets.
+    """
     comp = definition.composite
     own_types = set(comp.own_site_types)
     grass_types = set(comp.grassroots_site_types)
-    own: dict[str, list[Any]] = defaultdict(list)
-    grass: dict[str, list[Any]] = defaultdict(list)
+    grass: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     previews: dict[str, int] = defaultdict(int)
-    for r in rows:
-        if r.score is None:
+    for a in aggregates:
+        if a.site_type in grass_types:
+            acc = grass[a.district][a.site_type]
+            acc[0] += int(a.n)
+            acc[1] += int(a.cents)
+        elif a.site_type not in own_types:
             continue
-        if r.site_type in own_types:
+        if a.status != "locked":
+            previews[a.district] += int(a.n)
+    own: dict[str, list[Any]] = defaultdict(list)
+    for r in own_rows:
+        if r.score is not None:
             own[r.district].append(r)
-        elif r.site_type in grass_types:
-            grass[r.district].append(r)
-        else:
-            continue
-        if r.status != "locked":
-            previews[r.district] += 1
     out: list[dict[str, Any]] = []
     for district in sorted(set(own) | set(grass)):
         own_scores = [calc.dec(r.score) for r in own[district]]
         # A district has one own sheet; should a zone report two, their mean stands for it.
         own_score = calc.r2(sum(own_scores, Decimal(0)) / len(own_scores)) if own_scores else None
-        g_scores = [calc.dec(r.score) for r in grass[district]]
-        res = calc.composite(own_score, g_scores, definition)
-        by_type: dict[str, dict[str, Any]] = {}
-        for r in grass[district]:
-            t = by_type.setdefault(r.site_type, {"count": 0, "sum": Decimal(0)})
-            t["count"] += 1
-            t["sum"] += calc.dec(r.score)
+        by_type = grass.get(district, {})
+        n = sum(v[0] for v in by_type.values())
+        cents = sum(v[1] for v in by_type.values())
+        mean = Decimal(cents) / (100 * n) if n else None
+        res = calc.composite_of_mean(own_score, mean, n, definition)
         explanation = (
             f"{float(res.own_weight):g}% × {_fmt(res.own_score)} (own section A) + {float(res.grassroots_weight):g}% × "
             f"{_fmt(res.grassroots_mean)} (mean of {res.grassroots_count} grassroots sites) = {_fmt(res.composite)}"
@@ -105,7 +109,7 @@ def district_rows(rows: list[Any], definition: RubricDefinition) -> list[dict[st
                 "grassroots_mean": _f(res.grassroots_mean),
                 "grassroots_count": res.grassroots_count,
                 "grassroots_by_type": {
-                    k: {"count": v["count"], "mean": float(calc.r2(v["sum"] / v["count"]))}
+                    k: {"count": v[0], "mean": float(calc.r2(Decimal(v[1]) / (100 * v[0])))}
                     for k, v in sorted(by_type.items())
                 },
                 "own_weight": float(res.own_weight),
@@ -122,8 +126,15 @@ def district_rows(rows: list[Any], definition: RubricDefinition) -> list[dict[st
     return out
 
 
-def visible(principal: Principal, org_unit: str) -> bool:
-    return principal.covers(org_unit)
+async def ranking_of(
+    session: AsyncSession, *, round_code: str, statuses: tuple[str, ...], definition: RubricDefinition
+) -> list[dict[str, Any]]:
+    """The district ranking of a round from two small queries (grouped sums, and the districts' own sheets)."""
+    aggregates = await repository.district_aggregates(session, round_code=round_code, statuses=statuses)
+    own_rows = await repository.sheets_of_types(
+        session, round_code=round_code, statuses=statuses, site_types=definition.composite.own_site_types
+    )
+    return district_rows(aggregates, own_rows, definition)
 
 
 async def district_rankings(
@@ -134,12 +145,10 @@ async def district_rankings(
     publication = await repository.latest_publication(session, round_code)
     items: list[dict[str, Any]] = []
     if definition is not None:
-        rows = await repository.result_rows(session, round_code=round_code, statuses=statuses(preview))
-        items = [
-            d
-            for d in district_rows(rows, definition)
-            if scope_covers(principal.scope, f"ningbo/{d['district']}")
-        ]
+        ranking = await ranking_of(
+            session, round_code=round_code, statuses=statuses(preview), definition=definition
+        )
+        items = [d for d in ranking if scope_covers(principal.scope, f"ningbo/{d['district']}")]
     return {
         "round_code": round_code,
         "rubric_version": version,
@@ -159,46 +168,52 @@ async def site_rankings(
     limit: int,
     offset: int,
 ) -> dict[str, Any]:
-    """Sites of one type ranked by their 100-point score."""
-    rows = await repository.result_rows(
-        session, round_code=round_code, statuses=statuses(preview), site_type=site_type
+    """Sites of one type ranked by their 100-point score (ranked in SQL, one page read)."""
+    rows, total = await repository.ranked_sites(
+        session,
+        round_code=round_code,
+        statuses=statuses(preview),
+        site_type=site_type,
+        scope=principal.scope,
+        limit=limit,
+        offset=offset,
     )
-    ranked = site_rows(rows)
-    ranked = [r for r in ranked if scope_covers(principal.scope, r["site"]["org_unit"])]
     return {
         "round_code": round_code,
         "site_type": site_type,
         "preview": preview,
-        "items": ranked[offset : offset + limit],
-        "total": len(ranked),
+        "items": [site_row(r, r.rank) for r in rows],
+        "total": total,
         "limit": limit,
         "offset": offset,
     }
 
 
+def site_row(r: Any, rank: int | None) -> dict[str, Any]:
+    return {
+        "rank": rank,
+        "sheet_id": r.id,
+        "site": {
+            "code": r.site_code,
+            "name": r.site_name,
+            "type": r.site_type,
+            "org_unit": r.org_unit,
+            "district": r.district,
+        },
+        "status": r.status,
+        "score": r.score,
+        "grade": r.grade,
+        "veto_items": r.veto_items,
+        "sections": r.section_scores,
+        "preview": r.status != "locked",
+    }
+
+
 def site_rows(rows: list[Any]) -> list[dict[str, Any]]:
+    """Rank already-read rows of one site type in memory (the exports read every row anyway)."""
     scored = sorted((r for r in rows if r.score is not None), key=lambda r: (-r.score, r.site_code))
     ranks = calc.competition_ranks([calc.dec(r.score) for r in scored])
-    return [
-        {
-            "rank": rank,
-            "sheet_id": r.id,
-            "site": {
-                "code": r.site_code,
-                "name": r.site_name,
-                "type": r.site_type,
-                "org_unit": r.org_unit,
-                "district": r.district,
-            },
-            "status": r.status,
-            "score": r.score,
-            "grade": r.grade,
-            "veto_items": r.veto_items,
-            "sections": r.section_scores,
-            "preview": r.status != "locked",
-        }
-        for r, rank in zip(scored, ranks, strict=True)
-    ]
+    return [site_row(r, rank) for r, rank in zip(scored, ranks, strict=True)]
 
 
 async def problems_by_item(session: AsyncSession, *, round_code: str, preview: bool) -> dict[str, Any]:
@@ -234,8 +249,8 @@ async def trend(session: AsyncSession, *, district: str | None, principal: Princ
         _, definition = await round_definition(session, code)
         if definition is None:
             continue
-        rows = await repository.result_rows(session, round_code=code, statuses=LOCKED_ONLY)
-        ranked = {d["district"]: d for d in district_rows(rows, definition)}
+        ranking = await ranking_of(session, round_code=code, statuses=LOCKED_ONLY, definition=definition)
+        ranked = {d["district"]: d for d in ranking}
         for name, d in ranked.items():
             series[name].append({"round_code": code, "composite": d["composite"], "rank": d["rank"]})
     names = [
@@ -251,10 +266,10 @@ async def publish_results(
 ) -> ResultsPublication:
     """Make the round's locked results official and tell the districts and city leaders."""
     _, definition = await round_definition(session, round_code)
-    rows = await repository.result_rows(session, round_code=round_code, statuses=LOCKED_ONLY)
-    if definition is None or not rows:
+    locked = await repository.count_round_sheets(session, round_code, status="locked")
+    if definition is None or not locked:
         raise NothingToPublish(f"Round {round_code} has no locked score sheets yet")
-    ranking = district_rows(rows, definition)
+    ranking = await ranking_of(session, round_code=round_code, statuses=LOCKED_ONLY, definition=definition)
     snapshot = [
         {
             k: d[k]
@@ -272,7 +287,7 @@ async def publish_results(
         for d in ranking
     ]
     publication = ResultsPublication(
-        round_code=round_code, published_by=actor, published_at=now, locked_sheets=len(rows), ranking=snapshot
+        round_code=round_code, published_by=actor, published_at=now, locked_sheets=locked, ranking=snapshot
     )
     session.add(publication)
     await session.flush()
@@ -283,7 +298,7 @@ async def publish_results(
         target="notify",
         path="/events",
         payload=events.results_published(
-            round_code=round_code, ranking=snapshot, published_by=actor, locked_sheets=len(rows)
+            round_code=round_code, ranking=snapshot, published_by=actor, locked_sheets=locked
         ),
         now=now,
     )
