@@ -166,6 +166,27 @@ class TestSiteRankings:
             ("330212001201", 2, False),
         ]
 
+    async def test_district_admin_sees_own_sites_with_their_citywide_rank(self, client):
+        body = (
+            await client.get(
+                f"/rounds/{ROUND}/rankings/sites",
+                params={"site_type": "district"},
+                headers=as_district_admin("haishu"),
+            )
+        ).json()
+        assert [(s["site"]["code"], s["rank"], s["score"]) for s in body["items"]] == [("330203", 2, 90.0)]
+        assert body["total"] == 1
+
+    async def test_pages(self, client):
+        page = (
+            await client.get(
+                f"/rounds/{ROUND}/rankings/sites",
+                params={"site_type": "district", "limit": 1, "offset": 1},
+                headers=as_admin(),
+            )
+        ).json()
+        assert page["total"] == 2 and [s["site"]["code"] for s in page["items"]] == ["330203"]
+
     async def test_unknown_site_type_is_422(self, client):
         r = await client.get(
             f"/rounds/{ROUND}/rankings/sites", params={"site_type": "farm"}, headers=as_admin()

@@ -1,5 +1,6 @@
 """Score sheets: who may open them, what may be written, the lifecycle, history, locking and findings."""
 
+import asyncio
 import hashlib
 
 import pytest
@@ -165,6 +166,15 @@ class TestUpdateSheet:
         assert r.status_code == 428
         after = (await client.get(f"/sheets/{sheet['id']}", headers=as_inspector())).json()
         assert after["notes"] == "first"
+
+    async def test_two_writers_with_one_etag_only_one_wins(self, client):
+        sheet = await open_sheet(client, VILLAGE)
+        results = await asyncio.gather(
+            patch(client, sheet, {"notes": "甲"}), patch(client, sheet, {"notes": "乙"})
+        )
+        assert sorted(r.status_code for r in results) == [200, 412]
+        history = (await client.get(f"/sheets/{sheet['id']}/history", headers=as_inspector())).json()
+        assert [h["action"] for h in history] == ["created", "updated"]
 
     async def test_user_outside_team_cannot_write(self, client):
         sheet = await open_sheet(client, VILLAGE)
