@@ -52,7 +52,15 @@ DISTRICTS = [
     "gaoxin", "dongqianhu", "meishan", "hangzhouwan", "qianwan", "daxiekai",
 ]  # fmt: skip
 ZONES = set(DISTRICTS[10:])
-GRASSROOTS_MIX = [("town", 8), ("street", 4), ("village", 40), ("community", 18), ("enterprise", 20), ("social_org", 6), ("institution", 4)]
+GRASSROOTS_MIX = [
+    ("town", 8),
+    ("street", 4),
+    ("village", 40),
+    ("community", 18),
+    ("enterprise", 20),
+    ("social_org", 6),
+    ("institution", 4),
+]
 RESULTS_DIR = Path(__file__).parent / "results"
 POSTGRES_ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES_ADMIN_URL)
 LEADER, INSPECTOR = "u-bench-leader", "u-bench-inspector"
@@ -71,7 +79,9 @@ def _plan(n_sheets: int) -> list[tuple[str, str, str]]:
     return out
 
 
-def _item_rows(rng: random.Random, definition: Any, site_type: str) -> tuple[list[tuple[Any, ...]], dict[str, Any], set[str]]:
+def _item_rows(
+    rng: random.Random, definition: Any, site_type: str
+) -> tuple[list[tuple[Any, ...]], dict[str, Any], set[str]]:
     from services.scoring import calc
 
     rows = []
@@ -79,7 +89,14 @@ def _item_rows(rng: random.Random, definition: Any, site_type: str) -> tuple[lis
     for section, it in definition.applicable_items(site_type):
         deductions = []
         if it.scoring_type == "deduction" and rng.random() < 0.35:
-            deductions.append({"id": str(uuid.UUID(int=rng.getrandbits(128))), "points": min(it.points, rng.choice([0.5, 1, 2, 3])), "reason": "基准扣分", "finding": None})
+            deductions.append(
+                {
+                    "id": str(uuid.UUID(int=rng.getrandbits(128))),
+                    "points": min(it.points, rng.choice([0.5, 1, 2, 3])),
+                    "reason": "基准扣分",
+                    "finding": None,
+                }
+            )
             detail: dict[str, Any] = {"deductions": deductions}
         elif it.scoring_type == "graded":
             detail = {"grade": rng.choices(["好", "较好", "一般", "差"], [50, 32, 14, 4])[0]}
@@ -90,7 +107,16 @@ def _item_rows(rng: random.Random, definition: Any, site_type: str) -> tuple[lis
         rate = calc.dec(rng.uniform(0.75, 0.98)) if it.source else None
         p = calc.item_points(it, detail, definition.graded_scale, rate)
         points[it.code] = p
-        rows.append((it.code, section.code, float(it.points), float(p) if p is not None else None, len(deductions), json.dumps(detail, ensure_ascii=False)))
+        rows.append(
+            (
+                it.code,
+                section.code,
+                float(it.points),
+                float(p) if p is not None else None,
+                len(deductions),
+                json.dumps(detail, ensure_ascii=False),
+            )
+        )
     return rows, points, set()
 
 
@@ -116,17 +142,31 @@ async def seed(url: str, n_sheets: int) -> int:
         sid = str(uuid.UUID(int=rng.getrandbits(128)))
         rows, points, vetoed = _item_rows(rng, definition, site_type)
         res = calc.sheet_result(definition, site_type, points, vetoed)
-        sections = {s.code: {"points": float(s.points), "max_points": float(s.max_points), "percent": float(s.percent or 0), "weight": float(s.weight)} for s in res.sections}
+        sections = {
+            s.code: {
+                "points": float(s.points),
+                "max_points": float(s.max_points),
+                "percent": float(s.percent or 0),
+                "weight": float(s.weight),
+            }
+            for s in res.sections
+        }
         org = f"ningbo/{district}" if site_type in ("district", "zone") else f"ningbo/{district}/{code}"
         sheets.append(
             (sid, ROUND, 1, code, f"基准点位{code}", site_type, org, district, "T1", "基准组", LEADER, json.dumps([INSPECTOR]),
              "locked", 5, None, "", float(res.score) if res.score is not None else None, res.grade, json.dumps(res.veto_items), json.dumps(sections),
              hashlib.sha256(sid.encode()).hexdigest(), INSPECTOR, now, now, INSPECTOR, now, LEADER, now, "u-admin", now)
         )  # fmt: skip
-        items.extend((sid, c, sec, mx, p, dc, 0, detail, INSPECTOR, now) for c, sec, mx, p, dc, detail in rows)
+        items.extend(
+            (sid, c, sec, mx, p, dc, 0, detail, INSPECTOR, now) for c, sec, mx, p, dc, detail in rows
+        )
     conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
     try:
-        await conn.execute("INSERT INTO round_rubric (round_code, rubric_id, bound_by, bound_at) VALUES ($1, 1, 'bench', $2)", ROUND, now)
+        await conn.execute(
+            "INSERT INTO round_rubric (round_code, rubric_id, bound_by, bound_at) VALUES ($1, 1, 'bench', $2)",
+            ROUND,
+            now,
+        )
         await conn.copy_records_to_table(
             "score_sheet",
             records=sheets,
@@ -140,7 +180,18 @@ async def seed(url: str, n_sheets: int) -> int:
         await conn.copy_records_to_table(
             "item_score",
             records=items,
-            columns=["sheet_id", "item_code", "section_code", "max_points", "points", "deduction_count", "finding_count", "detail", "updated_by", "updated_at"],
+            columns=[
+                "sheet_id",
+                "item_code",
+                "section_code",
+                "max_points",
+                "points",
+                "deduction_count",
+                "finding_count",
+                "detail",
+                "updated_by",
+                "updated_at",
+            ],
         )
         await conn.execute("ANALYZE")
     finally:
@@ -153,7 +204,7 @@ async def seed(url: str, n_sheets: int) -> int:
 BASELINE_FROM_ITEMS = """
 WITH w(site_type, section_code, weight) AS (VALUES {weights}),
 sec AS (
-  SELECT s.id, s.district, s.site_type, i.section_code, SUM(i.points) AS pts, SUM(i.max_points) AS mx
+  SELECT s.id, s.district, s.site_type, i.section_code, SUM(i.points::numeric) AS pts, SUM(i.max_points::numeric) AS mx
   FROM score_sheet s JOIN item_score i ON i.sheet_id = s.id
   WHERE s.round_code = $1 AND s.status = 'locked'
   GROUP BY s.id, s.district, s.site_type, i.section_code
@@ -202,7 +253,10 @@ async def run_baselines(url: str, repeat: int) -> dict[str, Any]:
     conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
     out: dict[str, Any] = {}
     try:
-        for name, sql in (("from_items", BASELINE_FROM_ITEMS.format(weights=_weights_values())), ("from_sheets", BASELINE_FROM_SHEETS)):
+        for name, sql in (
+            ("from_items", BASELINE_FROM_ITEMS.format(weights=_weights_values())),
+            ("from_sheets", BASELINE_FROM_SHEETS),
+        ):
             await conn.fetch(sql, ROUND)  # warm
             times = []
             rows: list[Any] = []
@@ -210,7 +264,10 @@ async def run_baselines(url: str, repeat: int) -> dict[str, Any]:
                 t = time.perf_counter()
                 rows = await conn.fetch(sql, ROUND)
                 times.append((time.perf_counter() - t) * 1000)
-            out[name] = {"median_ms": statistics.median(times), "rows": {r["district"]: float(r["composite"]) for r in rows}}
+            out[name] = {
+                "median_ms": statistics.median(times),
+                "rows": {r["district"]: float(r["composite"]) for r in rows},
+            }
     finally:
         await conn.close()
     return out
@@ -231,8 +288,19 @@ def stub_sampling_app() -> Any:
             {
                 "round_code": request.path_params["round"],
                 "status": "published",
-                "site": {"code": code, "name": f"基准单位{code}", "type": "institution", "org_unit": f"ningbo/yinzhou/{code}", "district": "yinzhou"},
-                "team": {"id": "T1", "name": "基准组", "leader_user_id": LEADER, "member_user_ids": [INSPECTOR]},
+                "site": {
+                    "code": code,
+                    "name": f"基准单位{code}",
+                    "type": "institution",
+                    "org_unit": f"ningbo/yinzhou/{code}",
+                    "district": "yinzhou",
+                },
+                "team": {
+                    "id": "T1",
+                    "name": "基准组",
+                    "leader_user_id": LEADER,
+                    "member_user_ids": [INSPECTOR],
+                },
                 "visit_from": "2026-03-01",
                 "visit_to": "2026-03-31",
             }
@@ -241,7 +309,9 @@ def stub_sampling_app() -> Any:
     async def ready(request: Any) -> JSONResponse:
         return JSONResponse({"status": "ready"})
 
-    return Starlette(routes=[Route("/rounds/{round}/assignments/{site}", assignment), Route("/readyz", ready)])
+    return Starlette(
+        routes=[Route("/rounds/{round}/assignments/{site}", assignment), Route("/readyz", ready)]
+    )
 
 
 def bench_rubric_42() -> dict[str, Any]:
@@ -265,14 +335,32 @@ def full_sheet_body() -> dict[str, Any]:
     for _, it in definition.applicable_items("institution"):
         body: dict[str, Any] = {"item_code": it.code, "methods": it.methods, "notes": "基准"}
         if it.scoring_type == "deduction":
-            body["deductions"] = [{"points": 1, "reason": "基准扣分", "finding": {"category": "基准", "severity": "general", "level": "unit", "concerns": "基准单位"}}] if it.code.endswith("3") else []
+            body["deductions"] = (
+                [
+                    {
+                        "points": 1,
+                        "reason": "基准扣分",
+                        "finding": {
+                            "category": "基准",
+                            "severity": "general",
+                            "level": "unit",
+                            "concerns": "基准单位",
+                        },
+                    }
+                ]
+                if it.code.endswith("3")
+                else []
+            )
         elif it.scoring_type == "graded":
             body["grade"] = "较好"
         elif it.scoring_type == "check":
             body["met"] = True
         items.append(body)
     assert len(items) == 42
-    poll = {"party_member": {"satisfied": 30, "basically_satisfied": 5, "dissatisfied": 1}, "resident": {"satisfied": 40, "basically_satisfied": 8, "dissatisfied": 2}}
+    poll = {
+        "party_member": {"satisfied": 30, "basically_satisfied": 5, "dissatisfied": 1},
+        "resident": {"satisfied": 40, "basically_satisfied": 8, "dissatisfied": 2},
+    }
     return {"items": items, "poll": poll}
 
 
@@ -305,22 +393,48 @@ async def measure_reads(base: str, headers: dict[str, str], repeat: int) -> dict
     return out
 
 
-async def measure_submits(base: str, as_inspector: dict[str, str], n: int, prefix: str) -> dict[str, float]:
+def _cpu_ms(pid: int) -> float:
+    """User + system CPU time a process has used, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+async def measure_submits(
+    base: str, as_inspector: dict[str, str], n: int, prefix: str, pids: list[int]
+) -> dict[str, float]:
     body = full_sheet_body()
     save_ms, submit_ms = [], []
+    cpu_start = 0.0
     async with httpx.AsyncClient(base_url=base, timeout=60) as c:
         for i in range(n + 3):
-            r = await c.post(f"/rounds/{SUBMIT_ROUND}/sheets", json={"site_code": f"{prefix}{i:05d}"}, headers=as_inspector)
+            r = await c.post(
+                f"/rounds/{SUBMIT_ROUND}/sheets", json={"site_code": f"{prefix}{i:05d}"}, headers=as_inspector
+            )
             r.raise_for_status()
             sheet = r.json()
-            ms1, r = await _timed(c, "PATCH", f"/sheets/{sheet['id']}", json=body, headers={**as_inspector, "If-Match": sheet["etag"]})
+            ms1, r = await _timed(
+                c,
+                "PATCH",
+                f"/sheets/{sheet['id']}",
+                json=body,
+                headers={**as_inspector, "If-Match": sheet["etag"]},
+            )
             r.raise_for_status()
-            ms2, r = await _timed(c, "POST", f"/sheets/{sheet['id']}/submit", headers={**as_inspector, "If-Match": r.json()["etag"]})
+            ms2, r = await _timed(
+                c,
+                "POST",
+                f"/sheets/{sheet['id']}/submit",
+                headers={**as_inspector, "If-Match": r.json()["etag"]},
+            )
             r.raise_for_status()
             if i >= 3:  # the first few warm the pools
                 save_ms.append(ms1)
                 submit_ms.append(ms2)
+            if i == 2:
+                cpu_start = sum(_cpu_ms(p) for p in pids)
+    cpu_per_sheet = (sum(_cpu_ms(p) for p in pids) - cpu_start) / n
     return {
+        "server_cpu_ms_per_sheet_open_save_submit": cpu_per_sheet,
         "save_42_items_p50_ms": statistics.median(save_ms),
         "submit_p50_ms": statistics.median(submit_ms),
         "save_plus_submit_p50_ms": statistics.median(a + b for a, b in zip(save_ms, submit_ms, strict=True)),
@@ -337,7 +451,9 @@ def _gateway_root() -> Path | None:
         return Path(root) if root and (Path(root) / "gateway" / "main.py").exists() else None
 
 
-def _start(name: str, args: list[str], env: dict[str, str], url: str, log_dir: Path, cwd: Path | None = None) -> ManagedProcess:
+def _start(
+    name: str, args: list[str], env: dict[str, str], url: str, log_dir: Path, cwd: Path | None = None
+) -> ManagedProcess:
     proc = ManagedProcess(name, args, env=env, log_dir=log_dir, cwd=cwd).start()
     asyncio.run(proc.wait_http(url + "/readyz", timeout=90))
     return proc
@@ -365,7 +481,10 @@ def main() -> None:
     try:
         t = time.perf_counter()
         n_items = asyncio.run(seed(db, n_sheets))
-        print(f"seeded {n_sheets} locked sheets, {n_items} item scores in {time.perf_counter() - t:.1f}s", flush=True)
+        print(
+            f"seeded {n_sheets} locked sheets, {n_items} item scores in {time.perf_counter() - t:.1f}s",
+            flush=True,
+        )
         svc_port, stub_port = free_port(), free_port()
         env = {
             **os.environ,
@@ -380,7 +499,15 @@ def main() -> None:
             "SAMPLING_URL": f"http://127.0.0.1:{stub_port}",
         }
         svc = f"http://127.0.0.1:{svc_port}"
-        procs.append(_start("stub-sampling", [sys.executable, "-m", "bench.bench_scoring", "stub-sampling", str(stub_port)], env, f"http://127.0.0.1:{stub_port}", tmp))
+        procs.append(
+            _start(
+                "stub-sampling",
+                [sys.executable, "-m", "bench.bench_scoring", "stub-sampling", str(stub_port)],
+                env,
+                f"http://127.0.0.1:{stub_port}",
+                tmp,
+            )
+        )
         procs.append(_start("scoring", [sys.executable, "-m", "services.scoring"], env, svc, tmp))
         admin = principal_headers(roles=["city_admin"], scope="ningbo", sub="u-admin", ttl=7200)
         inspector = principal_headers(roles=["inspector"], scope="ningbo", sub=INSPECTOR, ttl=7200)
@@ -393,6 +520,7 @@ def main() -> None:
             c.put(f"/rounds/{SUBMIT_ROUND}/rubric", json={"rubric_id": rid}, headers=admin).raise_for_status()
 
         targets: list[tuple[str, str, dict[str, str], dict[str, str]]] = [("direct", svc, admin, inspector)]
+        server_pids = {"direct": [procs[-1].pid]}
         root = _gateway_root()
         if root is not None:
             gw_port = free_port()
@@ -408,17 +536,27 @@ def main() -> None:
             }
             gw = f"http://127.0.0.1:{gw_port}"
             procs.append(_start("gateway", [sys.executable, "-m", "gateway"], gw_env, gw, tmp, cwd=root))
-            bearer_admin = {"Authorization": f"Bearer {_mint(root, gw_env, sub='u-admin', role='city_admin')}"}
+            bearer_admin = {
+                "Authorization": f"Bearer {_mint(root, gw_env, sub='u-admin', role='city_admin')}"
+            }
             bearer_insp = {"Authorization": f"Bearer {_mint(root, gw_env, sub=INSPECTOR, role='inspector')}"}
             targets.append(("gateway", gw + "/api/v1/scoring", bearer_admin, bearer_insp))
+            server_pids["gateway"] = [procs[1].pid, procs[-1].pid]
         else:
             print("gateway not available (no gateway.main; set BENCH_GATEWAY_ROOT): measuring direct only")
 
         baselines = asyncio.run(run_baselines(db, repeat))
-        results: dict[str, Any] = {"sheets": n_sheets, "item_scores": n_items, "repeat": repeat, "baselines": {k: v["median_ms"] for k, v in baselines.items()}}
+        results: dict[str, Any] = {
+            "sheets": n_sheets,
+            "item_scores": n_items,
+            "repeat": repeat,
+            "baselines": {k: v["median_ms"] for k, v in baselines.items()},
+        }
         for name, base, admin_h, insp_h in targets:
             reads = asyncio.run(measure_reads(base, admin_h, repeat))
-            writes = asyncio.run(measure_submits(base, insp_h, submits, prefix=f"S{name[0].upper()}"))
+            writes = asyncio.run(
+                measure_submits(base, insp_h, submits, prefix=f"S{name[0].upper()}", pids=server_pids[name])
+            )
             results[name] = {**reads, **writes}
         # The service's composites must equal the raw query's.
         with httpx.Client(base_url=svc, timeout=60) as c:
@@ -429,11 +567,15 @@ def main() -> None:
 
         base_a = baselines["from_items"]["median_ms"]
         base_b = baselines["from_sheets"]["median_ms"]
-        print(f"\nScoring at province size: {n_sheets} locked sheets, {n_items} item scores, PostgreSQL; medians of {repeat}")
+        print(
+            f"\nScoring at province size: {n_sheets} locked sheets, {n_items} item scores, PostgreSQL; medians of {repeat}"
+        )
         print(f"baseline A (raw SQL from item scores):      {base_a:8.1f} ms")
         print(f"baseline B (raw SQL from stored sheet scores): {base_b:8.1f} ms")
         print(f"composites agree with baseline A within {diff:.2f}")
-        print(f"{'target':8s} {'ranking ms':>10s} {'vs A':>6s} {'vs B':>6s} {'villages ms':>11s} {'items ms':>9s} {'xlsx ms':>9s} {'csv ms':>8s} {'save42 p50':>10s} {'submit p50':>10s} {'both p50':>9s}")
+        print(
+            f"{'target':8s} {'ranking ms':>10s} {'vs A':>6s} {'vs B':>6s} {'villages ms':>11s} {'items ms':>9s} {'xlsx ms':>9s} {'csv ms':>8s} {'save42 p50':>10s} {'submit p50':>10s} {'both p50':>9s}"
+        )
         for name, *_ in targets:
             m = results[name]
             m["ratio_vs_baseline_from_items"] = m["district_ranking"] / base_a
@@ -443,9 +585,15 @@ def main() -> None:
                 f"{m['site_ranking_village']:11.1f} {m['problems_by_item']:9.1f} {m['xlsx_export']:9.1f} {m['csv_sites_export']:8.1f} "
                 f"{m['save_42_items_p50_ms']:10.1f} {m['submit_p50_ms']:10.1f} {m['save_plus_submit_p50_ms']:9.1f}"
             )
+        results["loadavg_1m"] = os.getloadavg()[0]
         RESULTS_DIR.mkdir(parents=True, exist_ok=True)
         path = RESULTS_DIR / "scoring.json"
         path.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+        for name, *_ in targets:
+            print(
+                f"{name}: server CPU per sheet (open + save 42 items + submit): {results[name]['server_cpu_ms_per_sheet_open_save_submit']:.1f} ms"
+            )
+        print(f"load average while running: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
         print(f"results: {path}")
     finally:
         for p in procs:
@@ -457,6 +605,12 @@ if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "stub-sampling":
         import uvicorn
 
-        uvicorn.run(stub_sampling_app(), host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", access_log=False)
+        uvicorn.run(
+            stub_sampling_app(),
+            host="127.0.0.1",
+            port=int(sys.argv[2]),
+            log_level="warning",
+            access_log=False,
+        )
     else:
         main()

@@ -482,8 +482,14 @@ def vetoed_items(definition: RubricDefinition, items: list[ItemScore]) -> set[st
 async def load_sheet_context(
     session: AsyncSession, sheet: ScoreSheet
 ) -> tuple[Rubric, RubricDefinition, list[ItemScore]]:
-    rubric = await get_rubric(session, sheet.rubric_id)
-    return rubric, definition_of(rubric), await repository.sheet_items(session, sheet.id)
+    """The sheet's rubric, parsed definition and item rows; read once per transaction (writes update them in place)."""
+    rubric = await get_rubric(session, sheet.rubric_id)  # identity map after the first call
+    key = ("scoring.items", sheet.id)
+    items: list[ItemScore] | None = session.info.get(key)
+    if items is None:
+        items = await repository.sheet_items(session, sheet.id)
+        session.info[key] = items
+    return rubric, definition_of(rubric), items
 
 
 def _require_editable(sheet: ScoreSheet) -> None:
