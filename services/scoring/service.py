@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.kit import outbox
@@ -208,8 +209,14 @@ async def rubric_for_round(session: AsyncSession, *, round_code: str, actor: str
     rubric = await repository.default_rubric(session)
     if rubric is None or rubric.id is None:
         raise RubricNotFound("No published default rubric to bind the round to")
-    session.add(RoundRubric(round_code=round_code, rubric_id=rubric.id, bound_by=actor, bound_at=now))
-    await session.flush()
+    try:
+        # A savepoint: two first sheets of a round at once both try to bind; the loser reads the winner's.
+        async with session.begin_nested():
+            session.add(RoundRubric(round_code=round_code, rubric_id=rubric.id, bound_by=actor, bound_at=now))
+    except IntegrityError:
+        binding = await repository.get_round_rubric(session, round_code)
+        assert binding is not None
+        return await get_rubric(session, binding.rubric_id)
     return rubric
 
 
@@ -329,7 +336,10 @@ async def create_sheet(
     )
     _apply_team(sheet, assignment)
     session.add(sheet)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # the same site opened twice at once: the unique (round, site) decides
+        raise SheetExists(f"Round {round_code} already has a sheet for {site_code}") from exc
     for section, it in applicable:
         session.add(
             ItemScore(sheet_id=sheet.id, item_code=it.code, section_code=section.code, max_points=it.points)

@@ -78,6 +78,14 @@ class TestCreateSheet:
         assert r.status_code == 409
         assert r.json()["sheet_id"] == first["id"]
 
+    async def test_same_site_opened_twice_at_once_gives_one_sheet(self, client):
+        def post():
+            return client.post(f"/rounds/{ROUND}/sheets", json={"site_code": VILLAGE}, headers=as_inspector())
+
+        results = await asyncio.gather(post(), post())
+        assert sorted(r.status_code for r in results) == [201, 409]
+        assert (await client.get(f"/rounds/{ROUND}/sheets", headers=as_admin())).json()["total"] == 1
+
 
 class TestUpdateSheet:
     async def test_scores_give_item_points_and_results(self, client):
