@@ -261,8 +261,14 @@ async def submit_sheet(
     settings: SettingsDep,
     response: Response,
     if_match: IfMatch = None,
+    body: SheetUpdate | None = None,
 ) -> SheetRead:
-    """Submit a complete sheet to the team leader; its findings go to rectification."""
+    """Submit a complete sheet to the team leader (optionally saving last changes first, atomically)."""
+    if body is not None:
+        await service.update_sheet(
+            session, sheet=sheet, update=body, principal=principal, if_match=if_match, now=clock.now()
+        )
+        if_match = service.etag_of(sheet)
     await service.submit_sheet(
         session,
         sheet=sheet,

@@ -218,6 +218,31 @@ class TestLifecycle:
         after = (await client.get(f"/sheets/{locked['id']}", headers=as_admin())).json()
         assert after["version"] == locked["version"] and after["notes"] == ""
 
+    async def test_last_changes_and_submit_in_one_request(self, client):
+        sheet = await open_sheet(client, VILLAGE)
+        body = {"items": full_items("village"), "poll": FULL_POLL}
+        r = await client.post(
+            f"/sheets/{sheet['id']}/submit", json=body, headers={**as_inspector(), "If-Match": sheet["etag"]}
+        )
+        assert r.status_code == 200, r.text
+        assert (r.json()["status"], r.json()["results"]["score"], r.json()["version"]) == (
+            "submitted",
+            100.0,
+            3,
+        )
+
+    async def test_submit_with_bad_changes_saves_and_submits_nothing(self, client):
+        sheet = await open_sheet(client, VILLAGE)
+        items = full_items("village", overrides={"C02": {"grade": "优秀"}})
+        r = await client.post(
+            f"/sheets/{sheet['id']}/submit",
+            json={"items": items, "poll": FULL_POLL},
+            headers={**as_inspector(), "If-Match": sheet["etag"]},
+        )
+        assert r.status_code == 422
+        after = (await client.get(f"/sheets/{sheet['id']}", headers=as_inspector())).json()
+        assert (after["status"], after["version"]) == ("draft", 1)
+
     async def test_incomplete_sheet_cannot_be_submitted(self, client):
         sheet = await open_sheet(client, VILLAGE)
         sheet = (await patch(client, sheet, {"items": full_items("village")[:5]})).json()
