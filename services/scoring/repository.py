@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Integer, case, cast, func, select, update
+from sqlalchemy import Integer, case, cast, func, insert, select, update
 from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession as SAAsyncSession
 from sqlmodel import col
@@ -22,9 +22,9 @@ from services.scoring.models import (
 )
 
 
-async def _execute(session: AsyncSession, stmt: Any) -> Result[Any]:
+async def _execute(session: AsyncSession, stmt: Any, params: Any = None) -> Result[Any]:
     # SQLModel deprecates execute() in favour of exec(); the plain SQLAlchemy call reads the same rows.
-    return await SAAsyncSession.execute(session, stmt)
+    return await SAAsyncSession.execute(session, stmt, params)
 
 
 # --- rubrics -------------------------------------------------------------------------------------
@@ -121,8 +121,12 @@ async def list_sheets(
     return list((await _execute(session, stmt)).scalars().all()), total
 
 
-async def add_history(session: AsyncSession, entry: SheetHistory) -> None:
-    session.add(entry)
+async def insert_rows(session: AsyncSession, model: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert plain rows into a model's table (Core: no ORM objects built)."""
+    if rows:
+        await _execute(session, insert(model.__table__), rows) if len(rows) > 1 else await _execute(
+            session, insert(model.__table__).values(**rows[0])
+        )
 
 
 async def sheet_history(session: AsyncSession, sheet_id: str) -> list[SheetHistory]:
