@@ -271,6 +271,15 @@ class TestLifecycle:
         assert (await act(client, submitted, "review", other_leader)).status_code == 403
         assert (await act(client, submitted, "review", as_inspector())).status_code == 403
 
+    async def test_city_admin_outside_scope_cannot_lock(self, client):
+        reviewed = await to_status(client, await filled_sheet(client, VILLAGE), "reviewed")
+        other = principal_headers(roles=["city_admin"], scope="ningbo/haishu", sub="u-haishu-admin")
+        r = await act(client, reviewed, "lock", other)
+        assert r.status_code == 403
+        assert (await client.get(f"/sheets/{reviewed['id']}", headers=as_admin())).json()[
+            "status"
+        ] == "reviewed"
+
     async def test_lock_needs_review_first(self, client):
         submitted = await to_status(client, await filled_sheet(client, VILLAGE), "submitted")
         r = await act(client, submitted, "lock", as_admin())
