@@ -85,7 +85,7 @@ class FindingIn(BaseModel):
     severity: Severity = Field(description="一般 general · 较重 serious · 严重 severe")
     level: Level
     concerns: str = Field(
-        min_length=1, max_length=500, description="The village/community, unit or person it concerns"
+        min_length=1, max_length=400, description="The village/community, unit or person it concerns"
     )
 
 
