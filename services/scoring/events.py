@@ -79,6 +79,7 @@ def sheet_locked(sheet: ScoreSheet) -> dict[str, Any]:
         ],
         "priority": "normal",
         "locked_by": sheet.locked_by,
+        "total": sheet.score,  # notify's template names the score `total`
         "content_sha256": sheet.content_sha256,
     }
 
