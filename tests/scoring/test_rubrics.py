@@ -156,3 +156,42 @@ class TestRoundBinding:
         await client.post(f"/rubrics/{draft['id']}/publish", json={"make_default": False}, headers=as_admin())
         r = await client.put("/rounds/2026Q2/rubric", json={"rubric_id": draft["id"]}, headers=as_admin())
         assert r.status_code == 200 and r.json()["rubric_version"] == "2026.2"
+
+
+# DESIGN.md section 5, verbatim: the default rubric must match it item for item.
+DESIGN_SECTION_5 = """
+A. 县级党委主体责任 (D) — A01 党建工作责任制与书记抓党建述职评议 [查谈] 10 · A02 常委会专题研究基层党建 [查] 10 ·
+A03 领导班子成员包乡走村 [查访] 10 · A04 基层党建经费与村级组织运转经费保障 [核查] 10 ·
+A05 专职党务工作者队伍与薪酬保障 [核谈] 10 · A06 村级组织活动场所建设提升 [看核] 10 ·
+A07 党群服务中心体系建设 [看] 10 · A08 智慧党建平台应用 [看查] 10 ·
+A09 村社换届准备与“一肩挑”人选排摸 [查谈] 10 · A10 上轮督查问题整改落实 [核] 10
+
+B. 镇乡（街道）直接责任 (T) — B01 党（工）委书记第一责任人职责 [查谈] 10 · B02 党建办独立设置运行、不混岗 [看核] 10 ·
+B03 专职党务工作者配备与日常管理 [核查] 10 · B04 街道“大工委”、社区“大党委”制度落实 [查谈] 10 ·
+B05 资源力量下沉与经费投入 [核] 10 · B06 村社班子分析研判与后进支部整顿 [查] 10 ·
+B07 党员发展与教育管理 [核] 10 · B08 两新组织与流动党员党建覆盖 [查] 10 ·
+B09 重点工作中党员干部作为 [访谈] 10 · B10 党建原始台账规范真实 [核] 10
+
+C. 基层党组织标准化规范化建设和领航作用 (V, N, I) — C01 组织设置规范与按期换届 [核] 8 · C02 支部班子结构与履职 [访谈] 7 ·
+C03 “三会一课”固定化常态化 [核查] 8 · C04 主题党日活动 [核] 7 · C05 组织生活会与民主评议党员 [核] 7 ·
+C06 党员发展质量与档案 [核] 7 · C07 党员教育管理与积分管理 [查] 7 · C08 党费收缴使用管理 [核] 6 ·
+C09 组织活动场所与亮显工程 [看] 8 · C10 党务公开与制度上墙 [看] 6 · C11 党组织书记队伍建设 [谈] 7 ·
+C12 党组织领航发展作用 [访] 8 · C13 党员先锋模范作用（锋领行动） [访看] 8 · C14 党员基础信息维护 [查] 6
+
+D. 基层党建引领社会治理 (T, V) — D01 网格化党建 [看查] 12 · D02 矛盾纠纷排查化解 [访核] 12 ·
+D03 党员联系服务群众（联户） [访] 12 · D04 党群服务中心功能发挥 [看访] 12 · D05 共建共治与在职党员进社区 [查] 12 ·
+D06 志愿服务与应急动员 [访] 10 · D07 村（居）务监督与民主管理 [查] 10 · D08 党员群众满意度 [问] 20 (`rate`)
+"""
+
+
+class TestDefaultRubricMatchesDesign:
+    def test_every_code_title_method_and_point_matches(self):
+        import re
+
+        expected = re.findall(r"([A-D]\d\d) (.+?) \[([看问访核查谈]+)\] (\d+)", DESIGN_SECTION_5)
+        assert len(expected) == 42
+        rubric = parse_definition(default_definition())
+        got = [
+            (i.code, i.title, "".join(i.methods), f"{i.points:g}") for s in rubric.sections for i in s.items
+        ]
+        assert got == [(c, t.strip(), m, p) for c, t, m, p in expected]
