@@ -9,7 +9,7 @@ from services.kit import outbox
 from services.scoring import demo
 from services.scoring.config import Settings
 from services.scoring.models import ScoreSheet, outbox_event
-from tests.scoring.conftest import FakeSampling, act, as_admin, as_inspector, filled_sheet
+from tests.scoring.conftest import FakeSampling, act, as_admin, as_inspector, filled_sheet, outbox_rows
 
 
 class TestDemo:
@@ -25,6 +25,10 @@ class TestDemo:
         transport = httpx.MockTransport(sampling.handler)
         assert await demo.run(settings, round_code="2026Q1", transport=transport) == 0
         assert await self._count(client) == 8
+        # seeded by site code: the same mix on every machine — most locked, some returned, with findings
+        statuses = {st: await self._count(client, st) for st in ("reviewed", "returned", "locked")}
+        assert statuses == {"reviewed": 1, "returned": 2, "locked": 5}
+        assert len([r for r in await outbox_rows(client) if r["target"] == "rectification"]) == 16
         first = capsys.readouterr().out
         assert "created 8 sheets" in first
         assert await demo.run(settings, round_code="2026Q1", transport=transport) == 0
