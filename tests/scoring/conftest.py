@@ -204,11 +204,11 @@ async def client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The module's client; afterwards every table is emptied except the migrated default rubric."""
     yield module_client
-    async with module_client.app.state.sessionmaker() as s, s.begin():  # type: ignore[attr-defined]
+    async with module_client.app.state.engine.begin() as conn:  # type: ignore[attr-defined]
         for table in CLEANED:
-            await s.execute(text(f"DELETE FROM {table}"))
-        await s.execute(text("DELETE FROM rubric WHERE created_by <> 'migration'"))
-        await s.execute(text("UPDATE rubric SET is_default = true"))
+            await conn.execute(text(f"DELETE FROM {table}"))
+        await conn.execute(text("DELETE FROM rubric WHERE created_by <> 'migration'"))
+        await conn.execute(text("UPDATE rubric SET is_default = true"))
 
 
 def as_inspector(sub: str = INSPECTOR) -> dict[str, str]:
@@ -323,9 +323,6 @@ async def to_status(client: httpx.AsyncClient, sheet: dict[str, Any], status: st
 
 
 async def outbox_rows(client: httpx.AsyncClient) -> list[Any]:
-    async with client.app.state.sessionmaker() as s:  # type: ignore[attr-defined]
-        return list(
-            (await s.execute(select(outbox_event).order_by(outbox_event.c.created_at, outbox_event.c.id)))
-            .mappings()
-            .all()
-        )
+    async with client.app.state.engine.connect() as conn:  # type: ignore[attr-defined]
+        stmt = select(outbox_event).order_by(outbox_event.c.created_at, outbox_event.c.id)
+        return list((await conn.execute(stmt)).mappings().all())

@@ -14,11 +14,11 @@ from tests.scoring.conftest import FakeSampling, act, as_admin, as_inspector, fi
 
 class TestDemo:
     async def _count(self, client, status=None):
-        async with client.app.state.sessionmaker() as s:
+        async with client.app.state.engine.connect() as conn:
             stmt = select(func.count()).select_from(ScoreSheet)
             if status:
                 stmt = stmt.where(ScoreSheet.status == status)
-            return (await s.execute(stmt)).scalar_one()
+            return (await conn.execute(stmt)).scalar_one()
 
     async def test_creates_realistic_sheets_once(self, client, sampling, capsys):
         settings = Settings(database_url=client.app.state.settings.database_url, environment="test")
