@@ -12,7 +12,7 @@ from services.kit.auth import PrincipalDep, allow
 from services.kit.db import SessionDep
 from services.kit.deps import ClockDep, HttpDep
 from services.kit.errors import Forbidden, NotFound
-from services.scoring import exports, repository, results, service
+from services.scoring import exports, repository, results, rubric_service, service
 from services.scoring.deps import IfMatch, RoundCode, SettingsDep, SheetForUpdate, ValidSheet
 from services.scoring.models import Rubric, ScoreSheet
 from services.scoring.present import sheet_read, sheet_summary
@@ -89,7 +89,7 @@ async def list_rubrics(session: SessionDep, limit: Limit = 50, offset: Offset = 
 @router.get("/rubrics/{rubric_id}", response_model=RubricRead, **allow(*ANY_READER))
 async def get_rubric(rubric_id: int, session: SessionDep) -> RubricRead:
     """Read one rubric version with its whole document."""
-    return _rubric_read(await service.get_rubric(session, rubric_id))
+    return _rubric_read(await rubric_service.get_rubric(session, rubric_id))
 
 
 @router.post("/rubrics", response_model=RubricRead, status_code=201, **allow("city_admin"))
@@ -97,7 +97,7 @@ async def create_rubric_draft(
     body: RubricDraftCreate, session: SessionDep, principal: PrincipalDep, clock: ClockDep
 ) -> RubricRead:
     """Draft a new rubric version as a copy of an existing one."""
-    rubric = await service.create_draft(
+    rubric = await rubric_service.create_draft(
         session,
         version=body.version,
         name=body.name,
@@ -113,9 +113,9 @@ async def update_rubric_draft(
     rubric_id: int, body: RubricDraftUpdate, session: SessionDep, clock: ClockDep
 ) -> RubricRead:
     """Replace a draft's items, points and weights."""
-    rubric = await service.get_rubric(session, rubric_id)
+    rubric = await rubric_service.get_rubric(session, rubric_id)
     return _rubric_read(
-        await service.update_draft(session, rubric=rubric, definition=body.definition, now=clock.now())
+        await rubric_service.update_draft(session, rubric=rubric, definition=body.definition, now=clock.now())
     )
 
 
@@ -124,9 +124,9 @@ async def publish_rubric(
     rubric_id: int, body: RubricPublish, session: SessionDep, principal: PrincipalDep, clock: ClockDep
 ) -> RubricRead:
     """Validate a draft and publish it, frozen from then on."""
-    rubric = await service.get_rubric(session, rubric_id)
+    rubric = await rubric_service.get_rubric(session, rubric_id)
     return _rubric_read(
-        await service.publish_rubric(
+        await rubric_service.publish_rubric(
             session, rubric=rubric, make_default=body.make_default, actor=principal.sub, now=clock.now()
         )
     )
@@ -139,7 +139,7 @@ async def _round_rubric_read(session: SessionDep, round_code: str) -> RoundRubri
             f"Round {round_code} is not bound to a rubric yet; its first sheet binds the default",
             round_code=round_code,
         )
-    rubric = await service.get_rubric(session, binding.rubric_id)
+    rubric = await rubric_service.get_rubric(session, binding.rubric_id)
     return RoundRubricRead(
         round_code=round_code,
         rubric_id=binding.rubric_id,
@@ -164,7 +164,7 @@ async def bind_round_rubric(
     clock: ClockDep,
 ) -> RoundRubricRead:
     """Bind a round to a published rubric version."""
-    await service.bind_round(
+    await rubric_service.bind_round(
         session, round_code=round_code, rubric_id=body.rubric_id, actor=principal.sub, now=clock.now()
     )
     return await _round_rubric_read(session, round_code)
@@ -340,7 +340,7 @@ async def get_sheet_content(sheet: ValidSheet, session: SessionDep, principal: P
     """Download the canonical content whose SHA-256 a locked sheet carries."""
     service.require_readable(sheet, principal)
     rubric, _, items = await service.load_sheet_context(session, sheet)
-    body = service.canonical_json(service.sheet_content(sheet, rubric, items))
+    body = rubric_service.canonical_json(service.sheet_content(sheet, rubric, items))
     return RawResponse(body, media_type="application/json", headers={"ETag": service.etag_of(sheet)})
 
 

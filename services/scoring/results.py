@@ -19,7 +19,7 @@ from services.scoring import calc, events, repository
 from services.scoring.errors import NothingToPublish
 from services.scoring.models import ResultsPublication, outbox_event
 from services.scoring.rubric import RubricDefinition
-from services.scoring.service import definition_of, get_rubric
+from services.scoring.rubric_service import definition_of, get_rubric
 
 LOCKED_ONLY = ("locked",)
 WITH_PREVIEW = ("locked", "reviewed")
