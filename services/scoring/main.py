@@ -1,22 +1,49 @@
 from pathlib import Path
 
+import httpx
 from fastapi import FastAPI
 
+from services.kit import outbox
 from services.kit.app import create_app
+from services.kit.clock import Clock
 from services.kit.endpoints import whoami_router
-from services.scoring import __version__
+from services.scoring import __version__, endpoints
 from services.scoring.config import Settings
+from services.scoring.models import outbox_event
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
-def build_app(settings: Settings | None = None) -> FastAPI:
+def build_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    http_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
     """The scoring service."""
+    settings = settings or Settings()
+    workers = []
+    if settings.outbox_enabled:
+        workers.append(
+            outbox.relay_worker(
+                lambda app: outbox.RelayConfig(
+                    table=outbox_event,
+                    targets={"notify": settings.notify_url, "rectification": settings.rectification_url},
+                    source="scoring",
+                    batch_size=settings.outbox_batch_size,
+                    poll_seconds=settings.outbox_poll_seconds,
+                    max_attempts=settings.outbox_max_attempts,
+                )
+            )
+        )
     return create_app(
-        settings=settings or Settings(),
+        settings=settings,
         title="Scoring (评分)",
         description="Rubrics (测评体系), score sheets (评分表), results and rankings.",
         version=__version__,
-        routers=[whoami_router("scoring")],
+        routers=[whoami_router("scoring"), endpoints.router],
         migrations_dir=MIGRATIONS_DIR,
+        workers=workers,
+        clock=clock,
+        http_transport=http_transport,
     )

@@ -1,0 +1,79 @@
+"""Scoring's problems, each with a stable slug."""
+
+from services.kit.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    ServiceUnavailable,
+    UnprocessableEntity,
+)
+
+
+class RubricNotFound(NotFound):
+    slug, title = "rubric-not-found", "Rubric version not found"
+
+
+class RubricFrozen(Conflict):
+    slug, title = "rubric-frozen", "Published rubric versions cannot change"
+
+
+class RubricVersionTaken(Conflict):
+    slug, title = "rubric-version-taken", "Rubric version already exists"
+
+
+class RubricInvalid(UnprocessableEntity):
+    slug, title = "rubric-invalid", "Rubric fails validation"
+
+
+class RoundRubricLocked(Conflict):
+    slug, title = "round-rubric-locked", "Round already scored on another rubric version"
+
+
+class SheetNotFound(NotFound):
+    slug, title = "sheet-not-found", "Score sheet not found"
+
+
+class SheetExists(Conflict):
+    slug, title = "sheet-exists", "A score sheet already exists for this site in this round"
+
+
+class SheetLocked(Conflict):
+    slug, title = "sheet-locked", "Locked score sheets are immutable"
+
+
+class InvalidTransition(Conflict):
+    slug, title = "invalid-transition", "Not possible in the sheet's current status"
+
+
+class SheetIncomplete(UnprocessableEntity):
+    slug, title = "sheet-incomplete", "Score sheet is not complete"
+
+
+class StaleEtag(PreconditionFailed):
+    slug, title = "stale-etag", "The sheet changed since you read it"
+
+
+class IfMatchRequired(PreconditionRequired):
+    slug, title = "if-match-required", "If-Match header required"
+
+
+class SiteNotDrawn(UnprocessableEntity):
+    slug, title = "site-not-drawn", "Site was not drawn in this round"
+
+
+class SamplingUnavailable(ServiceUnavailable):
+    slug, title = "sampling-unavailable", "Sampling service unavailable"
+
+
+class NotInTeam(Forbidden):
+    slug, title = "not-in-team", "Only the site's inspection team may do this"
+
+
+class NothingToPublish(Conflict):
+    slug, title = "nothing-to-publish", "No locked score sheets in this round"
+
+
+class InvalidScores(UnprocessableEntity):
+    slug, title = "invalid-scores", "Invalid scores"

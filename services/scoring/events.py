@@ -1,0 +1,126 @@
+"""What scoring tells other services, as outbox payloads (the relay wraps them in the event envelope)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from services.scoring.models import ScoreSheet
+
+SUBMITTED = "scoring.sheet.submitted"
+RETURNED = "scoring.sheet.returned"
+LOCKED = "scoring.sheet.locked"
+RESULTS_PUBLISHED = "scoring.results.published"
+FINDING_CREATED = "scoring.finding.created"
+
+# Namespace for finding event ids: the same finding on the same sheet always has the same event id,
+# so rectification sees it once however often the sheet is returned and resubmitted.
+FINDING_NAMESPACE = uuid.UUID("6c1f4f0e-5b7a-4d0e-9a43-2f7d3c1e8b10")
+
+
+def finding_event_id(sheet_id: str, finding_id: str) -> str:
+    return str(uuid.uuid5(FINDING_NAMESPACE, f"{sheet_id}/{finding_id}"))
+
+
+def site_of(sheet: ScoreSheet) -> dict[str, str]:
+    return {
+        "code": sheet.site_code,
+        "name": sheet.site_name,
+        "type": sheet.site_type,
+        "org_unit": sheet.org_unit,
+        "district": sheet.district,
+    }
+
+
+def _district_unit(sheet: ScoreSheet) -> str:
+    return f"ningbo/{sheet.district}"
+
+
+def _base(sheet: ScoreSheet) -> dict[str, Any]:
+    return {
+        "round_code": sheet.round_code,
+        "sheet_id": sheet.id,
+        "site": site_of(sheet),
+        "org_unit": sheet.org_unit,
+        "district": sheet.district,
+        "team_id": sheet.team_id,
+        "status": sheet.status,
+        "score": sheet.score,
+        "grade": sheet.grade,
+    }
+
+
+def sheet_submitted(sheet: ScoreSheet) -> dict[str, Any]:
+    return {
+        **_base(sheet),
+        "recipients": [{"kind": "person", "user_id": sheet.team_leader_user_id}],
+        "priority": "normal",
+        "submitted_by": sheet.submitted_by,
+    }
+
+
+def sheet_returned(sheet: ScoreSheet, *, returned_by: str) -> dict[str, Any]:
+    people = sorted({sheet.submitted_by or sheet.created_by, sheet.team_leader_user_id} - {returned_by})
+    return {
+        **_base(sheet),
+        "recipients": [{"kind": "person", "user_id": u} for u in people],
+        "priority": "normal",
+        "reason": sheet.return_reason,
+        "returned_by": returned_by,
+    }
+
+
+def sheet_locked(sheet: ScoreSheet) -> dict[str, Any]:
+    return {
+        **_base(sheet),
+        "recipients": [
+            {"kind": "person", "user_id": sheet.team_leader_user_id},
+            {"kind": "role", "role": "district_admin", "org_unit": _district_unit(sheet)},
+        ],
+        "priority": "normal",
+        "locked_by": sheet.locked_by,
+        "total": sheet.score,  # notify's template names the score `total`
+        "content_sha256": sheet.content_sha256,
+    }
+
+
+def results_published(
+    *, round_code: str, ranking: list[dict[str, Any]], published_by: str, locked_sheets: int
+) -> dict[str, Any]:
+    return {
+        "round_code": round_code,
+        "org_unit": "ningbo",
+        "recipients": [
+            {"kind": "role", "role": "district_admin", "org_unit": "ningbo"},
+            {"kind": "role", "role": "leader", "org_unit": "ningbo"},
+        ],
+        "priority": "normal",
+        "published_by": published_by,
+        "locked_sheets": locked_sheets,
+        "districts": [
+            {"rank": r["rank"], "district": r["district"], "composite": r["composite"], "grade": r["grade"]}
+            for r in ranking
+        ],
+    }
+
+
+def finding_created(
+    sheet: ScoreSheet, *, item_code: str, item_title: str, deduction: dict[str, Any], finding: dict[str, Any]
+) -> dict[str, Any]:
+    """The contract rectification's POST /findings expects (see BRIEF: cross-service contracts)."""
+    return {
+        "round_code": sheet.round_code,
+        "sheet_id": sheet.id,
+        "finding_id": deduction["id"],
+        "item_code": item_code,
+        "item_title": item_title,
+        "site": site_of(sheet),
+        "deduction_points": deduction["points"],
+        "reason": deduction["reason"],
+        "category": finding["category"],
+        "severity": finding["severity"],
+        "level": finding["level"],
+        "concerns": finding["concerns"],
+        "issued_by": sheet.team_leader_user_id,
+        "team_id": sheet.team_id,
+    }

@@ -1,0 +1,305 @@
+"""Results of a round: district composites and rankings, site rankings, trend, problems by item, publication.
+
+Sheet scores are computed when a sheet is written and stored on it, so a ranking reads one light row
+per sheet and never re-adds item scores.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.kit import outbox
+from services.kit.auth import Principal, scope_covers
+from services.scoring import calc, events, repository
+from services.scoring.errors import NothingToPublish
+from services.scoring.models import ResultsPublication, outbox_event
+from services.scoring.rubric import RubricDefinition
+from services.scoring.rubric_service import definition_of, get_rubric
+
+LOCKED_ONLY = ("locked",)
+WITH_PREVIEW = ("locked", "reviewed")
+
+
+def statuses(preview: bool) -> tuple[str, ...]:
+    return WITH_PREVIEW if preview else LOCKED_ONLY
+
+
+async def round_definition(
+    session: AsyncSession, round_code: str
+) -> tuple[str | None, RubricDefinition | None]:
+    binding = await repository.get_round_rubric(session, round_code)
+    if binding is None:
+        return None, None
+    rubric = await get_rubric(session, binding.rubric_id)
+    return rubric.version, definition_of(rubric)
+
+
+def _f(x: Decimal | None) -> float | None:
+    return None if x is None else float(x)
+
+
+def _fmt(x: Decimal | float | None) -> str:
+    return "—" if x is None else f"{Decimal(str(x)):.2f}"
+
+
+def district_rows(
+    aggregates: list[Any], own_rows: list[Any], definition: RubricDefinition
+) -> list[dict[str, Any]]:
+    """Composite and rank of every district with a counted sheet, best first, with the numbers behind each.
+
+    `aggregates` are (district, site_type, status, n, cents) groups; `own_rows` the districts' own sheets.
+    """
+    comp = definition.composite
+    own_types = set(comp.own_site_types)
+    grass_types = set(comp.grassroots_site_types)
+    grass: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    previews: dict[str, int] = defaultdict(int)
+    for a in aggregates:
+        if a.site_type in grass_types:
+            acc = grass[a.district][a.site_type]
+            acc[0] += int(a.n)
+            acc[1] += int(a.cents)
+        elif a.site_type not in own_types:
+            continue
+        if a.status != "locked":
+            previews[a.district] += int(a.n)
+    own: dict[str, list[Any]] = defaultdict(list)
+    for r in own_rows:
+        if r.score is not None:
+            own[r.district].append(r)
+    out: list[dict[str, Any]] = []
+    for district in sorted(set(own) | set(grass)):
+        own_scores = [calc.dec(r.score) for r in own[district]]
+        # A district has one own sheet; should a zone report two, their mean stands for it.
+        own_score = calc.r2(sum(own_scores, Decimal(0)) / len(own_scores)) if own_scores else None
+        by_type = grass.get(district, {})
+        n = sum(v[0] for v in by_type.values())
+        cents = sum(v[1] for v in by_type.values())
+        mean = Decimal(cents) / (100 * n) if n else None
+        res = calc.composite_of_mean(own_score, mean, n, definition)
+        explanation = (
+            f"{float(res.own_weight):g}% × {_fmt(res.own_score)} (own section A) + {float(res.grassroots_weight):g}% × "
+            f"{_fmt(res.grassroots_mean)} (mean of {res.grassroots_count} grassroots sites) = {_fmt(res.composite)}"
+        )
+        if not res.complete:
+            explanation += " (incomplete: the missing part's weight goes to the other)"
+        out.append(
+            {
+                "district": district,
+                "composite": res.composite,
+                "grade": calc.grade_for(res.composite, definition) if res.composite is not None else None,
+                "complete": res.complete,
+                "own_score": _f(res.own_score),
+                "own_sheets": [
+                    {
+                        "sheet_id": r.id,
+                        "site_code": r.site_code,
+                        "site_name": r.site_name,
+                        "score": r.score,
+                        "grade": r.grade,
+                        "status": r.status,
+                    }
+                    for r in own[district]
+                ],
+                "grassroots_mean": _f(res.grassroots_mean),
+                "grassroots_count": res.grassroots_count,
+                "grassroots_by_type": {
+                    k: {"count": v[0], "mean": float(calc.r2(Decimal(v[1]) / (100 * v[0])))}
+                    for k, v in sorted(by_type.items())
+                },
+                "own_weight": float(res.own_weight),
+                "grassroots_weight": float(res.grassroots_weight),
+                "explanation": explanation,
+                "preview_sheets": previews[district],
+            }
+        )
+    # Best first; equal composites share a rank and are listed by district slug.
+    out.sort(key=lambda d: (d["composite"] is None, -(d["composite"] or 0), d["district"]))
+    for row, rank in zip(out, calc.competition_ranks([d["composite"] for d in out]), strict=True):
+        row["rank"] = rank
+        row["composite"] = _f(row["composite"])
+    return out
+
+
+async def ranking_of(
+    session: AsyncSession, *, round_code: str, statuses: tuple[str, ...], definition: RubricDefinition
+) -> list[dict[str, Any]]:
+    """The district ranking of a round from two small queries (grouped sums, and the districts' own sheets)."""
+    aggregates = await repository.district_aggregates(session, round_code=round_code, statuses=statuses)
+    own_rows = await repository.sheets_of_types(
+        session, round_code=round_code, statuses=statuses, site_types=definition.composite.own_site_types
+    )
+    return district_rows(aggregates, own_rows, definition)
+
+
+async def district_rankings(
+    session: AsyncSession, *, round_code: str, preview: bool, principal: Principal
+) -> dict[str, Any]:
+    """The district/zone ranking of a round (only locked sheets unless previewing)."""
+    version, definition = await round_definition(session, round_code)
+    publication = await repository.latest_publication(session, round_code)
+    items: list[dict[str, Any]] = []
+    if definition is not None:
+        ranking = await ranking_of(
+            session, round_code=round_code, statuses=statuses(preview), definition=definition
+        )
+        items = [d for d in ranking if scope_covers(principal.scope, f"ningbo/{d['district']}")]
+    return {
+        "round_code": round_code,
+        "rubric_version": version,
+        "preview": preview,
+        "published_at": publication.published_at if publication else None,
+        "items": items,
+    }
+
+
+async def site_rankings(
+    session: AsyncSession,
+    *,
+    round_code: str,
+    site_type: str,
+    preview: bool,
+    principal: Principal,
+    limit: int,
+    offset: int,
+) -> dict[str, Any]:
+    """Sites of one type ranked by their 100-point score (ranked in SQL, one page read)."""
+    rows, total = await repository.ranked_sites(
+        session,
+        round_code=round_code,
+        statuses=statuses(preview),
+        site_type=site_type,
+        scope=principal.scope,
+        limit=limit,
+        offset=offset,
+    )
+    return {
+        "round_code": round_code,
+        "site_type": site_type,
+        "preview": preview,
+        "items": [site_row(r, r.rank) for r in rows],
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+    }
+
+
+def site_row(r: Any, rank: int | None) -> dict[str, Any]:
+    return {
+        "rank": rank,
+        "sheet_id": r.id,
+        "site": {
+            "code": r.site_code,
+            "name": r.site_name,
+            "type": r.site_type,
+            "org_unit": r.org_unit,
+            "district": r.district,
+        },
+        "status": r.status,
+        "score": r.score,
+        "grade": r.grade,
+        "veto_items": r.veto_items,
+        "sections": r.section_scores,
+        "preview": r.status != "locked",
+    }
+
+
+def site_rows(rows: list[Any]) -> list[dict[str, Any]]:
+    """Rank already-read rows of one site type in memory (the exports read every row anyway)."""
+    scored = sorted((r for r in rows if r.score is not None), key=lambda r: (-r.score, r.site_code))
+    ranks = calc.competition_ranks([calc.dec(r.score) for r in scored])
+    return [site_row(r, rank) for r, rank in zip(scored, ranks, strict=True)]
+
+
+async def problems_by_item(session: AsyncSession, *, round_code: str, preview: bool) -> dict[str, Any]:
+    """Which items fail most: deductions and findings per item, most findings first."""
+    _, definition = await round_definition(session, round_code)
+    stats = await repository.item_statistics(session, round_code=round_code, statuses=statuses(preview))
+    items = []
+    for s in stats:
+        rubric_item = definition.item(s.item_code) if definition else None
+        items.append(
+            {
+                "item_code": s.item_code,
+                "title": rubric_item.title if rubric_item else s.item_code,
+                "section_code": s.section_code,
+                "max_points": float(s.max_points),
+                "sheets": int(s.sheets),
+                "sheets_with_deductions": int(s.sheets_with_deductions or 0),
+                "deductions": int(s.deductions or 0),
+                "findings": int(s.findings or 0),
+                "points_lost": round(float(s.points_lost or 0), 2),
+                "mean_points": None if s.mean_points is None else round(float(s.mean_points), 2),
+            }
+        )
+    items.sort(key=lambda i: (-i["findings"], -i["deductions"], -i["points_lost"], i["item_code"]))
+    return {"round_code": round_code, "preview": preview, "items": items}
+
+
+async def trend(session: AsyncSession, *, district: str | None, principal: Principal) -> dict[str, Any]:
+    """Each district's composite and rank across every round with locked sheets, oldest round first."""
+    rounds = await repository.rounds_with_sheets(session, statuses=LOCKED_ONLY)
+    series: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for code in rounds:
+        _, definition = await round_definition(session, code)
+        if definition is None:
+            continue
+        ranking = await ranking_of(session, round_code=code, statuses=LOCKED_ONLY, definition=definition)
+        ranked = {d["district"]: d for d in ranking}
+        for name, d in ranked.items():
+            series[name].append({"round_code": code, "composite": d["composite"], "rank": d["rank"]})
+    names = [
+        n
+        for n in sorted(series)
+        if (district is None or n == district) and scope_covers(principal.scope, f"ningbo/{n}")
+    ]
+    return {"rounds": rounds, "items": [{"district": n, "points": series[n]} for n in names]}
+
+
+async def publish_results(
+    session: AsyncSession, *, round_code: str, actor: str, now: datetime
+) -> ResultsPublication:
+    """Make the round's locked results official and tell the districts and city leaders."""
+    _, definition = await round_definition(session, round_code)
+    locked = await repository.count_round_sheets(session, round_code, status="locked")
+    if definition is None or not locked:
+        raise NothingToPublish(f"Round {round_code} has no locked score sheets yet")
+    ranking = await ranking_of(session, round_code=round_code, statuses=LOCKED_ONLY, definition=definition)
+    snapshot = [
+        {
+            k: d[k]
+            for k in (
+                "rank",
+                "district",
+                "composite",
+                "grade",
+                "complete",
+                "own_score",
+                "grassroots_mean",
+                "grassroots_count",
+            )
+        }
+        for d in ranking
+    ]
+    publication = ResultsPublication(
+        round_code=round_code, published_by=actor, published_at=now, locked_sheets=locked, ranking=snapshot
+    )
+    session.add(publication)
+    await session.flush()
+    await outbox.enqueue(
+        session,
+        outbox_event,
+        event_type=events.RESULTS_PUBLISHED,
+        target="notify",
+        path="/events",
+        payload=events.results_published(
+            round_code=round_code, ranking=snapshot, published_by=actor, locked_sheets=locked
+        ),
+        now=now,
+    )
+    return publication

@@ -1,0 +1,260 @@
+"""The rubric (测评体系) as data: its shape, the default version, and the checks a version must pass to publish.
+
+Nothing here touches the database or FastAPI; a rubric is a plain document that the service stores
+as JSON and these functions read.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SITE_TYPES = (
+    "district",
+    "zone",
+    "town",
+    "street",
+    "village",
+    "community",
+    "enterprise",
+    "social_org",
+    "institution",
+)
+METHODS = ("看", "问", "访", "核", "查", "谈")
+SCORING_TYPES = ("deduction", "graded", "rate", "check")
+POLL_ANSWERS = ("satisfied", "basically_satisfied", "dissatisfied")
+POLL_SOURCE = "satisfaction_poll"
+
+DEFAULT_RUBRIC_PATH = Path(__file__).parent / "rubric_default.json"
+
+Loc = list[str | int]
+
+
+class _Doc(BaseModel):
+    # Unknown keys are kept (a city may annotate its rubric) but never read.
+    model_config = ConfigDict(extra="allow")
+
+
+class RubricItem(_Doc):
+    code: str = Field(min_length=1, max_length=20)
+    title: str = Field(min_length=1, max_length=200)
+    points: float
+    methods: list[str] = Field(default_factory=list)
+    scoring_type: str
+    guidance: str = ""
+    veto: bool = False
+    veto_condition: str | None = None
+    # Narrower than the section's site types when an item does not apply everywhere its section does.
+    site_types: list[str] | None = None
+    # `satisfaction_poll`: a rate item whose rate comes from the sheet's poll, not typed in.
+    source: str | None = None
+
+
+class RubricSection(_Doc):
+    code: str = Field(min_length=1, max_length=20)
+    title: str = Field(min_length=1, max_length=200)
+    points: float
+    site_types: list[str]
+    items: list[RubricItem]
+
+
+class GradeBand(_Doc):
+    grade: str
+    min: float
+
+
+class PollGroup(_Doc):
+    title: str
+    weight: float
+
+
+class SatisfactionPoll(_Doc):
+    answer_weights: dict[str, float]
+    groups: dict[str, PollGroup]
+
+
+class Composite(_Doc):
+    own_site_types: list[str]
+    own_weight: float
+    grassroots_site_types: list[str]
+    grassroots_weight: float
+
+
+class RubricDefinition(_Doc):
+    """One version of the rubric: sections and items, weights per site type, grade bands, composite."""
+
+    version: str = Field(min_length=1, max_length=40)
+    name: str = Field(min_length=1, max_length=200)
+    site_types: dict[str, str] = Field(default_factory=dict)
+    methods: list[str] = Field(default_factory=lambda: list(METHODS))
+    graded_scale: dict[str, float]
+    grade_bands: list[GradeBand]
+    veto_grade: str = "差"
+    satisfaction_poll: SatisfactionPoll
+    sections: list[RubricSection]
+    section_weights: dict[str, dict[str, float]]
+    composite: Composite
+
+    # Convenience views used by scoring; cheap enough to rebuild per call.
+    def item(self, code: str) -> RubricItem | None:
+        for section in self.sections:
+            for it in section.items:
+                if it.code == code:
+                    return it
+        return None
+
+    def applicable_items(self, site_type: str) -> list[tuple[RubricSection, RubricItem]]:
+        """Items that apply to `site_type`: in a section weighted for it and not excluded by the item."""
+        weights = self.section_weights.get(site_type, {})
+        out: list[tuple[RubricSection, RubricItem]] = []
+        for section in self.sections:
+            if weights.get(section.code, 0) <= 0:
+                continue
+            for it in section.items:
+                types = it.site_types if it.site_types is not None else section.site_types
+                if site_type in types:
+                    out.append((section, it))
+        return out
+
+    def item_count(self) -> int:
+        return sum(len(s.items) for s in self.sections)
+
+
+@cache
+def _default_text() -> str:
+    return DEFAULT_RUBRIC_PATH.read_text(encoding="utf-8")
+
+
+def default_definition() -> dict[str, Any]:
+    """A fresh copy of the default rubric document (4 sections, 42 items)."""
+    return json.loads(_default_text())  # type: ignore[no-any-return]
+
+
+def parse_definition(doc: dict[str, Any]) -> RubricDefinition:
+    return RubricDefinition.model_validate(doc)
+
+
+def _near(a: float, b: float) -> bool:
+    return abs(a - b) < 1e-6
+
+
+def validate_definition(rubric: RubricDefinition, *, base: Loc) -> list[dict[str, Any]]:
+    """Every rule a version must meet to be published, as field errors (empty when it is valid)."""
+    errors: list[dict[str, Any]] = []
+
+    def err(loc: Loc, msg: str) -> None:
+        errors.append({"loc": [*base, *loc], "msg": msg, "type": "value_error"})
+
+    section_codes: set[str] = set()
+    item_codes: set[str] = set()
+    for si, section in enumerate(rubric.sections):
+        if section.code in section_codes:
+            err(["sections", si, "code"], f"section code {section.code!r} is used twice")
+        section_codes.add(section.code)
+        if not section.items:
+            err(["sections", si, "items"], "a section needs at least one item")
+        for t in section.site_types:
+            if t not in SITE_TYPES:
+                err(["sections", si, "site_types"], f"unknown site type {t!r}")
+        total = 0.0
+        for ii, it in enumerate(section.items):
+            loc: Loc = ["sections", si, "items", ii]
+            if it.code in item_codes or it.code in section_codes:
+                err([*loc, "code"], f"item code {it.code!r} is used twice")
+            item_codes.add(it.code)
+            if it.points <= 0:
+                err([*loc, "points"], "item points must be greater than 0")
+            total += it.points
+            if it.scoring_type not in SCORING_TYPES:
+                err(
+                    [*loc, "scoring_type"],
+                    f"unknown scoring type {it.scoring_type!r}; known: {', '.join(SCORING_TYPES)}",
+                )
+            bad = [m for m in it.methods if m not in METHODS]
+            if bad:
+                err([*loc, "methods"], f"unknown methods {bad}; known: {''.join(METHODS)}")
+            if it.site_types is not None:
+                outside = [t for t in it.site_types if t not in section.site_types]
+                if outside:
+                    err(
+                        [*loc, "site_types"],
+                        f"site types {outside} are not covered by section {section.code}",
+                    )
+            if it.source is not None and (it.source != POLL_SOURCE or it.scoring_type != "rate"):
+                err([*loc, "source"], f"only a rate item may take its rate from {POLL_SOURCE!r}")
+        if not _near(total, section.points):
+            err(
+                ["sections", si, "points"],
+                f"section {section.code} declares {section.points:g} points but its items sum to {total:g}",
+            )
+
+    for t in SITE_TYPES:
+        weights = rubric.section_weights.get(t)
+        if not weights:
+            err(["section_weights", t], f"site type {t!r} has no section weights")
+            continue
+        for code, w in weights.items():
+            if code not in section_codes:
+                err(["section_weights", t, code], f"no section {code!r}")
+            elif w < 0:
+                err(["section_weights", t, code], "weights cannot be negative")
+            elif w > 0 and not any(
+                s.code == code
+                and t in s.site_types
+                and any(t in (i.site_types or s.site_types) for i in s.items)
+                for s in rubric.sections
+            ):
+                err(["section_weights", t, code], f"section {code} has no item that applies to {t!r}")
+        if not _near(sum(weights.values()), 100):
+            err(["section_weights", t], f"weights for {t!r} sum to {sum(weights.values()):g} %, not 100 %")
+    for t in rubric.section_weights:
+        if t not in SITE_TYPES:
+            err(["section_weights", t], f"unknown site type {t!r}")
+
+    scale = rubric.graded_scale
+    if not scale:
+        err(["graded_scale"], "the graded scale is empty")
+    for g, pct in scale.items():
+        if not 0 <= pct <= 100:
+            err(["graded_scale", g], "a grade's share must be between 0 and 100 %")
+
+    bands = rubric.grade_bands
+    if not bands:
+        err(["grade_bands"], "no grade bands")
+    else:
+        mins = [b.min for b in bands]
+        if mins != sorted(mins, reverse=True) or len(set(mins)) != len(mins):
+            err(["grade_bands"], "bands must be listed from the highest minimum down, without repeats")
+        if not _near(mins[-1], 0):
+            err(["grade_bands", len(bands) - 1, "min"], "the lowest band must start at 0")
+        if rubric.veto_grade not in {b.grade for b in bands}:
+            err(["veto_grade"], f"{rubric.veto_grade!r} is not one of the grade bands")
+
+    poll = rubric.satisfaction_poll
+    for answer in POLL_ANSWERS:
+        if answer not in poll.answer_weights:
+            err(["satisfaction_poll", "answer_weights", answer], "missing")
+    if not poll.groups or sum(g.weight for g in poll.groups.values()) <= 0:
+        err(["satisfaction_poll", "groups"], "at least one group with a positive weight")
+
+    comp = rubric.composite
+    if not _near(comp.own_weight + comp.grassroots_weight, 100):
+        err(
+            ["composite"],
+            f"composite weights sum to {comp.own_weight + comp.grassroots_weight:g} %, not 100 %",
+        )
+    for field, types in (
+        ("own_site_types", comp.own_site_types),
+        ("grassroots_site_types", comp.grassroots_site_types),
+    ):
+        bad = [t for t in types if t not in SITE_TYPES]
+        if bad:
+            err(["composite", field], f"unknown site types {bad}")
+    return errors
+
+
+RubricStatus = Literal["draft", "published"]

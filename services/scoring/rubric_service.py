@@ -1,0 +1,195 @@
+"""Rubric versions: drafting, publishing (validated, then frozen), and binding rounds to a version.
+
+No FastAPI here; the endpoint's session owns the transaction.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.kit.errors import field_error
+from services.scoring import repository
+from services.scoring.errors import (
+    RoundRubricLocked,
+    RubricFrozen,
+    RubricInvalid,
+    RubricNotFound,
+    RubricVersionTaken,
+)
+from services.scoring.models import RoundRubric, Rubric
+from services.scoring.rubric import RubricDefinition, parse_definition, validate_definition
+
+
+def canonical_json(doc: Any) -> bytes:
+    """The canonical form hashed for rubrics and locked sheets: sorted keys, no spaces, UTF-8."""
+    return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def canonical_sha256(doc: Any) -> str:
+    return hashlib.sha256(canonical_json(doc)).hexdigest()
+
+
+_parsed: dict[tuple[int, str], RubricDefinition] = {}
+
+
+def definition_of(rubric: Rubric) -> RubricDefinition:
+    """The parsed rubric; published versions are frozen, so their parse is cached by id and hash."""
+    if rubric.status == "published" and rubric.id is not None and rubric.definition_sha256:
+        key = (rubric.id, rubric.definition_sha256)
+        if key not in _parsed:
+            _parsed[key] = parse_definition(rubric.definition)
+        return _parsed[key]
+    return parse_definition(rubric.definition)
+
+
+async def get_rubric(session: AsyncSession, rubric_id: int) -> Rubric:
+    rubric = await repository.get_rubric(session, rubric_id)
+    if rubric is None:
+        raise RubricNotFound(f"No rubric version with id {rubric_id}", rubric_id=rubric_id)
+    return rubric
+
+
+async def create_draft(
+    session: AsyncSession,
+    *,
+    version: str,
+    name: str | None,
+    based_on_id: int | None,
+    actor: str,
+    now: datetime,
+) -> Rubric:
+    """Copy a version (the default when none is named) into a new editable draft."""
+    if based_on_id is None:
+        base = await repository.default_rubric(session)
+        if base is None:
+            raise RubricNotFound("There is no default rubric to copy")
+    else:
+        base = await get_rubric(session, based_on_id)
+    if await repository.get_rubric_by_version(session, version) is not None:
+        raise RubricVersionTaken(
+            f"Rubric version {version!r} already exists",
+            errors=[field_error(["body", "version"], "already exists")],
+        )
+    definition = copy.deepcopy(base.definition)
+    definition["version"] = version
+    if name:
+        definition["name"] = name
+    rubric = Rubric(
+        version=version,
+        name=definition.get("name", version),
+        status="draft",
+        definition=definition,
+        based_on_id=base.id,
+        created_by=actor,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(rubric)
+    await session.flush()
+    return rubric
+
+
+async def update_draft(
+    session: AsyncSession, *, rubric: Rubric, definition: dict[str, Any], now: datetime
+) -> Rubric:
+    """Replace a draft's document; its shape is checked now, its rules when it is published."""
+    if rubric.status != "draft":
+        raise RubricFrozen(f"Rubric {rubric.version} is published and frozen; draft a new version instead")
+    try:
+        parsed = parse_definition(definition)
+    except ValueError as exc:
+        errors = [
+            field_error(["body", "definition", *e["loc"]], e["msg"], e["type"])
+            for e in exc.errors()  # type: ignore[attr-defined]
+        ]
+        raise RubricInvalid("The rubric document is malformed", errors=errors) from exc
+    if parsed.version != rubric.version:
+        raise RubricInvalid(
+            "The document's version must match the draft's",
+            errors=[field_error(["body", "definition", "version"], f"must be {rubric.version!r}")],
+        )
+    rubric.definition = definition
+    rubric.name = parsed.name
+    rubric.updated_at = now
+    session.add(rubric)
+    await session.flush()
+    return rubric
+
+
+async def publish_rubric(
+    session: AsyncSession, *, rubric: Rubric, make_default: bool, actor: str, now: datetime
+) -> Rubric:
+    """Validate a draft and freeze it; optionally make it the version new rounds bind."""
+    if rubric.status != "draft":
+        raise RubricFrozen(f"Rubric {rubric.version} is already published")
+    errors = validate_definition(parse_definition(rubric.definition), base=["definition"])
+    if errors:
+        raise RubricInvalid(
+            f"Rubric {rubric.version} fails {len(errors)} check(s); nothing was published", errors=errors
+        )
+    if make_default:
+        await repository.clear_default_rubric(session)
+    rubric.status = "published"
+    rubric.is_default = make_default
+    rubric.definition_sha256 = canonical_sha256(rubric.definition)
+    rubric.published_by = actor
+    rubric.published_at = now
+    rubric.updated_at = now
+    session.add(rubric)
+    await session.flush()
+    return rubric
+
+
+async def bind_round(
+    session: AsyncSession, *, round_code: str, rubric_id: int, actor: str, now: datetime
+) -> RoundRubric:
+    """Bind a round to a published version; refused once the round has sheets on another version."""
+    rubric = await get_rubric(session, rubric_id)
+    if rubric.status != "published":
+        raise RubricInvalid(
+            "Only a published rubric version can be bound to a round",
+            errors=[field_error(["body", "rubric_id"], f"rubric {rubric.version} is a draft")],
+        )
+    binding = await repository.get_round_rubric(session, round_code)
+    if (
+        binding is not None
+        and binding.rubric_id != rubric_id
+        and await repository.count_round_sheets(session, round_code)
+    ):
+        raise RoundRubricLocked(
+            f"Round {round_code} already has score sheets on another rubric version",
+            rubric_id=binding.rubric_id,
+        )
+    if binding is None:
+        binding = RoundRubric(round_code=round_code, rubric_id=rubric_id, bound_by=actor, bound_at=now)
+    else:
+        binding.rubric_id, binding.bound_by, binding.bound_at = rubric_id, actor, now
+    session.add(binding)
+    await session.flush()
+    return binding
+
+
+async def rubric_for_round(session: AsyncSession, *, round_code: str, actor: str, now: datetime) -> Rubric:
+    """The round's version; an unbound round is bound to the current default on first use."""
+    binding = await repository.get_round_rubric(session, round_code)
+    if binding is not None:
+        return await get_rubric(session, binding.rubric_id)
+    rubric = await repository.default_rubric(session)
+    if rubric is None or rubric.id is None:
+        raise RubricNotFound("No published default rubric to bind the round to")
+    try:
+        # A savepoint: two first sheets of a round at once both try to bind; the loser reads the winner's.
+        async with session.begin_nested():
+            session.add(RoundRubric(round_code=round_code, rubric_id=rubric.id, bound_by=actor, bound_at=now))
+    except IntegrityError:
+        binding = await repository.get_round_rubric(session, round_code)
+        assert binding is not None
+        return await get_rubric(session, binding.rubric_id)
+    return rubric

@@ -1,0 +1,660 @@
+"""Scoring's rules for score sheets (no FastAPI here; the endpoint's session owns the transaction)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import httpx
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.kit import outbox
+from services.kit.auth import Principal
+from services.kit.errors import Forbidden, field_error
+from services.scoring import calc, clients, events, repository
+from services.scoring.errors import (
+    IfMatchRequired,
+    InvalidScores,
+    InvalidTransition,
+    NotInTeam,
+    SheetExists,
+    SheetIncomplete,
+    SheetLocked,
+    SiteNotDrawn,
+    StaleEtag,
+)
+from services.scoring.models import (
+    ItemScore,
+    Rubric,
+    ScoreSheet,
+    SheetFinding,
+    SheetHistory,
+    outbox_event,
+)
+from services.scoring.rubric import RubricDefinition
+from services.scoring.rubric_service import (
+    canonical_sha256,
+    definition_of,
+    get_rubric,
+    rubric_for_round,
+)
+from services.scoring.schemas import ItemScoreIn, SheetUpdate
+
+EDITABLE = ("draft", "returned")
+ALL_SEEING = ("city_admin", "leader", "system")
+
+
+# --- access --------------------------------------------------------------------------------------
+
+
+def in_team(sheet: ScoreSheet, principal: Principal) -> bool:
+    return principal.sub in {sheet.team_leader_user_id, *sheet.team_member_ids}
+
+
+def require_readable(sheet: ScoreSheet, principal: Principal) -> None:
+    """City-wide roles see every sheet in scope, district admins their district, inspectors their team's."""
+    if principal.has_role(*ALL_SEEING, "district_admin") and principal.covers(sheet.org_unit):
+        return
+    if principal.has_role("inspector", "team_leader") and in_team(sheet, principal):
+        return
+    raise Forbidden(f"Sheet {sheet.id} is outside your scope or team", scope=principal.scope)
+
+
+def require_team(sheet: ScoreSheet, principal: Principal) -> None:
+    if not in_team(sheet, principal):
+        raise NotInTeam(
+            f"Only team {sheet.team_id} (assigned to {sheet.site_code}) may change this sheet",
+            team_id=sheet.team_id,
+        )
+
+
+def etag_of(sheet: ScoreSheet) -> str:
+    return f'"{sheet.id}.{sheet.version}"'
+
+
+def check_if_match(sheet: ScoreSheet, if_match: str | None) -> None:
+    if not if_match:
+        raise IfMatchRequired("Send If-Match with the ETag you last read", etag=etag_of(sheet))
+    tags = [t.strip().removeprefix("W/") for t in if_match.split(",")]
+    if etag_of(sheet) not in tags and "*" not in tags:
+        raise StaleEtag(
+            "The sheet was changed since you read it; read it again and retry", current_etag=etag_of(sheet)
+        )
+
+
+# --- sheets --------------------------------------------------------------------------------------
+
+
+async def _assignment(
+    http: httpx.AsyncClient, sampling_url: str, *, round_code: str, site_code: str
+) -> clients.Assignment:
+    assignment = await clients.get_assignment(http, sampling_url, round_code=round_code, site_code=site_code)
+    if assignment is None:
+        raise SiteNotDrawn(
+            f"Site {site_code} was not drawn in round {round_code}",
+            errors=[field_error(["body", "site_code"], f"not drawn in round {round_code}")],
+        )
+    return assignment
+
+
+def _apply_team(sheet: ScoreSheet, a: clients.Assignment) -> None:
+    sheet.team_id = a.team.id
+    sheet.team_name = a.team.name
+    sheet.team_leader_user_id = a.team.leader_user_id
+    sheet.team_member_ids = sorted(set(a.team.member_user_ids))
+
+
+async def create_sheet(
+    session: AsyncSession,
+    *,
+    http: httpx.AsyncClient,
+    sampling_url: str,
+    round_code: str,
+    site_code: str,
+    principal: Principal,
+    now: datetime,
+    assignment: clients.Assignment | None = None,
+) -> ScoreSheet:
+    """Open a draft for a site drawn in the round, by a member of the team it was assigned to."""
+    if assignment is None:
+        assignment = await _assignment(http, sampling_url, round_code=round_code, site_code=site_code)
+        if principal.sub not in assignment.team_user_ids():
+            raise NotInTeam(
+                f"{site_code} is assigned to team {assignment.team.id}, which you are not in",
+                team_id=assignment.team.id,
+            )
+    existing = await repository.find_sheet(session, round_code=round_code, site_code=site_code)
+    if existing is not None:
+        raise SheetExists(
+            f"Round {round_code} already has sheet {existing.id} for {site_code}", sheet_id=existing.id
+        )
+    rubric = await rubric_for_round(session, round_code=round_code, actor=principal.sub, now=now)
+    definition = definition_of(rubric)
+    site = assignment.site
+    applicable = definition.applicable_items(site.type)
+    if not applicable:
+        raise SiteNotDrawn(
+            f"Rubric {rubric.version} has no items for site type {site.type!r}",
+            errors=[
+                field_error(
+                    ["body", "site_code"], f"site type {site.type!r} is not scored by rubric {rubric.version}"
+                )
+            ],
+        )
+    assert rubric.id is not None
+    sheet = ScoreSheet(
+        id=str(uuid.uuid4()),
+        round_code=round_code,
+        rubric_id=rubric.id,
+        site_code=site.code,
+        site_name=site.name,
+        site_type=site.type,
+        org_unit=site.org_unit,
+        district=site.district,
+        team_id="",
+        team_leader_user_id="",
+        status="draft",
+        created_by=principal.sub,
+        created_at=now,
+        updated_at=now,
+    )
+    _apply_team(sheet, assignment)
+    session.add(sheet)
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # the same site opened twice at once: the unique (round, site) decides
+        raise SheetExists(f"Round {round_code} already has a sheet for {site_code}") from exc
+    # Core inserts: constructing SQLModel table objects one by one costs ~1 ms each (pydantic warns inside).
+    await repository.insert_rows(
+        session,
+        ItemScore,
+        [
+            {
+                "sheet_id": sheet.id,
+                "item_code": it.code,
+                "section_code": section.code,
+                "max_points": it.points,
+                "points": None,
+                "deduction_count": 0,
+                "finding_count": 0,
+                "detail": {},
+            }
+            for section, it in applicable
+        ],
+    )
+    _recompute(sheet, definition, {it.code: None for _, it in applicable})
+    await _history(
+        session, sheet, action="created", actor=principal.sub, now=now, changes={"team_id": sheet.team_id}
+    )
+    await session.flush()
+    return sheet
+
+
+def _recompute(
+    sheet: ScoreSheet,
+    definition: RubricDefinition,
+    points: dict[str, Decimal | None],
+    vetoed: set[str] | None = None,
+) -> calc.SheetResult:
+    result = calc.sheet_result(definition, sheet.site_type, points, vetoed or set())
+    sheet.score = float(result.score) if result.score is not None else None
+    sheet.grade = result.grade
+    sheet.veto_items = result.veto_items
+    sheet.section_scores = {
+        s.code: {
+            "points": float(s.points),
+            "max_points": float(s.max_points),
+            "percent": None if s.percent is None else float(s.percent),
+            "weight": float(s.weight),
+        }
+        for s in result.sections
+    }
+    return result
+
+
+def _stamp_evidence(
+    new: list[dict[str, Any]], old: list[dict[str, Any]], actor: str, now: datetime
+) -> list[dict[str, Any]]:
+    known = {e["sha256"]: e for e in old}
+    out = []
+    for e in new:
+        prev = known.get(e["sha256"])
+        out.append(
+            {**e, "added_by": prev["added_by"], "added_at": prev["added_at"]}
+            if prev
+            else {**e, "added_by": actor, "added_at": now.isoformat()}
+        )
+    return out
+
+
+def _detail_from(data: ItemScoreIn, old: dict[str, Any], actor: str, now: datetime) -> dict[str, Any]:
+    deductions = []
+    for d in data.deductions or []:
+        deductions.append(
+            {
+                "id": d.id or str(uuid.uuid4()),
+                "points": d.points,
+                "reason": d.reason,
+                "finding": d.finding.model_dump() if d.finding else None,
+            }
+        )
+    return {
+        "deductions": deductions,
+        "grade": data.grade,
+        "rate": data.rate,
+        "met": data.met,
+        "veto_triggered": data.veto_triggered,
+        "notes": data.notes,
+        "methods": list(dict.fromkeys(data.methods)),
+        "evidence": _stamp_evidence(
+            [e.model_dump() for e in data.evidence], old.get("evidence", []), actor, now
+        ),
+    }
+
+
+def _validate_update(
+    sheet: ScoreSheet, definition: RubricDefinition, items: list[ItemScore], update: SheetUpdate
+) -> None:
+    errors: list[dict[str, Any]] = []
+    by_code = {i.item_code: i for i in items}
+    seen: set[str] = set()
+    deduction_ids: dict[str, str] = {}
+    # Deduction ids stay unique across the sheet: they name findings, and findings become events.
+    replaced = {x.item_code for x in update.items}
+    for it in items:
+        if it.item_code not in replaced:
+            for d in it.detail.get("deductions", []):
+                deduction_ids[d["id"]] = it.item_code
+    for i, data in enumerate(update.items):
+        loc: list[str | int] = ["body", "items", i]
+        rubric_item = definition.item(data.item_code)
+        if rubric_item is None:
+            errors.append(
+                field_error([*loc, "item_code"], f"no item {data.item_code!r} in rubric {definition.version}")
+            )
+            continue
+        if data.item_code not in by_code:
+            errors.append(
+                field_error(
+                    [*loc, "item_code"], f"{data.item_code} does not apply to site type {sheet.site_type!r}"
+                )
+            )
+            continue
+        if data.item_code in seen:
+            errors.append(field_error([*loc, "item_code"], f"{data.item_code} is listed twice"))
+        seen.add(data.item_code)
+        errors.extend(calc.check_item_score(rubric_item, data.model_dump(), definition.graded_scale, loc))
+        for j, d in enumerate(data.deductions or []):
+            if d.id is not None:
+                if d.id in deduction_ids:
+                    errors.append(
+                        field_error(
+                            [*loc, "deductions", j, "id"],
+                            f"deduction id {d.id} is already used on {deduction_ids[d.id]}",
+                        )
+                    )
+                deduction_ids[d.id] = data.item_code
+    if update.poll is not None:
+        for group in update.poll:
+            if group not in definition.satisfaction_poll.groups:
+                errors.append(
+                    field_error(
+                        ["body", "poll", group],
+                        f"unknown group; known: {', '.join(definition.satisfaction_poll.groups)}",
+                    )
+                )
+    if errors:
+        raise InvalidScores(f"{len(errors)} invalid field(s); nothing was saved", errors=errors)
+
+
+def points_of(items: list[ItemScore]) -> dict[str, Decimal | None]:
+    return {i.item_code: None if i.points is None else calc.dec(i.points) for i in items}
+
+
+def vetoed_items(definition: RubricDefinition, items: list[ItemScore]) -> set[str]:
+    out = set()
+    for i in items:
+        rubric_item = definition.item(i.item_code)
+        if rubric_item is not None and i.points is not None and calc.item_vetoed(rubric_item, i.detail):
+            out.add(i.item_code)
+    return out
+
+
+async def load_sheet_context(
+    session: AsyncSession, sheet: ScoreSheet
+) -> tuple[Rubric, RubricDefinition, list[ItemScore]]:
+    """The sheet's rubric, parsed definition and item rows; read once per transaction (writes update them in place)."""
+    rubric = await get_rubric(session, sheet.rubric_id)  # identity map after the first call
+    key = ("scoring.items", sheet.id)
+    items: list[ItemScore] | None = session.info.get(key)
+    if items is None:
+        items = await repository.sheet_items(session, sheet.id)
+        session.info[key] = items
+    return rubric, definition_of(rubric), items
+
+
+def _require_editable(sheet: ScoreSheet) -> None:
+    if sheet.status == "locked":
+        raise SheetLocked(
+            f"Sheet {sheet.id} is locked (SHA-256 {sheet.content_sha256}); it can no longer change"
+        )
+    if sheet.status not in EDITABLE:
+        raise InvalidTransition(
+            f"Sheet {sheet.id} is {sheet.status}; only draft or returned sheets can be edited",
+            sheet_status=sheet.status,
+        )
+
+
+async def update_sheet(
+    session: AsyncSession,
+    *,
+    sheet: ScoreSheet,
+    update: SheetUpdate,
+    principal: Principal,
+    if_match: str | None,
+    now: datetime,
+) -> ScoreSheet:
+    """Save item scores, the satisfaction poll and notes on a draft or returned sheet."""
+    require_team(sheet, principal)
+    _require_editable(sheet)
+    check_if_match(sheet, if_match)
+    _, definition, items = await load_sheet_context(session, sheet)
+    _validate_update(sheet, definition, items, update)
+    by_code = {i.item_code: i for i in items}
+    changes: dict[str, Any] = {}
+    if update.poll is not None:
+        new_poll = {g: c.model_dump() for g, c in update.poll.items()}
+        if new_poll != sheet.poll:
+            changes["poll"] = {"before": sheet.poll, "after": new_poll}
+            sheet.poll = new_poll
+    if update.notes is not None and update.notes != sheet.notes:
+        changes["notes"] = {"before": sheet.notes, "after": update.notes}
+        sheet.notes = update.notes
+    rate = calc.poll_rate(sheet.poll, definition)
+    item_changes: dict[str, Any] = {}
+    given = {d.item_code: d for d in update.items}
+    for code, row in by_code.items():
+        rubric_item = definition.item(code)
+        assert rubric_item is not None
+        if code not in given and not (rubric_item.source and "poll" in changes):
+            continue
+        detail = _detail_from(given[code], row.detail, principal.sub, now) if code in given else row.detail
+        points = calc.item_points(rubric_item, detail, definition.graded_scale, rate)
+        new_points = None if points is None else float(points)
+        if detail == row.detail and new_points == row.points:
+            continue
+        item_changes[code] = {
+            "before": {"points": row.points, **row.detail},
+            "after": {"points": new_points, **detail},
+        }
+        row.detail = detail
+        row.points = new_points
+        row.deduction_count = len(detail.get("deductions") or [])
+        row.finding_count = sum(1 for d in detail.get("deductions") or [] if d.get("finding"))
+        row.updated_by, row.updated_at = principal.sub, now
+        session.add(row)
+    if item_changes:
+        changes["items"] = item_changes
+    if not changes:
+        return sheet
+    _recompute(sheet, definition, points_of(items), vetoed_items(definition, items))
+    sheet.version += 1
+    sheet.updated_at = now
+    session.add(sheet)
+    await _history(session, sheet, action="updated", actor=principal.sub, now=now, changes=changes)
+    await session.flush()
+    return sheet
+
+
+async def _history(
+    session: AsyncSession,
+    sheet: ScoreSheet,
+    *,
+    action: str,
+    actor: str,
+    now: datetime,
+    changes: dict[str, Any],
+) -> None:
+    """Append one entry to the sheet's history (never updated, never deleted)."""
+    row = {
+        "sheet_id": sheet.id,
+        "version": sheet.version,
+        "action": action,
+        "actor": actor,
+        "at": now,
+        "changes": changes,
+    }
+    await repository.insert_rows(session, SheetHistory, [row])
+
+
+async def _move(
+    session: AsyncSession,
+    sheet: ScoreSheet,
+    *,
+    action: str,
+    status: str,
+    principal: Principal,
+    now: datetime,
+    changes: dict[str, Any],
+) -> None:
+    changes = {"status": {"before": sheet.status, "after": status}, **changes}
+    sheet.status = status
+    sheet.version += 1
+    sheet.updated_at = now
+    session.add(sheet)
+    await _history(session, sheet, action=action, actor=principal.sub, now=now, changes=changes)
+    await session.flush()
+
+
+async def submit_sheet(
+    session: AsyncSession,
+    *,
+    sheet: ScoreSheet,
+    principal: Principal,
+    if_match: str | None,
+    now: datetime,
+    http: httpx.AsyncClient,
+    sampling_url: str,
+) -> ScoreSheet:
+    """Hand a complete sheet to the team leader; its findings go to rectification, each exactly once."""
+    require_team(sheet, principal)
+    _require_editable(sheet)
+    check_if_match(sheet, if_match)
+    _, definition, items = await load_sheet_context(session, sheet)
+    missing = [i.item_code for i in items if i.points is None]
+    if missing:
+        raise SheetIncomplete(
+            f"{len(missing)} item(s) are not scored yet: {', '.join(missing)}",
+            errors=[field_error(["items", code], "not scored") for code in missing],
+        )
+    # Sampling may have re-assigned the site since the sheet was opened: ask again, refresh the team.
+    assignment = await _assignment(http, sampling_url, round_code=sheet.round_code, site_code=sheet.site_code)
+    if principal.sub not in assignment.team_user_ids():
+        raise NotInTeam(
+            f"{sheet.site_code} is now assigned to team {assignment.team.id}, which you are not in",
+            team_id=assignment.team.id,
+        )
+    _apply_team(sheet, assignment)
+    sheet.submitted_by, sheet.submitted_at, sheet.return_reason = principal.sub, now, None
+    await _move(
+        session, sheet, action="submitted", status="submitted", principal=principal, now=now, changes={}
+    )
+    sent = await repository.sent_finding_ids(session, sheet.id)
+    for row in items:
+        rubric_item = definition.item(row.item_code)
+        assert rubric_item is not None
+        for d in row.detail.get("deductions") or []:
+            if not d.get("finding") or d["id"] in sent:
+                continue
+            event_id = events.finding_event_id(sheet.id, d["id"])
+            await repository.insert_rows(
+                session,
+                SheetFinding,
+                [
+                    {
+                        "sheet_id": sheet.id,
+                        "finding_id": d["id"],
+                        "item_code": row.item_code,
+                        "event_id": event_id,
+                        "enqueued_at": now,
+                    }
+                ],
+            )
+            await outbox.enqueue(
+                session,
+                outbox_event,
+                event_type=events.FINDING_CREATED,
+                target="rectification",
+                path="/findings",
+                payload=events.finding_created(
+                    sheet,
+                    item_code=row.item_code,
+                    item_title=rubric_item.title,
+                    deduction=d,
+                    finding=d["finding"],
+                ),
+                now=now,
+                event_id=event_id,
+            )
+    await outbox.enqueue(
+        session,
+        outbox_event,
+        event_type=events.SUBMITTED,
+        target="notify",
+        path="/events",
+        payload=events.sheet_submitted(sheet),
+        now=now,
+    )
+    await session.flush()
+    return sheet
+
+
+async def review_sheet(
+    session: AsyncSession, *, sheet: ScoreSheet, principal: Principal, if_match: str | None, now: datetime
+) -> ScoreSheet:
+    """Confirm a submitted sheet as the team leader."""
+    if principal.sub != sheet.team_leader_user_id:
+        raise NotInTeam(
+            f"Only the leader of team {sheet.team_id} may review this sheet", team_id=sheet.team_id
+        )
+    if sheet.status != "submitted":
+        raise InvalidTransition(
+            f"Sheet {sheet.id} is {sheet.status}; only a submitted sheet can be reviewed",
+            sheet_status=sheet.status,
+        )
+    check_if_match(sheet, if_match)
+    sheet.reviewed_by, sheet.reviewed_at = principal.sub, now
+    await _move(
+        session, sheet, action="reviewed", status="reviewed", principal=principal, now=now, changes={}
+    )
+    return sheet
+
+
+async def return_sheet(
+    session: AsyncSession,
+    *,
+    sheet: ScoreSheet,
+    reason: str,
+    principal: Principal,
+    if_match: str | None,
+    now: datetime,
+) -> ScoreSheet:
+    """Send a submitted or reviewed sheet back for rework, with the reason."""
+    if sheet.status == "locked":
+        raise SheetLocked(f"Sheet {sheet.id} is locked; it can no longer be returned")
+    if sheet.status not in ("submitted", "reviewed"):
+        raise InvalidTransition(
+            f"Sheet {sheet.id} is {sheet.status}; only submitted or reviewed sheets can be returned",
+            sheet_status=sheet.status,
+        )
+    is_leader = principal.sub == sheet.team_leader_user_id
+    if not principal.has_role("city_admin") and not (is_leader and sheet.status == "submitted"):
+        raise NotInTeam(
+            "Only the team leader (before review) or a city admin may return this sheet",
+            team_id=sheet.team_id,
+        )
+    check_if_match(sheet, if_match)
+    sheet.return_reason = reason
+    sheet.reviewed_by = sheet.reviewed_at = None
+    await _move(
+        session,
+        sheet,
+        action="returned",
+        status="returned",
+        principal=principal,
+        now=now,
+        changes={"reason": reason},
+    )
+    await outbox.enqueue(
+        session,
+        outbox_event,
+        event_type=events.RETURNED,
+        target="notify",
+        path="/events",
+        payload=events.sheet_returned(sheet, returned_by=principal.sub),
+        now=now,
+    )
+    return sheet
+
+
+def sheet_content(sheet: ScoreSheet, rubric: Rubric, items: list[ItemScore]) -> dict[str, Any]:
+    """The content a lock fixes: site, team, rubric version, every item's score and detail, poll and results."""
+    return {
+        "sheet_id": sheet.id,
+        "round_code": sheet.round_code,
+        "rubric": {"version": rubric.version, "sha256": rubric.definition_sha256},
+        "site": events.site_of(sheet),
+        "team_id": sheet.team_id,
+        "items": [
+            {"item_code": i.item_code, "points": i.points, "detail": i.detail}
+            for i in sorted(items, key=lambda i: i.item_code)
+        ],
+        "poll": sheet.poll,
+        "notes": sheet.notes,
+        "score": sheet.score,
+        "grade": sheet.grade,
+        "veto_items": sheet.veto_items,
+        "sections": sheet.section_scores,
+        "submitted_by": sheet.submitted_by,
+        "reviewed_by": sheet.reviewed_by,
+    }
+
+
+async def lock_sheet(
+    session: AsyncSession, *, sheet: ScoreSheet, principal: Principal, if_match: str | None, now: datetime
+) -> ScoreSheet:
+    """Lock a reviewed sheet for good and fix its content hash."""
+    principal.require_scope(sheet.org_unit)
+    if sheet.status == "locked":
+        raise SheetLocked(f"Sheet {sheet.id} is already locked")
+    if sheet.status != "reviewed":
+        raise InvalidTransition(
+            f"Sheet {sheet.id} is {sheet.status}; only a reviewed sheet can be locked",
+            sheet_status=sheet.status,
+        )
+    check_if_match(sheet, if_match)
+    rubric, _, items = await load_sheet_context(session, sheet)
+    sheet.content_sha256 = canonical_sha256(sheet_content(sheet, rubric, items))
+    sheet.locked_by, sheet.locked_at = principal.sub, now
+    await _move(
+        session,
+        sheet,
+        action="locked",
+        status="locked",
+        principal=principal,
+        now=now,
+        changes={"content_sha256": sheet.content_sha256},
+    )
+    await outbox.enqueue(
+        session,
+        outbox_event,
+        event_type=events.LOCKED,
+        target="notify",
+        path="/events",
+        payload=events.sheet_locked(sheet),
+        now=now,
+    )
+    return sheet

@@ -1,0 +1,85 @@
+"""The demo data command, and delivery of scoring's outbox to rectification and notify."""
+
+import json
+
+import httpx
+from sqlalchemy import func, select
+
+from services.kit import outbox
+from services.scoring import demo
+from services.scoring.config import Settings
+from services.scoring.models import ScoreSheet, outbox_event
+from tests.scoring.conftest import FakeSampling, act, as_admin, as_inspector, filled_sheet, outbox_rows
+
+
+class TestDemo:
+    async def _count(self, client, status=None):
+        async with client.app.state.engine.connect() as conn:
+            stmt = select(func.count()).select_from(ScoreSheet)
+            if status:
+                stmt = stmt.where(ScoreSheet.status == status)
+            return (await conn.execute(stmt)).scalar_one()
+
+    async def test_creates_realistic_sheets_once(self, client, sampling, capsys):
+        settings = Settings(database_url=client.app.state.settings.database_url, environment="test")
+        transport = httpx.MockTransport(sampling.handler)
+        assert await demo.run(settings, round_code="2026Q1", transport=transport) == 0
+        assert await self._count(client) == 8
+        # seeded by site code: the same mix on every machine — most locked, some returned, with findings
+        statuses = {st: await self._count(client, st) for st in ("reviewed", "returned", "locked")}
+        assert statuses == {"reviewed": 1, "returned": 2, "locked": 5}
+        assert len([r for r in await outbox_rows(client) if r["target"] == "rectification"]) == 16
+        first = capsys.readouterr().out
+        assert "created 8 sheets" in first
+        assert await demo.run(settings, round_code="2026Q1", transport=transport) == 0
+        assert "created 0 sheets" in capsys.readouterr().out and await self._count(client) == 8
+        ranking = await client.get(
+            "/rounds/2026Q1/rankings/districts", params={"preview": True}, headers=as_admin()
+        )
+        assert ranking.status_code == 200
+
+    async def test_round_missing_in_sampling_exits_cleanly(self, client, capsys):
+        settings = Settings(database_url=client.app.state.settings.database_url, environment="test")
+        code = await demo.run(
+            settings, round_code="1999Q1", transport=httpx.MockTransport(FakeSampling().handler)
+        )
+        assert code == 0 and "no round 1999Q1" in capsys.readouterr().out
+
+
+class TestRelay:
+    async def test_findings_and_events_are_delivered_with_idempotency_keys(self, client):
+        finding = {"category": "组织生活", "severity": "severe", "level": "individual", "concerns": "王某"}
+        sheet = await filled_sheet(
+            client,
+            "330212001201",
+            overrides={
+                "C05": {"deductions": [{"points": 3, "reason": "民主评议未开展", "finding": finding}]}
+            },
+        )
+        await act(client, sheet, "submit", as_inspector())
+        received: list[httpx.Request] = []
+
+        def peer(request: httpx.Request) -> httpx.Response:
+            received.append(request)
+            return httpx.Response(202, json={})
+
+        app = client.app
+        original = app.state.http
+        app.state.http = httpx.AsyncClient(transport=httpx.MockTransport(peer))
+        try:
+            cfg = outbox.RelayConfig(
+                table=outbox_event,
+                targets={"notify": "http://notify", "rectification": "http://rect"},
+                source="scoring",
+            )
+            assert await outbox.relay_once(app, cfg) == 2
+        finally:
+            await app.state.http.aclose()
+            app.state.http = original
+        by_url = {str(r.url): r for r in received}
+        rect = by_url["http://rect/findings"]
+        envelope = json.loads(rect.content)
+        assert envelope["type"] == "scoring.finding.created" and envelope["source"] == "scoring"
+        assert rect.headers["idempotency-key"] == envelope["id"]
+        assert envelope["data"]["concerns"] == "王某" and envelope["data"]["severity"] == "severe"
+        assert json.loads(by_url["http://notify/events"].content)["type"] == "scoring.sheet.submitted"
