@@ -156,6 +156,7 @@ DEMO_ROUND: dict[str, Any] = {
     "title": "2026年第一季度基层党建专项督查（演示数据）",
     "plan": {
         "quotas": [
+            {"group": "district_zone", "per": "district", "count": 1},
             {"group": "town_street", "per": "district", "count": 2},
             {"group": "village_community", "per": "district", "count": 4},
             {"group": "two_new", "per": "district", "min": 1, "max": 2},

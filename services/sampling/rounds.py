@@ -21,6 +21,8 @@ from services.sampling.models import Assignment, Round, RoundFrame, outbox_event
 from services.sampling.schemas import Plan, RoundCreate, RoundPlanUpdate
 
 GROUPS: dict[str, tuple[str, ...]] = {
+    # The district or zone itself: its section-A (county-level) sheet needs it drawn and assigned.
+    "district_zone": DISTRICT_TYPES,
     "town_street": TOWN_TYPES,
     "village_community": VILLAGE_TYPES,
     "two_new": ("enterprise", "social_org"),

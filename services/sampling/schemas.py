@@ -13,7 +13,7 @@ T = TypeVar("T")
 SiteType = Literal[
     "district", "zone", "town", "street", "village", "community", "enterprise", "social_org", "institution"
 ]
-Group = Literal["town_street", "village_community", "two_new", "institution"]
+Group = Literal["district_zone", "town_street", "village_community", "two_new", "institution"]
 assert set(SITE_TYPES) == set(SiteType.__args__)  # type: ignore[attr-defined]
 
 

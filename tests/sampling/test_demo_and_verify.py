@@ -45,8 +45,12 @@ class TestDemoCity:
         assert second["round"]["current_draw_number"] == 1
         teams = (await client.get("/rounds/2026Q1/teams")).json()
         assert len(teams) == 5 and all(len(t["member_user_ids"]) == 5 for t in teams)
-        total = (await client.get("/rounds/2026Q1/assignments")).json()["total"]
-        assert 16 * 7 + 1 <= total <= 16 * 8 + 1
+        listing = (await client.get("/rounds/2026Q1/assignments", params={"limit": 500})).json()
+        total = listing["total"]
+        # Per district: itself (its section-A sheet), 2 towns, 4 villages, 1-2 two-new; 1 institution.
+        assert 16 * 8 + 1 <= total <= 16 * 9 + 1
+        own = {a["site"]["district"] for a in listing["items"] if a["site"]["type"] in ("district", "zone")}
+        assert len(own) == 16
 
 
 class TestVerifyCommand:
