@@ -82,7 +82,8 @@ def main() -> int:
         if stopping:
             return 0
         if os.environ.get("DEMO_DATA", "1") != "0":
-            for svc in SERVICES:
+            # notify first: its directory must know the people the other demos' events name.
+            for svc in sorted(SERVICES, key=lambda s: s.name != "notify"):
                 module = f"{svc.module}.demo"
                 if importlib.util.find_spec(module) is None:
                     continue

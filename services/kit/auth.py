@@ -32,6 +32,10 @@ ROLES: tuple[str, ...] = (
 )
 PrincipalKind = Literal["user", "api_key", "service"]
 
+# An org-unit path: the city, then district slug, town code, site code. Codes keep their case
+# (unified social credit codes of two-new organisations and institutions carry capitals).
+ORG_UNIT_PATTERN = r"^ningbo(/[A-Za-z0-9_\-]+)*$"
+
 
 def scope_covers(scope: str, unit: str) -> bool:
     """Whether org unit `unit` (e.g. ``ningbo/yinzhou/dongwu``) lies inside `scope` (e.g. ``ningbo/yinzhou``)."""

@@ -78,6 +78,25 @@ def people() -> list[tuple[str, dict[str, object]]]:
                 },
             )
         )
+        # Whoever rectification's demo makes responsible for a district's problems.
+        out.append(
+            (
+                f"u-{slug}-responsible",
+                {"name": f"{name}责任人", "org_unit": f"ningbo/{slug}", "roles": ["responsible"]},
+            )
+        )
+    # The responsible people named by rectification's demo scenarios.
+    out += [
+        ("u-chen-jing", {"name": "陈静", "org_unit": "ningbo/haishu/yuehu/yuehu", "roles": ["responsible"]}),
+        (
+            "u-wang-lei",
+            {"name": "王磊", "org_unit": "ningbo/zhenhai/zhaobaoshan/xcl", "roles": ["responsible"]},
+        ),
+    ]
+    # Sampling's demo inspector pool: u-insp-01 .. u-insp-60, every fourth may lead.
+    for n in range(1, 61):
+        roles = ["inspector", "team_leader"] if n % 4 == 1 else ["inspector"]
+        out.append((f"u-insp-{n:02d}", {"name": f"督查员{n:02d}", "org_unit": "ningbo", "roles": roles}))
     return out
 
 

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from services.kit.auth import ORG_UNIT_PATTERN
+
 Priority = Literal["normal", "urgent"]
 MessageChannel = Literal["inbox", "email", "sms"]
 Channel = Literal["inbox", "email", "sms", "webhook"]
@@ -17,7 +19,7 @@ DeliveryStatus = Literal["pending", "sent", "failed", "held", "digested"]
 T = TypeVar("T")
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-ORG_UNIT = r"^ningbo(/[a-z0-9_\-]+)*$"
+ORG_UNIT = ORG_UNIT_PATTERN
 
 
 class PersonRecipient(BaseModel):

@@ -44,7 +44,11 @@ def build_app(
         title="Rectification (整改)",
         description="Problems (问题清单), countdown schedules (倒排时间表), reminders and escalation.",
         version=__version__,
-        routers=[whoami_router("rectification"), endpoints.router],
+        routers=[
+            whoami_router("rectification"),
+            endpoints.router,
+            outbox.outbox_admin_router(outbox_event, tag="operations"),
+        ],
         migrations_dir=MIGRATIONS_DIR,
         workers=workers,
         clock=clock,

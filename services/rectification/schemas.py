@@ -7,12 +7,14 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from services.kit.auth import ORG_UNIT_PATTERN
+
 Severity = Literal["general", "serious", "severe"]
 Level = Literal["village_community", "unit", "individual"]
 Status = Literal["open", "in_progress", "submitted", "returned", "closed"]
 Light = Literal["green", "yellow", "red", "overdue"]
 SHA256 = r"^[0-9a-f]{64}$"
-ORG_UNIT = r"^ningbo(/[a-z0-9_\-]+)*$"
+ORG_UNIT = ORG_UNIT_PATTERN
 
 
 class SiteRef(BaseModel):

@@ -43,6 +43,7 @@ def build_app(
         version=__version__,
         routers=[
             whoami_router("sampling"),
+            outbox.outbox_admin_router(outbox_event, tag="operations"),
             endpoints.router,
             endpoints.pool_router,
             round_endpoints.router,

@@ -41,7 +41,11 @@ def build_app(
         title="Scoring (评分)",
         description="Rubrics (测评体系), score sheets (评分表), results and rankings.",
         version=__version__,
-        routers=[whoami_router("scoring"), endpoints.router],
+        routers=[
+            whoami_router("scoring"),
+            endpoints.router,
+            outbox.outbox_admin_router(outbox_event, tag="operations"),
+        ],
         migrations_dir=MIGRATIONS_DIR,
         workers=workers,
         clock=clock,

@@ -437,3 +437,16 @@ class TestEventStream:
         async with system.client() as c:
             r = await c.get(f"/api/v1/notify/whoami?access_token={token}")
         assert_problem(r, 401, "unauthorized")
+
+
+class TestOutboxAdmin:
+    async def test_every_service_lists_its_failed_events_for_an_admin(self, system: System):
+        async with system.client() as c:
+            for area in ("sampling", "scoring", "rectification", "notify"):
+                r = await c.get(f"/api/v1/{area}/outbox/events", headers=system.auth())
+                assert r.status_code == 200, (area, r.text)
+                assert set(r.json()) == {"items", "total", "limit", "offset"}
+                denied = await c.get(
+                    f"/api/v1/{area}/outbox/events", headers=system.auth(roles=["inspector"])
+                )
+                assert denied.status_code == 403
