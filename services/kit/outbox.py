@@ -58,6 +58,8 @@ log = get_logger("kit.outbox")
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 LEASE = timedelta(seconds=60)
+# notify's intake takes events one by one at /events and in bulk at /events/batch (docs/events.md).
+NOTIFY_BATCH: dict[tuple[str, str], str] = {("notify", "/events"): "/events/batch"}
 
 
 def outbox_table(metadata: MetaData) -> Table:
@@ -148,6 +150,25 @@ class RelayConfig:
     # ``{"results": [{"id", "status", "body"}, ...]}`` and each event is settled on its own status.
     batch_paths: Mapping[tuple[str, str], str] = field(default_factory=dict)
     batch_max: int = 100
+
+
+def relay_config(
+    settings: Any,
+    *,
+    table: Table,
+    targets: Mapping[str, str],
+    batch_paths: Mapping[tuple[str, str], str] | None = None,
+) -> RelayConfig:
+    """A service's relay, tuned by its ``<SVC>_OUTBOX_*`` settings."""
+    return RelayConfig(
+        table=table,
+        targets=targets,
+        source=settings.service_name,
+        batch_size=settings.outbox_batch_size,
+        poll_seconds=settings.outbox_poll_seconds,
+        max_attempts=settings.outbox_max_attempts,
+        batch_paths=dict(batch_paths or {}),
+    )
 
 
 async def claim_due(session: AsyncSession, cfg: RelayConfig, now: datetime) -> list[Mapping[str, Any]]:

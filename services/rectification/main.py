@@ -7,6 +7,7 @@ from services.kit import outbox
 from services.kit.app import Worker, create_app
 from services.kit.clock import Clock
 from services.kit.endpoints import whoami_router
+from services.kit.outbox import NOTIFY_BATCH
 from services.rectification import __version__, endpoints, scheduler
 from services.rectification.config import Settings
 from services.rectification.models import outbox_event
@@ -16,13 +17,8 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 def relay_config(settings: Settings) -> outbox.RelayConfig:
     """Where the outbox relay delivers rectification's events (notify only)."""
-    return outbox.RelayConfig(
-        table=outbox_event,
-        targets={"notify": settings.notify_url},
-        source="rectification",
-        batch_size=settings.outbox_batch_size,
-        poll_seconds=settings.outbox_poll_seconds,
-        max_attempts=settings.outbox_max_attempts,
+    return outbox.relay_config(
+        settings, table=outbox_event, targets={"notify": settings.notify_url}, batch_paths=NOTIFY_BATCH
     )
 
 

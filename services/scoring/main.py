@@ -7,6 +7,7 @@ from services.kit import outbox
 from services.kit.app import create_app
 from services.kit.clock import Clock
 from services.kit.endpoints import whoami_router
+from services.kit.outbox import NOTIFY_BATCH
 from services.scoring import __version__, endpoints
 from services.scoring.config import Settings
 from services.scoring.models import outbox_event
@@ -26,13 +27,11 @@ def build_app(
     if settings.outbox_enabled:
         workers.append(
             outbox.relay_worker(
-                lambda app: outbox.RelayConfig(
+                lambda app: outbox.relay_config(
+                    settings,
                     table=outbox_event,
                     targets={"notify": settings.notify_url, "rectification": settings.rectification_url},
-                    source="scoring",
-                    batch_size=settings.outbox_batch_size,
-                    poll_seconds=settings.outbox_poll_seconds,
-                    max_attempts=settings.outbox_max_attempts,
+                    batch_paths=NOTIFY_BATCH,
                 )
             )
         )
