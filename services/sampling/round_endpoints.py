@@ -303,12 +303,29 @@ async def list_round_assignments(
     if rnd.current_draw_id is None or not teams:
         return Page[AssignmentRead](items=[], total=0, limit=limit, offset=offset)
     ids = [i for i in teams if i is not None and (team_id is None or i == team_id)]
+    scope_district = _scope_district(principal)
+    if scope_district is not None:
+        # A caller scoped to one district sees only that district's visits.
+        if district is not None and district != scope_district:
+            return Page[AssignmentRead](items=[], total=0, limit=limit, offset=offset)
+        district = scope_district
     rows, total = await repository.list_assignments(
         session, rnd.current_draw_id, team_ids=ids, district=district, limit=limit, offset=offset
     )
     return Page[AssignmentRead](
         items=[_assignment(rnd, teams[a.team_id], a) for a in rows], total=total, limit=limit, offset=offset
     )
+
+
+def _scope_district(principal: Principal) -> str | None:
+    """The district a caller's scope confines them to, or None for city-wide scopes."""
+    parts = principal.scope.strip("/").split("/")
+    return parts[1] if len(parts) >= 2 else None
+
+
+def _sees_district(principal: Principal, district: str) -> bool:
+    own = _scope_district(principal)
+    return own is None or own == district
 
 
 async def _current_assignment(
@@ -320,7 +337,7 @@ async def _current_assignment(
         else None
     )
     teams = {t.id: t for t in await _visible_teams(session, rnd, principal)}
-    if a is None or a.team_id not in teams:
+    if a is None or a.team_id not in teams or not _sees_district(principal, a.district):
         raise AssignmentNotFound(
             f"Site {site_code} was not drawn in round {rnd.code}", round_code=rnd.code, site_code=site_code
         )
