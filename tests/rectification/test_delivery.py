@@ -22,6 +22,14 @@ async def wired(database_url) -> AsyncIterator[tuple[httpx.AsyncClient, list[htt
 
     def notify(request: httpx.Request) -> httpx.Response:
         received.append(request)
+        if request.url.path == "/events/batch":
+            events = orjson.loads(request.content)["events"]
+            return httpx.Response(
+                200,
+                json={
+                    "results": [{"id": e["id"], "status": 202, "body": {"accepted": True}} for e in events]
+                },
+            )
         return httpx.Response(202, json={"accepted": True})
 
     settings = Settings(
@@ -37,7 +45,7 @@ async def wired(database_url) -> AsyncIterator[tuple[httpx.AsyncClient, list[htt
         yield client, received
 
 
-async def test_reminder_is_delivered_to_notify_with_its_event_id_as_idempotency_key(wired):
+async def test_reminder_is_delivered_to_notify_keyed_by_its_event_id(wired):
     client, received = wired
     app = client.app
     assert (
@@ -49,17 +57,16 @@ async def test_reminder_is_delivered_to_notify_with_its_event_id_as_idempotency_
     cfg = relay_config(app.state.settings)
     while await outbox.relay_once(app, cfg):
         pass
-    bodies = [orjson.loads(r.content) for r in received]
+    # Events to notify go through its batch intake: each envelope keeps its own id, the idempotency key.
+    assert {str(r.url) for r in received} == {"http://notify.test/events/batch"}
+    bodies = [e for r in received for e in orjson.loads(r.content)["events"]]
     assert {b["type"] for b in bodies} == {
         "rectification.problem.created",
         "rectification.milestone.reminder",
     }
     reminder = next(b for b in bodies if b["type"] == "rectification.milestone.reminder")
-    request = next(r for r in received if orjson.loads(r.content)["id"] == reminder["id"])
-    assert str(request.url) == "http://notify.test/events"
-    assert (
-        request.headers["idempotency-key"] == reminder["id"] == timer_event_id(reminder["data"]["timer_id"])
-    )
+    assert reminder["id"] == timer_event_id(reminder["data"]["timer_id"])
+    assert len({b["id"] for b in bodies}) == len(bodies)
     assert reminder["source"] == "rectification"
     assert reminder["data"]["recipients"] == [{"kind": "person", "user_id": "u-zhang-wei"}]
     assert reminder["data"]["site"]["org_unit"] == "ningbo/yinzhou/dongwu/tiantong"
