@@ -25,6 +25,7 @@ from gateway.problems import problems_router
 from gateway.proxy import Forwarder, HttpxForwarder
 from gateway.ratelimit import RateLimiter
 from gateway.routes import ServiceCatalog, merge_openapi
+from services.kit import orgunit
 from services.kit.app import health_router, operation_id
 from services.kit.auth import Principal, sign_principal
 from services.kit.clock import Clock, OffsetClock, SystemClock
@@ -70,6 +71,7 @@ class PrincipalSigner:
 def build_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     """The gateway application."""
     settings = settings or Settings()
+    orgunit.set_city_root(settings.city_root)
     clock = clock or (OffsetClock() if settings.clock_control else SystemClock())
     upstreams = settings.upstreams()
 

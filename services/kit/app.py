@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from starlette.responses import Response
 
+from services.kit import orgunit
 from services.kit.auth import current_principal
 from services.kit.clock import Clock, OffsetClock, SystemClock
 from services.kit.db import make_engine, make_sessionmaker
@@ -129,6 +130,7 @@ def create_app(
 ) -> FastAPI:
     """Build a service: its routers behind the principal check, plus health, metrics and workers."""
     name = settings.service_name
+    orgunit.set_city_root(settings.city_root)
     if clock is None:
         clock = OffsetClock() if settings.clock_control else SystemClock()
 

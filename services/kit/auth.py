@@ -11,9 +11,11 @@ from typing import Annotated, Any, Literal
 
 import jwt
 from fastapi import Depends, Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
+from sqlalchemy import true
 
-from services.kit.errors import Forbidden, Unauthorized
+from services.kit import orgunit
+from services.kit.errors import Forbidden, NotFound, Unauthorized
 
 PRINCIPAL_HEADER = "x-principal"
 INTERNAL_ISSUER = "gateway"
@@ -32,16 +34,17 @@ ROLES: tuple[str, ...] = (
 )
 PrincipalKind = Literal["user", "api_key", "service"]
 
-# An org-unit path: the city, then district slug, town code, site code. Codes keep their case
-# (unified social credit codes of two-new organisations and institutions carry capitals).
-ORG_UNIT_PATTERN = r"^ningbo(/[A-Za-z0-9_\-]+)*$"
+# Kept here for the schemas that import it; the grammar lives in services.kit.orgunit.
+ORG_UNIT_PATTERN = orgunit.ORG_UNIT_PATTERN
 
 
 def scope_covers(scope: str, unit: str) -> bool:
-    """Whether org unit `unit` (e.g. ``ningbo/yinzhou/dongwu``) lies inside `scope` (e.g. ``ningbo/yinzhou``)."""
-    scope = scope.strip("/")
-    unit = unit.strip("/")
-    return scope == "" or unit == scope or unit.startswith(scope + "/")
+    """Whether org unit `unit` (e.g. ``ningbo/yinzhou/dongwu``) lies inside `scope` (e.g. ``ningbo/yinzhou``).
+
+    An empty scope covers nothing: only the services' own principal is unrestricted (see
+    :meth:`Principal.covers`).
+    """
+    return orgunit.covers(scope.strip("/"), unit.strip("/"))
 
 
 class Principal(BaseModel):
@@ -58,13 +61,39 @@ class Principal(BaseModel):
     def has_role(self, *roles: str) -> bool:
         return any(r in self.roles for r in roles)
 
+    @property
+    def is_service(self) -> bool:
+        """The services' own principal (never an API key, never a user)."""
+        return self.kind == "service"
+
+    @property
+    def city_wide(self) -> bool:
+        """Whether this caller's scope is the whole city (or it is a service calling on its own behalf)."""
+        return self.is_service or orgunit.is_city_wide(self.scope)
+
     def covers(self, unit: str) -> bool:
-        return scope_covers(self.scope, unit)
+        """Whether `unit` lies inside this principal's scope, whatever its role."""
+        return self.is_service or scope_covers(self.scope, unit)
+
+    def scope_filter(self, column: Any) -> Any:
+        """SQL: rows whose org-unit `column` lies inside this principal's scope (escaped prefix match)."""
+        if self.is_service:
+            return true()
+        return orgunit.under(column, self.scope)
 
     def require_scope(self, unit: str) -> None:
-        """Raise 403 unless `unit` lies inside this principal's scope."""
+        """Raise 403 unless `unit` lies inside this principal's scope (for writes naming a unit)."""
         if not self.covers(unit):
             raise Forbidden(f"{unit!r} is outside your scope {self.scope!r}", scope=self.scope, unit=unit)
+
+    def require_visible(self, unit: str, what: str) -> None:
+        """Raise 404 unless `unit` lies inside this principal's scope.
+
+        An object outside the caller's scope is answered exactly like a missing one, so neither its
+        existence nor its place leaks; `what` is the same text the missing case uses.
+        """
+        if not self.covers(unit):
+            raise NotFound(what)
 
 
 def sign_principal(
@@ -102,13 +131,19 @@ def verify_principal(token: str, *, secret: str) -> Principal:
         raise Unauthorized("The forwarded principal has expired") from exc
     except jwt.PyJWTError as exc:
         raise Unauthorized(f"The forwarded principal is invalid: {exc}") from exc
-    return Principal(
-        sub=claims["sub"],
-        roles=tuple(claims.get("roles", ())),
-        scope=claims.get("scope", ""),
-        name=claims.get("name"),
-        kind=claims.get("kind", "user"),
-    )
+    roles = claims.get("roles", ())
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise Unauthorized("The forwarded principal is invalid: roles must be a list of strings")
+    try:
+        return Principal(
+            sub=claims["sub"],
+            roles=tuple(roles),
+            scope=claims.get("scope", ""),
+            name=claims.get("name"),
+            kind=claims.get("kind", "user"),
+        )
+    except ValidationError as exc:
+        raise Unauthorized("The forwarded principal is invalid: malformed claims") from exc
 
 
 async def current_principal(request: Request) -> Principal:
@@ -151,6 +186,27 @@ def allow(*roles: str) -> dict[str, Any]:
     ``@router.get("/sites", **allow("city_admin", "district_admin"))``
     """
     return {"dependencies": [Depends(_RoleCheck(roles))], "openapi_extra": {"x-roles": list(roles)}}
+
+
+class _InternalCheck:
+    async def __call__(self, principal: PrincipalDep) -> Principal:
+        if not principal.is_service:
+            # Answered like a route that does not exist: integrations have no business knowing it.
+            raise NotFound("No such route")
+        return principal
+
+
+def internal() -> dict[str, Any]:
+    """Route keyword arguments for a route only the services themselves may call.
+
+    Intake routes (findings, events, follow-up sites, the assignment lookup) accept only the
+    principal a service signs for itself (``kind="service"``), never a user or an API key, whatever
+    its role. The gateway does not route them and the merged OpenAPI does not list them.
+    """
+    return {
+        "dependencies": [Depends(_InternalCheck())],
+        "openapi_extra": {"x-roles": ["system"], "x-internal": True},
+    }
 
 
 def service_principal(service: str, *, scope: str = "") -> Principal:

@@ -233,6 +233,18 @@ async def _on_http(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _on_too_deep(request: Request, exc: Exception) -> Response:
+    # json.loads recurses once per nesting level: a body nested thousands deep exhausts the stack
+    # while FastAPI parses it, before any model sees it. That is the client's malformed input.
+    return problem_response(
+        status=400,
+        slug="malformed-json",
+        title="Malformed JSON",
+        detail="The request body nests too deeply to be parsed",
+        request=request,
+    )
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", exc_info=exc)
     return problem_response(
@@ -249,6 +261,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _on_problem)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(RecursionError, _on_too_deep)
     app.add_exception_handler(Exception, _on_unexpected)
 
 

@@ -31,6 +31,10 @@ class BaseProcessSettings(BaseSettings):
     log_level: str = Field("INFO", validation_alias=_shared("LOG_LEVEL"))
     log_json: bool = Field(True, validation_alias=_shared("LOG_JSON"))
     access_log: bool = Field(True, validation_alias=_shared("ACCESS_LOG"))
+    # The root of every org-unit path (see services.kit.orgunit); one city per deployment.
+    city_root: str = Field(
+        "ningbo", validation_alias=_shared("CITY_ROOT"), pattern=r"^[a-z][a-z0-9_\-]{0,63}$"
+    )
     # HS256 secret the gateway signs forwarded principals with; services verify with it.
     principal_secret: SecretStr = Field(
         SecretStr(DEV_PRINCIPAL_SECRET), validation_alias=_shared("PRINCIPAL_SECRET")

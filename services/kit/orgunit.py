@@ -1,0 +1,116 @@
+"""Org-unit paths: one grammar, one notion of "inside", one escaped SQL prefix filter.
+
+An org unit is a path from the city down: ``<city>/<district>/<town>/<site>``, e.g.
+``ningbo/yinzhou/dongwu/tiantong``. Every scope (a user's, an API key's) is such a path, and a caller
+sees a row when the row's unit equals the scope or lies below it. The city root is configuration
+(``CITY_ROOT``), not a literal: the same code serves another city.
+
+Segments are ASCII letters, digits, ``_`` and ``-``; codes keep their case (unified social credit
+codes carry capitals). ``%``, ``_``-wildcards and ``\\`` therefore never need to be trusted in SQL:
+:func:`under` escapes the prefix anyway, so a scope ``ningbo/_______`` matches only the literal
+segment ``_______`` and nothing else.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field
+from sqlalchemy import ColumnElement, false, or_
+
+DEFAULT_CITY_ROOT = "ningbo"
+MAX_DEPTH = 6
+MAX_LENGTH = 400
+
+_SEGMENT = r"[A-Za-z0-9_\-]{1,64}"
+# The grammar every org-unit field's JSON Schema carries. The first segment is a city slug;
+# whether it is *this* city is checked at run time against the configured root.
+ORG_UNIT_PATTERN = rf"^[a-z][a-z0-9_\-]{{0,63}}(/{_SEGMENT}){{0,{MAX_DEPTH - 1}}}$"
+_ORG_UNIT_RE = re.compile(ORG_UNIT_PATTERN)
+
+_city_root = DEFAULT_CITY_ROOT
+
+
+def set_city_root(root: str) -> None:
+    """Configure the city root for this process (called by the app factories from settings)."""
+    global _city_root
+    if not re.fullmatch(r"[a-z][a-z0-9_\-]{0,63}", root):
+        raise ValueError(f"CITY_ROOT {root!r} must be one lower-case slug such as 'ningbo'")
+    _city_root = root
+
+
+def city_root() -> str:
+    """The configured city root, e.g. ``ningbo``."""
+    return _city_root
+
+
+def parse(unit: str) -> str:
+    """Return `unit` normalised, or raise ValueError naming what is wrong with it."""
+    if not isinstance(unit, str):
+        raise ValueError("an org unit is a string such as 'ningbo/yinzhou'")
+    if len(unit) > MAX_LENGTH:
+        raise ValueError(f"an org unit is at most {MAX_LENGTH} characters")
+    if not _ORG_UNIT_RE.fullmatch(unit):
+        raise ValueError(
+            f"{unit[:80]!r} is not an org-unit path: '{_city_root}' then '/'-separated segments of "
+            "letters, digits, '_' or '-' (e.g. 'ningbo/yinzhou/dongwu')"
+        )
+    if unit.split("/", 1)[0] != _city_root:
+        raise ValueError(f"{unit[:80]!r} does not lie in this city ('{_city_root}')")
+    return unit
+
+
+def is_valid(unit: str) -> bool:
+    try:
+        parse(unit)
+    except ValueError:
+        return False
+    return True
+
+
+def _after(unit: str) -> str:
+    return parse(unit)
+
+
+OrgUnit = Annotated[
+    str,
+    Field(pattern=ORG_UNIT_PATTERN, max_length=MAX_LENGTH, examples=["ningbo/yinzhou/dongwu"]),
+    AfterValidator(_after),
+]
+"""A request field that must be an org-unit path inside this city."""
+
+
+def covers(scope: str, unit: str) -> bool:
+    """Whether `unit` equals `scope` or lies below it. An empty scope covers nothing."""
+    if not scope or not unit:
+        return False
+    return unit == scope or unit.startswith(scope + "/")
+
+
+def escape_like(value: str) -> str:
+    """`value` as a literal inside a LIKE pattern with ``escape='\\'``."""
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def under(column: Any, scope: str) -> ColumnElement[bool]:
+    """SQL: `column` is `scope` or lies below it (an index-friendly, escaped prefix match)."""
+    if not scope:
+        return false()
+    return or_(column == scope, column.like(escape_like(scope) + "/%", escape="\\"))
+
+
+def district_unit(district: str) -> str:
+    """The org unit of a district or zone slug: ``yinzhou`` → ``ningbo/yinzhou``."""
+    return f"{_city_root}/{district}"
+
+
+def district_of(unit: str) -> str | None:
+    """The district or zone slug a unit lies in (``ningbo/yinzhou/dongwu`` → ``yinzhou``)."""
+    parts = unit.split("/")
+    return parts[1] if len(parts) > 1 else None
+
+
+def is_city_wide(scope: str) -> bool:
+    """Whether `scope` is the whole city."""
+    return scope == _city_root
