@@ -8,12 +8,20 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 from starlette.responses import Response as RawResponse
 
-from services.kit.auth import PrincipalDep, allow
+from services.kit.auth import Principal, PrincipalDep, allow
 from services.kit.db import SessionDep
 from services.kit.deps import ClockDep, HttpDep
 from services.kit.errors import Forbidden, NotFound
+from services.kit.params import IdPath, OffsetQuery
 from services.scoring import exports, repository, results, rubric_service, service
-from services.scoring.deps import IfMatch, RoundCode, SettingsDep, SheetForUpdate, ValidSheet
+from services.scoring.deps import (
+    DistrictQuery,
+    IfMatch,
+    RoundCode,
+    SettingsDep,
+    SheetForUpdate,
+    ValidSheet,
+)
 from services.scoring.models import Rubric, ScoreSheet
 from services.scoring.present import sheet_read, sheet_summary
 from services.scoring.rubric import SITE_TYPES
@@ -44,8 +52,9 @@ ANY_READER = ("city_admin", "inspector", "team_leader", "district_admin", "leade
 RESULT_READERS = ("city_admin", "district_admin", "leader", "system")
 TEAM = ("inspector", "team_leader")
 
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
+Limit = Annotated[int, Query(ge=1, le=500, description="Items per page (1-500)")]
+Offset = OffsetQuery
+SiteType = Literal[SITE_TYPES]  # type: ignore[valid-type]
 Preview = Annotated[
     bool, Query(description="Include reviewed (not yet locked) sheets, marked as preview; city_admin only")
 ]
@@ -74,6 +83,15 @@ def _preview_allowed(preview: bool, principal: PrincipalDep) -> None:
         raise Forbidden("Only a city admin may preview results that are not locked yet")
 
 
+def _require_city_wide(principal: Principal, action: str) -> None:
+    """Rubric versions, round bindings and publication concern the whole city: a district's scope is not enough."""
+    if not principal.city_wide:
+        raise Forbidden(
+            f"{action} is a city-wide action; your scope {principal.scope!r} is not the whole city",
+            scope=principal.scope,
+        )
+
+
 # --- rubrics -------------------------------------------------------------------------------------
 
 
@@ -87,7 +105,7 @@ async def list_rubrics(session: SessionDep, limit: Limit = 50, offset: Offset = 
 
 
 @router.get("/rubrics/{rubric_id}", response_model=RubricRead, **allow(*ANY_READER))
-async def get_rubric(rubric_id: int, session: SessionDep) -> RubricRead:
+async def get_rubric(rubric_id: IdPath, session: SessionDep) -> RubricRead:
     """Read one rubric version with its whole document."""
     return _rubric_read(await rubric_service.get_rubric(session, rubric_id))
 
@@ -97,6 +115,7 @@ async def create_rubric_draft(
     body: RubricDraftCreate, session: SessionDep, principal: PrincipalDep, clock: ClockDep
 ) -> RubricRead:
     """Draft a new rubric version as a copy of an existing one."""
+    _require_city_wide(principal, "Drafting a rubric version")
     rubric = await rubric_service.create_draft(
         session,
         version=body.version,
@@ -110,9 +129,10 @@ async def create_rubric_draft(
 
 @router.put("/rubrics/{rubric_id}", response_model=RubricRead, **allow("city_admin"))
 async def update_rubric_draft(
-    rubric_id: int, body: RubricDraftUpdate, session: SessionDep, clock: ClockDep
+    rubric_id: IdPath, body: RubricDraftUpdate, session: SessionDep, principal: PrincipalDep, clock: ClockDep
 ) -> RubricRead:
     """Replace a draft's items, points and weights."""
+    _require_city_wide(principal, "Editing a rubric version")
     rubric = await rubric_service.get_rubric(session, rubric_id)
     return _rubric_read(
         await rubric_service.update_draft(session, rubric=rubric, definition=body.definition, now=clock.now())
@@ -121,9 +141,10 @@ async def update_rubric_draft(
 
 @router.post("/rubrics/{rubric_id}/publish", response_model=RubricRead, **allow("city_admin"))
 async def publish_rubric(
-    rubric_id: int, body: RubricPublish, session: SessionDep, principal: PrincipalDep, clock: ClockDep
+    rubric_id: IdPath, body: RubricPublish, session: SessionDep, principal: PrincipalDep, clock: ClockDep
 ) -> RubricRead:
     """Validate a draft and publish it, frozen from then on."""
+    _require_city_wide(principal, "Publishing a rubric version")
     rubric = await rubric_service.get_rubric(session, rubric_id)
     return _rubric_read(
         await rubric_service.publish_rubric(
@@ -164,6 +185,7 @@ async def bind_round_rubric(
     clock: ClockDep,
 ) -> RoundRubricRead:
     """Bind a round to a published rubric version."""
+    _require_city_wide(principal, "Binding a round to a rubric version")
     await rubric_service.bind_round(
         session, round_code=round_code, rubric_id=body.rubric_id, actor=principal.sub, now=clock.now()
     )
@@ -204,21 +226,20 @@ async def list_sheets(
     session: SessionDep,
     principal: PrincipalDep,
     status: SheetStatus | None = None,
-    district: str | None = None,
-    site_type: str | None = None,
+    district: DistrictQuery = None,
+    site_type: SiteType | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[SheetSummary]:
-    """List a round's score sheets you may see (your team's, your district's, or all)."""
-    sees_scope = principal.has_role(*service.ALL_SEEING, "district_admin")
+    """List a round's score sheets you may see (inside your scope, or your team's)."""
     rows, total = await repository.list_sheets(
         session,
         round_code=round_code,
         status=status,
         district=district,
         site_type=site_type,
-        scope=principal.scope if sees_scope else "",
-        team_user=None if sees_scope else principal.sub,
+        reader=principal if principal.has_role(*service.SCOPED_READERS) else None,
+        team_user=principal.sub if principal.has_role(*service.TEAM_ROLES) else None,
         limit=limit,
         offset=offset,
     )
@@ -226,11 +247,8 @@ async def list_sheets(
 
 
 @router.get("/sheets/{sheet_id}", response_model=SheetRead, **allow(*ANY_READER))
-async def get_sheet(
-    sheet: ValidSheet, session: SessionDep, principal: PrincipalDep, response: Response
-) -> SheetRead:
+async def get_sheet(sheet: ValidSheet, session: SessionDep, response: Response) -> SheetRead:
     """Read a score sheet with every item, its results and its ETag."""
-    service.require_readable(sheet, principal)
     return await _sheet_out(session, sheet, response)
 
 
@@ -327,18 +345,14 @@ async def lock_sheet(
 
 
 @router.get("/sheets/{sheet_id}/history", response_model=list[HistoryEntry], **allow(*ANY_READER))
-async def get_sheet_history(
-    sheet: ValidSheet, session: SessionDep, principal: PrincipalDep
-) -> list[HistoryEntry]:
+async def get_sheet_history(sheet: ValidSheet, session: SessionDep) -> list[HistoryEntry]:
     """List every change to a sheet: who, when, what."""
-    service.require_readable(sheet, principal)
     return [HistoryEntry.model_validate(h) for h in await repository.sheet_history(session, sheet.id)]
 
 
 @router.get("/sheets/{sheet_id}/content", response_class=RawResponse, **allow(*ANY_READER))
-async def get_sheet_content(sheet: ValidSheet, session: SessionDep, principal: PrincipalDep) -> RawResponse:
+async def get_sheet_content(sheet: ValidSheet, session: SessionDep) -> RawResponse:
     """Download the canonical content whose SHA-256 a locked sheet carries."""
-    service.require_readable(sheet, principal)
     rubric, _, items = await service.load_sheet_context(session, sheet)
     body = rubric_service.canonical_json(service.sheet_content(sheet, rubric, items))
     return RawResponse(body, media_type="application/json", headers={"ETag": service.etag_of(sheet)})
@@ -363,7 +377,7 @@ async def get_site_rankings(
     round_code: RoundCode,
     session: SessionDep,
     principal: PrincipalDep,
-    site_type: Annotated[Literal[SITE_TYPES], Query()],  # type: ignore[valid-type]
+    site_type: Annotated[SiteType, Query()],
     preview: Preview = False,
     limit: Limit = 50,
     offset: Offset = 0,
@@ -391,12 +405,14 @@ async def get_problems_by_item(
     """Count deductions and findings per item: which items fail most."""
     _preview_allowed(preview, principal)
     return ItemProblemsRead.model_validate(
-        await results.problems_by_item(session, round_code=round_code, preview=preview)
+        await results.problems_by_item(session, round_code=round_code, preview=preview, principal=principal)
     )
 
 
 @router.get("/trend", response_model=TrendRead, **allow(*RESULT_READERS))
-async def get_trend(session: SessionDep, principal: PrincipalDep, district: str | None = None) -> TrendRead:
+async def get_trend(
+    session: SessionDep, principal: PrincipalDep, district: DistrictQuery = None
+) -> TrendRead:
     """Show each district's composite and rank across rounds."""
     return TrendRead.model_validate(await results.trend(session, district=district, principal=principal))
 
@@ -411,6 +427,7 @@ async def publish_results(
     round_code: RoundCode, session: SessionDep, principal: PrincipalDep, clock: ClockDep
 ) -> PublicationRead:
     """Publish the round's results (locked sheets only) and notify districts and leaders."""
+    _require_city_wide(principal, "Publishing a round's results")
     return PublicationRead.model_validate(
         await results.publish_results(session, round_code=round_code, actor=principal.sub, now=clock.now())
     )
@@ -430,7 +447,7 @@ async def _export_tables(
         for r in results.site_rows([row for row in rows if row.site_type == t])
         if principal.covers(r["site"]["org_unit"])
     ]
-    items = await results.problems_by_item(session, round_code=round_code, preview=False)
+    items = await results.problems_by_item(session, round_code=round_code, preview=False, principal=principal)
     return ranking, sites, items
 
 

@@ -35,6 +35,11 @@ class SheetNotFound(NotFound):
     slug, title = "sheet-not-found", "Score sheet not found"
 
 
+def sheet_not_found(sheet_id: str) -> SheetNotFound:
+    """The one answer for a sheet that is missing *or* outside the caller's scope or team (same body)."""
+    return SheetNotFound(f"No score sheet {sheet_id}", sheet_id=sheet_id)
+
+
 class SheetExists(Conflict):
     slug, title = "sheet-exists", "A score sheet already exists for this site in this round"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from services.kit import orgunit
 from services.scoring.models import ScoreSheet
 
 SUBMITTED = "scoring.sheet.submitted"
@@ -33,7 +34,7 @@ def site_of(sheet: ScoreSheet) -> dict[str, str]:
 
 
 def _district_unit(sheet: ScoreSheet) -> str:
-    return f"ningbo/{sheet.district}"
+    return orgunit.district_unit(sheet.district)
 
 
 def _base(sheet: ScoreSheet) -> dict[str, Any]:
@@ -84,23 +85,53 @@ def sheet_locked(sheet: ScoreSheet) -> dict[str, Any]:
     }
 
 
-def results_published(
-    *, round_code: str, ranking: list[dict[str, Any]], published_by: str, locked_sheets: int
+def _ranking_row(r: dict[str, Any]) -> dict[str, Any]:
+    return {"rank": r["rank"], "district": r["district"], "composite": r["composite"], "grade": r["grade"]}
+
+
+def results_published_to_district(
+    *, round_code: str, row: dict[str, Any], published_by: str
 ) -> dict[str, Any]:
+    """What one district's admins are told: their own district's row, nothing about the others.
+
+    ``districts`` keeps the city-wide event's shape (a list) with this district's row alone; its
+    fields are also given at the top level for templates (``rank``, ``composite``, ``grade``).
+    """
+    unit = orgunit.district_unit(row["district"])
+    own = _ranking_row(row)
     return {
         "round_code": round_code,
-        "org_unit": "ningbo",
+        "org_unit": unit,
+        "district": row["district"],
+        "recipients": [{"kind": "role", "role": "district_admin", "org_unit": unit}],
+        "priority": "normal",
+        "published_by": published_by,
+        "rank": own["rank"],
+        "composite": own["composite"],
+        "grade": own["grade"],
+        "complete": row.get("complete"),
+        "grassroots_count": row.get("grassroots_count"),
+        "districts": [own],
+    }
+
+
+def results_published_to_city(
+    *, round_code: str, ranking: list[dict[str, Any]], published_by: str, locked_sheets: int
+) -> dict[str, Any]:
+    """What the city's leaders and admins are told: the whole ranking."""
+    city = orgunit.city_root()
+    return {
+        "round_code": round_code,
+        "org_unit": city,
+        "district": None,
         "recipients": [
-            {"kind": "role", "role": "district_admin", "org_unit": "ningbo"},
-            {"kind": "role", "role": "leader", "org_unit": "ningbo"},
+            {"kind": "role", "role": "leader", "org_unit": city},
+            {"kind": "role", "role": "city_admin", "org_unit": city},
         ],
         "priority": "normal",
         "published_by": published_by,
         "locked_sheets": locked_sheets,
-        "districts": [
-            {"rank": r["rank"], "district": r["district"], "composite": r["composite"], "grade": r["grade"]}
-            for r in ranking
-        ],
+        "districts": [_ranking_row(r) for r in ranking],
     }
 
 

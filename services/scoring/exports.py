@@ -8,7 +8,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from services.kit.exports import safe_cell, safe_row
 from services.scoring.rubric import RubricDefinition
 
 SITE_TYPE_TITLES = {
@@ -141,20 +143,29 @@ def to_csv(table: Table) -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
     header, body = table
-    writer.writerow(header)
+    writer.writerow(safe_row(header))
     for line in body:
-        writer.writerow(["" if v is None else v for v in line])
+        writer.writerow(["" if v is None else safe_cell(v) for v in line])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
+def _xlsx_cell(value: Any) -> Any:
+    # Input is refused with control characters now, but a row stored before that must not make the
+    # whole workbook fail (openpyxl raises on them): such a character is shown as U+FFFD.
+    value = safe_cell(value)
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+    return value
+
+
 def to_xlsx(sheets: Sequence[tuple[str, Table]]) -> bytes:
-    """One worksheet per table (blocking: call it in a thread)."""
+    """One worksheet per table, every cell as text or number, never a formula (blocking: call it in a thread)."""
     wb = Workbook(write_only=True)
     for title, (header, body) in sheets:
         ws = wb.create_sheet(title=title[:31])
-        ws.append(header)
+        ws.append([_xlsx_cell(v) for v in header])
         for line in body:
-            ws.append(line)
+            ws.append([_xlsx_cell(v) for v in line])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession as SAAsyncSession
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.kit.auth import Principal
 from services.scoring.models import (
     ItemScore,
     ResultsPublication,
@@ -30,7 +31,14 @@ async def _execute(session: AsyncSession, stmt: Any, params: Any = None) -> Resu
 # --- rubrics -------------------------------------------------------------------------------------
 
 
+# Rubric ids are INTEGER columns: a larger (still 64-bit) id names no rubric, and PostgreSQL would
+# refuse to compare it at all.
+INT32_MAX = 2**31 - 1
+
+
 async def get_rubric(session: AsyncSession, rubric_id: int) -> Rubric | None:
+    if not 0 < rubric_id <= INT32_MAX:
+        return None
     return await session.get(Rubric, rubric_id)
 
 
@@ -92,32 +100,36 @@ async def list_sheets(
     status: str | None,
     district: str | None,
     site_type: str | None,
-    scope: str,
+    reader: Principal | None,
     team_user: str | None,
     limit: int,
     offset: int,
 ) -> tuple[list[ScoreSheet], int]:
-    conds: list[Any] = [ScoreSheet.round_code == round_code]
+    """A round's sheets inside `reader`'s scope, or of `team_user`'s team, or either; none when both are None."""
+    if reader is None and team_user is None:
+        return [], 0
+    conds: list[Any] = [col(ScoreSheet.round_code) == round_code]
     if status:
-        conds.append(ScoreSheet.status == status)
+        conds.append(col(ScoreSheet.status) == status)
     if district:
-        conds.append(ScoreSheet.district == district)
+        conds.append(col(ScoreSheet.district) == district)
     if site_type:
-        conds.append(ScoreSheet.site_type == site_type)
-    scope = scope.strip("/")
-    if scope:
-        conds.append((ScoreSheet.org_unit == scope) | ScoreSheet.org_unit.startswith(scope + "/"))  # type: ignore[attr-defined]
+        conds.append(col(ScoreSheet.site_type) == site_type)
+    if team_user is None:
+        assert reader is not None
+        conds.append(reader.scope_filter(col(ScoreSheet.org_unit)))
     base = select(ScoreSheet).where(*conds)
     if team_user is not None:
         # Team snapshots are small JSON lists; filtered here rather than with dialect-specific JSON operators.
         rows = [
             s
-            for s in (await _execute(session, base.order_by(ScoreSheet.site_code))).scalars().all()
+            for s in (await _execute(session, base.order_by(col(ScoreSheet.site_code)))).scalars().all()
             if team_user in {s.team_leader_user_id, *s.team_member_ids}
-        ]  # type: ignore[arg-type]
+            or (reader is not None and reader.covers(s.org_unit))
+        ]
         return rows[offset : offset + limit], len(rows)
     total = int((await _execute(session, select(func.count()).select_from(base.subquery()))).scalar_one())
-    stmt = base.order_by(ScoreSheet.site_code).limit(limit).offset(offset)  # type: ignore[arg-type]
+    stmt = base.order_by(col(ScoreSheet.site_code)).limit(limit).offset(offset)
     return list((await _execute(session, stmt)).scalars().all()), total
 
 
@@ -206,7 +218,7 @@ async def ranked_sites(
     round_code: str,
     statuses: Sequence[str],
     site_type: str,
-    scope: str,
+    reader: Principal,
     limit: int | None,
     offset: int,
 ) -> tuple[list[Any], int]:
@@ -223,10 +235,7 @@ async def ranked_sites(
         )
         .subquery()
     )
-    conds: list[Any] = []
-    scope = scope.strip("/")
-    if scope:
-        conds.append((inner.c.org_unit == scope) | inner.c.org_unit.startswith(scope + "/"))
+    conds: list[Any] = [reader.scope_filter(inner.c.org_unit)]
     total = int((await _execute(session, select(func.count()).select_from(inner).where(*conds))).scalar_one())
     stmt = select(inner).where(*conds).order_by(inner.c.rank, inner.c.site_code).offset(offset)
     if limit is not None:
@@ -234,14 +243,25 @@ async def ranked_sites(
     return list((await _execute(session, stmt)).all()), total
 
 
-async def rounds_with_sheets(session: AsyncSession, *, statuses: Sequence[str]) -> list[str]:
+async def rounds_with_sheets(
+    session: AsyncSession, *, statuses: Sequence[str], reader: Principal
+) -> list[str]:
+    """Rounds with sheets of these statuses inside `reader`'s scope."""
     code = col(ScoreSheet.round_code)
-    stmt = select(code).where(col(ScoreSheet.status).in_(statuses)).group_by(code).order_by(code)
+    stmt = (
+        select(code)
+        .where(col(ScoreSheet.status).in_(statuses), reader.scope_filter(col(ScoreSheet.org_unit)))
+        .group_by(code)
+        .order_by(code)
+    )
     return list((await _execute(session, stmt)).scalars().all())
 
 
-async def item_statistics(session: AsyncSession, *, round_code: str, statuses: Sequence[str]) -> list[Any]:
-    """Per item: sheets, sheets with a deduction, deductions, findings, points lost, mean points."""
+async def item_statistics(
+    session: AsyncSession, *, round_code: str, statuses: Sequence[str], reader: Principal
+) -> list[Any]:
+    """Per item, over the sheets inside `reader`'s scope: sheets, sheets with a deduction, deductions,
+    findings, points lost, mean points."""
     code, section = col(ItemScore.item_code), col(ItemScore.section_code)
     max_points, points = col(ItemScore.max_points), col(ItemScore.points)
     deductions, findings = col(ItemScore.deduction_count), col(ItemScore.finding_count)
@@ -258,7 +278,11 @@ async def item_statistics(session: AsyncSession, *, round_code: str, statuses: S
             func.avg(points).label("mean_points"),
         )
         .join(ScoreSheet, col(ScoreSheet.id) == col(ItemScore.sheet_id))
-        .where(col(ScoreSheet.round_code) == round_code, col(ScoreSheet.status).in_(statuses))
+        .where(
+            col(ScoreSheet.round_code) == round_code,
+            col(ScoreSheet.status).in_(statuses),
+            reader.scope_filter(col(ScoreSheet.org_unit)),
+        )
         .group_by(code, section)
     )
     return list((await _execute(session, stmt)).all())

@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.kit import outbox
-from services.kit.auth import Principal, scope_covers
+from services.kit import orgunit, outbox
+from services.kit.auth import Principal
 from services.scoring import calc, events, repository
 from services.scoring.errors import NothingToPublish
 from services.scoring.models import ResultsPublication, outbox_event
@@ -148,7 +148,8 @@ async def district_rankings(
         ranking = await ranking_of(
             session, round_code=round_code, statuses=statuses(preview), definition=definition
         )
-        items = [d for d in ranking if scope_covers(principal.scope, f"ningbo/{d['district']}")]
+        # Each row keeps its city-wide rank; the caller gets only the rows of the districts it covers.
+        items = [d for d in ranking if principal.covers(orgunit.district_unit(d["district"]))]
     return {
         "round_code": round_code,
         "rubric_version": version,
@@ -174,7 +175,7 @@ async def site_rankings(
         round_code=round_code,
         statuses=statuses(preview),
         site_type=site_type,
-        scope=principal.scope,
+        reader=principal,
         limit=limit,
         offset=offset,
     )
@@ -216,10 +217,14 @@ def site_rows(rows: list[Any]) -> list[dict[str, Any]]:
     return [site_row(r, rank) for r, rank in zip(scored, ranks, strict=True)]
 
 
-async def problems_by_item(session: AsyncSession, *, round_code: str, preview: bool) -> dict[str, Any]:
-    """Which items fail most: deductions and findings per item, most findings first."""
+async def problems_by_item(
+    session: AsyncSession, *, round_code: str, preview: bool, principal: Principal
+) -> dict[str, Any]:
+    """Which items fail most (over the sheets inside the caller's scope), most findings first."""
     _, definition = await round_definition(session, round_code)
-    stats = await repository.item_statistics(session, round_code=round_code, statuses=statuses(preview))
+    stats = await repository.item_statistics(
+        session, round_code=round_code, statuses=statuses(preview), reader=principal
+    )
     items = []
     for s in stats:
         rubric_item = definition.item(s.item_code) if definition else None
@@ -243,7 +248,7 @@ async def problems_by_item(session: AsyncSession, *, round_code: str, preview: b
 
 async def trend(session: AsyncSession, *, district: str | None, principal: Principal) -> dict[str, Any]:
     """Each district's composite and rank across every round with locked sheets, oldest round first."""
-    rounds = await repository.rounds_with_sheets(session, statuses=LOCKED_ONLY)
+    rounds = await repository.rounds_with_sheets(session, statuses=LOCKED_ONLY, reader=principal)
     series: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for code in rounds:
         _, definition = await round_definition(session, code)
@@ -256,7 +261,7 @@ async def trend(session: AsyncSession, *, district: str | None, principal: Princ
     names = [
         n
         for n in sorted(series)
-        if (district is None or n == district) and scope_covers(principal.scope, f"ningbo/{n}")
+        if (district is None or n == district) and principal.covers(orgunit.district_unit(n))
     ]
     return {"rounds": rounds, "items": [{"district": n, "points": series[n]} for n in names]}
 
@@ -291,13 +296,26 @@ async def publish_results(
     )
     session.add(publication)
     await session.flush()
+    # One event per district, carrying that district's row only and addressed to its admins; one
+    # city-wide event with the whole ranking for the city's leaders and admins. Nobody's inbox holds
+    # another district's composite (their rankings view does not show it either).
+    for row in snapshot:
+        await outbox.enqueue(
+            session,
+            outbox_event,
+            event_type=events.RESULTS_PUBLISHED,
+            target="notify",
+            path="/events",
+            payload=events.results_published_to_district(round_code=round_code, row=row, published_by=actor),
+            now=now,
+        )
     await outbox.enqueue(
         session,
         outbox_event,
         event_type=events.RESULTS_PUBLISHED,
         target="notify",
         path="/events",
-        payload=events.results_published(
+        payload=events.results_published_to_city(
             round_code=round_code, ranking=snapshot, published_by=actor, locked_sheets=locked
         ),
         now=now,

@@ -56,6 +56,17 @@ async def get_rubric(session: AsyncSession, rubric_id: int) -> Rubric:
     return rubric
 
 
+async def _named_rubric(session: AsyncSession, rubric_id: int, field: str) -> Rubric:
+    """The rubric a request body names; 422 naming the field when there is none."""
+    rubric = await repository.get_rubric(session, rubric_id)
+    if rubric is None:
+        raise RubricInvalid(
+            f"No rubric version with id {rubric_id}",
+            errors=[field_error(["body", field], f"no rubric version with id {rubric_id}")],
+        )
+    return rubric
+
+
 async def create_draft(
     session: AsyncSession,
     *,
@@ -71,7 +82,7 @@ async def create_draft(
         if base is None:
             raise RubricNotFound("There is no default rubric to copy")
     else:
-        base = await get_rubric(session, based_on_id)
+        base = await _named_rubric(session, based_on_id, "based_on_id")
     if await repository.get_rubric_by_version(session, version) is not None:
         raise RubricVersionTaken(
             f"Rubric version {version!r} already exists",
@@ -151,7 +162,7 @@ async def bind_round(
     session: AsyncSession, *, round_code: str, rubric_id: int, actor: str, now: datetime
 ) -> RoundRubric:
     """Bind a round to a published version; refused once the round has sheets on another version."""
-    rubric = await get_rubric(session, rubric_id)
+    rubric = await _named_rubric(session, rubric_id, "rubric_id")
     if rubric.status != "published":
         raise RubricInvalid(
             "Only a published rubric version can be bound to a round",

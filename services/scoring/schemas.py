@@ -7,6 +7,8 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.kit.text import InputModel
+
 T = TypeVar("T")
 
 SheetStatus = Literal["draft", "submitted", "reviewed", "returned", "locked"]
@@ -45,26 +47,26 @@ class RubricRead(RubricSummary):
     item_count: int
 
 
-class RubricDraftCreate(BaseModel):
+class RubricDraftCreate(InputModel):
     version: str = Field(min_length=1, max_length=40, examples=["2026.2"])
     name: str | None = Field(default=None, max_length=200)
     based_on_id: int | None = Field(
-        default=None, description="Version to copy; the current default when omitted"
+        default=None, ge=1, description="Version to copy; the current default when omitted"
     )
 
 
-class RubricDraftUpdate(BaseModel):
+class RubricDraftUpdate(InputModel):
     definition: dict[str, Any] = Field(
         description="The whole rubric document (sections, items, weights, bands)"
     )
 
 
-class RubricPublish(BaseModel):
+class RubricPublish(InputModel):
     make_default: bool = Field(default=True, description="New rounds bind this version from now on")
 
 
-class RoundRubricBind(BaseModel):
-    rubric_id: int
+class RoundRubricBind(InputModel):
+    rubric_id: int = Field(ge=1, description="A published rubric version's id")
 
 
 class RoundRubricRead(BaseModel):
@@ -78,7 +80,7 @@ class RoundRubricRead(BaseModel):
 # --- sheets --------------------------------------------------------------------------------------
 
 
-class FindingIn(BaseModel):
+class FindingIn(InputModel):
     """Marks a deduction as a problem to rectify (问题)."""
 
     category: str = Field(min_length=1, max_length=100, examples=["组织生活"])
@@ -89,7 +91,7 @@ class FindingIn(BaseModel):
     )
 
 
-class DeductionIn(BaseModel):
+class DeductionIn(InputModel):
     id: str | None = Field(
         default=None, max_length=36, description="Keep the id when re-sending an existing deduction"
     )
@@ -98,12 +100,12 @@ class DeductionIn(BaseModel):
     finding: FindingIn | None = None
 
 
-class EvidenceIn(BaseModel):
+class EvidenceIn(InputModel):
     file_name: str = Field(min_length=1, max_length=300)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
-class ItemScoreIn(BaseModel):
+class ItemScoreIn(InputModel):
     """One item's score. Give the value its scoring type needs: deductions, grade, rate or met."""
 
     item_code: str = Field(min_length=1, max_length=20, examples=["C03"])
@@ -117,17 +119,17 @@ class ItemScoreIn(BaseModel):
     evidence: list[EvidenceIn] = Field(default_factory=list)
 
 
-class PollCounts(BaseModel):
+class PollCounts(InputModel):
     satisfied: int = Field(ge=0, description="满意")
     basically_satisfied: int = Field(ge=0, description="基本满意")
     dissatisfied: int = Field(ge=0, description="不满意")
 
 
-class SheetCreate(BaseModel):
+class SheetCreate(InputModel):
     site_code: str = Field(min_length=1, max_length=64)
 
 
-class SheetUpdate(BaseModel):
+class SheetUpdate(InputModel):
     """Changes to a draft or returned sheet; only the items listed change."""
 
     items: list[ItemScoreIn] = Field(default_factory=list)
@@ -137,7 +139,7 @@ class SheetUpdate(BaseModel):
     notes: str | None = Field(default=None, max_length=4000)
 
 
-class ReturnIn(BaseModel):
+class ReturnIn(InputModel):
     reason: str = Field(min_length=1, max_length=2000)
 
 

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.kit import outbox
 from services.kit.auth import Principal
-from services.kit.errors import Forbidden, field_error
+from services.kit.errors import field_error
 from services.scoring import calc, clients, events, repository
 from services.scoring.errors import (
     IfMatchRequired,
@@ -25,6 +25,7 @@ from services.scoring.errors import (
     SheetLocked,
     SiteNotDrawn,
     StaleEtag,
+    sheet_not_found,
 )
 from services.scoring.models import (
     ItemScore,
@@ -44,7 +45,12 @@ from services.scoring.rubric_service import (
 from services.scoring.schemas import ItemScoreIn, SheetUpdate
 
 EDITABLE = ("draft", "returned")
-ALL_SEEING = ("city_admin", "leader", "system")
+# Roles that read sheets by scope (WHERE they may look is their principal's scope, for every one of
+# them: a city admin scoped to a district, or a district's API key, sees that district only).
+SCOPED_READERS = ("city_admin", "district_admin", "leader", "system")
+# Roles that read sheets by team: an assignment from sampling is the grant (teams never inspect their
+# home district, so an inspector's own scope says nothing about the sites they score).
+TEAM_ROLES = ("inspector", "team_leader")
 
 
 # --- access --------------------------------------------------------------------------------------
@@ -54,13 +60,17 @@ def in_team(sheet: ScoreSheet, principal: Principal) -> bool:
     return principal.sub in {sheet.team_leader_user_id, *sheet.team_member_ids}
 
 
+def can_read(sheet: ScoreSheet, principal: Principal) -> bool:
+    """Readers see the sheets inside their scope; inspectors and team leaders their team's sheets."""
+    if principal.has_role(*SCOPED_READERS) and principal.covers(sheet.org_unit):
+        return True
+    return principal.has_role(*TEAM_ROLES) and in_team(sheet, principal)
+
+
 def require_readable(sheet: ScoreSheet, principal: Principal) -> None:
-    """City-wide roles see every sheet in scope, district admins their district, inspectors their team's."""
-    if principal.has_role(*ALL_SEEING, "district_admin") and principal.covers(sheet.org_unit):
-        return
-    if principal.has_role("inspector", "team_leader") and in_team(sheet, principal):
-        return
-    raise Forbidden(f"Sheet {sheet.id} is outside your scope or team", scope=principal.scope)
+    """404, exactly as for a missing sheet, unless the caller may read `sheet`."""
+    if not can_read(sheet, principal):
+        raise sheet_not_found(sheet.id)
 
 
 def require_team(sheet: ScoreSheet, principal: Principal) -> None:
@@ -563,6 +573,7 @@ async def return_sheet(
     now: datetime,
 ) -> ScoreSheet:
     """Send a submitted or reviewed sheet back for rework, with the reason."""
+    require_readable(sheet, principal)
     if sheet.status == "locked":
         raise SheetLocked(f"Sheet {sheet.id} is locked; it can no longer be returned")
     if sheet.status not in ("submitted", "reviewed"):
@@ -627,7 +638,7 @@ async def lock_sheet(
     session: AsyncSession, *, sheet: ScoreSheet, principal: Principal, if_match: str | None, now: datetime
 ) -> ScoreSheet:
     """Lock a reviewed sheet for good and fix its content hash."""
-    principal.require_scope(sheet.org_unit)
+    require_readable(sheet, principal)
     if sheet.status == "locked":
         raise SheetLocked(f"Sheet {sheet.id} is already locked")
     if sheet.status != "reviewed":

@@ -221,9 +221,18 @@ class TestPublishAndTrend:
         assert r.status_code == 201 and r.json()["locked_sheets"] == 7
         body = (await client.get(f"/rounds/{ROUND}/rankings/districts", headers=as_admin())).json()
         assert body["published_at"].startswith(clock.now().date().isoformat())
-        [event] = [e for e in await outbox_rows(client) if e["event_type"] == "scoring.results.published"]
-        assert event["target"] == "notify"
-        assert [d["district"] for d in event["payload"]["districts"]] == ["haishu", "yinzhou"]
+        published = sorted(
+            (e for e in await outbox_rows(client) if e["event_type"] == "scoring.results.published"),
+            key=lambda e: (e["payload"]["district"] is None, e["payload"]["org_unit"]),
+        )
+        assert {e["target"] for e in published} == {"notify"}
+        # one event per district with its own row, then one for the city with the whole ranking
+        assert [e["payload"]["org_unit"] for e in published] == ["ningbo/haishu", "ningbo/yinzhou", "ningbo"]
+        assert [[d["district"] for d in e["payload"]["districts"]] for e in published] == [
+            ["haishu"],
+            ["yinzhou"],
+            ["haishu", "yinzhou"],
+        ]
 
     async def test_nothing_to_publish_is_409(self, client):
         r = await client.post("/rounds/2030Q1/results/publish", headers=as_admin())

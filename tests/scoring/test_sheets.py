@@ -184,10 +184,11 @@ class TestUpdateSheet:
         history = (await client.get(f"/sheets/{sheet['id']}/history", headers=as_inspector())).json()
         assert [h["action"] for h in history] == ["created", "updated"]
 
-    async def test_user_outside_team_cannot_write(self, client):
+    async def test_user_outside_team_cannot_write_nor_learn_the_sheet_exists(self, client):
         sheet = await open_sheet(client, VILLAGE)
         r = await patch(client, sheet, {"notes": "x"}, headers=as_inspector(OUTSIDER))
-        assert r.status_code == 403
+        assert r.status_code == 404 and r.json()["type"] == "/problems/sheet-not-found"
+        assert (await client.get(f"/sheets/{sheet['id']}", headers=as_inspector())).json()["notes"] == ""
 
 
 class TestLifecycle:
@@ -268,14 +269,16 @@ class TestLifecycle:
     async def test_only_the_team_leader_reviews(self, client):
         submitted = await to_status(client, await filled_sheet(client, VILLAGE), "submitted")
         other_leader = principal_headers(roles=["team_leader"], scope="ningbo", sub="u-other-leader")
-        assert (await act(client, submitted, "review", other_leader)).status_code == 403
-        assert (await act(client, submitted, "review", as_inspector())).status_code == 403
+        # another team's leader does not see the sheet at all; a member of the team sees it but may not review
+        assert (await act(client, submitted, "review", other_leader)).status_code == 404
+        r = await act(client, submitted, "review", as_inspector())
+        assert r.status_code == 403 and r.json()["type"] == "/problems/not-in-team"
 
     async def test_city_admin_outside_scope_cannot_lock(self, client):
         reviewed = await to_status(client, await filled_sheet(client, VILLAGE), "reviewed")
         other = principal_headers(roles=["city_admin"], scope="ningbo/haishu", sub="u-haishu-admin")
         r = await act(client, reviewed, "lock", other)
-        assert r.status_code == 403
+        assert r.status_code == 404 and r.json()["type"] == "/problems/sheet-not-found"
         assert (await client.get(f"/sheets/{reviewed['id']}", headers=as_admin())).json()[
             "status"
         ] == "reviewed"
@@ -324,7 +327,7 @@ class TestReadAccess:
         ).status_code == 200
         assert (
             await client.get(f"/sheets/{sheet['id']}", headers=as_district_admin("haishu"))
-        ).status_code == 403
+        ).status_code == 404
 
     async def test_inspector_lists_only_team_sheets(self, client):
         await open_sheet(client, VILLAGE)
