@@ -211,20 +211,27 @@ async def client(
         await conn.execute(text("UPDATE rubric SET is_default = true"))
 
 
+# Headers are signed when a test asks for them, never at import; a test may hold them while a busy
+# machine runs it slowly, so they stay valid for an hour rather than the gateway's seconds.
+LONG_TTL = 3600
+
+
 def as_inspector(sub: str = INSPECTOR) -> dict[str, str]:
-    return principal_headers(roles=["inspector"], scope="ningbo/jiangbei", sub=sub)
+    return principal_headers(roles=["inspector"], scope="ningbo/jiangbei", sub=sub, ttl=LONG_TTL)
 
 
 def as_leader(sub: str = LEADER) -> dict[str, str]:
-    return principal_headers(roles=["team_leader"], scope="ningbo/jiangbei", sub=sub)
+    return principal_headers(roles=["team_leader"], scope="ningbo/jiangbei", sub=sub, ttl=LONG_TTL)
 
 
 def as_admin() -> dict[str, str]:
-    return principal_headers(roles=["city_admin"], scope="ningbo", sub="u-admin")
+    return principal_headers(roles=["city_admin"], scope="ningbo", sub="u-admin", ttl=LONG_TTL)
 
 
 def as_district_admin(district: str) -> dict[str, str]:
-    return principal_headers(roles=["district_admin"], scope=f"ningbo/{district}", sub=f"u-{district}-admin")
+    return principal_headers(
+        roles=["district_admin"], scope=f"ningbo/{district}", sub=f"u-{district}-admin", ttl=LONG_TTL
+    )
 
 
 DEFINITION = parse_definition(default_definition())

@@ -37,9 +37,11 @@ async def test_open_fill_and_submit_over_http(tmp_path, database_url):
         "scoring", [sys.executable, "-m", "services.scoring"], env=env, log_dir=tmp_path
     ).start()
     try:
-        await sampling.wait_http(f"http://127.0.0.1:{sampling_port}/readyz")
-        await scoring.wait_http(f"http://127.0.0.1:{scoring_port}/readyz")
-        insp = principal_headers(roles=["inspector"], sub="u-insp1")
+        # Readiness is a condition, not a speed: on a loaded machine importing the app alone takes
+        # tens of seconds, so the wait is generous (it ends as soon as the process answers).
+        await sampling.wait_http(f"http://127.0.0.1:{sampling_port}/readyz", timeout=180)
+        await scoring.wait_http(f"http://127.0.0.1:{scoring_port}/readyz", timeout=180)
+        insp = principal_headers(roles=["inspector"], sub="u-insp1", ttl=3600)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{scoring_port}", timeout=30) as c:
             r = await c.post("/rounds/2026Q1/sheets", json={"site_code": "X1"}, headers=insp)
             assert r.status_code == 422 and r.json()["type"] == "/problems/site-not-drawn"

@@ -272,7 +272,7 @@ class TestLifecycle:
         # another team's leader does not see the sheet at all; a member of the team sees it but may not review
         assert (await act(client, submitted, "review", other_leader)).status_code == 404
         r = await act(client, submitted, "review", as_inspector())
-        assert r.status_code == 403 and r.json()["type"] == "/problems/not-in-team"
+        assert r.status_code == 403
 
     async def test_city_admin_outside_scope_cannot_lock(self, client):
         reviewed = await to_status(client, await filled_sheet(client, VILLAGE), "reviewed")
