@@ -105,12 +105,15 @@ class FakeDirectories:
     people: dict[str, dict[str, Any]] = field(default_factory=lambda: {k: dict(v) for k, v in PEOPLE.items()})
     sites: dict[str, dict[str, Any]] = field(default_factory=lambda: {k: dict(v) for k, v in SITES.items()})
     down: bool = False
+    fail_with: int | None = None  # answer every lookup with this status
     requests: list[httpx.Request] = field(default_factory=list)
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         if self.down:
             raise httpx.ConnectError("connection refused", request=request)
+        if self.fail_with is not None:
+            return httpx.Response(self.fail_with, text="upstream trouble")
         host, parts = (
             request.url.host,
             [unquote(p) for p in request.url.raw_path.decode().strip("/").split("/")],
