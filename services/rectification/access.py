@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from services.kit import orgunit
 from services.kit.auth import Principal
-from services.kit.errors import field_error
+from services.kit.errors import Forbidden, field_error
 from services.rectification import repository
 from services.rectification.clients import Directory, DirectoryPerson, DirectorySite
 from services.rectification.errors import InvalidReference, InvalidSchedule, ProblemForbidden
@@ -92,6 +92,15 @@ def require_issuer(principal: Principal, problem: Problem, action: str) -> None:
         action,
         problem,
     )
+
+
+def require_city_wide(principal: Principal, what: str) -> None:
+    """City-wide settings (countdown templates, the holiday calendar) need a city-wide scope as well as the role."""
+    if not principal.city_wide:
+        raise Forbidden(
+            f"Only a city-wide caller may change {what}; your scope is {principal.scope!r}",
+            scope=principal.scope,
+        )
 
 
 # --- facts a write names: from the directories, inside the caller's scope ---------------------

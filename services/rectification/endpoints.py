@@ -548,6 +548,7 @@ async def put_schedule_template(
     severity: Severity, body: TemplateIn, session: SessionDep, principal: PrincipalDep, clock: ClockDep
 ) -> TemplateRead:
     """Replace the countdown template of one severity (for problems created from now on)."""
+    access.require_city_wide(principal, "the countdown templates")
     t = await calendars.put_template(
         session, severity=severity, template_in=body, principal=principal, now=clock.now()
     )
@@ -564,6 +565,7 @@ async def put_holiday_calendar_year(
     policy: PolicyDep,
 ) -> CalendarYearRead:
     """Enter a year's official holidays and 调休 working days; provisional schedules are recomputed."""
+    access.require_city_wide(principal, "the holiday calendar")
     recomputed = await calendars.enter_calendar_year(
         session, year=year, year_in=body, principal=principal, now=clock.now(), policy=policy
     )

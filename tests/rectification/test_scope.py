@@ -151,3 +151,20 @@ class TestMyProblemsAndFeeds:
         r = await act(client, p["id"], "start", {"plan": "x"}, YINZHOU_KEY)
         assert r.status_code == 403
         assert (await client.get(f"/problems/{p['id']}", headers=CITY)).json()["status"] == "open"
+
+
+class TestCityWideSettings:
+    async def test_a_city_admin_scoped_to_a_district_cannot_change_city_wide_settings(self, client):
+        district_city_admin = SignedAs(roles=["city_admin"], scope="ningbo/yinzhou", sub="u-odd")
+        template = {"plan_days": 1, "midterm_percent": 50, "completion_days": 2, "verification_days": 1}
+        r = await client.put("/schedule-templates/severe", json=template, headers=district_city_admin)
+        assert r.status_code == 403
+        calendar = {"holidays": ["2027-01-01"], "workdays": []}
+        r = await client.put("/holiday-calendar/2027", json=calendar, headers=district_city_admin)
+        assert r.status_code == 403
+        templates = (await client.get("/schedule-templates", headers=CITY)).json()["items"]
+        assert not any(t["customised"] for t in templates)
+        assert (await client.get("/holiday-calendar/2027", headers=CITY)).json()["source"] == "fallback"
+        assert (
+            await client.put("/schedule-templates/severe", json=template, headers=CITY)
+        ).status_code == 200
