@@ -64,7 +64,7 @@ public_router = APIRouter(tags=["rectification-calendar"])
 # Roles say what a caller may do; every route also keeps it inside its scope (access.py).
 READERS = ("city_admin", "district_admin", "responsible", "leader", "system", "team_leader", "inspector")
 ADMINS = ("city_admin", "district_admin")
-OVERSEERS = ("city_admin", "district_admin", "leader", "system")
+OVERSEERS = access.OVERSEERS
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = OffsetQuery
 # Free-text filters: bounded, and no control characters (a NUL would reach the database driver).
