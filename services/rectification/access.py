@@ -1,37 +1,61 @@
-"""Who may see and do what with a problem (roles and org-unit scope)."""
+"""Who may see and do what with a problem.
+
+Role says WHAT a caller may do; scope says WHERE. Every caller, whatever its role (a city admin, a
+`system` API key), sees only problems whose site lies inside its scope (`Principal.scope_filter`,
+`Principal.covers`; an empty scope covers nothing). Only the services' own principal is unrestricted.
+Inside its scope:
+
+- an overseer (city or district admin, leader, `system` integration) sees every problem;
+- a responsible person sees the problems assigned to them (their own unit may stand in for the site's);
+- an inspector or team leader sees the problems they issued.
+
+A problem the caller may not see is answered exactly like a missing one (404).
+"""
 
 from __future__ import annotations
 
-from services.kit.auth import Principal, scope_covers
-from services.kit.errors import field_error
+from services.kit import orgunit
+from services.kit.auth import Principal
+from services.kit.errors import Forbidden, field_error
 from services.rectification import repository
-from services.rectification.errors import InvalidSchedule, ProblemForbidden
+from services.rectification.clients import Directory, DirectoryPerson, DirectorySite
+from services.rectification.errors import InvalidReference, InvalidSchedule, ProblemForbidden
 from services.rectification.models import Problem
-from services.rectification.schemas import PersonRef, SiteRef
+from services.rectification.schemas import SiteRef
 
-UNRESTRICTED_ROLES = ("city_admin", "leader", "system", "district_admin")
+# Roles that see every problem inside their scope (not beyond it: the scope still applies).
+OVERSEERS = ("city_admin", "district_admin", "leader", "system")
+ISSUERS = ("team_leader", "inspector")
+
+
+def visibility(principal: Principal) -> repository.Visibility:
+    """What `principal` may see, for lists and aggregates."""
+    return repository.Visibility(
+        principal=principal,
+        all_in_scope=principal.is_service or principal.has_role(*OVERSEERS),
+        own_person_id=principal.sub if principal.has_role("responsible") else None,
+        issued_by=principal.sub if principal.has_role(*ISSUERS) else None,
+    )
 
 
 def visibility_filter(principal: Principal, f: repository.ProblemFilter) -> repository.ProblemFilter:
     """Restrict a list to what `principal` may see."""
-    if principal.has_role(*UNRESTRICTED_ROLES) and principal.scope.strip("/") == "":
-        return f
-    f.only_visible = True
-    if principal.has_role(*UNRESTRICTED_ROLES):
-        f.scope_units = [principal.scope.strip("/")]
-    if principal.has_role("responsible"):
-        f.own_person_id = principal.sub
-    if principal.has_role("team_leader", "inspector"):
-        f.issued_by = principal.sub
+    f.visible = visibility(principal)
     return f
 
 
 def can_view(principal: Principal, problem: Problem) -> bool:
-    if principal.has_role(*UNRESTRICTED_ROLES) and principal.covers(problem.org_unit):
+    """The same rule as :func:`visibility`, for one problem."""
+    on_site = principal.covers(problem.org_unit)
+    if on_site and (principal.is_service or principal.has_role(*OVERSEERS)):
         return True
-    if principal.has_role("responsible") and problem.responsible_person_id == principal.sub:
+    if (
+        principal.has_role("responsible")
+        and problem.responsible_person_id == principal.sub
+        and (on_site or principal.covers(problem.responsible_unit))
+    ):
         return True
-    return principal.has_role("team_leader", "inspector") and problem.issued_by == principal.sub
+    return on_site and principal.has_role(*ISSUERS) and problem.issued_by == principal.sub
 
 
 def is_admin_over(principal: Principal, problem: Problem) -> bool:
@@ -70,22 +94,74 @@ def require_issuer(principal: Principal, problem: Problem, action: str) -> None:
     )
 
 
-def check_person(principal: Principal, district: str, person: PersonRef, loc: list[str | int]) -> None:
-    district_unit = f"ningbo/{district}"
-    if not scope_covers(district_unit, person.org_unit) or not principal.covers(person.org_unit):
-        raise InvalidSchedule(
-            f"Responsible person {person.user_id} ({person.org_unit}) is outside the scope of this problem",
-            errors=[
-                field_error(
-                    [*loc, "org_unit"], f"must lie inside {district_unit} and your scope {principal.scope}"
-                )
-            ],
+def require_city_wide(principal: Principal, what: str) -> None:
+    """City-wide settings (countdown templates, the holiday calendar) need a city-wide scope as well as the role."""
+    if not principal.city_wide:
+        raise Forbidden(
+            f"Only a city-wide caller may change {what}; your scope is {principal.scope!r}",
+            scope=principal.scope,
+        )
+
+
+# --- facts a write names: from the directories, inside the caller's scope ---------------------
+
+
+async def resolve_person(
+    directory: Directory, principal: Principal, *, district: str, user_id: str, loc: list[str | int]
+) -> DirectoryPerson:
+    """The responsible person from notify's directory: known, active, in the problem's district and
+    in the caller's scope; 422 naming `loc` otherwise.
+
+    Unknown and out-of-scope people get the same answer, so the directory cannot be probed.
+    """
+    person = await directory.person(user_id)
+    if person is None or not person.active or not principal.covers(person.org_unit):
+        raise InvalidReference(
+            f"No active person {user_id!r} in the directory inside your scope",
+            errors=[field_error(loc, "unknown person, inactive, or outside your scope")],
+        )
+    district_unit = orgunit.district_unit(district)
+    if not orgunit.covers(district_unit, person.org_unit):
+        raise InvalidReference(
+            f"Responsible person {user_id} ({person.org_unit}) does not lie in the problem's district",
+            errors=[field_error(loc, f"the person must belong to a unit inside {district_unit}")],
+        )
+    return person
+
+
+async def resolve_site(
+    directory: Directory, principal: Principal, *, code: str, loc: list[str | int]
+) -> DirectorySite:
+    """The site from sampling's directory: known, active and inside the caller's scope; 422 otherwise."""
+    site = await directory.site(code)
+    if (
+        site is None
+        or not site.active
+        or not principal.covers(site.org_unit)
+        or not orgunit.covers(orgunit.district_unit(site.district), site.org_unit)
+    ):
+        raise InvalidReference(
+            f"No active site {code!r} in the directory inside your scope",
+            errors=[field_error(loc, "unknown site, inactive, or outside your scope")],
+        )
+    return site
+
+
+def check_unit(principal: Principal, district: str, unit: str, loc: list[str | int]) -> None:
+    """A unit a body names (the responsible unit) lies in the problem's district and the caller's scope."""
+    district_unit = orgunit.district_unit(district)
+    if not orgunit.covers(district_unit, unit) or not principal.covers(unit):
+        raise InvalidReference(
+            f"{unit} is outside this problem's district or your scope",
+            errors=[field_error(loc, f"must lie inside {district_unit} and your scope {principal.scope}")],
         )
 
 
 def check_site(site: SiteRef, loc: list[str | int]) -> None:
-    if not scope_covers(f"ningbo/{site.district}", site.org_unit):
+    """A finding's site (from scoring) lies in the district it names."""
+    district_unit = orgunit.district_unit(site.district)
+    if not orgunit.covers(district_unit, site.org_unit):
         raise InvalidSchedule(
             f"Site org unit {site.org_unit} is not inside district {site.district}",
-            errors=[field_error([*loc, "org_unit"], f"must lie inside ningbo/{site.district}")],
+            errors=[field_error([*loc, "org_unit"], f"must lie inside {district_unit}")],
         )

@@ -29,3 +29,6 @@ class Settings(ServiceSettings):
     clock_offset_seconds: float = 0.0
     # Public base URL of the calendar feed (as the gateway exposes it), used in the link a person gets.
     calendar_base_url: str = "http://127.0.0.1:8000/api/v1/rectification"
+    # How long a lookup in notify's (people) or sampling's (sites) directory may take before the
+    # write that needs it answers 503.
+    directory_timeout_seconds: float = 5.0

@@ -21,11 +21,12 @@ from services.kit.clock import SystemClock
 from services.kit.db import make_engine, make_sessionmaker
 from services.kit.migrations import upgrade_to_head
 from services.rectification import extensions, repository, service, timers
+from services.rectification.clients import DirectoryPerson, DirectorySite, FixedDirectory
 from services.rectification.config import Settings
 from services.rectification.main import MIGRATIONS_DIR
 from services.rectification.models import Problem, problem_table
 from services.rectification.policy import Policy, policy_from
-from services.rectification.schemas import AssignIn, ExtensionCreate, PersonRef, ProblemCreate, SiteRef
+from services.rectification.schemas import AssignIn, ExtensionCreate, PersonIn, ProblemCreate, SiteIn, SiteRef
 from services.rectification.workdays import local_date
 
 CITY = Principal(sub="u-city-admin", roles=("city_admin",), scope="ningbo", name="市委组织部督查科")
@@ -55,10 +56,19 @@ SITES = {
     ),
 }
 PEOPLE = {
-    "tiantong": PersonRef(user_id="u-zhang-wei", name="张伟", org_unit="ningbo/yinzhou/dongwu/tiantong"),
-    "yuehu": PersonRef(user_id="u-chen-jing", name="陈静", org_unit="ningbo/haishu/yuehu/yuehu"),
-    "zhenhai_firm": PersonRef(user_id="u-wang-lei", name="王磊", org_unit="ningbo/zhenhai/zhaobaoshan/xcl"),
+    "tiantong": DirectoryPerson(
+        user_id="u-zhang-wei", name="张伟", org_unit="ningbo/yinzhou/dongwu/tiantong"
+    ),
+    "yuehu": DirectoryPerson(user_id="u-chen-jing", name="陈静", org_unit="ningbo/haishu/yuehu/yuehu"),
+    "zhenhai_firm": DirectoryPerson(
+        user_id="u-wang-lei", name="王磊", org_unit="ningbo/zhenhai/zhaobaoshan/xcl"
+    ),
 }
+# The demo's own people and sites, standing in for notify's and sampling's directories.
+DIRECTORY = FixedDirectory(
+    people={p.user_id: p for p in PEOPLE.values()},
+    sites={s.code: DirectorySite(**s.model_dump()) for s in SITES.values()},
+)
 
 
 @dataclass
@@ -171,17 +181,17 @@ async def _run_scenario(session, sc: Scenario, *, today: datetime, policy: Polic
     created = today - timedelta(days=sc.created_days_ago)
     deadline_on = local_date(today) + timedelta(days=sc.deadline_in_days)
     problem_in = ProblemCreate(
-        site=SITES[sc.site],
+        site=SiteIn(code=SITES[sc.site].code),
         round_code=round_code,
         level="village_community" if SITES[sc.site].type in ("village", "community") else "unit",
         category=sc.category,
         severity=sc.severity,  # type: ignore[arg-type]
         description=sc.description,
-        responsible_person=PEOPLE[sc.site],
+        responsible_person=PersonIn(user_id=PEOPLE[sc.site].user_id),
         deadline_on=deadline_on,
     )
     problem = await service.create_problem(
-        session, principal=CITY, problem_in=problem_in, now=created, policy=policy
+        session, principal=CITY, problem_in=problem_in, directory=DIRECTORY, now=created, policy=policy
     )
     problem.source_event_id = marker(sc.name)
     person = Principal(sub=PEOPLE[sc.site].user_id, roles=("responsible",), scope=PEOPLE[sc.site].org_unit)
@@ -274,14 +284,15 @@ async def _advance_findings(session, *, today: datetime, policy: Policy) -> int:
     ).scalars()
     moved = 0
     for i, problem in enumerate(list(rows)):
-        person = PersonRef(
+        person = DirectoryPerson(
             user_id=f"u-{problem.district}-responsible", name="责任人", org_unit=problem.org_unit
         )
         await service.assign(
             session,
             problem=problem,
-            assign_in=AssignIn(responsible_person=person),
+            assign_in=AssignIn(responsible_person=PersonIn(user_id=person.user_id)),
             principal=CITY,
+            directory=FixedDirectory(people={person.user_id: person}),
             now=today,
             policy=policy,
         )

@@ -11,12 +11,13 @@ from sqlalchemy.exc import IntegrityError
 from starlette.responses import Response
 
 from services.kit import outbox
-from services.kit.auth import PrincipalDep, allow, public
+from services.kit.auth import PrincipalDep, allow, internal, public
 from services.kit.db import SessionDep
 from services.kit.deps import ClockDep
 from services.kit.errors import ServiceUnavailable
+from services.kit.params import IdPath, OffsetQuery
 from services.rectification import access, calendars, extensions, ical, repository, service
-from services.rectification.deps import PolicyDep, ValidProblem
+from services.rectification.deps import DirectoryDep, PolicyDep, ValidProblem
 from services.rectification.errors import CalendarFeedNotFound
 from services.rectification.models import Problem, idempotency_key
 from services.rectification.schedule import SEVERITY_LABELS, light_bounds
@@ -60,10 +61,17 @@ from services.rectification.workdays import local_date
 router = APIRouter(tags=["rectification"])
 public_router = APIRouter(tags=["rectification-calendar"])
 
+# Roles say what a caller may do; every route also keeps it inside its scope (access.py).
 READERS = ("city_admin", "district_admin", "responsible", "leader", "system", "team_leader", "inspector")
 ADMINS = ("city_admin", "district_admin")
+OVERSEERS = access.OVERSEERS
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = OffsetQuery
+# Free-text filters: bounded, and no control characters (a NUL would reach the database driver).
+_NO_CONTROL = r"^[^\x00-\x1f\x7f-\x9f]*$"
+CodeQuery = Annotated[str | None, Query(max_length=64, pattern=_NO_CONTROL)]
+TextQuery = Annotated[str | None, Query(max_length=100, pattern=_NO_CONTROL)]
+DistrictQuery = Annotated[str | None, Query(max_length=40, pattern=r"^[a-z0-9_\-]+$")]
 
 
 async def _read(session: SessionDep, problem: Problem, clock: ClockDep, policy: PolicyDep) -> ProblemRead:
@@ -90,7 +98,7 @@ async def _read_many(
 # --- intake ----------------------------------------------------------------------------------
 
 
-@router.post("/findings", status_code=201, **allow("system", "city_admin"))
+@router.post("/findings", status_code=201, **internal())
 async def receive_finding(
     envelope: FindingEnvelope,
     request: Request,
@@ -99,7 +107,7 @@ async def receive_finding(
     policy: PolicyDep,
     idempotency_key_header: Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=200)],
 ) -> Response:
-    """Turn a scoring finding into a problem (idempotent by event id)."""
+    """Turn a scoring finding into a problem (idempotent by event id; the services' own principal only)."""
     body_hash = outbox.request_hash(await request.body())
     replay = await outbox.idempotent_replay(
         session, idempotency_key, key=idempotency_key_header, body_hash=body_hash
@@ -138,10 +146,16 @@ async def create_problem(
     principal: PrincipalDep,
     clock: ClockDep,
     policy: PolicyDep,
+    directory: DirectoryDep,
 ) -> ProblemRead:
     """Enter a problem by hand, with its countdown schedule."""
     problem = await service.create_problem(
-        session, principal=principal, problem_in=problem_in, now=clock.now(), policy=policy
+        session,
+        principal=principal,
+        problem_in=problem_in,
+        directory=directory,
+        now=clock.now(),
+        policy=policy,
     )
     return await _read(session, problem, clock, policy)
 
@@ -155,14 +169,14 @@ async def list_problems(
     principal: PrincipalDep,
     clock: ClockDep,
     policy: PolicyDep,
-    district: str | None = None,
-    site_code: str | None = None,
-    category: str | None = None,
+    district: DistrictQuery = None,
+    site_code: CodeQuery = None,
+    category: TextQuery = None,
     severity: Severity | None = None,
     status: Status | None = None,
     light: Light | None = None,
-    responsible_person_id: str | None = None,
-    round_code: str | None = None,
+    responsible_person_id: TextQuery = None,
+    round_code: CodeQuery = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> ProblemList:
@@ -200,7 +214,10 @@ async def list_my_problems(
     offset: Offset = 0,
 ) -> ProblemList:
     """List the problems you are responsible for, most urgent first."""
-    f = repository.ProblemFilter(responsible_person_id=principal.sub)
+    f = repository.ProblemFilter(
+        responsible_person_id=principal.sub,
+        visible=repository.Visibility(principal=principal, own_person_id=principal.sub),
+    )
     if not include_closed:
         f.light_range = (None, None)
     problems, total = await repository.list_problems(session, f, limit=limit, offset=offset, by_urgency=True)
@@ -236,10 +253,17 @@ async def assign_problem(
     principal: PrincipalDep,
     clock: ClockDep,
     policy: PolicyDep,
+    directory: DirectoryDep,
 ) -> ProblemRead:
-    """Assign or reassign the responsible person (责任人)."""
+    """Assign or reassign the responsible person (责任人), a person of notify's directory."""
     await service.assign(
-        session, problem=problem, assign_in=body, principal=principal, now=clock.now(), policy=policy
+        session,
+        problem=problem,
+        assign_in=body,
+        principal=principal,
+        directory=directory,
+        now=clock.now(),
+        policy=policy,
     )
     return await _read(session, problem, clock, policy)
 
@@ -377,7 +401,7 @@ async def list_problem_extensions(problem: ValidProblem, session: SessionDep) ->
 )
 async def decide_problem_extension(
     problem: ValidProblem,
-    extension_id: Annotated[int, Path(ge=1)],
+    extension_id: IdPath,
     body: ExtensionDecision,
     session: SessionDep,
     principal: PrincipalDep,
@@ -401,13 +425,9 @@ async def decide_problem_extension(
 # --- statistics, bulletin, follow-up ---------------------------------------------------------
 
 
-@router.get(
-    "/stats/districts",
-    response_model=DistrictStatsList,
-    **allow("city_admin", "district_admin", "leader", "system"),
-)
+@router.get("/stats/districts", response_model=DistrictStatsList, **allow(*OVERSEERS))
 async def get_district_stats(
-    session: SessionDep, principal: PrincipalDep, clock: ClockDep, round_code: str | None = None
+    session: SessionDep, principal: PrincipalDep, clock: ClockDep, round_code: CodeQuery = None
 ) -> DistrictStatsList:
     """Count open, overdue and closed (on time / late) problems per district, by category and severity."""
     f = access.visibility_filter(principal, repository.ProblemFilter(round_code=round_code))
@@ -445,15 +465,13 @@ async def get_district_stats(
     return DistrictStatsList(items=items)
 
 
-@router.get(
-    "/bulletin/overdue", response_model=Bulletin, **allow("city_admin", "district_admin", "leader", "system")
-)
+@router.get("/bulletin/overdue", response_model=Bulletin, **allow(*OVERSEERS))
 async def get_overdue_bulletin(
     session: SessionDep,
     principal: PrincipalDep,
     clock: ClockDep,
-    district: str | None = None,
-    round_code: str | None = None,
+    district: DistrictQuery = None,
+    round_code: CodeQuery = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Bulletin:
@@ -489,13 +507,21 @@ async def get_overdue_bulletin(
     return Bulletin(items=items, total=total, limit=limit, offset=offset)
 
 
-@router.get("/follow-up-sites", response_model=FollowUpSites, **allow("system", "city_admin"))
+@router.get("/follow-up-sites", response_model=FollowUpSites, **internal())
 async def list_follow_up_sites(
-    session: SessionDep, clock: ClockDep, round_code: str | None = None, district: str | None = None
+    session: SessionDep,
+    principal: PrincipalDep,
+    clock: ClockDep,
+    round_code: CodeQuery = None,
+    district: DistrictQuery = None,
 ) -> FollowUpSites:
-    """List sites with overdue problems, for the follow-up visit (回头看)."""
+    """List sites with overdue problems, for the follow-up visit (回头看; the services' own principal only)."""
     rows = await repository.follow_up_sites(
-        session, now=clock.now(), round_code=round_code, district=district
+        session,
+        now=clock.now(),
+        round_code=round_code,
+        district=district,
+        visible=access.visibility(principal),
     )
     return FollowUpSites(items=[FollowUpSite(**r) for r in rows])
 
@@ -522,6 +548,7 @@ async def put_schedule_template(
     severity: Severity, body: TemplateIn, session: SessionDep, principal: PrincipalDep, clock: ClockDep
 ) -> TemplateRead:
     """Replace the countdown template of one severity (for problems created from now on)."""
+    access.require_city_wide(principal, "the countdown templates")
     t = await calendars.put_template(
         session, severity=severity, template_in=body, principal=principal, now=clock.now()
     )
@@ -538,6 +565,7 @@ async def put_holiday_calendar_year(
     policy: PolicyDep,
 ) -> CalendarYearRead:
     """Enter a year's official holidays and 调休 working days; provisional schedules are recomputed."""
+    access.require_city_wide(principal, "the holiday calendar")
     recomputed = await calendars.enter_calendar_year(
         session, year=year, year_in=body, principal=principal, now=clock.now(), policy=policy
     )
@@ -578,7 +606,7 @@ async def create_calendar_token(
     request: Request, session: SessionDep, principal: PrincipalDep, clock: ClockDep
 ) -> CalendarTokenRead:
     """Issue (or rotate) the secret URL of your milestone calendar feed."""
-    token = await ical.issue_token(session, user_id=principal.sub, now=clock.now())
+    token = await ical.issue_token(session, principal=principal, now=clock.now())
     base = request.app.state.settings.calendar_base_url.rstrip("/")
     return CalendarTokenRead(url=f"{base}/calendar/{token}.ics", token=token)
 

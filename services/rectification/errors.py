@@ -1,4 +1,4 @@
-from services.kit.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
+from services.kit.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, UnprocessableEntity
 
 
 class ProblemNotFound(NotFound):
@@ -39,3 +39,15 @@ class InvalidSchedule(UnprocessableEntity):
 class FindingRejected(UnprocessableEntity):
     slug = "finding-rejected"
     title = "Finding not accepted"
+
+
+class InvalidReference(UnprocessableEntity):
+    """A body names a person or site the directory does not know, or one outside the caller's scope."""
+
+    slug = "invalid-reference"
+    title = "Unknown or out-of-scope reference"
+
+
+class DirectoryUnavailable(ServiceUnavailable):
+    slug = "directory-unavailable"
+    title = "Directory unavailable"

@@ -5,15 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from services.kit import orgunit
 from services.rectification.models import Problem
 from services.rectification.schedule import MILESTONE_LABELS, SEVERITY_LABELS, days_left
 from services.rectification.workdays import local_date
 
-CITY = "ningbo"
-
 
 def district_unit(problem: Problem) -> str:
-    return f"{CITY}/{problem.district}"
+    return orgunit.district_unit(problem.district)
 
 
 def person(user_id: str) -> dict[str, Any]:
@@ -49,7 +48,7 @@ def escalation_recipients(problem: Problem) -> list[dict[str, Any]]:
         out.append({"kind": "org_unit", "org_unit": above})
     if not any(r.get("role") == "district_admin" for r in out):
         out.append(role("district_admin", district_unit(problem)))
-    out.append(role("city_admin", CITY))
+    out.append(role("city_admin", orgunit.city_root()))
     return out
 
 

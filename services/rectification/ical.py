@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from icalendar import Alarm, Calendar, Event
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.kit.auth import Principal
 from services.rectification import repository
 from services.rectification.models import CalendarToken
 from services.rectification.schedule import MILESTONE_LABELS, SEVERITY_LABELS
@@ -21,24 +22,34 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def issue_token(session: AsyncSession, *, user_id: str, now: datetime) -> str:
-    """A new feed token for `user_id` (the old one stops working); only its hash is stored."""
+async def issue_token(session: AsyncSession, *, principal: Principal, now: datetime) -> str:
+    """A new feed token for `principal` (the old one stops working); only its hash is stored, with the
+    principal's scope, which bounds what the feed shows."""
     token = secrets.token_urlsafe(32)
-    row = await session.get(CalendarToken, user_id)
+    row = await session.get(CalendarToken, principal.sub)
     if row is None:
-        session.add(CalendarToken(user_id=user_id, token_hash=hash_token(token), created_at=now))
+        session.add(
+            CalendarToken(
+                user_id=principal.sub, token_hash=hash_token(token), created_at=now, scope=principal.scope
+            )
+        )
     else:
-        row.token_hash, row.created_at = hash_token(token), now
+        row.token_hash, row.created_at, row.scope = hash_token(token), now, principal.scope
     await session.flush()
     return token
 
 
 async def feed_for_token(session: AsyncSession, *, token: str, now: datetime) -> bytes | None:
     """The feed of the person owning `token`, or None for an unknown token."""
-    user_id = await repository.token_owner(session, hash_token(token))
-    if user_id is None:
+    owner = await repository.token_owner(session, hash_token(token))
+    if owner is None:
         return None
-    problems = await repository.open_problems_of_person(session, user_id)
+    user_id, scope = owner
+    # The feed is read without the gateway's principal: it stands in for the one who issued it.
+    reader = Principal(sub=user_id, roles=("responsible",), scope=scope)
+    problems = await repository.open_problems_of_person(
+        session, repository.Visibility(principal=reader, own_person_id=user_id)
+    )
     milestones = await repository.milestones_of(session, [p.id for p in problems if p.id is not None])
     cal = Calendar()
     cal.add("prodid", PRODID)

@@ -185,6 +185,8 @@ class CalendarToken(Base, table=True):
     user_id: str = Field(primary_key=True, max_length=100)
     token_hash: str = Field(max_length=64, unique=True)
     created_at: datetime = Field(sa_type=UtcDateTime)
+    # The scope of the principal who issued the token: the feed shows nothing outside it.
+    scope: str = Field(default="", max_length=400, sa_column_kwargs={"server_default": ""})
 
 
 # Core tables, for the bulk statements of the scheduler and the repository.

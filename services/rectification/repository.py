@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, and_, case, cast, func, insert, or_, select, update
+from sqlalchemy import Float, and_, case, cast, false, func, insert, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.kit.auth import Principal
 from services.rectification.models import (
     CalendarToken,
     CalendarYear,
@@ -69,6 +70,16 @@ async def history_of(session: AsyncSession, problem_id: int) -> list[ProblemHist
 
 
 @dataclass
+class Visibility:
+    """What one caller may see (decided in access.py): always inside its scope, then by role."""
+
+    principal: Principal
+    all_in_scope: bool = False
+    own_person_id: str | None = None
+    issued_by: str | None = None
+
+
+@dataclass
 class ProblemFilter:
     district: str | None = None
     site_code: str | None = None
@@ -78,24 +89,30 @@ class ProblemFilter:
     responsible_person_id: str | None = None
     round_code: str | None = None
     light_range: tuple[datetime | None, datetime | None] | None = None
-    # Visibility: None means everything; otherwise any of these must hold.
-    scope_units: list[str] | None = None
-    own_person_id: str | None = None
-    issued_by: str | None = None
-    only_visible: bool = False
+    # Who is looking; None only for the service's own internal queries.
+    visible: Visibility | None = None
+
+
+def visible_clause(v: Visibility) -> ColumnElement[bool]:
+    """SQL for :class:`Visibility`: the site inside the scope (escaped prefix match), then the role's rows."""
+    on_site = v.principal.scope_filter(P.org_unit)
+    clauses: list[ColumnElement[bool]] = []
+    if v.all_in_scope:
+        clauses.append(on_site)
+    if v.own_person_id:
+        clauses.append(
+            and_(
+                P.responsible_person_id == v.own_person_id,
+                or_(on_site, v.principal.scope_filter(P.responsible_unit)),
+            )
+        )
+    if v.issued_by:
+        clauses.append(and_(P.issued_by == v.issued_by, on_site))
+    return or_(*clauses) if clauses else false()
 
 
 def _visibility(f: ProblemFilter) -> ColumnElement[bool] | None:
-    if not f.only_visible:
-        return None
-    clauses: list[ColumnElement[bool]] = []
-    for unit in f.scope_units or []:
-        clauses.append(or_(P.org_unit == unit, P.org_unit.like(unit.rstrip("/") + "/%")))
-    if f.own_person_id:
-        clauses.append(P.responsible_person_id == f.own_person_id)
-    if f.issued_by:
-        clauses.append(P.issued_by == f.issued_by)
-    return or_(*clauses) if clauses else P.id.is_(None)
+    return None if f.visible is None else visible_clause(f.visible)
 
 
 def _where(f: ProblemFilter) -> list[ColumnElement[bool]]:
@@ -244,9 +261,9 @@ async def overdue_problems(
 
 
 async def follow_up_sites(
-    session: AsyncSession, *, now: datetime, round_code: str | None, district: str | None
+    session: AsyncSession, *, now: datetime, round_code: str | None, district: str | None, visible: Visibility
 ) -> list[dict[str, Any]]:
-    where = [P.status.in_(ACTIVE), P.deadline_at < now]
+    where = [P.status.in_(ACTIVE), P.deadline_at < now, visible_clause(visible)]
     if round_code:
         where.append(P.round_code == round_code)
     if district:
@@ -260,15 +277,18 @@ async def follow_up_sites(
     return [dict(r._mapping) for r in (await session.execute(stmt)).all()]
 
 
-async def token_owner(session: AsyncSession, token_hash: str) -> str | None:
+async def token_owner(session: AsyncSession, token_hash: str) -> tuple[str, str] | None:
+    """The (user id, scope) a feed token was issued to."""
     C = CalendarToken.__table__.c  # type: ignore[attr-defined]
-    return (await session.execute(select(C.user_id).where(C.token_hash == token_hash))).scalar_one_or_none()
+    row = (await session.execute(select(C.user_id, C.scope).where(C.token_hash == token_hash))).first()
+    return None if row is None else (row.user_id, row.scope)
 
 
-async def open_problems_of_person(session: AsyncSession, user_id: str) -> list[Problem]:
+async def open_problems_of_person(session: AsyncSession, v: Visibility) -> list[Problem]:
+    """The open problems `v`'s person is responsible for, inside the scope the feed was issued for."""
     stmt = (
         select(Problem)
-        .where(P.responsible_person_id == user_id, P.status != "closed")
+        .where(P.responsible_person_id == v.own_person_id, P.status != "closed", visible_clause(v))
         .order_by(P.deadline_at)
     )
     return list((await session.execute(stmt)).scalars())

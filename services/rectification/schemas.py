@@ -1,4 +1,9 @@
-"""Rectification's API shapes."""
+"""Rectification's API shapes.
+
+Request bodies inherit :class:`~services.kit.text.InputModel` (no control characters, 64-bit
+integers, bounded nesting). A person's unit and name, and a site's name and unit, are looked up in
+notify's and sampling's directories: in a request they are named by id or code only.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from services.kit.auth import ORG_UNIT_PATTERN
+from services.kit.orgunit import OrgUnit
+from services.kit.text import InputModel
 
 Severity = Literal["general", "serious", "severe"]
 Level = Literal["village_community", "unit", "individual"]
@@ -15,17 +22,42 @@ Status = Literal["open", "in_progress", "submitted", "returned", "closed"]
 Light = Literal["green", "yellow", "red", "overdue"]
 SHA256 = r"^[0-9a-f]{64}$"
 ORG_UNIT = ORG_UNIT_PATTERN
+# Sampling's site codes and notify's user ids (the same grammars those services accept).
+SITE_CODE = r"^[A-Za-z0-9._\-]{1,64}$"
+USER_ID = r"^[A-Za-z0-9._:\-]{1,100}$"
+DISTRICT = r"^[a-z0-9_\-]{1,40}$"
+IGNORED = "Ignored: taken from the directory"
 
 
-class SiteRef(BaseModel):
-    code: str = Field(min_length=1, max_length=64)
+class SiteRef(InputModel):
+    """A site as scoring's finding carries it (scoring read it from sampling's directory)."""
+
+    code: str = Field(pattern=SITE_CODE)
     name: str = Field(min_length=1, max_length=200)
     type: str | None = Field(default=None, max_length=20)
-    org_unit: str = Field(pattern=ORG_UNIT, max_length=400)
-    district: str = Field(pattern=r"^[a-z0-9_\-]+$", max_length=40)
+    org_unit: OrgUnit
+    district: str = Field(pattern=DISTRICT)
 
 
-class Evidence(BaseModel):
+class SiteIn(InputModel):
+    """The site of a problem entered by hand: its code in sampling's directory (名录库)."""
+
+    code: str = Field(pattern=SITE_CODE, description="the site's code in sampling's directory")
+    name: str | None = Field(default=None, max_length=200, description=IGNORED)
+    type: str | None = Field(default=None, max_length=20, description=IGNORED)
+    org_unit: str | None = Field(default=None, max_length=400, description=IGNORED)
+    district: str | None = Field(default=None, max_length=40, description=IGNORED)
+
+
+class SiteRead(BaseModel):
+    code: str
+    name: str
+    type: str | None
+    org_unit: str
+    district: str
+
+
+class Evidence(InputModel):
     """A file that proves something: the file store keeps it, we keep its SHA-256."""
 
     file_hash: str = Field(pattern=SHA256, description="SHA-256 of the file, lowercase hex")
@@ -34,29 +66,31 @@ class Evidence(BaseModel):
     note: str | None = Field(default=None, max_length=1000)
 
 
-class PersonRef(BaseModel):
-    user_id: str = Field(min_length=1, max_length=100)
-    name: str | None = Field(default=None, max_length=100)
-    org_unit: str = Field(pattern=ORG_UNIT, max_length=400, description="the person's unit (责任单位)")
+class PersonIn(InputModel):
+    """A responsible person (责任人), named by their user id in notify's directory."""
+
+    user_id: str = Field(pattern=USER_ID, description="the person's user id in notify's directory")
+    name: str | None = Field(default=None, max_length=100, description=IGNORED)
+    org_unit: str | None = Field(default=None, max_length=400, description=IGNORED)
 
 
 # --- findings from scoring -------------------------------------------------------------------
 
 
-class FindingData(BaseModel):
+class FindingData(InputModel):
     round_code: str = Field(min_length=1, max_length=40)
     sheet_id: str = Field(max_length=64)
     item_code: str = Field(max_length=20)
     item_title: str | None = Field(default=None, max_length=200)
     site: SiteRef
     deduction_points: float | None = None
-    reason: str = Field(min_length=1)
+    reason: str = Field(min_length=1, max_length=5000)
     category: str = Field(min_length=1, max_length=100)
     severity: Severity
     level: Level
     concerns: str | None = Field(default=None, max_length=400)
     issued_by: str = Field(min_length=1, max_length=100)
-    team_id: str | None = None
+    team_id: str | None = Field(default=None, max_length=64)
 
     @field_validator("sheet_id", "team_id", mode="before")
     @classmethod
@@ -64,10 +98,10 @@ class FindingData(BaseModel):
         return str(v) if isinstance(v, int) else v
 
 
-class FindingEnvelope(BaseModel):
+class FindingEnvelope(InputModel):
     id: str = Field(min_length=1, max_length=64)
     type: Literal["scoring.finding.created"]
-    source: str
+    source: str = Field(max_length=100)
     occurred_at: datetime
     data: FindingData
 
@@ -75,12 +109,12 @@ class FindingEnvelope(BaseModel):
 # --- problems --------------------------------------------------------------------------------
 
 
-class ProblemCreate(BaseModel):
+class ProblemCreate(InputModel):
     """A problem entered by hand by a city or district admin."""
 
     model_config = ConfigDict(extra="forbid")
 
-    site: SiteRef
+    site: SiteIn
     round_code: str | None = Field(default=None, max_length=40)
     sheet_id: str | None = Field(default=None, max_length=64)
     item_code: str | None = Field(default=None, max_length=20)
@@ -91,8 +125,10 @@ class ProblemCreate(BaseModel):
     description: str = Field(min_length=1, max_length=5000)
     concerns: str | None = Field(default=None, max_length=400)
     evidence: list[Evidence] = Field(default_factory=list, max_length=50)
-    responsible_unit: str | None = Field(default=None, pattern=ORG_UNIT, max_length=400)
-    responsible_person: PersonRef | None = None
+    responsible_unit: OrgUnit | None = Field(
+        default=None, description="defaults to the person's unit, else the site's; inside the site's district"
+    )
+    responsible_person: PersonIn | None = None
     deadline_on: date | None = Field(default=None, description="ends 23:59:59 Asia/Shanghai")
     deadline_at: AwareDatetime | None = None
     plan_due_on: date | None = None
@@ -123,7 +159,7 @@ class ProblemRead(BaseModel):
     sheet_id: str | None
     item_code: str | None
     item_title: str | None
-    site: SiteRef
+    site: SiteRead
     org_unit: str
     district: str
     level: str
@@ -178,47 +214,47 @@ class HistoryList(BaseModel):
 # --- transitions -----------------------------------------------------------------------------
 
 
-class StartIn(BaseModel):
+class StartIn(InputModel):
     model_config = ConfigDict(extra="forbid")
     plan: str = Field(min_length=1, max_length=5000, description="the rectification plan (整改方案)")
 
 
-class ProgressIn(BaseModel):
+class ProgressIn(InputModel):
     model_config = ConfigDict(extra="forbid")
     note: str = Field(min_length=1, max_length=5000)
     evidence: list[Evidence] = Field(default_factory=list, max_length=50)
 
 
-class SubmitIn(BaseModel):
+class SubmitIn(InputModel):
     model_config = ConfigDict(extra="forbid")
     note: str = Field(min_length=1, max_length=5000)
     evidence: list[Evidence] = Field(min_length=1, max_length=50)
 
 
-class CloseIn(BaseModel):
+class CloseIn(InputModel):
     model_config = ConfigDict(extra="forbid")
     note: str | None = Field(default=None, max_length=5000)
 
 
-class ReturnIn(BaseModel):
+class ReturnIn(InputModel):
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(min_length=1, max_length=5000)
 
 
-class AssignIn(BaseModel):
+class AssignIn(InputModel):
     model_config = ConfigDict(extra="forbid")
-    responsible_person: PersonRef
+    responsible_person: PersonIn
     reason: str | None = Field(default=None, max_length=1000)
 
 
-class ExtensionCreate(BaseModel):
+class ExtensionCreate(InputModel):
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(min_length=1, max_length=5000)
     new_deadline_on: date | None = None
     new_deadline_at: AwareDatetime | None = None
 
 
-class ExtensionDecision(BaseModel):
+class ExtensionDecision(InputModel):
     model_config = ConfigDict(extra="forbid")
     approve: bool
     note: str | None = Field(default=None, max_length=5000)
@@ -247,7 +283,7 @@ class ExtensionList(BaseModel):
 # --- templates and the working-day calendar --------------------------------------------------
 
 
-class TemplateIn(BaseModel):
+class TemplateIn(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     plan_days: int = Field(ge=1, le=365)
@@ -269,7 +305,7 @@ class TemplateList(BaseModel):
     items: list[TemplateRead]
 
 
-class CalendarYearIn(BaseModel):
+class CalendarYearIn(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     holidays: list[date] = Field(min_length=1, max_length=60, description="statutory holidays (放假日)")

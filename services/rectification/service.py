@@ -8,10 +8,11 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.kit import outbox
+from services.kit import orgunit, outbox
 from services.kit.auth import Principal
 from services.kit.errors import field_error
 from services.rectification import access, calendars, events, repository, timers
+from services.rectification.clients import Directory
 from services.rectification.errors import InvalidSchedule, TransitionNotAllowed
 from services.rectification.models import Milestone, Problem, milestone_table, outbox_event
 from services.rectification.policy import Policy
@@ -32,7 +33,7 @@ from services.rectification.schemas import (
     PersonRead,
     ProblemCreate,
     ProblemRead,
-    SiteRef,
+    SiteRead,
 )
 from services.rectification.workdays import WorkCalendar, end_of_local_day, local_date
 
@@ -136,7 +137,7 @@ async def create_problem_from_finding(
         deduction_points=data.deduction_points,
         evidence=[],
         issued_by=data.issued_by,
-        issuing_unit="ningbo",
+        issuing_unit=orgunit.city_root(),
         responsible_unit=data.site.org_unit,
         status="open",
         created_at=now,
@@ -155,15 +156,33 @@ def deadline_moment(on: date | None, at: datetime | None) -> datetime | None:
 
 
 async def create_problem(
-    session: AsyncSession, *, principal: Principal, problem_in: ProblemCreate, now: datetime, policy: Policy
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    problem_in: ProblemCreate,
+    directory: Directory,
+    now: datetime,
+    policy: Policy,
 ) -> Problem:
-    """A problem entered by hand by a city or district admin."""
-    access.check_site(problem_in.site, ["body", "site"])
-    principal.require_scope(problem_in.site.org_unit)
+    """A problem entered by hand by a city or district admin.
+
+    The site comes from sampling's directory and the responsible person from notify's, both inside
+    the caller's scope (422 naming the field otherwise); the body names them by code and user id.
+    """
+    site = await access.resolve_site(
+        directory, principal, code=problem_in.site.code, loc=["body", "site", "code"]
+    )
+    person = None
     if problem_in.responsible_person is not None:
-        access.check_person(
-            principal, problem_in.site.district, problem_in.responsible_person, ["body", "responsible_person"]
+        person = await access.resolve_person(
+            directory,
+            principal,
+            district=site.district,
+            user_id=problem_in.responsible_person.user_id,
+            loc=["body", "responsible_person", "user_id"],
         )
+    if problem_in.responsible_unit is not None:
+        access.check_unit(principal, site.district, problem_in.responsible_unit, ["body", "responsible_unit"])
     if problem_in.deadline_on is not None and problem_in.deadline_at is not None:
         raise InvalidSchedule(
             "Give the deadline as a date or as a moment, not both",
@@ -196,17 +215,16 @@ async def create_problem(
             )
     if errors:
         raise InvalidSchedule("The countdown schedule is not possible", errors=errors)
-    person = problem_in.responsible_person
     problem = Problem(
         round_code=problem_in.round_code,
         sheet_id=problem_in.sheet_id,
         item_code=problem_in.item_code,
         item_title=problem_in.item_title,
-        site_code=problem_in.site.code,
-        site_name=problem_in.site.name,
-        site_type=problem_in.site.type,
-        org_unit=problem_in.site.org_unit,
-        district=problem_in.site.district,
+        site_code=site.code,
+        site_name=site.name,
+        site_type=site.type,
+        org_unit=site.org_unit,
+        district=site.district,
         level=problem_in.level,
         category=problem_in.category,
         severity=problem_in.severity,
@@ -214,9 +232,8 @@ async def create_problem(
         concerns=problem_in.concerns,
         evidence=[{**e.model_dump(), "stage": "finding"} for e in problem_in.evidence],
         issued_by=principal.sub,
-        issuing_unit=principal.scope.strip("/") or "ningbo",
-        responsible_unit=problem_in.responsible_unit
-        or (person.org_unit if person else problem_in.site.org_unit),
+        issuing_unit=principal.scope or orgunit.city_root(),
+        responsible_unit=problem_in.responsible_unit or (person.org_unit if person else site.org_unit),
         responsible_person_id=person.user_id if person else None,
         responsible_person_name=person.name if person else None,
         status="open",
@@ -500,17 +517,27 @@ async def assign(
     problem: Problem,
     assign_in: AssignIn,
     principal: Principal,
+    directory: Directory,
     now: datetime,
     policy: Policy,
 ) -> Problem:
-    """Assign or reassign the responsible person; reminders move to the new person."""
+    """Assign or reassign the responsible person; reminders move to the new person.
+
+    The person must be known to notify's directory, lie in the problem's district and in the
+    caller's scope; their unit and name come from the directory (422 naming the field otherwise).
+    """
     access.require(access.is_admin_over(principal, problem), "assign a responsible person to", problem)
     if problem.status == "closed":
         raise TransitionNotAllowed(
             "A closed problem cannot be reassigned", problem_status=problem.status, action="assign"
         )
-    person = assign_in.responsible_person
-    access.check_person(principal, problem.district, person, ["body", "responsible_person"])
+    person = await access.resolve_person(
+        directory,
+        principal,
+        district=problem.district,
+        user_id=assign_in.responsible_person.user_id,
+        loc=["body", "responsible_person", "user_id"],
+    )
     previous = problem.responsible_person_id
     problem.responsible_person_id = person.user_id
     problem.responsible_person_name = person.name
@@ -559,7 +586,7 @@ def to_read(
         sheet_id=problem.sheet_id,
         item_code=problem.item_code,
         item_title=problem.item_title,
-        site=SiteRef(
+        site=SiteRead(
             code=problem.site_code,
             name=problem.site_name,
             type=problem.site_type,

@@ -1,13 +1,19 @@
+"""Rectification fixtures: the app on a shared database emptied per test, a frozen clock, principals
+signed when a request is made, and fakes of notify's and sampling's directories over MockTransport."""
+
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 import pytest
 from sqlalchemy import delete, func, select
 
+from services.kit.auth import PRINCIPAL_HEADER
 from services.kit.clock import FrozenClock
 from services.kit.testing import (
     create_postgres_database,
@@ -25,29 +31,110 @@ from tests.conftest import POSTGRES_ADMIN_URL, TEST_DB
 # Monday 5 January 2026, 09:00 in Ningbo.
 START = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
 
-CITY = principal_headers(roles=["city_admin"], scope="ningbo", sub="u-city-admin")
-YINZHOU = principal_headers(roles=["district_admin"], scope="ningbo/yinzhou", sub="u-yinzhou-admin")
-HAISHU = principal_headers(roles=["district_admin"], scope="ningbo/haishu", sub="u-haishu-admin")
-ZHANG = principal_headers(roles=["responsible"], scope="ningbo/yinzhou/dongwu", sub="u-zhang-wei")
-LI = principal_headers(roles=["responsible"], scope="ningbo/yinzhou/dongwu", sub="u-li-na")
-LEADER = principal_headers(roles=["team_leader"], scope="ningbo", sub="u-team-leader")
-SYSTEM = principal_headers(roles=["system"], scope="", sub="service:scoring", kind="service")
+
+class SignedAs(Mapping[str, str]):
+    """Request headers carrying a principal that is signed each time they are read.
+
+    Module constants such as ``CITY`` are used by tests that run minutes after import on a busy
+    machine: a token signed once at import would expire with a wall-clock TTL. Each request reads
+    the mapping and gets a fresh token, so nothing depends on how fast the suite runs.
+    """
+
+    def __init__(self, **principal: Any) -> None:
+        self.principal = principal
+
+    def _headers(self) -> dict[str, str]:
+        return principal_headers(**self.principal)
+
+    def __getitem__(self, key: str) -> str:
+        return self._headers()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter((PRINCIPAL_HEADER,))
+
+    def __len__(self) -> int:
+        return 1
+
+
+CITY = SignedAs(roles=["city_admin"], scope="ningbo", sub="u-city-admin")
+YINZHOU = SignedAs(roles=["district_admin"], scope="ningbo/yinzhou", sub="u-yinzhou-admin")
+HAISHU = SignedAs(roles=["district_admin"], scope="ningbo/haishu", sub="u-haishu-admin")
+ZHANG = SignedAs(roles=["responsible"], scope="ningbo/yinzhou/dongwu", sub="u-zhang-wei")
+LI = SignedAs(roles=["responsible"], scope="ningbo/yinzhou/dongwu", sub="u-li-na")
+LEADER = SignedAs(roles=["team_leader"], scope="ningbo", sub="u-team-leader")
+# The services' own principal (what scoring's relay and sampling's client sign).
+SYSTEM = SignedAs(roles=["system"], scope="", sub="service:scoring", kind="service")
+# Integrations: API keys with the `system` role, one for the city and one for a district.
+CITY_KEY = SignedAs(roles=["system"], scope="ningbo", sub="key:city", kind="api_key")
+YINZHOU_KEY = SignedAs(roles=["system"], scope="ningbo/yinzhou", sub="key:yinzhou", kind="api_key")
 
 HASH = "a" * 64
 EVIDENCE = [{"file_hash": HASH, "name": "整改照片.jpg"}]
-ZHANG_REF = {"user_id": "u-zhang-wei", "name": "张伟", "org_unit": "ningbo/yinzhou/dongwu/tiantong"}
-LI_REF = {"user_id": "u-li-na", "name": "李娜", "org_unit": "ningbo/yinzhou/dongwu"}
+ZHANG_REF = {"user_id": "u-zhang-wei"}
+LI_REF = {"user_id": "u-li-na"}
+
+# Notify's directory of people and sampling's of sites, as the fakes below serve them.
+PEOPLE: dict[str, dict[str, Any]] = {
+    "u-zhang-wei": {"name": "张伟", "org_unit": "ningbo/yinzhou/dongwu/tiantong"},
+    "u-li-na": {"name": "李娜", "org_unit": "ningbo/yinzhou/dongwu"},
+    "u-chen-jing": {"name": "陈静", "org_unit": "ningbo/haishu/yuehu"},
+    "u-gone": {"name": "离职人员", "org_unit": "ningbo/yinzhou/dongwu", "active": False},
+}
+SITES: dict[str, dict[str, Any]] = {
+    "330212001001": {
+        "name": "天童村",
+        "type": "village",
+        "org_unit": "ningbo/yinzhou/dongwu/tiantong",
+        "district": "yinzhou",
+    },
+    "330203001": {
+        "name": "月湖街道",
+        "type": "street",
+        "org_unit": "ningbo/haishu/yuehu",
+        "district": "haishu",
+    },
+}
+TIANTONG = {"code": "330212001001"}
+HAISHU_SITE = {"code": "330203001"}
+
+
+@dataclass
+class FakeDirectories:
+    """Answers notify's ``GET /people/{user_id}`` and sampling's ``GET /sites/by-code/{code}``."""
+
+    people: dict[str, dict[str, Any]] = field(default_factory=lambda: {k: dict(v) for k, v in PEOPLE.items()})
+    sites: dict[str, dict[str, Any]] = field(default_factory=lambda: {k: dict(v) for k, v in SITES.items()})
+    down: bool = False
+    fail_with: int | None = None  # answer every lookup with this status
+    requests: list[httpx.Request] = field(default_factory=list)
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if self.down:
+            raise httpx.ConnectError("connection refused", request=request)
+        if self.fail_with is not None:
+            return httpx.Response(self.fail_with, text="upstream trouble")
+        host, parts = (
+            request.url.host,
+            [unquote(p) for p in request.url.raw_path.decode().strip("/").split("/")],
+        )
+        if host == "notify.test" and len(parts) == 2 and parts[0] == "people":
+            person = self.people.get(parts[1])
+            if person is None:
+                return httpx.Response(404, json={"type": "/problems/person-not-found"})
+            full = {"active": True, "roles": ["responsible"], **person, "user_id": parts[1]}
+            return httpx.Response(200, json=full)
+        if host == "sampling.test" and len(parts) == 3 and parts[:2] == ["sites", "by-code"]:
+            site = self.sites.get(parts[2])
+            if site is None:
+                return httpx.Response(404, json={"type": "/problems/site-not-found"})
+            return httpx.Response(200, json={"id": 1, "active": True, **site, "code": parts[2]})
+        return httpx.Response(404, json={"type": "/problems/not-found"})
 
 
 def problem_body(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "site": {
-            "code": "330212001001",
-            "name": "天童村",
-            "type": "village",
-            "org_unit": "ningbo/yinzhou/dongwu/tiantong",
-            "district": "yinzhou",
-        },
+        "site": dict(TIANTONG),
         "level": "village_community",
         "category": "三会一课",
         "severity": "general",
@@ -82,15 +169,32 @@ async def _empty(app: Any) -> None:
 
 
 @pytest.fixture
-async def client(shared_database: str, clock: FrozenClock) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(
-        database_url=shared_database,
-        environment="test",
-        scheduler_enabled=False,
-        outbox_enabled=False,
-        db_pool_size=2,
+def directories() -> FakeDirectories:
+    return FakeDirectories()
+
+
+def app_settings(database_url: str, **overrides: Any) -> Settings:
+    """Settings for an in-process app whose peers are the fakes (notify.test, sampling.test)."""
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "environment": "test",
+        "scheduler_enabled": False,
+        "outbox_enabled": False,
+        "db_pool_size": 2,
+        "notify_url": "http://notify.test",
+        "sampling_url": "http://sampling.test",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+async def client(
+    shared_database: str, clock: FrozenClock, directories: FakeDirectories
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = build_app(
+        app_settings(shared_database), clock=clock, http_transport=httpx.MockTransport(directories.handler)
     )
-    app = build_app(settings, clock=clock)
     async with running_app(app) as c:
         await _empty(app)
         c.app = app  # type: ignore[attr-defined]
@@ -98,7 +202,7 @@ async def client(shared_database: str, clock: FrozenClock) -> AsyncIterator[http
 
 
 async def create(
-    client: httpx.AsyncClient, headers: dict[str, str] = YINZHOU, **overrides: Any
+    client: httpx.AsyncClient, headers: Mapping[str, str] = YINZHOU, **overrides: Any
 ) -> dict[str, Any]:
     r = await client.post("/problems", json=problem_body(**overrides), headers=headers)
     assert r.status_code == 201, r.text

@@ -13,14 +13,17 @@ from services.kit.testing import running_app
 from services.rectification.config import Settings
 from services.rectification.main import build_app, relay_config
 from services.rectification.scheduler import timer_event_id
-from tests.rectification.conftest import START, YINZHOU, problem_body, tick
+from tests.rectification.conftest import START, YINZHOU, FakeDirectories, problem_body, tick
 
 
 @pytest.fixture
 async def wired(database_url) -> AsyncIterator[tuple[httpx.AsyncClient, list[httpx.Request]]]:
     received: list[httpx.Request] = []
+    directories = FakeDirectories()
 
     def notify(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":  # directory lookups (people, sites)
+            return directories.handler(request)
         received.append(request)
         if request.url.path == "/events/batch":
             events = orjson.loads(request.content)["events"]
@@ -38,6 +41,7 @@ async def wired(database_url) -> AsyncIterator[tuple[httpx.AsyncClient, list[htt
         scheduler_enabled=False,
         outbox_enabled=False,
         notify_url="http://notify.test",
+        sampling_url="http://sampling.test",
     )
     app = build_app(settings, clock=FrozenClock(START), http_transport=httpx.MockTransport(notify))
     async with running_app(app) as client:
@@ -76,6 +80,8 @@ async def test_openapi_lists_every_route_with_its_roles(wired):
     client, _ = wired
     schema = (await client.get("/openapi.json")).json()
     ops = {op["operationId"]: op for path in schema["paths"].values() for op in path.values()}
-    assert ops["rectification_receive_finding"]["x-roles"] == ["system", "city_admin"]
+    # Internal intake: only the services' own principal; the gateway does not route it.
+    assert ops["rectification_receive_finding"]["x-internal"] is True
+    assert ops["rectification_list_follow_up_sites"]["x-internal"] is True
     assert "x-roles" not in ops["rectification_get_calendar_feed"]
     assert "/follow-up-sites" in schema["paths"]

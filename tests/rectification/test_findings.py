@@ -5,7 +5,15 @@ import copy
 import orjson
 
 from services.kit.testing import principal_headers
-from tests.rectification.conftest import SYSTEM, YINZHOU, count_problems, events
+from tests.rectification.conftest import (
+    CITY,
+    CITY_KEY,
+    SYSTEM,
+    YINZHOU,
+    YINZHOU_KEY,
+    count_problems,
+    events,
+)
 
 FINDING = {
     "id": "7d6c1b2e-0000-4000-8000-000000000001",
@@ -101,10 +109,20 @@ class TestReceiveFinding:
         assert r.status_code == 422
         assert await count_problems(client) == 0
 
-    async def test_only_systems_and_the_city_may_send_findings(self, client):
-        r = await post(client, FINDING, headers=principal_headers(roles=["inspector"], sub="u-x"))
-        assert r.status_code == 403
+    async def test_only_the_services_own_principal_may_send_findings(self, client):
+        # A city admin or a city-wide `system` API key is not a service: the route does not exist
+        # for them (404), and nothing is written.
+        for headers in (
+            principal_headers(roles=["inspector"], sub="u-x"),
+            CITY,
+            CITY_KEY,
+            YINZHOU_KEY,
+        ):
+            r = await post(client, FINDING, headers=headers)
+            assert r.status_code == 404, r.text
+            assert r.json()["title"] == "Not found"
         assert await count_problems(client) == 0
+        assert await events(client) == []
 
 
 class TestConcurrentDeliveries:

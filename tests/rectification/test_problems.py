@@ -89,40 +89,52 @@ class TestCreateProblem:
         assert await count_problems(client) == 0
 
     async def test_responsible_person_outside_the_scope_is_refused(self, client):
-        outsider = {"user_id": "u-wang", "name": "王五", "org_unit": "ningbo/haishu/yuehu"}
+        # The body claims a Yinzhou unit; notify's directory says Haishu.
+        outsider = {"user_id": "u-chen-jing", "name": "陈静", "org_unit": "ningbo/yinzhou/dongwu"}
         r = await client.post("/problems", json=problem_body(responsible_person=outsider), headers=YINZHOU)
         assert r.status_code == 422
-        assert r.json()["errors"][0]["loc"] == ["body", "responsible_person", "org_unit"]
+        assert r.json()["type"] == "/problems/invalid-reference"
+        assert r.json()["errors"][0]["loc"] == ["body", "responsible_person", "user_id"]
         assert await count_problems(client) == 0
+        assert await events(client) == []
 
     async def test_district_admin_cannot_create_in_another_district(self, client):
         r = await client.post("/problems", json=problem_body(responsible_person=None), headers=HAISHU)
-        assert r.status_code == 403
+        assert r.status_code == 422
+        assert r.json()["errors"][0]["loc"] == ["body", "site", "code"]
         assert await count_problems(client) == 0
 
     async def test_responsible_person_cannot_create(self, client):
         r = await client.post("/problems", json=problem_body(), headers=ZHANG)
         assert r.status_code == 403
 
-    async def test_site_outside_its_district_is_refused(self, client):
+    async def test_site_facts_come_from_the_directory_not_the_body(self, client):
         body = problem_body()
-        body["site"]["district"] = "haishu"
-        r = await client.post("/problems", json=body, headers=CITY)
-        assert r.status_code == 422
-        assert r.json()["errors"][0]["loc"] == ["body", "site", "org_unit"]
+        body["site"].update(name="假村", org_unit="ningbo/haishu/yuehu", district="haishu", type="x")
+        body["responsible_person"] = {"user_id": "u-zhang-wei", "name": "假名", "org_unit": "ningbo/haishu"}
+        p = await create(client, CITY, **body)
+        assert p["site"] == {
+            "code": "330212001001",
+            "name": "天童村",
+            "type": "village",
+            "org_unit": "ningbo/yinzhou/dongwu/tiantong",
+            "district": "yinzhou",
+        }
+        assert p["responsible_person"] == {"user_id": "u-zhang-wei", "name": "张伟"}
+        assert p["responsible_unit"] == "ningbo/yinzhou/dongwu/tiantong"
 
 
 class TestGetProblem:
-    async def test_district_admin_of_another_district_is_forbidden(self, client):
+    async def test_district_admin_of_another_district_is_answered_as_missing(self, client):
         p = await create(client)
         r = await client.get(f"/problems/{p['id']}", headers=HAISHU)
-        assert r.status_code == 403
-        assert r.json()["type"] == "/problems/problem-forbidden"
+        assert r.status_code == 404
+        assert r.json()["type"] == "/problems/problem-not-found"
 
     async def test_responsible_person_reads_only_their_own(self, client):
         p = await create(client)
         assert (await client.get(f"/problems/{p['id']}", headers=ZHANG)).status_code == 200
-        assert (await client.get(f"/problems/{p['id']}", headers=LI)).status_code == 403
+        assert (await client.get(f"/problems/{p['id']}", headers=LI)).status_code == 404
 
     async def test_missing_problem_is_404(self, client):
         r = await client.get("/problems/999", headers=CITY)

@@ -4,23 +4,20 @@ import asyncio
 import time
 from datetime import UTC, datetime
 
+import httpx
+
 from services.kit.clock import FrozenClock
 from services.kit.testing import running_app
-from services.rectification.config import Settings
 from services.rectification.main import build_app
-from tests.rectification.conftest import START, YINZHOU, events, problem_body
+from tests.rectification.conftest import START, YINZHOU, FakeDirectories, app_settings, events, problem_body
 
 
 async def test_worker_fires_due_timers_in_the_service(database_url):
     clock = FrozenClock(START)
-    settings = Settings(
-        database_url=await database_url("rect_worker"),
-        environment="test",
-        scheduler_enabled=True,
-        scheduler_poll_seconds=0.05,
-        outbox_enabled=False,
+    settings = app_settings(
+        await database_url("rect_worker"), scheduler_enabled=True, scheduler_poll_seconds=0.05
     )
-    app = build_app(settings, clock=clock)
+    app = build_app(settings, clock=clock, http_transport=httpx.MockTransport(FakeDirectories().handler))
     async with running_app(app) as client:
         client.app = app  # type: ignore[attr-defined]
         assert (

@@ -1,0 +1,133 @@
+"""Calls to other services: who a responsible person is (notify's directory) and what a site is
+(sampling's directory). A person's unit and name, and a site's name and unit, come from these
+directories, never from a request body.
+
+Both calls go through the service's one pooled client (``request.app.state.http``), which signs the
+services' own principal (``kind="service"``), with an explicit timeout. A directory that cannot
+answer is a 503 problem: nothing is written on a guess.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from services.rectification.errors import DirectoryUnavailable
+
+DEFAULT_TIMEOUT_SECONDS = 5.0
+
+
+class DirectoryPerson(BaseModel):
+    """A person as notify's directory knows them."""
+
+    user_id: str
+    name: str
+    org_unit: str
+    active: bool = True
+
+
+class DirectorySite(BaseModel):
+    """A site as sampling's directory (名录库) knows it."""
+
+    code: str
+    name: str
+    type: str | None = None
+    org_unit: str
+    district: str
+    active: bool = True
+
+
+class Directory(Protocol):
+    """Where rectification looks up people and sites (None: the directory does not know it)."""
+
+    async def person(self, user_id: str) -> DirectoryPerson | None: ...
+
+    async def site(self, code: str) -> DirectorySite | None: ...
+
+
+def _unavailable(peer: str, what: str, detail: str) -> DirectoryUnavailable:
+    return DirectoryUnavailable(
+        f"{peer} could not be asked about {what}: {detail}; nothing was written, retry later", peer=peer
+    )
+
+
+async def _lookup(
+    http: httpx.AsyncClient, url: str, *, peer: str, what: str, timeout: float
+) -> dict[str, object] | None:
+    try:
+        resp = await http.get(url, timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise _unavailable(peer, what, type(exc).__name__) from exc
+    if resp.status_code == 404:
+        return None
+    if resp.status_code != 200:
+        raise _unavailable(peer, what, f"HTTP {resp.status_code}")
+    try:
+        body = resp.json()
+    except ValueError as exc:
+        raise _unavailable(peer, what, "an answer that is not JSON") from exc
+    if not isinstance(body, dict):
+        raise _unavailable(peer, what, "an unexpected answer")
+    return body
+
+
+async def get_person(
+    http: httpx.AsyncClient, notify_url: str, *, user_id: str, timeout: float = DEFAULT_TIMEOUT_SECONDS
+) -> DirectoryPerson | None:
+    """The person `user_id` from notify's ``GET /people/{user_id}``, or None when notify does not know them."""
+    url = f"{notify_url.rstrip('/')}/people/{quote(user_id, safe='')}"
+    body = await _lookup(http, url, peer="notify", what=f"person {user_id}", timeout=timeout)
+    if body is None:
+        return None
+    try:
+        return DirectoryPerson.model_validate(body)
+    except ValidationError as exc:
+        raise _unavailable("notify", f"person {user_id}", "an unexpected answer") from exc
+
+
+async def get_site(
+    http: httpx.AsyncClient, sampling_url: str, *, code: str, timeout: float = DEFAULT_TIMEOUT_SECONDS
+) -> DirectorySite | None:
+    """The site `code` from sampling's ``GET /sites/by-code/{code}``, or None when sampling does not know it."""
+    url = f"{sampling_url.rstrip('/')}/sites/by-code/{quote(code, safe='')}"
+    body = await _lookup(http, url, peer="sampling", what=f"site {code}", timeout=timeout)
+    if body is None:
+        return None
+    try:
+        return DirectorySite.model_validate(body)
+    except ValidationError as exc:
+        raise _unavailable("sampling", f"site {code}", "an unexpected answer") from exc
+
+
+@dataclass(frozen=True)
+class HttpDirectory:
+    """The live directories: notify for people, sampling for sites."""
+
+    http: httpx.AsyncClient
+    notify_url: str
+    sampling_url: str
+    timeout: float = DEFAULT_TIMEOUT_SECONDS
+
+    async def person(self, user_id: str) -> DirectoryPerson | None:
+        return await get_person(self.http, self.notify_url, user_id=user_id, timeout=self.timeout)
+
+    async def site(self, code: str) -> DirectorySite | None:
+        return await get_site(self.http, self.sampling_url, code=code, timeout=self.timeout)
+
+
+@dataclass(frozen=True)
+class FixedDirectory:
+    """A directory held in memory, for trusted in-process callers (the demo loader)."""
+
+    people: dict[str, DirectoryPerson] = field(default_factory=dict)
+    sites: dict[str, DirectorySite] = field(default_factory=dict)
+
+    async def person(self, user_id: str) -> DirectoryPerson | None:
+        return self.people.get(user_id)
+
+    async def site(self, code: str) -> DirectorySite | None:
+        return self.sites.get(code)
