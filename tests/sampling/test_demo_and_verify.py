@@ -115,3 +115,23 @@ class TestDemoCommand:
             timeout=60,
         )
         assert done.returncode == 0 and "empty directory" in done.stdout
+
+
+class TestTestPrincipals:
+    def test_admin_headers_are_signed_when_used_not_at_import(self, monkeypatch):
+        import jwt
+
+        from services.kit import auth
+        from tests.sampling.conftest import ADMIN
+
+        class Later:
+            @staticmethod
+            def time() -> float:
+                return 4_000_000_000.0  # long after this module was imported
+
+        monkeypatch.setattr(auth, "time", Later)
+        claims = jwt.decode(ADMIN["x-principal"], options={"verify_signature": False})
+        assert claims["iat"] == 4_000_000_000 and claims["exp"] > claims["iat"]
+        assert (
+            jwt.decode({**ADMIN}["x-principal"], options={"verify_signature": False})["iat"] == 4_000_000_000
+        )
