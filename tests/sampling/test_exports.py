@@ -66,7 +66,7 @@ class TestSiteExport:
                 Site(
                     code="330212001092",
                     type="village",
-                    name="旧\x00数据",
+                    name="旧\x07数据",  # PostgreSQL cannot even store NUL
                     parent_code="330212001",
                     district="yinzhou",
                     org_unit="ningbo/yinzhou/330212001/330212001092",
