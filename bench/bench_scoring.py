@@ -310,7 +310,11 @@ def stub_sampling_app() -> Any:
         return JSONResponse({"status": "ready"})
 
     return Starlette(
-        routes=[Route("/rounds/{round}/assignments/{site}", assignment), Route("/readyz", ready)]
+        routes=[
+            Route("/rounds/{round}/assignments/{site}", assignment),
+            Route("/internal/rounds/{round}/assignments/{site}", assignment),
+            Route("/readyz", ready),
+        ]
     )
 
 

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.kit import outbox
+from services.kit.auth import Principal
 from services.kit.errors import UnprocessableEntity, field_error
 from services.sampling import errors, events, repository
 from services.sampling.models import Assignment, Round, Team, outbox_event
@@ -73,8 +74,11 @@ async def change_assignment(
     return assignment
 
 
-async def assignments_of_user(session: AsyncSession, *, user_id: str) -> list[tuple[Round, Team, Assignment]]:
-    """Visits of every published round in which `user_id` sits on a team."""
+async def assignments_of_user(
+    session: AsyncSession, *, principal: Principal
+) -> list[tuple[Round, Team, Assignment]]:
+    """Visits inside the principal's scope of every published round in which it sits on a team."""
+    user_id = principal.sub
     out = []
     for rnd in await repository.published_rounds(session):
         assert rnd.current_draw_id is not None
@@ -86,6 +90,11 @@ async def assignments_of_user(session: AsyncSession, *, user_id: str) -> list[tu
         if not mine:
             continue
         by_id = {t.id: t for t in mine}
-        rows, _ = await repository.list_assignments(session, rnd.current_draw_id, team_ids=list(by_id))  # type: ignore[arg-type]
+        rows, _ = await repository.list_assignments(
+            session,
+            rnd.current_draw_id,
+            team_ids=list(by_id),  # type: ignore[arg-type]
+            visible_to=principal,
+        )
         out += [(rnd, by_id[a.team_id], a) for a in rows]
     return out

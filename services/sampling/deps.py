@@ -1,30 +1,38 @@
-"""Path validation that raises the service's own problems."""
+"""Path validation that raises the service's own problems.
+
+A site outside the caller's scope is answered exactly like a missing one (same status, same body):
+neither its existence nor its place leaks, and ids being sequential tells nobody anything.
+"""
 
 from typing import Annotated
 
 from fastapi import Depends, Path
 
+from services.kit.auth import PrincipalDep
 from services.kit.db import SessionDep
+from services.kit.params import IdPath
 from services.sampling import repository
 from services.sampling.errors import InspectorNotFound, RoundNotFound, SiteNotFound
 from services.sampling.models import Inspector, Round, Site
 
 
-async def valid_site_id(session: SessionDep, site_id: Annotated[int, Path(ge=1)]) -> Site:
+async def valid_site_id(session: SessionDep, principal: PrincipalDep, site_id: IdPath) -> Site:
     site = await repository.get_site(session, site_id)
-    if site is None:
+    if site is None or not principal.covers(site.org_unit):
         raise SiteNotFound(f"No site with id {site_id}", site_id=site_id)
     return site
 
 
-async def valid_site_code(session: SessionDep, code: Annotated[str, Path(max_length=64)]) -> Site:
+async def valid_site_code(
+    session: SessionDep, principal: PrincipalDep, code: Annotated[str, Path(max_length=64)]
+) -> Site:
     site = await repository.get_site_by_code(session, code)
-    if site is None:
+    if site is None or not principal.covers(site.org_unit):
         raise SiteNotFound(f"No site with code {code}", code=code)
     return site
 
 
-async def valid_inspector_id(session: SessionDep, inspector_id: Annotated[int, Path(ge=1)]) -> Inspector:
+async def valid_inspector_id(session: SessionDep, inspector_id: IdPath) -> Inspector:
     inspector = await repository.get_inspector(session, inspector_id)
     if inspector is None:
         raise InspectorNotFound(f"No inspector with id {inspector_id}", inspector_id=inspector_id)

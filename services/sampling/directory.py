@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.kit.auth import Principal
-from services.kit.errors import Conflict, Forbidden, UnprocessableEntity, field_error
+from services.kit.errors import Conflict, UnprocessableEntity, field_error
 from services.sampling import errors, importing, repository
 from services.sampling.importing import Checked, ExistingSite, SiteRow
 from services.sampling.models import Inspector, Site
@@ -127,7 +127,7 @@ async def import_sites(
     except importing.UnreadableFile as exc:
         raise errors.UnreadableFileProblem(str(exc), format=opts.fmt) from exc
     existing = await repository.existing_sites(session)
-    checked = await asyncio.to_thread(importing.check_sites, raw, existing, principal.scope)
+    checked = await asyncio.to_thread(importing.check_sites, raw, existing, principal.covers)
     if checked.errors and not opts.good_rows_only and not opts.dry_run:
         raise _reject(_report(opts, checked, 0, 0, False), "site")
     if opts.dry_run:
@@ -147,11 +147,11 @@ def _single_row_errors(checked: Checked) -> None:
     if checked.errors:
         e = checked.errors[0]
         problem = e["problem"]
-        if problem == "out-of-scope":
-            raise Forbidden(e["reason"])
-        cls = (
+        cls: type[UnprocessableEntity] = (
             errors.InvalidParent
             if problem in ("unknown-parent", "invalid-parent", "cycle")
+            else errors.OutsideScope
+            if problem == "out-of-scope"
             else errors.ImportRejected
         )
         raise cls(e["reason"], errors=[field_error(["body", e["column"] or "code"], e["reason"], problem)])
@@ -166,7 +166,7 @@ async def create_site(
     if site_in.code in existing:
         raise errors.DuplicateCode(f"A site with code {site_in.code} already exists", code=site_in.code)
     raw = [(1, {**site_in.model_dump(), "tags": site_in.tags})]
-    checked = importing.check_sites(raw, existing, principal.scope)
+    checked = importing.check_sites(raw, existing, principal.covers)
     _single_row_errors(checked)
     await _apply_guarded(session, checked.rows, existing, now)
     site = await repository.get_site_by_code(session, site_in.code)
@@ -177,8 +177,11 @@ async def create_site(
 async def update_site(
     session: AsyncSession, *, principal: Principal, site: Site, site_in: SiteUpdate, now: datetime
 ) -> Site:
-    """Rename, (de)activate, retag or move a site; a move carries its subtree along."""
-    principal.require_scope(site.org_unit)
+    """Rename, (de)activate, retag or move a site; a move carries its subtree along.
+
+    The caller already sees `site` (an out-of-scope site is a 404 in ``deps``); a new parent outside
+    the caller's scope is refused like an unknown one.
+    """
     patch = site_in.model_dump(exclude_unset=True)
     record = {
         "code": site.code,
@@ -191,7 +194,7 @@ async def update_site(
     }
     codes = [site.code] + ([str(record["parent_code"])] if record["parent_code"] else [])
     existing = await repository.existing_sites(session, codes)
-    checked = importing.check_sites([(1, record)], existing, principal.scope)
+    checked = importing.check_sites([(1, record)], existing, principal.covers)
     _single_row_errors(checked)
     await _apply_sites(session, checked.rows, existing, now)
     await session.refresh(site)
@@ -200,7 +203,6 @@ async def update_site(
 
 async def delete_site(session: AsyncSession, *, principal: Principal, site: Site) -> None:
     """Remove a leaf site; a site with children must be emptied (or deactivated) instead."""
-    principal.require_scope(site.org_unit)
     assert site.id is not None
     if await repository.has_children(session, site.id):
         raise Conflict(

@@ -9,7 +9,9 @@ from fastapi import APIRouter, Query, Request, Response
 from services.kit.auth import PrincipalDep, allow
 from services.kit.db import SessionDep
 from services.kit.deps import ClockDep
+from services.kit.params import OffsetQuery
 from services.sampling import directory, importing, repository
+from services.sampling.access import city_wide
 from services.sampling.deps import ValidInspector, ValidSite, ValidSiteCode
 from services.sampling.directory import ImportOptions
 from services.sampling.errors import UnreadableFileProblem
@@ -31,7 +33,7 @@ READERS = ("city_admin", "district_admin", "leader", "system", "inspector", "tea
 EDITORS = ("city_admin", "district_admin", "system")
 Format = Literal["csv", "xlsx", "json"]
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = OffsetQuery
 IMPORT_BODY = {
     "requestBody": {
         "description": "The file: raw body (Content-Type text/csv, application/json or the XLSX type) or multipart field `file`",
@@ -47,9 +49,8 @@ IMPORT_BODY = {
 }
 
 
-def _import_route(*roles: str) -> dict[str, Any]:
-    """Role check plus the documented upload body (both live in ``openapi_extra``)."""
-    kw = allow(*roles)
+def _import_route(kw: dict[str, Any]) -> dict[str, Any]:
+    """Route kwargs plus the documented upload body (both live in ``openapi_extra``)."""
     kw["openapi_extra"] = {**kw["openapi_extra"], **IMPORT_BODY}
     return kw
 
@@ -94,7 +95,7 @@ async def list_sites(
 ) -> Page[SiteRead]:
     """List directory sites inside your scope, filtered and paginated."""
     conds = repository.site_filters(
-        scope=principal.scope, type_=type, parent_code=parent_code, district=district, active=active, q=q
+        principal, type_=type, parent_code=parent_code, district=district, active=active, q=q
     )
     rows, total = await repository.list_sites(session, conds, limit=limit, offset=offset)
     return Page[SiteRead](
@@ -114,7 +115,7 @@ async def create_site(
 @router.post(
     "/sites/import",
     response_model=ImportReport,
-    **_import_route("city_admin", "district_admin", "system"),
+    **_import_route(allow(*EDITORS)),
 )
 async def import_sites(
     request: Request,
@@ -143,21 +144,19 @@ async def export_sites(
     active: bool | None = None,
 ) -> Response:
     """Export the directory inside your scope in the import format (CSV, XLSX or JSON)."""
-    conds = repository.site_filters(scope=principal.scope, type_=type, district=district, active=active)
+    conds = repository.site_filters(principal, type_=type, district=district, active=active)
     return _file(await directory.export_sites(session, conds=conds, fmt=format), format, "sites")
 
 
 @router.get("/sites/by-code/{code}", response_model=SiteRead, **allow(*READERS))
-async def get_site_by_code(site: ValidSiteCode, principal: PrincipalDep) -> SiteRead:
+async def get_site_by_code(site: ValidSiteCode) -> SiteRead:
     """Read one site by its external code."""
-    principal.require_scope(site.org_unit)
     return SiteRead.model_validate(site)
 
 
 @router.get("/sites/{site_id}", response_model=SiteRead)
-async def get_site(site: ValidSite, principal: PrincipalDep) -> SiteRead:
+async def get_site(site: ValidSite) -> SiteRead:
     """Read one site of the directory."""
-    principal.require_scope(site.org_unit)
     return SiteRead.model_validate(site)
 
 
@@ -180,9 +179,12 @@ async def delete_site(site: ValidSite, session: SessionDep, principal: Principal
 
 
 POOL_ROLES = ("city_admin", "system")
+POOL = "The inspector pool (people and their home districts)"
 
 
-@pool_router.get("/inspectors", response_model=Page[InspectorRead], **allow(*POOL_ROLES, "leader"))
+@pool_router.get(
+    "/inspectors", response_model=Page[InspectorRead], **city_wide(*POOL_ROLES, "leader", what=POOL)
+)
 async def list_inspectors(
     session: SessionDep,
     home_district: str | None = None,
@@ -201,7 +203,9 @@ async def list_inspectors(
     )
 
 
-@pool_router.post("/inspectors", response_model=InspectorRead, status_code=201, **allow(*POOL_ROLES))
+@pool_router.post(
+    "/inspectors", response_model=InspectorRead, status_code=201, **city_wide(*POOL_ROLES, what=POOL)
+)
 async def create_inspector(
     inspector_in: InspectorCreate, session: SessionDep, clock: ClockDep
 ) -> InspectorRead:
@@ -211,7 +215,9 @@ async def create_inspector(
     )
 
 
-@pool_router.post("/inspectors/import", response_model=ImportReport, **_import_route(*POOL_ROLES))
+@pool_router.post(
+    "/inspectors/import", response_model=ImportReport, **_import_route(city_wide(*POOL_ROLES, what=POOL))
+)
 async def import_inspectors(
     request: Request,
     session: SessionDep,
@@ -226,19 +232,23 @@ async def import_inspectors(
     return await directory.import_inspectors(session, data=data, opts=opts, now=clock.now())
 
 
-@pool_router.get("/inspectors/export", response_class=Response, **allow(*POOL_ROLES))
+@pool_router.get("/inspectors/export", response_class=Response, **city_wide(*POOL_ROLES, what=POOL))
 async def export_inspectors(session: SessionDep, format: Format = "csv") -> Response:
     """Export the inspector pool in the import format."""
     return _file(await directory.export_inspectors(session, fmt=format), format, "inspectors")
 
 
-@pool_router.get("/inspectors/{inspector_id}", response_model=InspectorRead, **allow(*POOL_ROLES, "leader"))
+@pool_router.get(
+    "/inspectors/{inspector_id}", response_model=InspectorRead, **city_wide(*POOL_ROLES, "leader", what=POOL)
+)
 async def get_inspector(inspector: ValidInspector) -> InspectorRead:
     """Read one inspector."""
     return InspectorRead.model_validate(inspector)
 
 
-@pool_router.patch("/inspectors/{inspector_id}", response_model=InspectorRead, **allow(*POOL_ROLES))
+@pool_router.patch(
+    "/inspectors/{inspector_id}", response_model=InspectorRead, **city_wide(*POOL_ROLES, what=POOL)
+)
 async def update_inspector(
     inspector: ValidInspector, inspector_in: InspectorUpdate, session: SessionDep, clock: ClockDep
 ) -> InspectorRead:

@@ -48,6 +48,11 @@ class UnreadableFileProblem(UnprocessableEntity):
     title = "The file cannot be read"
 
 
+class OutsideScope(UnprocessableEntity):
+    slug = "outside-scope"
+    title = "Outside your scope"
+
+
 class InvalidParent(UnprocessableEntity):
     slug = "invalid-parent"
     title = "Invalid parent"

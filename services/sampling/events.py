@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from services.kit.orgunit import city_root, district_unit
 from services.sampling.models import Assignment, Round, Team
 
 PUBLISHED = "sampling.round.published"
@@ -37,7 +38,7 @@ def team_people(t: Team) -> list[dict[str, Any]]:
 
 
 def district_admins(district: str) -> list[dict[str, Any]]:
-    return [{"kind": "role", "role": "district_admin", "org_unit": f"ningbo/{district}"}]
+    return [{"kind": "role", "role": "district_admin", "org_unit": district_unit(district)}]
 
 
 def published_to_team(rnd: Round, team: Team, visits: list[Assignment]) -> dict[str, Any]:
@@ -49,7 +50,7 @@ def published_to_team(rnd: Round, team: Team, visits: list[Assignment]) -> dict[
         "round_code": rnd.code,
         "name": rnd.title,
         "round_title": rnd.title,
-        "org_unit": "ningbo",
+        "org_unit": city_root(),
         "district": None,
         "team": _team(team),
         "visits": [
@@ -74,7 +75,7 @@ def published_to_district(rnd: Round, district: str, visit_from: date, visit_to:
         "name": rnd.title,
         "round_title": rnd.title,
         "district": district,
-        "org_unit": f"ningbo/{district}",
+        "org_unit": district_unit(district),
         "visit_from": visit_from.isoformat(),
         "visit_to": visit_to.isoformat(),
     }

@@ -10,13 +10,14 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.kit.auth import scope_covers
+from services.kit.exports import safe_cell
+from services.kit.orgunit import district_unit
+from services.kit.text import check_value
 
-CITY = "ningbo"
 DISTRICT_TYPES = ("district", "zone")
 TOWN_TYPES = ("town", "street")
 VILLAGE_TYPES = ("village", "community")
@@ -121,11 +122,44 @@ def detect_format(fmt: str | None, content_type: str | None, filename: str | Non
     raise UnreadableFile(f"cannot tell the file format from content type {ct!r}; pass ?format=csv|xlsx|json")
 
 
-def _cell(value: Any) -> Any:
+_QUOTED_TRIGGER = re.compile(r"^'[=+\-@\t\r]")
+
+
+def _cell(value: Any, *, spreadsheet: bool = False) -> Any:
     if isinstance(value, str):
         value = value.strip()
+        if spreadsheet and _QUOTED_TRIGGER.match(value):
+            # Our own exports quote a cell that would start a formula (kit.exports.safe_cell); a
+            # re-import of that file gets the original text back.
+            value = value[1:]
         return value or None
     return value
+
+
+def row_problems(line: int, rec: Mapping[str, Any], key: str | None) -> list[dict[str, Any]]:
+    """Errors for cells no text field may hold: control characters, nested data, huge integers."""
+    out = []
+    for column, value in rec.items():
+        problem = None
+        if isinstance(value, dict) or (isinstance(value, list) and column != "tags"):
+            problem = f"{column} must be a single value, not {type(value).__name__}"
+        else:
+            try:
+                check_value(column)
+                check_value(value)
+            except ValueError as exc:
+                problem = f"{column}: {exc}"
+        if problem is not None:
+            out.append(_error(line, column if not _bad(column) else None, key, "invalid-value", problem))
+    return out
+
+
+def _bad(text: str) -> bool:
+    try:
+        check_value(text)
+    except ValueError:
+        return True
+    return False
 
 
 def parse_table(data: bytes, fmt: str) -> list[tuple[int, dict[str, Any]]]:
@@ -140,7 +174,9 @@ def parse_table(data: bytes, fmt: str) -> list[tuple[int, dict[str, Any]]]:
             raise UnreadableFile("the CSV file has no header row")
         out = []
         for row in reader:
-            values = {(k or "").strip().lower(): _cell(v) for k, v in row.items() if k is not None}
+            values = {
+                (k or "").strip().lower(): _cell(v, spreadsheet=True) for k, v in row.items() if k is not None
+            }
             if any(v is not None for v in values.values()):
                 out.append((reader.line_num, values))
         return out
@@ -159,7 +195,11 @@ def parse_table(data: bytes, fmt: str) -> list[tuple[int, dict[str, Any]]]:
         names = [str(h).strip().lower() if h is not None else "" for h in header]
         out = []
         for n, values in enumerate(rows, start=2):
-            rec = {names[i]: _cell(v) for i, v in enumerate(values) if i < len(names) and names[i]}
+            rec = {
+                names[i]: _cell(v, spreadsheet=True)
+                for i, v in enumerate(values)
+                if i < len(names) and names[i]
+            }
             if any(v is not None for v in rec.values()):
                 out.append((n, rec))
         wb.close()
@@ -167,6 +207,8 @@ def parse_table(data: bytes, fmt: str) -> list[tuple[int, dict[str, Any]]]:
     if fmt == "json":
         try:
             doc = json.loads(data)
+        except RecursionError as exc:
+            raise UnreadableFile("the JSON file nests too deeply") from exc
         except ValueError as exc:
             raise UnreadableFile(f"the file is not valid JSON: {exc}") from exc
         items = doc.get("items") if isinstance(doc, dict) else doc
@@ -215,16 +257,33 @@ def _text(value: Any) -> str | None:
 
 
 def check_sites(
-    raw: Sequence[tuple[int, dict[str, Any]]], existing: Mapping[str, ExistingSite], scope: str
+    raw: Sequence[tuple[int, dict[str, Any]]],
+    existing: Mapping[str, ExistingSite],
+    visible: Callable[[str], bool],
 ) -> Checked:
-    """Validate site rows against each other and the directory; derive district, town and org unit."""
+    """Validate site rows against each other and the directory; derive district, town and org unit.
+
+    `visible(org_unit)` says whether the caller's scope covers a unit. A parent outside it is
+    reported exactly like an unknown one; a row that would land outside it, or that names a code
+    taken outside it, is refused.
+    """
     result = Checked(total=len(raw))
     errors = result.errors
     first_seen: dict[str, int] = {}
     parsed: dict[str, dict[str, Any]] = {}
     for line, rec in raw:
+        cell_errors = row_problems(line, rec, None)
+        if cell_errors:
+            errors.extend(cell_errors)
+            continue
         code = _text(rec.get("code"))
         row_errors = []
+        if code is not None and code in existing and not visible(existing[code].org_unit):
+            row_errors.append(
+                _error(
+                    line, "code", code, "out-of-scope", f"code {code} belongs to a site outside your scope"
+                )
+            )
         for col in ("code", "type", "name"):
             if _text(rec.get(col)) is None:
                 row_errors.append(_error(line, col, code, "missing-field", f"{col} is required"))
@@ -297,7 +356,7 @@ def check_sites(
     def parent_type_of(parent: str) -> str | None:
         if parent in parsed:
             return str(parsed[parent]["type"])
-        if parent in existing:
+        if parent in existing and visible(existing[parent].org_unit):
             return existing[parent].type
         return None
 
@@ -339,7 +398,7 @@ def check_sites(
                 None,
                 p["district"],
                 None,
-                f"{CITY}/{p['district']}",
+                district_unit(p["district"]),
                 p["active"],
                 p["tags"],
             )
@@ -409,9 +468,11 @@ def check_sites(
             row = SiteRow(
                 line, code, typ, p["name"], parent, pdistrict, town, f"{porg}/{code}", p["active"], p["tags"]
             )
-        if not scope_covers(scope, row.org_unit):
+        if not visible(row.org_unit):
+            column = "district" if typ in DISTRICT_TYPES else "parent_code"
+            value = row.district if typ in DISTRICT_TYPES else row.parent_code
             errors.append(
-                _error(line, "code", code, "out-of-scope", f"{row.org_unit} is outside your scope {scope}")
+                _error(line, column, code, "out-of-scope", f"{column} {value} is outside your scope")
             )
             continue
         resolved[code] = row
@@ -426,6 +487,10 @@ def check_inspectors(raw: Sequence[tuple[int, dict[str, Any]]], districts: Itera
     result = Checked(total=len(raw))
     first_seen: dict[str, int] = {}
     for line, rec in raw:
+        cell_errors = row_problems(line, rec, None)
+        if cell_errors:
+            result.errors.extend(cell_errors)
+            continue
         uid = _text(rec.get("user_id"))
         errs = []
         for col in ("user_id", "name", "home_district"):
@@ -492,11 +557,12 @@ def write_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: 
         )
 
     def flat(v: Any) -> Any:
+        # Every cell through safe_cell: a name such as =HYPERLINK(...) reaches Excel as text.
         if isinstance(v, list | tuple):
-            return ";".join(v)
+            return safe_cell(";".join(v))
         if isinstance(v, bool):
             return "true" if v else "false"
-        return "" if v is None else v
+        return "" if v is None else safe_cell(v)
 
     if fmt == "csv":
         buf = io.StringIO()
@@ -506,12 +572,17 @@ def write_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: 
             w.writerow([flat(r[c]) for c in columns])
         return buf.getvalue().encode("utf-8")
     from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    def _xlsx_text(v: Any) -> Any:
+        return ILLEGAL_CHARACTERS_RE.sub("\ufffd", v) if isinstance(v, str) else v
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("export")
     ws.append(list(columns))
     for r in rows:
-        ws.append([flat(r[c]) for c in columns])
+        # Rows stored before control characters were refused must not break the whole export.
+        ws.append([_xlsx_text(flat(r[c])) for c in columns])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -47,6 +47,7 @@ def build_app(
             endpoints.pool_router,
             round_endpoints.router,
             round_endpoints.me_router,
+            round_endpoints.internal_router,
         ],
         migrations_dir=MIGRATIONS_DIR,
         workers=workers,

@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession as SAAsyncSession
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.kit import orgunit
+from services.kit.auth import Principal
 from services.sampling.importing import DISTRICT_TYPES, ExistingSite
 from services.sampling.models import Assignment, Draw, Inspector, Round, RoundFrame, Site, Team
 
@@ -24,16 +26,6 @@ async def _execute(session: AsyncSession, statement: Any, params: Any = None) ->
     return await SAAsyncSession.execute(session, statement, params)
 
 
-def in_scope(column: Any, scope: str) -> ColumnElement[bool]:
-    """Rows whose org unit lies inside `scope` (everything for the empty scope)."""
-    scope = scope.strip("/")
-    if not scope:
-        return literal(True)
-    return or_(
-        column == scope, column.like(scope.replace("%", r"\%").replace("_", r"\_") + "/%", escape="\\")
-    )
-
-
 async def get_site(session: AsyncSession, site_id: int) -> Site | None:
     return await session.get(Site, site_id)
 
@@ -43,15 +35,15 @@ async def get_site_by_code(session: AsyncSession, code: str) -> Site | None:
 
 
 def site_filters(
+    principal: Principal,
     *,
-    scope: str,
     type_: Sequence[str] | None = None,
     parent_code: str | None = None,
     district: str | None = None,
     active: bool | None = None,
     q: str | None = None,
 ) -> list[ColumnElement[bool]]:
-    conds = [in_scope(col(Site.org_unit), scope)]
+    conds = [principal.scope_filter(col(Site.org_unit))]
     if type_:
         conds.append(col(Site.type).in_(type_))  # type: ignore[attr-defined]
     if parent_code is not None:
@@ -162,7 +154,7 @@ async def move_descendants(session: AsyncSession, *, old_org: str, new_org: str,
     await _execute(
         session,
         update(site_t)
-        .where(c.org_unit.like(old_org.replace("_", r"\_") + "/%", escape="\\"))
+        .where(orgunit.under(c.org_unit, old_org), c.org_unit != old_org)
         .values(org_unit=literal(new_org) + func.substr(c.org_unit, len(old_org) + 1), district=district)
         .execution_options(synchronize_session=False),
     )
@@ -377,10 +369,14 @@ async def list_assignments(
     *,
     team_ids: Sequence[int] | None = None,
     district: str | None = None,
+    visible_to: Principal | None = None,
     limit: int | None = None,
     offset: int = 0,
 ) -> tuple[list[Assignment], int]:
+    """A draw's assignments; `visible_to` keeps only those inside that principal's scope."""
     conds: list[Any] = [col(Assignment.draw_id) == draw_id]
+    if visible_to is not None:
+        conds.append(visible_to.scope_filter(col(Assignment.org_unit)))
     if team_ids is not None:
         conds.append(col(Assignment.team_id).in_(list(team_ids)))  # type: ignore[attr-defined]
     if district is not None:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from services.kit.auth import Principal, PrincipalDep, allow
+from services.kit.auth import Principal, PrincipalDep, allow, internal
 from services.kit.db import SessionDep
 from services.kit.deps import ClockDep, HttpDep
-from services.sampling import assignments, draws, repository, rounds
+from services.kit.params import INT64_MAX, IdPath, OffsetQuery
+from services.sampling import access, assignments, draws, repository, rounds
+from services.sampling.access import OVERSEER_ROLES, TEAM_ROLES, city_wide
 from services.sampling.deps import LockedRound, ValidRound
 from services.sampling.errors import AssignmentNotFound, DrawNotFound, FrameNotFrozen
 from services.sampling.models import Assignment, Draw, Round, Team
@@ -31,12 +33,23 @@ from services.sampling.schemas import (
 
 router = APIRouter(tags=["rounds"])
 me_router = APIRouter(tags=["my assignments"])
+internal_router = APIRouter(tags=["internal"])
 
-ADMIN = ("city_admin",)
-OVERSEERS = ("city_admin", "leader", "system")
-TEAM_ROLES = ("inspector", "team_leader")
+OVERSEERS = OVERSEER_ROLES
+
+
+def _run_round() -> dict[str, Any]:
+    return city_wide("city_admin", what="Running a round")
+
+
+def _oversight() -> dict[str, Any]:
+    return city_wide(*OVERSEERS, what="A round's frame and draw records")
+
+
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = OffsetQuery
+TeamIdQuery = Annotated[int | None, Query(ge=1, le=INT64_MAX)]
+SiteCodePath = Annotated[str, Path(max_length=64)]
 
 
 def _round_read(rnd: Round, draw_number: int | None = None) -> RoundRead:
@@ -52,8 +65,8 @@ async def _read(session: Any, rnd: Round) -> RoundRead:
 
 
 def _for(principal: Principal, read: RoundRead) -> RoundRead:
-    """Hide which sites will be revisited from everyone but overseers: a district must not learn them early."""
-    if not principal.has_role(*OVERSEERS):
+    """Hide which sites will be revisited from everyone but city-wide overseers: a district must not learn them early."""
+    if not access.oversees(principal):
         follow_up = {**read.plan.get("follow_up", {}), "site_codes": []}
         return read.model_copy(update={"follow_ups": [], "plan": {**read.plan, "follow_up": follow_up}})
     return read
@@ -99,23 +112,33 @@ def _team_read(t: Team) -> TeamRead:
     )
 
 
-def _is_team_only(principal: Principal) -> bool:
-    return not principal.has_role(*OVERSEERS)
-
-
 async def _visible_teams(session: Any, rnd: Round, principal: Principal) -> list[Team]:
-    """Overseers see every team; inspectors only their own, and only once the round is published."""
+    """The teams of the current draw this caller may see.
+
+    City-wide overseers see every team at any time. Before publication a district-scoped overseer is
+    refused (403) and an inspector sees none; after it, a district-scoped overseer sees the teams
+    visiting its scope and an inspector its own team.
+    """
     if rnd.current_draw_id is None:
         return []
     teams = await repository.teams_of_draw(session, rnd.current_draw_id)
-    if not _is_team_only(principal):
+    if access.oversees(principal):
         return teams
-    if rnd.status not in (rounds.PUBLISHED, rounds.CLOSED):
+    access.require_round_visible(principal, rnd)
+    if not access.is_published(rnd):
         return []
-    return [t for t in teams if principal.sub == t.leader_user_id or principal.sub in t.member_user_ids]
+    ids: set[int | None] = set()
+    if principal.has_role(*access.OVERSEER_ROLES):
+        rows, _ = await repository.list_assignments(session, rnd.current_draw_id, visible_to=principal)
+        ids = {a.team_id for a in rows}
+    return [
+        t
+        for t in teams
+        if t.id in ids or principal.sub == t.leader_user_id or principal.sub in t.member_user_ids
+    ]
 
 
-@router.post("/rounds", response_model=RoundRead, status_code=201, **allow(*ADMIN))
+@router.post("/rounds", response_model=RoundRead, status_code=201, **_run_round())
 async def create_round(
     round_in: RoundCreate,
     session: SessionDep,
@@ -160,7 +183,7 @@ async def get_round(rnd: ValidRound, session: SessionDep, principal: PrincipalDe
     return _for(principal, await _read(session, rnd))
 
 
-@router.put("/rounds/{round_code}/plan", response_model=RoundRead, **allow(*ADMIN))
+@router.put("/rounds/{round_code}/plan", response_model=RoundRead, **_run_round())
 async def update_round_plan(
     rnd: LockedRound,
     plan_in: RoundPlanUpdate,
@@ -181,7 +204,7 @@ async def update_round_plan(
     return _round_read(rnd)
 
 
-@router.post("/rounds/{round_code}/freeze", response_model=FrameRead, **allow(*ADMIN))
+@router.post("/rounds/{round_code}/freeze", response_model=FrameRead, **_run_round())
 async def freeze_round(
     rnd: LockedRound, session: SessionDep, clock: ClockDep, body: FreezeRequest | None = None
 ) -> FrameRead:
@@ -208,7 +231,7 @@ def _frame_read(rnd: Round, frame: dict[str, Any], *, with_codes: bool) -> Frame
     )
 
 
-@router.get("/rounds/{round_code}/frame", response_model=FrameRead, **allow(*OVERSEERS))
+@router.get("/rounds/{round_code}/frame", response_model=FrameRead, **_oversight())
 async def get_round_frame(rnd: ValidRound, session: SessionDep, include_codes: bool = False) -> FrameRead:
     """Read the frozen frame: strata, sizes, quotas and hashes (and the codes when asked)."""
     frame = await repository.get_frame(session, rnd.id) if rnd.id else None
@@ -232,7 +255,7 @@ def _draw_summary(rnd: Round, d: Draw) -> DrawSummary:
     )
 
 
-@router.post("/rounds/{round_code}/draws", response_model=DrawSummary, status_code=201, **allow(*ADMIN))
+@router.post("/rounds/{round_code}/draws", response_model=DrawSummary, status_code=201, **_run_round())
 async def draw_round(
     rnd: LockedRound, draw_in: DrawRequest, session: SessionDep, principal: PrincipalDep, clock: ClockDep
 ) -> DrawSummary:
@@ -241,15 +264,15 @@ async def draw_round(
     return _draw_summary(rnd, draw)
 
 
-@router.get("/rounds/{round_code}/draws", response_model=list[DrawSummary], **allow(*OVERSEERS))
+@router.get("/rounds/{round_code}/draws", response_model=list[DrawSummary], **_oversight())
 async def list_draws(rnd: ValidRound, session: SessionDep) -> list[DrawSummary]:
     """List every draw of the round, redraws included, oldest first."""
     assert rnd.id is not None
     return [_draw_summary(rnd, d) for d in await repository.list_draws(session, rnd.id)]
 
 
-@router.get("/rounds/{round_code}/draws/{number}", **allow(*OVERSEERS))
-async def get_draw_record(rnd: ValidRound, number: int, session: SessionDep) -> JSONResponse:
+@router.get("/rounds/{round_code}/draws/{number}", **_oversight())
+async def get_draw_record(rnd: ValidRound, number: IdPath, session: SessionDep) -> JSONResponse:
     """Export one draw's full record as JSON (what `python -m services.sampling.verify` checks)."""
     assert rnd.id is not None
     draw = await repository.get_draw(session, rnd.id, number)
@@ -262,19 +285,19 @@ async def get_draw_record(rnd: ValidRound, number: int, session: SessionDep) -> 
     )
 
 
-@router.post("/rounds/{round_code}/reveal", response_model=RoundRead, **allow(*ADMIN))
+@router.post("/rounds/{round_code}/reveal", response_model=RoundRead, **_run_round())
 async def reveal_round_seed(rnd: LockedRound, session: SessionDep, clock: ClockDep) -> RoundRead:
     """Reveal the secret behind the commitment (once), so anyone can verify the draw."""
     return await _read(session, await draws.reveal_seed(session, rnd=rnd, now=clock.now()))
 
 
-@router.post("/rounds/{round_code}/publish", response_model=RoundRead, **allow(*ADMIN))
+@router.post("/rounds/{round_code}/publish", response_model=RoundRead, **_run_round())
 async def publish_round(rnd: LockedRound, session: SessionDep, clock: ClockDep) -> RoundRead:
     """Publish the current draw: teams get their visit lists, districts only their visit windows."""
     return await _read(session, await rounds.publish_round(session, rnd=rnd, now=clock.now()))
 
 
-@router.post("/rounds/{round_code}/close", response_model=RoundRead, **allow(*ADMIN))
+@router.post("/rounds/{round_code}/close", response_model=RoundRead, **_run_round())
 async def close_round(rnd: LockedRound, session: SessionDep, clock: ClockDep) -> RoundRead:
     """Close a published round."""
     return await _read(session, await rounds.close_round(session, rnd=rnd, now=clock.now()))
@@ -282,7 +305,7 @@ async def close_round(rnd: LockedRound, session: SessionDep, clock: ClockDep) ->
 
 @router.get("/rounds/{round_code}/teams", response_model=list[TeamRead], **allow(*OVERSEERS, *TEAM_ROLES))
 async def list_round_teams(rnd: ValidRound, session: SessionDep, principal: PrincipalDep) -> list[TeamRead]:
-    """List the teams of the current draw (inspectors: only their own, once published)."""
+    """List the teams of the current draw you may see (inspectors: their own; districts: those visiting them, once published)."""
     return [_team_read(t) for t in await _visible_teams(session, rnd, principal)]
 
 
@@ -293,51 +316,57 @@ async def list_round_assignments(
     rnd: ValidRound,
     session: SessionDep,
     principal: PrincipalDep,
-    team_id: int | None = None,
+    team_id: TeamIdQuery = None,
     district: str | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[AssignmentRead]:
-    """List the sites drawn in the round with their team and visit window."""
+    """List the sites drawn in the round inside your scope, with their team and visit window."""
     teams = {t.id: t for t in await _visible_teams(session, rnd, principal)}
+    return await _assignment_page(
+        session, rnd, teams, principal, team_id=team_id, district=district, limit=limit, offset=offset
+    )
+
+
+async def _assignment_page(
+    session: Any,
+    rnd: Round,
+    teams: dict[int | None, Team],
+    principal: Principal,
+    *,
+    team_id: int | None,
+    district: str | None,
+    limit: int,
+    offset: int,
+) -> Page[AssignmentRead]:
     if rnd.current_draw_id is None or not teams:
         return Page[AssignmentRead](items=[], total=0, limit=limit, offset=offset)
     ids = [i for i in teams if i is not None and (team_id is None or i == team_id)]
-    scope_district = _scope_district(principal)
-    if scope_district is not None:
-        # A caller scoped to one district sees only that district's visits.
-        if district is not None and district != scope_district:
-            return Page[AssignmentRead](items=[], total=0, limit=limit, offset=offset)
-        district = scope_district
     rows, total = await repository.list_assignments(
-        session, rnd.current_draw_id, team_ids=ids, district=district, limit=limit, offset=offset
+        session,
+        rnd.current_draw_id,
+        team_ids=ids,
+        district=district,
+        visible_to=principal,
+        limit=limit,
+        offset=offset,
     )
     return Page[AssignmentRead](
         items=[_assignment(rnd, teams[a.team_id], a) for a in rows], total=total, limit=limit, offset=offset
     )
 
 
-def _scope_district(principal: Principal) -> str | None:
-    """The district a caller's scope confines them to, or None for city-wide scopes."""
-    parts = principal.scope.strip("/").split("/")
-    return parts[1] if len(parts) >= 2 else None
-
-
-def _sees_district(principal: Principal, district: str) -> bool:
-    own = _scope_district(principal)
-    return own is None or own == district
-
-
 async def _current_assignment(
     session: Any, rnd: Round, site_code: str, principal: Principal
 ) -> tuple[Team, Assignment]:
+    """The site's visit in the current draw, or 404 (the same answer whether missing or not yours)."""
     a = (
         await repository.get_assignment(session, rnd.current_draw_id, site_code)
         if rnd.current_draw_id
         else None
     )
     teams = {t.id: t for t in await _visible_teams(session, rnd, principal)}
-    if a is None or a.team_id not in teams or not _sees_district(principal, a.district):
+    if a is None or a.team_id not in teams or not principal.covers(a.org_unit):
         raise AssignmentNotFound(
             f"Site {site_code} was not drawn in round {rnd.code}", round_code=rnd.code, site_code=site_code
         )
@@ -350,17 +379,45 @@ async def _current_assignment(
     **allow(*OVERSEERS, *TEAM_ROLES),
 )
 async def get_round_assignment(
-    rnd: ValidRound, site_code: str, session: SessionDep, principal: PrincipalDep
+    rnd: ValidRound, site_code: SiteCodePath, session: SessionDep, principal: PrincipalDep
 ) -> AssignmentRead:
-    """Say whether a site was drawn in the round, and by which team and when it is visited."""
+    """Say whether a site inside your scope was drawn in the round, and by which team and when it is visited."""
     team, a = await _current_assignment(session, rnd, site_code, principal)
     return _assignment(rnd, team, a)
 
 
-@router.patch("/rounds/{round_code}/assignments/{site_code}", response_model=AssignmentRead, **allow(*ADMIN))
+@internal_router.get(
+    "/internal/rounds/{round_code}/assignments", response_model=Page[AssignmentRead], **internal()
+)
+async def list_round_assignments_internal(
+    rnd: ValidRound,
+    session: SessionDep,
+    principal: PrincipalDep,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[AssignmentRead]:
+    """List every site drawn in the round's current draw (for the services themselves, e.g. scoring)."""
+    teams = {t.id: t for t in await _visible_teams(session, rnd, principal)}
+    return await _assignment_page(
+        session, rnd, teams, principal, team_id=None, district=None, limit=limit, offset=offset
+    )
+
+
+@internal_router.get(
+    "/internal/rounds/{round_code}/assignments/{site_code}", response_model=AssignmentRead, **internal()
+)
+async def get_round_assignment_internal(
+    rnd: ValidRound, site_code: SiteCodePath, session: SessionDep, principal: PrincipalDep
+) -> AssignmentRead:
+    """Say whether a site was drawn in the round, by which team and when (for scoring's sheets)."""
+    team, a = await _current_assignment(session, rnd, site_code, principal)
+    return _assignment(rnd, team, a)
+
+
+@router.patch("/rounds/{round_code}/assignments/{site_code}", response_model=AssignmentRead, **_run_round())
 async def update_round_assignment(
     rnd: LockedRound,
-    site_code: str,
+    site_code: SiteCodePath,
     change: AssignmentUpdate,
     session: SessionDep,
     principal: PrincipalDep,
@@ -387,7 +444,7 @@ async def list_my_assignments(
     session: SessionDep, principal: PrincipalDep, limit: Limit = 50, offset: Offset = 0
 ) -> Page[AssignmentRead]:
     """List your own visits in published rounds (as a team leader or member)."""
-    rows = await assignments.assignments_of_user(session, user_id=principal.sub)
+    rows = await assignments.assignments_of_user(session, principal=principal)
     page = rows[offset : offset + limit]
     return Page[AssignmentRead](
         items=[_assignment(r, t, a) for r, t, a in page], total=len(rows), limit=limit, offset=offset

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.kit import outbox
 from services.kit.auth import Principal
 from services.kit.errors import field_error
+from services.kit.orgunit import district_unit
 from services.sampling import algorithm as alg
 from services.sampling import clients, errors, events, repository
 from services.sampling.importing import DISTRICT_TYPES, ORG_TYPES, TOWN_TYPES, VILLAGE_TYPES
@@ -71,7 +72,7 @@ async def _check_plan(
             "The directory has no districts yet", errors=[field_error(["body", "districts"], "empty")]
         )
     for d in chosen:
-        principal.require_scope(f"ningbo/{d}")
+        principal.require_scope(district_unit(d))
     return chosen
 
 

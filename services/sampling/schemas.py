@@ -7,6 +7,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from services.kit.text import InputModel
 from services.sampling.importing import CODE_RE, SITE_TYPES, SLUG_RE, USER_ID_RE
 
 T = TypeVar("T")
@@ -30,7 +31,7 @@ def _code(v: str) -> str:
     return v
 
 
-class SiteBase(BaseModel):
+class SiteBase(InputModel):
     name: str = Field(min_length=1, max_length=200)
     active: bool = True
     tags: list[str] = Field(default_factory=list, max_length=50)
@@ -45,7 +46,7 @@ class SiteCreate(SiteBase):
     _v_code = field_validator("code")(_code)
 
 
-class SiteUpdate(BaseModel):
+class SiteUpdate(InputModel):
     name: str | None = Field(None, min_length=1, max_length=200)
     active: bool | None = None
     tags: list[str] | None = None
@@ -89,7 +90,7 @@ class ImportReport(BaseModel):
     errors: list[ImportError_]
 
 
-class InspectorBase(BaseModel):
+class InspectorBase(InputModel):
     name: str = Field(min_length=1, max_length=100)
     home_district: str
     can_lead: bool = False
@@ -108,7 +109,7 @@ class InspectorCreate(InspectorBase):
         return v
 
 
-class InspectorUpdate(BaseModel):
+class InspectorUpdate(InputModel):
     name: str | None = Field(None, min_length=1, max_length=100)
     home_district: str | None = None
     can_lead: bool | None = None
@@ -116,14 +117,20 @@ class InspectorUpdate(BaseModel):
     tags: list[str] | None = None
 
 
-class InspectorRead(InspectorBase):
+class InspectorRead(BaseModel):
+    # Not an InputModel: a row stored before control characters were refused must still be readable.
     model_config = ConfigDict(from_attributes=True)
 
     id: int
     user_id: str
+    name: str
+    home_district: str
+    can_lead: bool = False
+    active: bool = True
+    tags: list[str] = []
 
 
-class Quota(BaseModel):
+class Quota(InputModel):
     """How many sites of a group to draw per district (or per town, or once city-wide)."""
 
     group: Group
@@ -145,7 +152,7 @@ class Quota(BaseModel):
         return self
 
 
-class FollowUpSpec(BaseModel):
+class FollowUpSpec(InputModel):
     site_codes: list[str] = Field(
         default_factory=list, description="Sites to revisit (回头看), named by the caller"
     )
@@ -154,7 +161,7 @@ class FollowUpSpec(BaseModel):
     )
 
 
-class Plan(BaseModel):
+class Plan(InputModel):
     quotas: list[Quota] = Field(min_length=1)
     exclude_last_rounds: int = Field(1, ge=0, le=20, description="Skip sites drawn in the last N rounds")
     reserve: int = Field(3, ge=0, le=50, description="Extra ranked tickets kept per stratum (候补)")
@@ -174,7 +181,7 @@ DEFAULT_PLAN_EXAMPLE: dict[str, Any] = {
 }
 
 
-class RoundCreate(BaseModel):
+class RoundCreate(InputModel):
     model_config = ConfigDict(
         json_schema_extra={
             "example": {
@@ -208,7 +215,7 @@ class RoundCreate(BaseModel):
         return v
 
 
-class RoundPlanUpdate(BaseModel):
+class RoundPlanUpdate(InputModel):
     plan: Plan
     districts: list[str] | None = None
     visit_start_on: date | None = None
@@ -243,7 +250,7 @@ class RoundRead(BaseModel):
     closed_at: datetime | None
 
 
-class FreezeRequest(BaseModel):
+class FreezeRequest(InputModel):
     commitment: str | None = Field(
         None,
         pattern=r"^[0-9a-f]{64}$",
@@ -272,7 +279,7 @@ class FrameRead(BaseModel):
     warnings: list[str]
 
 
-class DrawRequest(BaseModel):
+class DrawRequest(InputModel):
     public_value: str = Field(
         min_length=1, max_length=200, description="Value read out at the meeting, e.g. lottery digits"
     )
@@ -339,7 +346,7 @@ class AssignmentRead(BaseModel):
     change_reason: str | None = None
 
 
-class AssignmentUpdate(BaseModel):
+class AssignmentUpdate(InputModel):
     team_id: int | None = None
     visit_from: date | None = None
     visit_to: date | None = None

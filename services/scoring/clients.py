@@ -63,7 +63,7 @@ async def get_assignment(
     http: httpx.AsyncClient, sampling_url: str, *, round_code: str, site_code: str
 ) -> Assignment | None:
     """The site's assignment in the round, or None when it was not drawn; 503 when sampling cannot say."""
-    url = f"{sampling_url.rstrip('/')}/rounds/{quote(round_code, safe='')}/assignments/{quote(site_code, safe='')}"
+    url = f"{sampling_url.rstrip('/')}/internal/rounds/{quote(round_code, safe='')}/assignments/{quote(site_code, safe='')}"
     resp = await _get(http, url)
     if resp.status_code == 404:
         return None
@@ -79,7 +79,7 @@ async def list_assignments(
     http: httpx.AsyncClient, sampling_url: str, *, round_code: str
 ) -> list[Assignment] | None:
     """Every assignment of a round (all pages), or None when sampling has no such round."""
-    url = f"{sampling_url.rstrip('/')}/rounds/{quote(round_code, safe='')}/assignments"
+    url = f"{sampling_url.rstrip('/')}/internal/rounds/{quote(round_code, safe='')}/assignments"
     out: list[Assignment] = []
     offset = 0
     while True:

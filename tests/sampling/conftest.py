@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -24,7 +24,43 @@ from services.sampling.main import MIGRATIONS_DIR, build_app
 from services.sampling.models import metadata
 from tests.conftest import POSTGRES_ADMIN_URL, TEST_DB
 
-ADMIN = principal_headers(roles=["city_admin"], scope="ningbo", sub="u-admin")
+
+class SignedHeaders(Mapping[str, str]):
+    """Principal headers signed afresh each time they are read (``headers=ADMIN``, ``{**ADMIN, ...}``).
+
+    A token signed once at import expires while a slow machine is still running earlier tests: the
+    suite must not depend on how fast it reaches a test.
+    """
+
+    def __init__(self, **principal: Any) -> None:
+        self.principal = principal
+
+    def _headers(self) -> dict[str, str]:
+        return principal_headers(**self.principal)
+
+    def __getitem__(self, key: str) -> str:
+        return self._headers()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._headers())
+
+    def __len__(self) -> int:
+        return len(self._headers())
+
+
+class PrincipalAuth(httpx.Auth):
+    """Signs the principal for every request a client sends (unless the request names its own)."""
+
+    def __init__(self, **principal: Any) -> None:
+        self.principal = principal
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        for key, value in principal_headers(**self.principal).items():
+            request.headers.setdefault(key, value)
+        yield request
+
+
+ADMIN = SignedHeaders(roles=["city_admin"], scope="ningbo", sub="u-admin")
 DISTRICTS = {
     "haishu": ("330203", "district"),
     "yinzhou": ("330212", "district"),

@@ -10,7 +10,7 @@ from collections import Counter
 from services.sampling import demo
 from services.sampling.verify import main as verify_main
 from services.sampling.verify import verify_record
-from tests.sampling.conftest import ADMIN, drawn_round
+from tests.sampling.conftest import PrincipalAuth, drawn_round
 
 
 def _verify_cli(path) -> subprocess.CompletedProcess[str]:
@@ -37,7 +37,7 @@ class TestDemoCity:
         assert [p["user_id"] for p in pool][:2] == ["u-insp-01", "u-insp-02"] and len(pool) == 60
 
     async def test_loads_a_published_round_and_a_second_run_changes_nothing(self, client):
-        client.headers.update(ADMIN)
+        client.auth = PrincipalAuth(roles=["city_admin"], scope="ningbo", sub="u-admin")
         first = await demo.load(client)
         assert first["round"]["status"] == "published" and first["round"]["revealed_at"]
         second = await demo.load(client)
@@ -115,3 +115,23 @@ class TestDemoCommand:
             timeout=60,
         )
         assert done.returncode == 0 and "empty directory" in done.stdout
+
+
+class TestTestPrincipals:
+    def test_admin_headers_are_signed_when_used_not_at_import(self, monkeypatch):
+        import jwt
+
+        from services.kit import auth
+        from tests.sampling.conftest import ADMIN
+
+        class Later:
+            @staticmethod
+            def time() -> float:
+                return 4_000_000_000.0  # long after this module was imported
+
+        monkeypatch.setattr(auth, "time", Later)
+        claims = jwt.decode(ADMIN["x-principal"], options={"verify_signature": False})
+        assert claims["iat"] == 4_000_000_000 and claims["exp"] > claims["iat"]
+        assert (
+            jwt.decode({**ADMIN}["x-principal"], options={"verify_signature": False})["iat"] == 4_000_000_000
+        )

@@ -143,7 +143,10 @@ class TestImportSites:
             headers={**district_admin, "content-type": "application/json"},
         )
         assert r.status_code == 422
-        assert r.json()["errors"][0]["problem"] == "out-of-scope"
+        # A parent outside the caller's scope is answered like one the directory does not know.
+        error = r.json()["errors"][0]
+        assert (error["line"], error["column"], error["problem"]) == (1, "parent_code", "unknown-parent")
+        assert "ningbo/haishu" not in r.text
         assert (await client.get("/sites/by-code/330203099", headers=ADMIN)).status_code == 404
 
     async def test_a_move_carries_the_subtree(self, client):

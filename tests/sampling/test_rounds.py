@@ -325,14 +325,14 @@ class TestAssignments:
     async def test_scoring_can_ask_whether_a_site_was_drawn(self, city):
         record = await drawn_round(city, publish=True)
         code = record["result"]["strata"][0]["selected"][0]
-        system = principal_headers(roles=["system"], scope="", sub="service:scoring")
-        r = await city.get(f"/rounds/2026Q1/assignments/{code}", headers=system)
+        system = principal_headers(roles=["system"], scope="", sub="service:scoring", kind="service")
+        r = await city.get(f"/internal/rounds/2026Q1/assignments/{code}", headers=system)
         assert r.status_code == 200
         body = r.json()
         assert body["round_code"] == "2026Q1" and body["status"] == "published"
         assert set(body["site"]) == {"code", "name", "type", "org_unit", "district"}
         assert set(body["team"]) == {"id", "name", "leader_user_id", "member_user_ids"}
-        r = await city.get("/rounds/2026Q1/assignments/330212001999", headers=system)
+        r = await city.get("/internal/rounds/2026Q1/assignments/330212001999", headers=system)
         assert r.status_code == 404 and r.json()["type"] == "/problems/assignment-not-found"
 
     async def test_list_filters_by_team_and_district(self, city):

@@ -6,13 +6,14 @@ import pytest
 
 from services.kit.testing import principal_headers
 from services.sampling import demo
+from tests.sampling.conftest import PrincipalAuth
 
 
 @pytest.fixture
 async def demo_client(client):
-    client.headers.update(principal_headers(roles=["city_admin"], scope="ningbo", sub="u-admin"))
+    client.auth = PrincipalAuth(roles=["city_admin"], scope="ningbo", sub="u-admin")
     await demo.load(client)
-    client.headers.pop("x-principal")
+    client.auth = None
     return client
 
 

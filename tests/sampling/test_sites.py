@@ -14,6 +14,11 @@ async def _add_site(client: httpx.AsyncClient, **kw) -> int:
         return site.id
 
 
+def _body(r: httpx.Response) -> dict:
+    """The problem body without what differs per request."""
+    return {k: v for k, v in r.json().items() if k not in ("request_id", "instance")}
+
+
 class TestGetSite:
     async def test_reads_a_site_inside_scope(self, client):
         sid = await _add_site(
@@ -23,15 +28,17 @@ class TestGetSite:
         assert r.status_code == 200
         assert r.json()["name"] == "东吴镇"
 
-    async def test_site_outside_scope_is_forbidden(self, client):
+    async def test_site_outside_scope_answers_like_a_missing_one(self, client):
         sid = await _add_site(
             client, code="330203001", type="street", name="月湖街道", org_unit="ningbo/haishu/yuehu"
         )
-        r = await client.get(
-            f"/sites/{sid}", headers=principal_headers(roles=["district_admin"], scope="ningbo/yinzhou")
-        )
-        assert r.status_code == 403
+        yinzhou = principal_headers(roles=["district_admin"], scope="ningbo/yinzhou")
+        r = await client.get(f"/sites/{sid}", headers=yinzhou)
+        missing = await client.get(f"/sites/{sid + 1000}", headers=yinzhou)
+        assert r.status_code == missing.status_code == 404
         assert r.headers["content-type"] == "application/problem+json"
+        assert _body(r) == {**_body(missing), "detail": f"No site with id {sid}", "site_id": sid}
+        assert "haishu" not in r.text and "scope" not in r.text
 
     async def test_missing_site_is_404_problem(self, client):
         r = await client.get("/sites/999", headers=principal_headers())
@@ -115,7 +122,8 @@ class TestCreateSite:
         headers = principal_headers(roles=["district_admin"], scope="ningbo/yinzhou")
         body = {"code": "V9", "type": "village", "name": "外村", "parent_code": "330203001"}
         r = await city.post("/sites", json=body, headers=headers)
-        assert r.status_code == 403
+        assert r.status_code == 422
+        assert [e["loc"] for e in r.json()["errors"]] == [["body", "parent_code"]]
         assert (await city.get("/sites/by-code/V9", headers=ADMIN)).status_code == 404
 
 

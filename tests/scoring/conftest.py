@@ -113,6 +113,8 @@ class FakeSampling:
         if self.down:
             raise httpx.ConnectError("connection refused", request=request)
         parts = request.url.path.strip("/").split("/")
+        if parts[0] == "internal":  # sampling serves the lookup on an internal route
+            parts = parts[1:]
         if len(parts) == 4 and parts[0] == "rounds" and parts[2] == "assignments":
             found = self.drawn.get((parts[1], parts[3]))
             if found is None:

@@ -44,7 +44,13 @@ async def ready(request: Any) -> JSONResponse:
     return JSONResponse({"status": "ready"})
 
 
-app = Starlette(routes=[Route("/rounds/{round}/assignments/{site}", assignment), Route("/readyz", ready)])
+app = Starlette(
+    routes=[
+        Route("/rounds/{round}/assignments/{site}", assignment),
+        Route("/internal/rounds/{round}/assignments/{site}", assignment),
+        Route("/readyz", ready),
+    ]
+)
 
 if __name__ == "__main__":
     import uvicorn
