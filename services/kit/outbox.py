@@ -350,7 +350,8 @@ async def relay_once(app: FastAPI, cfg: RelayConfig) -> int:
     rows = [*singles, *(r for c, _ in chunks for r in c)]
     results = [*single_results, *(res for chunk in chunk_results for res in chunk)]
     async with app.state.sessionmaker() as session, session.begin():
-        await record_outcomes(session, cfg, rows, results, now=clock.now())
+        dead = await record_outcomes(session, cfg, rows, results, now=clock.now())
+    report_dead_letters(cfg, dead)
     return len(rows)
 
 
@@ -361,9 +362,14 @@ async def record_outcomes(
     results: Sequence[tuple[bool, bool, str | None]],
     *,
     now: datetime,
-) -> None:
-    """Mark each claimed row sent, due again later, or failed."""
+) -> list[tuple[Mapping[str, Any], str | None, bool]]:
+    """Mark each claimed row sent, due again later, or failed; returns the rows it dead-lettered.
+
+    Each is (row, error, whether it was out of attempts); report them with :func:`report_dead_letters`
+    once the transaction has committed.
+    """
     t = cfg.table
+    dead: list[tuple[Mapping[str, Any], str | None, bool]] = []
     # Delivered rows: one statement per attempt number instead of one per row.
     sent: dict[int, list[str]] = {}
     for row, (ok, _retryable, _error) in zip(rows, results, strict=True):
@@ -395,7 +401,8 @@ async def record_outcomes(
             .values(**values)
         )
         if values.get("status") == FAILED and result.rowcount:  # type: ignore[attr-defined]
-            _dead_lettered(cfg, row, error, retryable=retryable)
+            dead.append((row, error, retryable))
+    return dead
 
 
 def receiver_problem(error: str | None) -> dict[str, Any]:
@@ -412,10 +419,18 @@ def receiver_problem(error: str | None) -> dict[str, Any]:
         return {**out, "detail": body[:500]}
     if not isinstance(problem, dict):
         return {**out, "detail": body[:500]}
-    for key in ("title", "detail", "errors"):
+    for key in ("title", "detail"):
         if problem.get(key) is not None:
-            out[key] = problem[key]
+            out[key] = str(problem[key])[:2000]
+    if isinstance(problem.get("errors"), list):
+        out["errors"] = problem["errors"]
     return out if len(out) > 1 else {**out, "detail": body[:500]}
+
+
+def report_dead_letters(cfg: RelayConfig, dead: Sequence[tuple[Mapping[str, Any], str | None, bool]]) -> None:
+    """One error line and one count per dead letter (after the commit that made them so)."""
+    for row, error, retryable in dead:
+        _dead_lettered(cfg, row, error, retryable=retryable)
 
 
 def _dead_lettered(cfg: RelayConfig, row: Mapping[str, Any], error: str | None, *, retryable: bool) -> None:
