@@ -1,13 +1,26 @@
 """``make run``: start the four services and the gateway as separate processes, stop them all on Ctrl-C.
 
 Each process applies its own migrations at start (SQLite files under var/ unless *_DATABASE_URL says
-otherwise). When everything answers /readyz, the demo data loaders run once (idempotent), unless
-DEMO_DATA=0.
+otherwise). The demo city is loaded ONCE, into an empty var/ (DEMO_DATA=0 skips it):
+
+- The first start on an empty var/ writes ``var/demo-state.json`` saying ``loading`` before any
+  process starts, runs the loaders (notify's directory first, so every event a producer emits names
+  people notify knows), and marks it ``loaded`` only when every loader has finished.
+- A start that finds ``loading`` (the last one was interrupted, or a loader failed) finishes the
+  demo: every loader is idempotent and touches only demo objects.
+- A start that finds ``loaded``, or a var/ that already holds databases without the marker (made
+  before the rule, or with DEMO_DATA=0), or databases outside var/, loads nothing: a restart changes
+  no data and sends nothing to anybody.
+
+Ctrl-C (SIGINT) or SIGTERM at any moment stops a running loader and every process within
+``STOP_SECONDS`` of the signal: SIGTERM to all at once, SIGKILL for whatever is still there (uvicorn
+would otherwise wait up to 10 s for requests in flight, such as the demo's site import).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import signal
 import subprocess
@@ -15,11 +28,23 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from types import FrameType
+
+from sqlalchemy.engine import make_url
 
 from services.registry import SERVICES
 
-READY_TIMEOUT = 60.0
+# A loaded laptop (or CI box) can take a minute just to import and migrate five processes.
+READY_TIMEOUT = 180.0
+# Everything is gone this long after Ctrl-C: SIGTERM at once to the loader and every process, SIGKILL
+# to whatever is still there at this deadline (2 s under the promised 5, for a loaded machine).
+STOP_SECONDS = 3.0
+DEMO_STATE_FILE = "demo-state.json"
+LOADING, LOADED = "loading", "loaded"
+# notify first: its directory must know the people the other demos' events name.
+DEMO_ORDER = ("notify", "sampling", "scoring", "rectification")
 
 
 def _ready(port: int) -> bool:
@@ -30,42 +55,170 @@ def _ready(port: int) -> bool:
         return False
 
 
-def _stop(procs: dict[str, subprocess.Popen[bytes]]) -> None:
+def _signal(proc: subprocess.Popen[bytes], signum: int) -> None:
+    """Signal a child's whole process group (its own session), by the child's pid."""
+    try:
+        os.killpg(proc.pid, signum)
+    except (ProcessLookupError, PermissionError):
+        if proc.poll() is None:
+            proc.send_signal(signum)
+
+
+def _stop(procs: Mapping[str, subprocess.Popen[bytes]], *, deadline: float) -> None:
+    """SIGTERM every process at once, SIGKILL what is still running at `deadline` (monotonic)."""
     for proc in procs.values():
         if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 10
+            _signal(proc, signal.SIGTERM)
     for name, proc in procs.items():
         try:
-            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            proc.wait(timeout=max(0.05, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             print(f"{name} did not stop in time; killing pid {proc.pid}", file=sys.stderr)
-            proc.kill()
+            _signal(proc, signal.SIGKILL)
             proc.wait()
+
+
+# ---- the once-only demo
+
+
+def demo_state_path(var_dir: Path) -> Path:
+    return var_dir / DEMO_STATE_FILE
+
+
+def read_demo_state(var_dir: Path) -> str | None:
+    path = demo_state_path(var_dir)
+    try:
+        return str(json.loads(path.read_text())["state"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def write_demo_state(var_dir: Path, state: str) -> None:
+    """Write the marker atomically: a crash leaves the old state or the new one, never half a file."""
+    path = demo_state_path(var_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"state": state, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}))
+    os.replace(tmp, path)
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL, or None for any other database."""
+    if not url.startswith("sqlite"):
+        return None
+    database = make_url(url).database
+    return Path(database) if database and database != ":memory:" else None
+
+
+def database_urls() -> dict[str, str]:
+    """Every process's database URL, as the process itself will read it."""
+    from gateway.config import Settings as GatewaySettings
+
+    urls = {s.name: str(s.settings().database_url) for s in SERVICES}
+    urls["gateway"] = str(GatewaySettings().database_url)
+    return urls
+
+
+def demo_plan(var_dir: Path, urls: Mapping[str, str], *, enabled: bool) -> tuple[str, str]:
+    """("load" | "resume" | "skip", why), decided before any process starts."""
+    if not enabled:
+        return "skip", "DEMO_DATA=0: no demo data"
+    state = read_demo_state(var_dir)
+    if state == LOADED:
+        return "skip", "demo data loaded on the first start; a restart changes nothing"
+    if state == LOADING:
+        return "resume", "the last demo load did not finish; finishing it"
+    files = {name: _sqlite_file(url) for name, url in urls.items()}
+    if any(f is None for f in files.values()):
+        return "skip", "a database is not a SQLite file under var/: the demo loads only into an empty var/"
+    if any(f is not None and f.exists() for f in files.values()):
+        return (
+            "skip",
+            f"{var_dir} already holds databases: the demo loads only into an empty var/ (make clean)",
+        )
+    return "load", "empty var/: loading the demo city once"
+
+
+def demo_modules() -> list[str]:
+    order = {name: i for i, name in enumerate(DEMO_ORDER)}
+    modules = []
+    for svc in sorted(SERVICES, key=lambda s: order.get(s.name, len(order))):
+        module = f"{svc.module}.demo"
+        if importlib.util.find_spec(module) is not None:
+            modules.append(module)
+    return modules
+
+
+def run_loaders(
+    modules: list[str],
+    env: Mapping[str, str],
+    children: dict[str, subprocess.Popen[bytes]],
+    stopping: Callable[[], bool],
+) -> bool:
+    """Run each loader in turn; False at the first that fails or as soon as asked to stop.
+
+    The running loader is in `children` while it runs, so the supervisor stops it together with
+    every process.
+    """
+    for module in modules:
+        if stopping():
+            return False
+        print(f"loading demo data: {module}", flush=True)
+        # Own session: Ctrl-C reaches the supervisor only, which stops the loader with the rest.
+        loader = subprocess.Popen([sys.executable, "-m", module], env=dict(env), start_new_session=True)
+        children[module] = loader
+        while loader.poll() is None:
+            if stopping():
+                return False
+            time.sleep(0.1)
+        del children[module]
+        if loader.returncode != 0:
+            print(
+                f"{module} failed (exit {loader.returncode}); the system keeps running and the demo "
+                "is finished at the next start",
+                file=sys.stderr,
+            )
+            return False
+    return True
 
 
 def main() -> int:
     procs: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False
+    stop_deadline: float | None = None
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
-        nonlocal stopping
+        nonlocal stopping, stop_deadline
         stopping = True
+        if stop_deadline is None:
+            stop_deadline = time.monotonic() + STOP_SECONDS
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     env = {**os.environ}
-    # Own process group per child: Ctrl-C reaches only this supervisor, which stops them in order.
-    for svc in SERVICES:
-        procs[svc.name] = subprocess.Popen(
-            [sys.executable, "-m", svc.module], env=env, start_new_session=True
-        )
-    procs["gateway"] = subprocess.Popen([sys.executable, "-m", "gateway"], env=env, start_new_session=True)
+    var_dir = SERVICES[0].settings().var_dir
+    plan, why = demo_plan(var_dir, database_urls(), enabled=os.environ.get("DEMO_DATA", "1") != "0")
+    print(f"demo: {why}", flush=True)
+    if plan == "load":
+        # Before any process creates a database: an interruption from here on is finished next time.
+        write_demo_state(var_dir, LOADING)
     from gateway.config import Settings as GatewaySettings
 
     ports = {**{s.name: s.settings().port for s in SERVICES}, "gateway": GatewaySettings().port}
     gateway_port = ports["gateway"]
     try:
+        # Own process group per child: Ctrl-C reaches only this supervisor, which stops them in order.
+        for svc in SERVICES:
+            if stopping:
+                return 0
+            procs[svc.name] = subprocess.Popen(
+                [sys.executable, "-m", svc.module], env=env, start_new_session=True
+            )
+        if stopping:
+            return 0
+        procs["gateway"] = subprocess.Popen(
+            [sys.executable, "-m", "gateway"], env=env, start_new_session=True
+        )
         deadline = time.monotonic() + READY_TIMEOUT
         pending = set(procs)
         while pending and not stopping:
@@ -78,18 +231,17 @@ def main() -> int:
             if time.monotonic() > deadline:
                 print(f"not ready after {READY_TIMEOUT:.0f}s: {sorted(pending)}", file=sys.stderr)
                 return 1
-            time.sleep(0.2)
+            if pending:
+                time.sleep(0.2)
         if stopping:
             return 0
-        if os.environ.get("DEMO_DATA", "1") != "0":
-            # notify first: its directory must know the people the other demos' events name.
-            for svc in sorted(SERVICES, key=lambda s: s.name != "notify"):
-                module = f"{svc.module}.demo"
-                if importlib.util.find_spec(module) is None:
-                    continue
-                print(f"loading demo data: {module}", flush=True)
-                if subprocess.run([sys.executable, "-m", module], env=env).returncode != 0:
-                    print(f"{module} failed (the system keeps running)", file=sys.stderr)
+        if plan in ("load", "resume"):
+            if run_loaders(demo_modules(), env, procs, lambda: stopping):
+                write_demo_state(var_dir, LOADED)
+                print("demo: loaded (it is not loaded again; make clean to start over)", flush=True)
+            elif stopping:
+                print("demo: interrupted; it is finished at the next start", flush=True)
+                return 0
         print(
             "\n  Ready.\n"
             f"  API docs (Swagger UI):  http://127.0.0.1:{gateway_port}/docs\n"
@@ -103,10 +255,10 @@ def main() -> int:
                 if proc.poll() is not None:
                     print(f"{name} exited with code {proc.returncode}; stopping the rest", file=sys.stderr)
                     return 1
-            time.sleep(0.3)
+            time.sleep(0.2)
         return 0
     finally:
-        _stop(procs)
+        _stop(procs, deadline=stop_deadline or time.monotonic() + STOP_SECONDS)
         print("all processes stopped", flush=True)
 
 

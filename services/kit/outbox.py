@@ -4,13 +4,16 @@ A service writes an event row with :func:`enqueue` in the same transaction as it
 :func:`relay_worker` loop claims due rows under a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL,
 so replicas never take the same row), POSTs each to its target with ``Idempotency-Key: <event id>``,
 and marks it sent, or schedules a retry with exponential backoff and full jitter, or, past
-``max_attempts`` or on a non-retryable answer, marks it failed for an admin to retry. A crash
+``max_attempts`` or on a permanent refusal, dead-letters it: the row is marked failed, an error
+line names the service, event type, event id and the receiver's problem detail, and
+``outbox_dead_letters_total{service,event_type}`` counts it on /metrics. A crash
 between delivery and marking only means a redelivery, which receivers absorb with
 :func:`idempotent_replay` / :func:`remember_response`. Outcomes are written with a compare-and-set
 on the attempt number, so a relay whose lease ran out never overwrites a newer outcome.
 
 Optional: ``RelayConfig.batch_paths`` sends events for a target in batches (see docs/events.md),
-and :func:`outbox_admin_router` gives any service endpoints to list and retry failed events.
+and :func:`outbox_admin_router` gives any service the dead-letter list a city-wide city admin
+reads and re-drives.
 """
 
 from __future__ import annotations
@@ -22,11 +25,13 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import httpx
 import orjson
-from fastapi import APIRouter, FastAPI, Query
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import Path as PathParam
+from prometheus_client import Counter
 from pydantic import BaseModel
 from sqlalchemy import (
     JSON,
@@ -47,16 +52,26 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.kit.auth import allow
+from services.kit.auth import PrincipalDep, allow
 from services.kit.clock import Clock
 from services.kit.db import SessionDep, UtcDateTime
 from services.kit.deps import ClockDep
-from services.kit.errors import PROBLEM_BASE, Conflict, NotFound
+from services.kit.errors import PROBLEM_BASE, Conflict, Forbidden, NotFound
 from services.kit.logs import get_logger
+from services.kit.params import OffsetQuery
 
 log = get_logger("kit.outbox")
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
+# A failed row is a dead letter: refused for good or out of attempts, waiting for the city admin.
+DEAD_LETTERS = Counter(
+    "outbox_dead_letters_total",
+    "Outbox events given up on (refused for good by the receiver, or out of attempts)",
+    ["service", "event_type"],
+)
+REDRIVEN = Counter(
+    "outbox_redriven_total", "Dead-lettered outbox events put back in the queue by an admin", ["service"]
+)
 LEASE = timedelta(seconds=60)
 # notify's intake takes events one by one at /events and in bulk at /events/batch (docs/events.md).
 NOTIFY_BATCH: dict[tuple[str, str], str] = {("notify", "/events"): "/events/batch"}
@@ -216,7 +231,12 @@ def _envelope(row: Mapping[str, Any], source: str) -> bytes:
 
 
 def _retryable(status: int, in_progress: bool = False) -> bool:
-    return status >= 500 or status in (408, 425, 429) or in_progress
+    """Whether an answer may change on a later attempt; any other 4xx is a refusal for good.
+
+    409 is retried whatever its kind (a twin still in progress, a state the receiver has not reached
+    yet); a 409 that never clears is dead-lettered once ``max_attempts`` is spent.
+    """
+    return status >= 500 or status in (408, 409, 425, 429) or in_progress
 
 
 def _in_progress(resp: httpx.Response) -> bool:
@@ -247,7 +267,7 @@ async def deliver(
     if resp.is_success:
         return True, False, None
     retryable = _retryable(resp.status_code, _in_progress(resp))
-    return False, retryable, f"HTTP {resp.status_code}: {resp.text[:500]}"
+    return False, retryable, f"HTTP {resp.status_code}: {resp.text[:2000]}"
 
 
 async def deliver_batch(
@@ -266,7 +286,7 @@ async def deliver_batch(
     except httpx.HTTPError as exc:
         return [(False, True, f"{type(exc).__name__}: {exc}")] * len(rows)
     if not resp.is_success:
-        error = f"HTTP {resp.status_code}: {resp.text[:500]}"
+        error = f"HTTP {resp.status_code}: {resp.text[:2000]}"
         return [(False, _retryable(resp.status_code, _in_progress(resp)), error)] * len(rows)
     try:
         results = {r["id"]: r for r in resp.json()["results"]}
@@ -289,7 +309,7 @@ async def deliver_batch(
             and body.get("type") == PROBLEM_BASE + IdempotencyKeyInUse.slug
         )
         out.append(
-            (False, _retryable(status, in_progress), f"HTTP {status}: {orjson.dumps(body).decode()[:500]}")
+            (False, _retryable(status, in_progress), f"HTTP {status}: {orjson.dumps(body).decode()[:2000]}")
         )
     return out
 
@@ -330,7 +350,8 @@ async def relay_once(app: FastAPI, cfg: RelayConfig) -> int:
     rows = [*singles, *(r for c, _ in chunks for r in c)]
     results = [*single_results, *(res for chunk in chunk_results for res in chunk)]
     async with app.state.sessionmaker() as session, session.begin():
-        await record_outcomes(session, cfg, rows, results, now=clock.now())
+        dead = await record_outcomes(session, cfg, rows, results, now=clock.now())
+    report_dead_letters(cfg, dead)
     return len(rows)
 
 
@@ -341,9 +362,14 @@ async def record_outcomes(
     results: Sequence[tuple[bool, bool, str | None]],
     *,
     now: datetime,
-) -> None:
-    """Mark each claimed row sent, due again later, or failed."""
+) -> list[tuple[Mapping[str, Any], str | None, bool]]:
+    """Mark each claimed row sent, due again later, or failed; returns the rows it dead-lettered.
+
+    Each is (row, error, whether it was out of attempts); report them with :func:`report_dead_letters`
+    once the transaction has committed.
+    """
     t = cfg.table
+    dead: list[tuple[Mapping[str, Any], str | None, bool]] = []
     # Delivered rows: one statement per attempt number instead of one per row.
     sent: dict[int, list[str]] = {}
     for row, (ok, _retryable, _error) in zip(rows, results, strict=True):
@@ -367,14 +393,61 @@ async def record_outcomes(
             }
         else:
             values = {"status": FAILED, "leased_until": None, "last_error": error}
-            log.warning("outbox event failed", event_id=row["id"], error=error, attempts=row["attempts"])
         # Compare-and-set on (status, attempts): if our lease ran out and another relay took the
         # row meanwhile, its outcome wins and ours is dropped.
-        await session.execute(
+        result = await session.execute(
             update(t)
             .where(t.c.id == row["id"], t.c.status == PENDING, t.c.attempts == row["attempts"])
             .values(**values)
         )
+        if values.get("status") == FAILED and result.rowcount:  # type: ignore[attr-defined]
+            dead.append((row, error, retryable))
+    return dead
+
+
+def receiver_problem(error: str | None) -> dict[str, Any]:
+    """What the receiver said, from a row's ``last_error``: its status and problem detail (RFC 9457)."""
+    if not error:
+        return {}
+    head, sep, body = error.partition(": ")
+    if not (sep and head.startswith("HTTP ") and head[5:].isdigit()):
+        return {"detail": error}
+    out: dict[str, Any] = {"status": int(head[5:])}
+    try:
+        problem = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return {**out, "detail": body[:500]}
+    if not isinstance(problem, dict):
+        return {**out, "detail": body[:500]}
+    for key in ("title", "detail"):
+        if problem.get(key) is not None:
+            out[key] = str(problem[key])[:2000]
+    if isinstance(problem.get("errors"), list):
+        out["errors"] = problem["errors"]
+    return out if len(out) > 1 else {**out, "detail": body[:500]}
+
+
+def report_dead_letters(cfg: RelayConfig, dead: Sequence[tuple[Mapping[str, Any], str | None, bool]]) -> None:
+    """One error line and one count per dead letter (after the commit that made them so)."""
+    for row, error, retryable in dead:
+        _dead_lettered(cfg, row, error, retryable=retryable)
+
+
+def _dead_lettered(cfg: RelayConfig, row: Mapping[str, Any], error: str | None, *, retryable: bool) -> None:
+    DEAD_LETTERS.labels(cfg.source, row["event_type"]).inc()
+    problem = receiver_problem(error)
+    log.error(
+        "outbox event dead-lettered",
+        service=cfg.source,
+        event_type=row["event_type"],
+        event_id=row["id"],
+        target=row["target"],
+        attempts=row["attempts"],
+        reason="max attempts reached" if retryable else "refused for good",
+        receiver_status=problem.get("status"),
+        receiver_detail=problem.get("detail"),
+        receiver_errors=problem.get("errors"),
+    )
 
 
 def relay_worker(cfg_factory: Any) -> Any:
@@ -398,15 +471,28 @@ def relay_worker(cfg_factory: Any) -> Any:
     return outbox_relay
 
 
-async def retry_failed(session: AsyncSession, table: Table, *, event_id: str | None, now: datetime) -> int:
-    """Put failed events (one, or all when `event_id` is None) back in the queue."""
+async def redrive(
+    session: AsyncSession, table: Table, *, event_id: str | None, now: datetime
+) -> list[tuple[str, str]]:
+    """Put dead letters (one, or all when `event_id` is None) back in the queue with their attempts reset.
+
+    Returns the (id, event type) of each re-driven event. The last error stays on the row until
+    the next attempt settles it.
+    """
     stmt = update(table).where(table.c.status == FAILED)
     if event_id is not None:
         stmt = stmt.where(table.c.id == event_id)
-    result = await session.execute(
-        stmt.values(status=PENDING, attempts=0, next_attempt_at=now, leased_until=None)
+    rows = await session.execute(
+        stmt.values(status=PENDING, attempts=0, next_attempt_at=now, leased_until=None).returning(
+            table.c.id, table.c.event_type
+        )
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return [(r[0], r[1]) for r in rows]
+
+
+async def retry_failed(session: AsyncSession, table: Table, *, event_id: str | None, now: datetime) -> int:
+    """Put failed events (one, or all when `event_id` is None) back in the queue; returns how many."""
+    return len(await redrive(session, table, event_id=event_id, now=now))
 
 
 async def list_events(
@@ -506,22 +592,84 @@ class OutboxEventPage(BaseModel):
     offset: int
 
 
+class ReceiverProblem(BaseModel):
+    status: int | None = None
+    title: str | None = None
+    detail: str | None = None
+    errors: list[Any] | None = None
+
+
+class DeadLetterRead(OutboxEventRead):
+    receiver_problem: ReceiverProblem
+
+
+class DeadLetterPage(BaseModel):
+    items: list[DeadLetterRead]
+    total: int
+    limit: int
+    offset: int
+
+
+EventIdPath = Annotated[str, PathParam(min_length=1, max_length=36, description="The event's id")]
+
+
 class RetriedCount(BaseModel):
     retried: int
 
 
-def outbox_admin_router(
-    table: Table, *, tag: str, roles: tuple[str, ...] = ("city_admin", "system"), prefix: str = "/outbox"
-) -> APIRouter:
-    """Admin endpoints any service can mount: list its outbox events (failed by default) and retry them."""
-    router = APIRouter(prefix=prefix, tags=[tag])
+class _CityWideAdmin:
+    """The city admin of the whole city, nobody else: not a district, not an API key, not a service.
 
-    @router.get("/events", response_model=OutboxEventPage, **allow(*roles))
+    The outbox holds every payload a service sends (names, phone numbers, scores of every district),
+    and re-driving acts for the whole city, so a role alone is not enough (issue 9, rule 3).
+    """
+
+    async def __call__(self, principal: PrincipalDep) -> None:
+        if not principal.has_role("city_admin"):
+            raise Forbidden(
+                "The outbox is for the city admin only",
+                required_roles=["city_admin"],
+                roles=list(principal.roles),
+            )
+        if principal.kind != "user" or not principal.city_wide:
+            raise Forbidden(
+                "The outbox is for the city admin of the whole city; your scope is narrower or you are not a person",
+                scope=principal.scope,
+            )
+
+
+def outbox_admin_router(table: Table, *, tag: str, prefix: str = "/outbox") -> APIRouter:
+    """Dead letters and the outbox, for a city-wide city admin: list events, read payloads, re-drive."""
+    router = APIRouter(prefix=prefix, tags=[tag])
+    guard = allow("city_admin")
+    guard["dependencies"] = [*guard["dependencies"], Depends(_CityWideAdmin())]
+
+    def _service(request: Request) -> str:
+        return str(getattr(request.app.state, "service_name", "service"))
+
+    async def _redrive(
+        session: AsyncSession, request: Request, principal: Any, *, event_id: str | None, now: datetime
+    ) -> int:
+        redriven = await redrive(session, table, event_id=event_id, now=now)
+        service = _service(request)
+        for eid, event_type in redriven:
+            log.warning(
+                "outbox dead letter re-driven",
+                service=service,
+                event_type=event_type,
+                event_id=eid,
+                by=principal.sub,
+            )
+        if redriven:
+            REDRIVEN.labels(service).inc(len(redriven))
+        return len(redriven)
+
+    @router.get("/events", response_model=OutboxEventPage, **guard)
     async def list_outbox_events(
         session: SessionDep,
         status: Literal["pending", "sent", "failed"] | None = "failed",
-        limit: int = Query(50, ge=1, le=500),
-        offset: int = Query(0, ge=0),
+        limit: int = Query(50, ge=1, le=500, description="Items per page (1-500)"),
+        offset: OffsetQuery = 0,
     ) -> OutboxEventPage:
         """List this service's outbox events (failed ones by default), newest first."""
         rows, total = await list_events(session, table, status=status, limit=limit, offset=offset)
@@ -529,17 +677,56 @@ def outbox_admin_router(
             items=[OutboxEventRead.model_validate(r) for r in rows], total=total, limit=limit, offset=offset
         )
 
-    @router.post("/events/{event_id}/retry", response_model=RetriedCount, **allow(*roles))
-    async def retry_outbox_event(event_id: str, session: SessionDep, clock: ClockDep) -> RetriedCount:
-        """Put one failed outbox event back in the queue."""
-        n = await retry_failed(session, table, event_id=event_id, now=clock.now())
+    @router.get("/dead-letters", response_model=DeadLetterPage, **guard)
+    async def list_dead_letters(
+        session: SessionDep,
+        limit: int = Query(50, ge=1, le=500, description="Items per page (1-500)"),
+        offset: OffsetQuery = 0,
+    ) -> DeadLetterPage:
+        """List the events this service gave up on, newest first, with what the receiver answered."""
+        rows, total = await list_events(session, table, status=FAILED, limit=limit, offset=offset)
+        items = [
+            DeadLetterRead.model_validate({**r, "receiver_problem": receiver_problem(r["last_error"])})
+            for r in rows
+        ]
+        return DeadLetterPage(items=items, total=total, limit=limit, offset=offset)
+
+    @router.post("/dead-letters/{event_id}/redrive", response_model=RetriedCount, **guard)
+    async def redrive_dead_letter(
+        event_id: EventIdPath, session: SessionDep, clock: ClockDep, request: Request, principal: PrincipalDep
+    ) -> RetriedCount:
+        """Put one dead letter back in the queue, its attempts reset."""
+        n = await _redrive(session, request, principal, event_id=event_id, now=clock.now())
+        if n == 0:
+            raise NotFound(f"No dead letter {event_id}", event_id=event_id)
+        return RetriedCount(retried=n)
+
+    @router.post("/dead-letters/redrive", response_model=RetriedCount, **guard)
+    async def redrive_dead_letters(
+        session: SessionDep, clock: ClockDep, request: Request, principal: PrincipalDep
+    ) -> RetriedCount:
+        """Put every dead letter of this service back in the queue, their attempts reset."""
+        return RetriedCount(
+            retried=await _redrive(session, request, principal, event_id=None, now=clock.now())
+        )
+
+    @router.post("/events/{event_id}/retry", response_model=RetriedCount, **guard)
+    async def retry_outbox_event(
+        event_id: EventIdPath, session: SessionDep, clock: ClockDep, request: Request, principal: PrincipalDep
+    ) -> RetriedCount:
+        """Put one failed outbox event back in the queue (same as re-driving the dead letter)."""
+        n = await _redrive(session, request, principal, event_id=event_id, now=clock.now())
         if n == 0:
             raise NotFound(f"No failed outbox event {event_id}", event_id=event_id)
         return RetriedCount(retried=n)
 
-    @router.post("/events/retry-failed", response_model=RetriedCount, **allow(*roles))
-    async def retry_failed_outbox_events(session: SessionDep, clock: ClockDep) -> RetriedCount:
-        """Put every failed outbox event back in the queue."""
-        return RetriedCount(retried=await retry_failed(session, table, event_id=None, now=clock.now()))
+    @router.post("/events/retry-failed", response_model=RetriedCount, **guard)
+    async def retry_failed_outbox_events(
+        session: SessionDep, clock: ClockDep, request: Request, principal: PrincipalDep
+    ) -> RetriedCount:
+        """Put every failed outbox event back in the queue (same as re-driving every dead letter)."""
+        return RetriedCount(
+            retried=await _redrive(session, request, principal, event_id=None, now=clock.now())
+        )
 
     return router

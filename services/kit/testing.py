@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -23,6 +25,9 @@ from services.kit.auth import PRINCIPAL_HEADER, Principal, sign_principal
 from services.kit.settings import DEV_PRINCIPAL_SECRET
 
 DEFAULT_POSTGRES_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+# Long enough that a principal signed when a module is imported, or once for a session, is still
+# valid however slowly a loaded machine reaches the test that sends it. Tests of expiry pass their own.
+TEST_PRINCIPAL_TTL = 24 * 3600
 
 
 def principal_headers(
@@ -33,9 +38,13 @@ def principal_headers(
     name: str | None = None,
     kind: str = "user",
     secret: str = DEV_PRINCIPAL_SECRET,
-    ttl: int = 300,
+    ttl: int = TEST_PRINCIPAL_TTL,
 ) -> dict[str, str]:
-    """Headers that make a service believe the gateway forwarded this principal."""
+    """Headers that make a service believe the gateway forwarded this principal.
+
+    Valid for a day by default: a suite on a busy machine never outlives them. Pass `ttl` to test
+    expiry (a negative one is already expired).
+    """
     p = Principal(sub=sub, roles=tuple(roles), scope=scope, name=name, kind=kind)  # type: ignore[arg-type]
     return {PRINCIPAL_HEADER: sign_principal(p, secret=secret, ttl_seconds=ttl)}
 
@@ -50,11 +59,15 @@ async def running_app(app: FastAPI, *, base_url: str = "http://test") -> AsyncIt
 
 
 async def create_postgres_database(admin_url: str, prefix: str) -> str:
-    """Create an empty database named after `prefix`; returns its asyncpg URL."""
+    """Create an empty database named after `prefix`; returns its asyncpg URL.
+
+    The name ends in 16 random hex digits, so runs side by side (two clones, two ``make test``) never
+    meet on one database; PostgreSQL's 63-byte limit is kept by shortening the prefix.
+    """
     import asyncpg
 
     url = make_url(admin_url)
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}".lower()
+    name = f"{prefix[:40]}_{uuid.uuid4().hex[:16]}".lower()
     conn = await asyncpg.connect(
         user=url.username, password=url.password, host=url.host, port=url.port or 5432, database=url.database
     )
@@ -83,7 +96,37 @@ async def drop_postgres_database(admin_url: str, database_url: str) -> None:
         await conn.close()
 
 
+_handed_out: set[int] = set()
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
+    """A loopback port nobody listens on, for a child process to bind a moment later.
+
+    Chosen at random below the kernel's ephemeral range: a port the kernel picked (``bind(0)``) is
+    also what it gives the next outgoing connection of any process, which on a busy machine can
+    take it before the child binds. Two suites side by side pick from thousands of ports at random,
+    and one process never hands out the same port twice.
+    """
+    low, high = 20000, min(_ephemeral_low(), 32768)
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randrange(low, high)
+        if port in _handed_out:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -105,7 +148,9 @@ class ManagedProcess:
         self.args = list(args)
         self.env = {**os.environ, **(env or {})}
         self.cwd = cwd
-        self.log_path = (log_dir or Path("var/test-logs")) / f"{name}-{uuid.uuid4().hex[:6]}.log"
+        # Never a shared path: without a log_dir, a fresh temporary directory per process.
+        directory = log_dir or Path(tempfile.mkdtemp(prefix=f"test-logs-{name}-"))
+        self.log_path = directory / f"{name}-{uuid.uuid4().hex[:8]}.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ManagedProcess:

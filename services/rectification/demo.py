@@ -4,7 +4,8 @@ Problems in every state (open, in progress, submitted, returned, closed on time 
 light (green, yellow, red, overdue), entered as they would have been over the past weeks: each
 scenario runs the real service functions with the clock set back, then its timers are rescheduled
 from now (so no backlog of old reminders fires). Problems that arrived from the demo round's
-findings (scoring → POST /findings) are given responsible people and moved along too.
+findings (scoring → POST /findings) are given responsible people and moved along too: the
+first six of the demo round, the same six on every run, and nothing outside the demo.
 """
 
 from __future__ import annotations
@@ -269,21 +270,33 @@ async def _run_scenario(session, sc: Scenario, *, today: datetime, policy: Polic
     )
 
 
+DEMO_ROUND = "2026Q1"  # the round sampling's demo draws and scoring's demo scores
+FINDINGS_TO_ADVANCE = 6
+
+
 async def _advance_findings(session, *, today: datetime, policy: Policy) -> int:
-    """Give the first unassigned finding problems of each district a responsible person and move them on."""
-    rows = (
+    """Give the demo round's first finding problems a responsible person and move them on.
+
+    Only demo objects, and always the same ones: the first ``FINDINGS_TO_ADVANCE`` problems (by id)
+    that scoring's demo round sent, each moved only while it has no responsible person yet. Run again,
+    it changes nothing (before, every run took six more unassigned problems of any round).
+    """
+    first = (
         await session.execute(
             select(Problem)
             .where(
-                problem_table.c.source_event_id.is_not(None), problem_table.c.responsible_person_id.is_(None)
+                problem_table.c.round_code == DEMO_ROUND,
+                problem_table.c.source_event_id.is_not(None),
+                ~problem_table.c.source_event_id.like("demo:%"),
             )
-            .where(~problem_table.c.source_event_id.like("demo:%"))
             .order_by(problem_table.c.id)
-            .limit(6)
+            .limit(FINDINGS_TO_ADVANCE)
         )
     ).scalars()
     moved = 0
-    for i, problem in enumerate(list(rows)):
+    for i, problem in enumerate(list(first)):
+        if problem.responsible_person_id is not None:
+            continue
         person = DirectoryPerson(
             user_id=f"u-{problem.district}-responsible", name="责任人", org_unit=problem.org_unit
         )
@@ -331,9 +344,10 @@ async def run(settings: Settings | None = None, *, now: datetime | None = None) 
                 await session.execute(
                     select(problem_table.c.round_code)
                     .where(
-                        problem_table.c.source_event_id.is_not(None), problem_table.c.round_code.is_not(None)
+                        problem_table.c.round_code == DEMO_ROUND,
+                        problem_table.c.source_event_id.is_not(None),
+                        ~problem_table.c.source_event_id.like("demo:%"),
                     )
-                    .where(~problem_table.c.source_event_id.like("demo:%"))
                     .limit(1)
                 )
             ).scalar_one_or_none() or "DEMO"

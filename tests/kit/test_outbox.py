@@ -13,10 +13,12 @@ import httpx
 import orjson
 import pytest
 from fastapi import Depends, FastAPI
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from services.kit import outbox
+from services.kit.app import health_router
 from services.kit.auth import current_principal
 from services.kit.clock import FrozenClock
 from services.kit.db import make_engine, make_sessionmaker, service_metadata
@@ -297,6 +299,133 @@ class TestIdempotency:
             await s.rollback()
 
 
+class RecordingLog:
+    """Stands in for the outbox's structlog logger: every call with its level, event and fields."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str, dict[str, Any]]] = []
+
+    def __getattr__(self, level: str) -> Callable[..., None]:
+        def record(event: str, **fields: Any) -> None:
+            self.lines.append((level, event, fields))
+
+        return record
+
+
+def problem_422(detail: str) -> Callable[[httpx.Request], httpx.Response]:
+    """A receiver that refuses every event for good, the way notify refuses an unknown recipient."""
+
+    def answer(_r: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            422,
+            json={
+                "type": "/problems/validation-error",
+                "title": "Invalid fields",
+                "status": 422,
+                "detail": detail,
+                "errors": [{"loc": ["data", "recipient"], "msg": "unknown person u-nobody"}],
+            },
+            headers={"content-type": "application/problem+json"},
+        )
+
+    return answer
+
+
+def dead_letters_counted(event_type: str = "scoring.sheet.locked", service: str = "scoring") -> float:
+    return (
+        REGISTRY.get_sample_value("outbox_dead_letters_total", {"service": service, "event_type": event_type})
+        or 0.0
+    )
+
+
+class TestDeadLetters:
+    async def test_an_event_refused_for_good_is_logged_counted_and_kept_with_the_receivers_detail(
+        self, db, monkeypatch
+    ):
+        recorded = RecordingLog()
+        monkeypatch.setattr(outbox, "log", recorded)
+        [eid] = await add_events(db, 1)
+        before = dead_letters_counted()
+        app = relay_app(db.sessionmaker, FrozenClock(T0), Receiver())
+        app.state.http = httpx.AsyncClient(
+            transport=httpx.MockTransport(problem_422("Unknown recipient u-nobody"))
+        )
+        await outbox.relay_once(app, cfg())
+        row = (await rows(db))[eid]
+        assert row["status"] == "failed" and row["attempts"] == 1
+        assert dead_letters_counted() == before + 1
+        [(level, _event, fields)] = [
+            line for line in recorded.lines if line[1] == "outbox event dead-lettered"
+        ]
+        assert level == "error"
+        assert fields["service"] == "scoring" and fields["event_type"] == "scoring.sheet.locked"
+        assert fields["event_id"] == eid
+        assert fields["receiver_status"] == 422
+        assert fields["receiver_detail"] == "Unknown recipient u-nobody"
+        assert fields["reason"] == "refused for good"
+
+    async def test_an_event_out_of_attempts_is_dead_lettered(self, db, monkeypatch):
+        recorded = RecordingLog()
+        monkeypatch.setattr(outbox, "log", recorded)
+        [eid] = await add_events(db, 1)
+        receiver = Receiver()
+        receiver.status = lambda _e: 503
+        clock = FrozenClock(T0)
+        app = relay_app(db.sessionmaker, clock, receiver)
+        before = dead_letters_counted()
+        for _ in range(2):
+            await outbox.relay_once(app, cfg(max_attempts=2, backoff_base=1, backoff_cap=1))
+            clock.advance(seconds=2)
+        assert (await rows(db))[eid]["status"] == "failed"
+        assert dead_letters_counted() == before + 1
+        [fields] = [
+            f for lvl, ev, f in recorded.lines if ev == "outbox event dead-lettered" and lvl == "error"
+        ]
+        assert fields["reason"] == "max attempts reached" and fields["attempts"] == 2
+
+    @pytest.mark.parametrize("status", [408, 409, 425, 429, 500, 503])
+    async def test_answers_that_may_change_are_retried_not_dead_lettered(self, db, status):
+        [eid] = await add_events(db, 1)
+        receiver = Receiver()
+        receiver.status = lambda _e: status
+        before = dead_letters_counted()
+        await outbox.relay_once(relay_app(db.sessionmaker, FrozenClock(T0), receiver), cfg())
+        assert (await rows(db))[eid]["status"] == "pending"
+        assert dead_letters_counted() == before
+
+    async def test_a_late_outcome_that_loses_the_compare_and_set_is_not_counted(self, db):
+        [eid] = await add_events(db, 1)
+        clock = FrozenClock(T0)
+        c = cfg(lease_seconds=5)
+        async with db.sessionmaker() as s, s.begin():
+            stale = await outbox.claim_due(s, c, clock.now())
+        clock.advance(seconds=6)
+        await outbox.relay_once(relay_app(db.sessionmaker, clock, Receiver()), c)
+        before = dead_letters_counted()
+        async with db.sessionmaker() as s, s.begin():
+            await outbox.record_outcomes(s, c, stale, [(False, False, "HTTP 400: late")], now=clock.now())
+        assert dead_letters_counted() == before
+        assert (await rows(db))[eid]["status"] == "sent"
+
+
+class TestReceiverProblem:
+    def test_reads_the_problem_detail_of_an_http_answer(self):
+        error = 'HTTP 422: {"title":"Invalid fields","detail":"Unknown recipient","errors":[{"loc":["x"]}]}'
+        assert outbox.receiver_problem(error) == {
+            "status": 422,
+            "title": "Invalid fields",
+            "detail": "Unknown recipient",
+            "errors": [{"loc": ["x"]}],
+        }
+
+    def test_a_plain_text_answer_is_its_own_detail(self):
+        assert outbox.receiver_problem("HTTP 400: bad thing") == {"status": 400, "detail": "bad thing"}
+
+    def test_an_error_without_an_answer_is_kept_as_detail(self):
+        assert outbox.receiver_problem("unknown target 'x'") == {"detail": "unknown target 'x'"}
+        assert outbox.receiver_problem(None) == {}
+
+
 class TestAdminRouter:
     @pytest.fixture
     async def admin(self, db) -> AsyncIterator[Callable[..., Awaitable[httpx.Response]]]:
@@ -304,17 +433,36 @@ class TestAdminRouter:
         app.state.sessionmaker = db.sessionmaker
         app.state.clock = FrozenClock(T0)
         app.state.settings = ServiceSettings()
+        app.state.service_name = "scoring"
         install_error_handlers(app)
+        app.include_router(health_router())
         app.include_router(
             outbox.outbox_admin_router(events, tag="test"), dependencies=[Depends(current_principal)]
         )
 
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
 
-            async def call(method: str, url: str, roles: tuple[str, ...] = ("city_admin",)) -> httpx.Response:
-                return await client.request(method, url, headers=principal_headers(roles=roles))
+            async def call(
+                method: str,
+                url: str,
+                roles: tuple[str, ...] = ("city_admin",),
+                scope: str = "ningbo",
+                kind: str = "user",
+            ) -> httpx.Response:
+                # Signed per request: nothing here outlives a slow machine.
+                headers = principal_headers(roles=roles, scope=scope, kind=kind, ttl=60)
+                return await client.request(method, url, headers=headers)
 
             yield call
+
+    async def refuse(self, db: SimpleNamespace, n: int) -> list[str]:
+        ids = await add_events(db, n)
+        app = relay_app(db.sessionmaker, FrozenClock(T0), Receiver())
+        app.state.http = httpx.AsyncClient(
+            transport=httpx.MockTransport(problem_422("Unknown recipient u-nobody"))
+        )
+        await outbox.relay_once(app, cfg())
+        return ids
 
     async def test_admin_lists_failed_events_and_retries_them(self, admin, db):
         ids = await add_events(db, 2)
@@ -332,14 +480,83 @@ class TestAdminRouter:
         assert r.json() == {"retried": 1}
         assert (await admin("GET", "/outbox/events?status=pending")).json()["total"] == 2
 
+    async def test_the_city_admin_reads_dead_letters_with_the_receivers_problem(self, admin, db):
+        ids = await self.refuse(db, 2)
+        r = await admin("GET", "/outbox/dead-letters")
+        assert r.status_code == 200, r.text
+        page = r.json()
+        assert page["total"] == 2 and {e["id"] for e in page["items"]} == set(ids)
+        item = page["items"][0]
+        assert item["status"] == "failed" and item["event_type"] == "scoring.sheet.locked"
+        assert item["payload"] in ({"n": 0}, {"n": 1})
+        assert item["receiver_problem"]["status"] == 422
+        assert item["receiver_problem"]["detail"] == "Unknown recipient u-nobody"
+        body = (await admin("GET", "/metrics")).text
+        assert 'outbox_dead_letters_total{event_type="scoring.sheet.locked",service="scoring"}' in body
+
+    async def test_redrive_puts_a_dead_letter_back_with_its_attempts_reset_and_logs_it(
+        self, admin, db, monkeypatch
+    ):
+        recorded = RecordingLog()
+        ids = await self.refuse(db, 2)
+        monkeypatch.setattr(outbox, "log", recorded)
+        r = await admin("POST", f"/outbox/dead-letters/{ids[0]}/redrive")
+        assert r.status_code == 200 and r.json() == {"retried": 1}
+        row = (await rows(db))[ids[0]]
+        assert row["status"] == "pending" and row["attempts"] == 0 and row["next_attempt_at"] == T0
+        [(level, _event, fields)] = [
+            line for line in recorded.lines if line[1] == "outbox dead letter re-driven"
+        ]
+        assert level == "warning"
+        assert fields == {
+            "service": "scoring",
+            "event_type": "scoring.sheet.locked",
+            "event_id": ids[0],
+            "by": "tester",
+        }
+        assert (await admin("GET", "/outbox/dead-letters")).json()["total"] == 1
+        assert (await admin("POST", "/outbox/dead-letters/redrive")).json() == {"retried": 1}
+        assert (await admin("GET", "/outbox/dead-letters")).json()["total"] == 0
+        # Re-driven, it is delivered like any new event once the receiver accepts it.
+        receiver = Receiver()
+        assert await outbox.relay_once(relay_app(db.sessionmaker, FrozenClock(T0), receiver), cfg()) == 2
+        assert {r["status"] for r in (await rows(db)).values()} == {"sent"}
+
     async def test_retrying_an_event_that_did_not_fail_is_404(self, admin):
-        r = await admin("POST", "/outbox/events/nope/retry")
-        assert r.status_code == 404
-        assert r.headers["content-type"] == "application/problem+json"
+        for url in ("/outbox/events/nope/retry", "/outbox/dead-letters/nope/redrive"):
+            r = await admin("POST", url)
+            assert r.status_code == 404
+            assert r.headers["content-type"] == "application/problem+json"
 
     async def test_other_roles_may_not_see_the_outbox(self, admin):
         r = await admin("GET", "/outbox/events", roles=("inspector",))
         assert r.status_code == 403
+
+    @pytest.mark.parametrize(
+        ("roles", "scope", "kind"),
+        [
+            (("city_admin",), "ningbo/yinzhou", "user"),  # a district-scoped city admin
+            (("district_admin",), "ningbo/yinzhou", "user"),
+            (("system",), "ningbo", "api_key"),  # an integration, even a city-wide one
+            (("system",), "ningbo/yinzhou", "api_key"),
+            (("city_admin",), "ningbo", "api_key"),  # a key is never the city admin in person
+            (("leader",), "ningbo", "user"),
+        ],
+    )
+    async def test_only_the_city_wide_city_admin_reads_or_redrives(self, admin, db, roles, scope, kind):
+        ids = await self.refuse(db, 1)
+        for method, url in (
+            ("GET", "/outbox/events?status=sent"),
+            ("GET", "/outbox/dead-letters"),
+            ("POST", f"/outbox/dead-letters/{ids[0]}/redrive"),
+            ("POST", "/outbox/dead-letters/redrive"),
+            ("POST", f"/outbox/events/{ids[0]}/retry"),
+            ("POST", "/outbox/events/retry-failed"),
+        ):
+            r = await admin(method, url, roles=roles, scope=scope, kind=kind)
+            assert r.status_code == 403, (method, url, r.text)
+            assert "payload" not in r.text
+        assert (await rows(db))[ids[0]]["status"] == "failed"
 
 
 class TestBatchedRelay:
