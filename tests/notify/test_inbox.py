@@ -12,10 +12,11 @@ import httpx
 import pytest
 import uvicorn
 
-from services.kit.testing import free_port, principal_headers
+from services.kit.testing import free_port
+from tests.notify.conftest import Caller
 
-ME = principal_headers(roles=["responsible"], scope="ningbo/yinzhou", sub="u-a")
-OTHER = principal_headers(roles=["responsible"], scope="ningbo/yinzhou", sub="u-b")
+ME = Caller(roles=["responsible"], scope="ningbo/yinzhou", sub="u-a")
+OTHER = Caller(roles=["responsible"], scope="ningbo/yinzhou", sub="u-b")
 
 
 async def _send(
