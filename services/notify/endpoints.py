@@ -24,6 +24,7 @@ from services.kit.errors import (
 )
 from services.kit.orgunit import OrgUnit
 from services.kit.params import IdPath, OffsetQuery
+from services.kit.text import control_character
 from services.notify import access, repository, service
 from services.notify.access import ADMIN, DIRECTORY, STATS
 from services.notify.deps import SettingsDep, StreamSlots, UserIdPath, ValidPerson, ValidSubscription
@@ -197,6 +198,11 @@ async def _accept_event(
     )
 
 
+def _usable_id(value: Any) -> bool:
+    """An event id that may be looked up (each event's other fields are checked on their own)."""
+    return isinstance(value, str) and 0 < len(value) <= 64 and control_character(value) is None
+
+
 def _problem_body(exc: ProblemError) -> dict[str, Any]:
     return {
         "type": PROBLEM_BASE + exc.slug,
@@ -223,7 +229,7 @@ async def receive_event_batch(
             f"The batch is {len(body)} bytes; the limit is {settings.max_payload_bytes * 100}"
         )
     now = clock.now()
-    ids = [e["id"] for e in batch.events if isinstance(e.get("id"), str)]
+    ids = [e["id"] for e in batch.events if _usable_id(e.get("id"))]
     # Prefetch what each event would look up on its own, then write all accepted ones at once.
     cache: dict[str, Any] = {
         "keys": await repository.stored_answers(session, ids),
@@ -232,11 +238,11 @@ async def receive_event_batch(
     results: list[dict[str, Any]] = []
     planned: list[service.PlannedNotification] = []
     for i, item in enumerate(batch.events):
-        item_id = item.get("id") if isinstance(item.get("id"), str) else None
+        item_id = item.get("id") if _usable_id(item.get("id")) else None
         try:
             if item_id is None:
                 raise UnprocessableEntity(
-                    "Every event needs a string id",
+                    "Every event needs a string id (1-64 characters, no control characters)",
                     errors=[field_error(["body", "events", i, "id"], "required")],
                 )
             outcome = await _accept_event(

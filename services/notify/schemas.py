@@ -97,8 +97,12 @@ class EventEnvelope(InputModel):
     data: EventData
 
 
-class EventBatch(InputModel):
-    """Several envelopes at once (the outbox relay's batch mode)."""
+class EventBatch(BaseModel):
+    """Several envelopes at once (the outbox relay's batch mode).
+
+    Not an InputModel on purpose: each envelope is validated on its own (as an `EventEnvelope`),
+    so one bad event is refused alone and the rest of the batch goes through.
+    """
 
     events: list[dict[str, Any]] = Field(min_length=1, max_length=500)
 

@@ -53,9 +53,18 @@ class TestNotificationBody:
         single = await notify.client.post("/events", json=env, headers={**SYSTEM, "Idempotency-Key": "ctl"})
         assert single.status_code == 422
         assert single.json()["errors"][0]["loc"][:2] == ["body", "data"]
-        batch = await notify.client.post("/events/batch", json={"events": [env]}, headers=SYSTEM)
-        assert batch.status_code == 422  # the batch body itself is an InputModel
         assert await _queued(notify) == 0
+        good = env | {"id": "ok", "data": {**env["data"], "title": "好"}}
+        nul_id = env | {"id": "n\x00"}
+        batch = await notify.client.post(
+            "/events/batch", json={"events": [env, good, nul_id]}, headers=SYSTEM
+        )
+        assert batch.status_code == 200, batch.text
+        results = batch.json()["results"]
+        # One bad event is refused alone; the rest of the batch goes through.
+        assert [(x["id"], x["status"]) for x in results] == [("ctl", 422), ("ok", 202), (None, 422)]
+        assert results[0]["body"]["errors"][0]["loc"][:4] == ["body", "events", 0, "data"]
+        assert await _queued(notify) == 2
 
 
 class TestPersonBody:
