@@ -235,7 +235,7 @@ class PreferencesRead(BaseModel):
 
 class PersonUpsert(InputModel):
     name: str = Field(min_length=1, max_length=100)
-    org_unit: OrgUnit = Field(description="Inside your scope.")
+    org_unit: Annotated[OrgUnit, Field(max_length=300)] = Field(description="Inside your scope.")
     roles: list[Annotated[str, Field(pattern=ROLE_PATTERN)]] = Field(
         default_factory=list,
         max_length=10,

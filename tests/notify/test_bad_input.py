@@ -79,6 +79,12 @@ class TestPersonBody:
         assert r.headers["content-type"] == "application/problem+json"
         assert (await notify.client.get("/people/u-bad", headers=ADMIN)).status_code == 404
 
+    async def test_an_org_unit_longer_than_the_directory_holds_is_422(self, notify):
+        unit = "ningbo/" + "/".join(["x" * 64] * 5)  # valid grammar, 331 characters
+        r = await notify.client.put("/people/u-long", json={"name": "x", "org_unit": unit}, headers=ADMIN)
+        assert r.status_code == 422
+        assert r.json()["errors"][0]["loc"] == ["body", "org_unit"]
+
     async def test_control_characters_in_preferences_are_refused(self, notify):
         await notify.person("u-a")
         r = await notify.prefs("u-a", channels={"notify.message\x00": ["inbox"]})
