@@ -328,6 +328,7 @@ class TestConcurrentTwins:
 
         from services.kit import outbox
         from services.kit.auth import service_principal
+        from services.kit.orgunit import city_root
         from services.notify import service
 
         if os.environ.get("TEST_DB", "sqlite") != "postgres":
@@ -347,6 +348,7 @@ class TestConcurrentTwins:
             recipients=[],
             priority="normal",
             not_before=None,
+            place=city_root(),
             loc={
                 "type": ["body", "type"],
                 "recipients": ["body", "data", "recipients"],
