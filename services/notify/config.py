@@ -60,6 +60,11 @@ class Settings(ServiceSettings):
     # Digest
     digest_poll_seconds: float = 30.0
 
+    # ---- Access (who may do what; see docs/notify.md): open inbox streams per principal, per process.
+    # One more is refused with 429 and Retry-After; a closed stream frees its slot at once.
+    stream_max_per_principal: int = 5
+    stream_retry_after_seconds: int = 5
+
     def check_production_secrets(self) -> None:
         """Refuse to serve in production with the development SMS key (migrations do not need it)."""
         if self.environment == "production" and self.sms_api_key.get_secret_value() in (DEV_SMS_KEY, ""):

@@ -48,6 +48,7 @@ async def build_digest(session: AsyncSession, *, person: Person, settings: Setti
                 occurred_at=now,
                 data={"count": len(held)},
                 recipients=[{"kind": "person", "user_id": person.user_id}],
+                org_unit=person.org_unit,
                 created_by="notify",
                 created_at=now,
             )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 import orjson
@@ -12,30 +12,36 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 from pydantic import ValidationError
 from sse_starlette.sse import EventSourceResponse, ServerSentEvent
 
-from services.kit.auth import PrincipalDep, allow
+from services.kit.auth import Principal, PrincipalDep, allow, internal
 from services.kit.db import SessionDep
 from services.kit.deps import ClockDep
 from services.kit.errors import (
     PROBLEM_BASE,
     BadRequest,
-    Forbidden,
     ProblemError,
     UnprocessableEntity,
     field_error,
 )
-from services.notify import repository, service
-from services.notify.deps import SettingsDep, ValidPerson, ValidSubscription
+from services.kit.orgunit import OrgUnit
+from services.kit.params import IdPath, OffsetQuery
+from services.kit.text import control_character
+from services.notify import access, repository, service
+from services.notify.access import ADMIN, DIRECTORY, STATS
+from services.notify.deps import SettingsDep, StreamSlots, UserIdPath, ValidPerson, ValidSubscription
 from services.notify.errors import (
     DeliveryNotFound,
     EventTypeNotFound,
     IdempotencyKeyRequired,
     InboxMessageNotFound,
-    NotificationNotFound,
     NotificationTooLarge,
+    TooManyStreams,
 )
 from services.notify.events import CATALOG, CHANNELS
-from services.notify.models import Delivery, InboxMessage, Person
+from services.notify.models import Delivery, InboxMessage, Person, WebhookSubscription
 from services.notify.schemas import (
+    EVENT_TYPE_PATTERN,
+    ROLE_PATTERN,
+    Channel,
     ChannelStats,
     DeliveryAttemptRead,
     DeliveryRead,
@@ -63,16 +69,18 @@ from services.notify.schemas import (
     Updated,
 )
 
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
+Limit = Annotated[int, Query(ge=1, le=500, description="Items per page (1-500)")]
+Offset = OffsetQuery
+EventTypeQuery = Annotated[str | None, Query(alias="type", max_length=100, pattern=EVENT_TYPE_PATTERN)]
+NotificationIdPath = Annotated[
+    str, Path(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f/]+$", description="The event id")
+]
 IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key", max_length=200, description="Unique per request; the event id for events."
     ),
 ]
-ADMIN = ("city_admin", "system")
-
 intake = APIRouter(tags=["intake"])
 directory = APIRouter(tags=["directory"])
 templates = APIRouter(tags=["templates"])
@@ -109,15 +117,7 @@ def _validation_problem(exc: ValidationError, prefix: list[str | int] | None = N
     return UnprocessableEntity(f"{len(errors)} invalid field(s)", errors=errors)
 
 
-@intake.post(
-    "/events",
-    status_code=202,
-    response_model=NotificationAccepted,
-    openapi_extra={
-        "x-roles": list(ADMIN),
-    },
-    dependencies=allow(*ADMIN)["dependencies"],
-)
+@intake.post("/events", status_code=202, response_model=NotificationAccepted, **internal())
 async def receive_event(
     envelope: EventEnvelope,
     request: Request,
@@ -127,7 +127,7 @@ async def receive_event(
     principal: PrincipalDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    """Accept a domain event from another service's outbox (once per Idempotency-Key)."""
+    """Accept a domain event from another service's outbox (once per Idempotency-Key; services only)."""
     key = _require_key(idempotency_key)
     body = await _raw_body(request, settings)
     status, answer = await _accept_event(
@@ -187,6 +187,7 @@ async def _accept_event(
         recipients=env.data.recipients,
         priority=env.data.priority,
         not_before=env.data.not_before,
+        place=access.event_place(data),
         loc={
             "type": [*loc_prefix, "type"],
             "recipients": [*loc_prefix, "data", "recipients"],
@@ -195,6 +196,11 @@ async def _accept_event(
         webhook_payload=raw if raw is not None else orjson.dumps(obj),
         cache=cache,
     )
+
+
+def _usable_id(value: Any) -> bool:
+    """An event id that may be looked up (each event's other fields are checked on their own)."""
+    return isinstance(value, str) and 0 < len(value) <= 64 and control_character(value) is None
 
 
 def _problem_body(exc: ProblemError) -> dict[str, Any]:
@@ -207,14 +213,7 @@ def _problem_body(exc: ProblemError) -> dict[str, Any]:
     }
 
 
-@intake.post(
-    "/events/batch",
-    response_model=EventBatchResults,
-    openapi_extra={
-        "x-roles": list(ADMIN),
-    },
-    dependencies=allow(*ADMIN)["dependencies"],
-)
+@intake.post("/events/batch", response_model=EventBatchResults, **internal())
 async def receive_event_batch(
     batch: EventBatch,
     request: Request,
@@ -223,14 +222,14 @@ async def receive_event_batch(
     settings: SettingsDep,
     principal: PrincipalDep,
 ) -> Response:
-    """Accept up to 500 events at once; each is accepted or refused on its own, keyed by its id."""
+    """Accept up to 500 events at once; each is accepted or refused on its own, keyed by its id (services only)."""
     body = await request.body()
     if len(body) > settings.max_payload_bytes * 100:
         raise NotificationTooLarge(
             f"The batch is {len(body)} bytes; the limit is {settings.max_payload_bytes * 100}"
         )
     now = clock.now()
-    ids = [e["id"] for e in batch.events if isinstance(e.get("id"), str)]
+    ids = [e["id"] for e in batch.events if _usable_id(e.get("id"))]
     # Prefetch what each event would look up on its own, then write all accepted ones at once.
     cache: dict[str, Any] = {
         "keys": await repository.stored_answers(session, ids),
@@ -239,11 +238,11 @@ async def receive_event_batch(
     results: list[dict[str, Any]] = []
     planned: list[service.PlannedNotification] = []
     for i, item in enumerate(batch.events):
-        item_id = item.get("id") if isinstance(item.get("id"), str) else None
+        item_id = item.get("id") if _usable_id(item.get("id")) else None
         try:
             if item_id is None:
                 raise UnprocessableEntity(
-                    "Every event needs a string id",
+                    "Every event needs a string id (1-64 characters, no control characters)",
                     errors=[field_error(["body", "events", i, "id"], "required")],
                 )
             outcome = await _accept_event(
@@ -271,15 +270,7 @@ async def receive_event_batch(
     return Response(orjson.dumps({"results": results}), media_type="application/json")
 
 
-@intake.post(
-    "/notifications",
-    status_code=202,
-    response_model=NotificationAccepted,
-    openapi_extra={
-        "x-roles": list(ADMIN),
-    },
-    dependencies=allow(*ADMIN)["dependencies"],
-)
+@intake.post("/notifications", status_code=202, response_model=NotificationAccepted, **allow(*ADMIN))
 async def create_notification(
     notification_in: NotificationCreate,
     request: Request,
@@ -289,10 +280,11 @@ async def create_notification(
     principal: PrincipalDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    """Send a notification to people, roles or org units (once per Idempotency-Key)."""
+    """Send a notification to people, roles or org units inside your scope (once per Idempotency-Key)."""
     key = _require_key(idempotency_key)
     body = await _raw_body(request, settings)
     req = notification_in
+    place = access.request_place(principal, req.data, ["body", "data"])
     now = clock.now()
     nid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"notify:{principal.sub}:{key}"))
     payload = service.envelope_bytes(
@@ -313,6 +305,7 @@ async def create_notification(
         recipients=req.recipients,
         priority=req.priority,
         not_before=req.not_before,
+        place=place,
         loc={"type": ["body", "event_type"], "recipients": ["body", "recipients"], "data": ["body", "data"]},
         webhook_payload=payload,
     )
@@ -337,13 +330,20 @@ async def _delivery_reads(session: Any, deliveries: list[Delivery]) -> list[Deli
 
 
 @intake.get("/notifications/{notification_id}", response_model=NotificationRead, **allow(*ADMIN))
-async def get_notification(notification_id: str, session: SessionDep) -> NotificationRead:
-    """Read one notification with each delivery and its attempts."""
+async def get_notification(
+    notification_id: NotificationIdPath, session: SessionDep, principal: PrincipalDep
+) -> NotificationRead:
+    """Read one notification with each delivery in your scope and its attempts."""
     n = await repository.get_notification(session, notification_id)
     if n is None:
-        raise NotificationNotFound(f"No notification {notification_id}", notification_id=notification_id)
+        raise access.notification_not_found(notification_id)
+    deliveries = await repository.deliveries_of(
+        session, notification_id, visible=access.delivery_scope(principal)
+    )
+    if not access.can_see_notification(principal, n, deliveries):
+        raise access.notification_not_found(notification_id)
     read = NotificationRead.model_validate(n)
-    read.deliveries = await _delivery_reads(session, await repository.deliveries_of(session, notification_id))
+    read.deliveries = await _delivery_reads(session, deliveries)
     return read
 
 
@@ -370,56 +370,54 @@ def _person_read(p: Person) -> PersonRead:
     )
 
 
-@directory.put("/people/{user_id}", response_model=PersonRead, **allow(*ADMIN))
+@directory.put("/people/{user_id}", response_model=PersonRead, **allow(*DIRECTORY))
 async def upsert_person(
-    user_id: Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:\-]+$")],
+    user_id: UserIdPath,
     person_in: PersonUpsert,
     session: SessionDep,
     clock: ClockDep,
+    principal: PrincipalDep,
     response: Response,
 ) -> PersonRead:
-    """Create or replace a person in the recipient directory (keyed by their user id)."""
+    """Create or replace a person of your scope in the recipient directory (keyed by their user id)."""
     person, created = await service.upsert_person(
-        session, user_id=user_id, person_in=person_in, now=clock.now()
+        session, principal=principal, user_id=user_id, person_in=person_in, now=clock.now()
     )
     response.status_code = 201 if created else 200
     return _person_read(person)
 
 
-@directory.get("/people", response_model=Page[PersonRead], **allow("city_admin", "district_admin", "system"))
+@directory.get("/people", response_model=Page[PersonRead], **allow(*DIRECTORY))
 async def list_people(
     session: SessionDep,
     principal: PrincipalDep,
-    org_unit: str | None = None,
-    role: str | None = None,
+    org_unit: Annotated[OrgUnit | None, Query()] = None,
+    role: Annotated[str | None, Query(pattern=ROLE_PATTERN)] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[PersonRead]:
     """List people in your scope (phone and email masked)."""
     people, total = await repository.list_people(
-        session, org_unit=org_unit, scope=principal.scope, role=role, limit=limit, offset=offset
+        session,
+        visible=principal.scope_filter(Person.org_unit),
+        org_unit=org_unit,
+        role=role,
+        limit=limit,
+        offset=offset,
     )
     return Page[PersonRead](items=[_person_read(p) for p in people], total=total, limit=limit, offset=offset)
 
 
-@directory.get(
-    "/people/{user_id}", response_model=PersonRead, **allow("city_admin", "district_admin", "system")
-)
-async def get_person(person: ValidPerson, principal: PrincipalDep) -> PersonRead:
-    """Read one person (phone and email masked)."""
-    principal.require_scope(person.org_unit)
+@directory.get("/people/{user_id}", response_model=PersonRead, **allow(*DIRECTORY))
+async def get_person(person: ValidPerson) -> PersonRead:
+    """Read one person of your scope (phone and email masked)."""
     return _person_read(person)
-
-
-def _may_edit_preferences(principal: Any, person: Person) -> None:
-    if principal.sub != person.user_id and not principal.has_role(*ADMIN):
-        raise Forbidden("Only the person or an administrator may change these preferences")
 
 
 @directory.get("/people/{user_id}/preferences", response_model=PreferencesRead)
 async def get_preferences(person: ValidPerson, principal: PrincipalDep) -> PreferencesRead:
-    """Read a person's notification preferences (yours, or anyone's as an administrator)."""
-    _may_edit_preferences(principal, person)
+    """Read a person's notification preferences (yours, or as an administrator over them)."""
+    access.require_preferences_access(principal, person)
     return PreferencesRead.model_validate(person)
 
 
@@ -431,8 +429,8 @@ async def update_preferences(
     session: SessionDep,
     clock: ClockDep,
 ) -> PreferencesRead:
-    """Change channels per event type, quiet hours and the daily digest."""
-    _may_edit_preferences(principal, person)
+    """Change channels per event type, quiet hours and the daily digest (yours, or as an administrator over them)."""
+    access.require_preferences_access(principal, person)
     person = await service.update_preferences(session, person=person, prefs=prefs, now=clock.now())
     return PreferencesRead.model_validate(person)
 
@@ -448,7 +446,9 @@ def _check_event_channel(event_type: str) -> None:
 
 
 @templates.get("/templates", response_model=list[TemplateRead], **allow(*ADMIN))
-async def list_templates(session: SessionDep, event_type: str | None = None) -> list[TemplateRead]:
+async def list_templates(
+    session: SessionDep, event_type: Annotated[str | None, Query(max_length=100)] = None
+) -> list[TemplateRead]:
     """List the template in use for every event type and channel (version 0 = built-in)."""
     types = [event_type] if event_type else list(CATALOG)
     for t in types:
@@ -470,7 +470,7 @@ async def list_templates(session: SessionDep, event_type: str | None = None) -> 
     "/templates/{event_type}/{channel}/versions", response_model=list[TemplateRead], **allow(*ADMIN)
 )
 async def list_template_versions(
-    event_type: str, channel: MessageChannel, session: SessionDep
+    event_type: Annotated[str, Path(max_length=100)], channel: MessageChannel, session: SessionDep
 ) -> list[TemplateRead]:
     """List every saved version of one template, newest first, then the built-in one."""
     _check_event_channel(event_type)
@@ -489,7 +489,7 @@ async def list_template_versions(
     "/templates/{event_type}/{channel}", status_code=201, response_model=TemplateRead, **allow("city_admin")
 )
 async def save_template(
-    event_type: str,
+    event_type: Annotated[str, Path(max_length=100)],
     channel: MessageChannel,
     template_in: TemplateUpdate,
     session: SessionDep,
@@ -498,6 +498,7 @@ async def save_template(
     principal: PrincipalDep,
 ) -> TemplateRead:
     """Save a new version of a template; refused with the error and line if the sample payload does not render."""
+    access.require_city_wide(principal, "Saving a template")
     _check_event_channel(event_type)
     template, preview = await service.save_template(
         session,
@@ -521,7 +522,7 @@ async def save_template(
 async def list_inbox(
     session: SessionDep,
     principal: PrincipalDep,
-    event_type: Annotated[str | None, Query(alias="type")] = None,
+    event_type: EventTypeQuery = None,
     unread_only: bool = False,
     limit: Limit = 50,
     offset: Offset = 0,
@@ -548,7 +549,7 @@ async def count_unread(session: SessionDep, principal: PrincipalDep) -> UnreadCo
 
 @inbox.post("/inbox/{message_id}/read", response_model=Updated)
 async def mark_message_read(
-    message_id: int, session: SessionDep, principal: PrincipalDep, clock: ClockDep
+    message_id: IdPath, session: SessionDep, principal: PrincipalDep, clock: ClockDep
 ) -> Updated:
     """Mark one of your messages read."""
     n = await repository.mark_read(session, user_id=principal.sub, now=clock.now(), message_id=message_id)
@@ -582,11 +583,21 @@ async def stream_inbox(
     """Stream your new in-app messages as Server-Sent Events; reconnect with Last-Event-ID to miss nothing."""
     app = request.app
     user_id = principal.sub
-    if last_event_id and last_event_id.isdigit():
+    if last_event_id and last_event_id.isdigit() and len(last_event_id) <= 18:
         start = int(last_event_id)
     else:
         async with app.state.sessionmaker() as session:
             start = await repository.latest_inbox_id(session, user_id)
+    slots: StreamSlots = app.state.stream_slots
+    key = _stream_key(principal)
+    limit = app.state.settings.stream_max_per_principal
+    if not slots.acquire(key, limit):
+        retry_after = app.state.settings.stream_retry_after_seconds
+        raise TooManyStreams(
+            f"You already have {limit} open streams; close one or retry later",
+            headers={"retry-after": str(retry_after)},
+            limit=limit,
+        )
 
     async def events() -> AsyncIterator[ServerSentEvent]:
         last = start
@@ -601,14 +612,34 @@ async def stream_inbox(
             if not messages:
                 await app.state.inbox_signal.wait(app.state.settings.stream_poll_seconds)
 
-    return EventSourceResponse(events(), ping=15)
+    return _SlotStreamResponse(events(), ping=15, release=lambda: slots.release(key))
+
+
+def _stream_key(principal: Principal) -> str:
+    return f"{principal.kind}:{principal.sub}"
+
+
+class _SlotStreamResponse(EventSourceResponse):
+    """A stream that gives its slot back when it ends, however it ends (closed, cancelled, failed)."""
+
+    def __init__(self, *args: Any, release: Callable[[], None], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._release: Callable[[], None] | None = release
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            release, self._release = self._release, None
+            if release is not None:
+                release()
 
 
 # ---- webhooks
 
 
 @webhooks.post(
-    "/webhooks/subscriptions", status_code=201, response_model=SubscriptionCreated, **allow("city_admin")
+    "/webhooks/subscriptions", status_code=201, response_model=SubscriptionCreated, **allow(*ADMIN)
 )
 async def create_subscription(
     sub_in: SubscriptionCreate,
@@ -617,19 +648,19 @@ async def create_subscription(
     clock: ClockDep,
     principal: PrincipalDep,
 ) -> SubscriptionCreated:
-    """Subscribe another system to event types; the secret to verify signatures is shown only here."""
+    """Subscribe another system to event types in your scope; the secret to verify signatures is shown only here."""
     sub = await service.create_subscription(
-        session, sub_in=sub_in, settings=settings, by=principal.sub, now=clock.now()
+        session, sub_in=sub_in, settings=settings, principal=principal, now=clock.now()
     )
     return SubscriptionCreated.model_validate(sub)
 
 
 @webhooks.get("/webhooks/subscriptions", response_model=Page[SubscriptionRead], **allow(*ADMIN))
 async def list_subscriptions(
-    session: SessionDep, limit: Limit = 50, offset: Offset = 0
+    session: SessionDep, principal: PrincipalDep, limit: Limit = 50, offset: Offset = 0
 ) -> Page[SubscriptionRead]:
-    """List webhook subscriptions (secrets are never shown again)."""
-    subs = await repository.subscriptions(session)
+    """List the webhook subscriptions of your scope (secrets are never shown again)."""
+    subs = await repository.subscriptions(session, visible=principal.scope_filter(WebhookSubscription.scope))
     items = [SubscriptionRead.model_validate(s) for s in subs[offset : offset + limit]]
     return Page[SubscriptionRead](items=items, total=len(subs), limit=limit, offset=offset)
 
@@ -641,7 +672,7 @@ async def get_subscription(sub: ValidSubscription) -> SubscriptionRead:
 
 
 @webhooks.post(
-    "/webhooks/subscriptions/{subscription_id}/enable", response_model=SubscriptionRead, **allow("city_admin")
+    "/webhooks/subscriptions/{subscription_id}/enable", response_model=SubscriptionRead, **allow(*ADMIN)
 )
 async def enable_subscription(sub: ValidSubscription, session: SessionDep) -> SubscriptionRead:
     """Re-enable a subscription (after it was disabled for failing); retry its dead letters separately."""
@@ -657,7 +688,7 @@ async def enable_subscription(sub: ValidSubscription, session: SessionDep) -> Su
 @webhooks.post(
     "/webhooks/subscriptions/{subscription_id}/disable",
     response_model=SubscriptionRead,
-    **allow("city_admin"),
+    **allow(*ADMIN),
 )
 async def disable_subscription(
     sub: ValidSubscription, session: SessionDep, clock: ClockDep
@@ -698,14 +729,20 @@ async def list_subscription_deliveries(
 @operations.get("/deliveries", response_model=Page[DeliveryRead], **allow(*ADMIN))
 async def list_deliveries(
     session: SessionDep,
+    principal: PrincipalDep,
     status: DeliveryStatus | None = "failed",
-    channel: str | None = None,
+    channel: Channel | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[DeliveryRead]:
-    """List deliveries (the dead-letter list by default: status=failed), newest first."""
+    """List the deliveries of your scope (the dead-letter list by default: status=failed), newest first."""
     items, total = await repository.list_deliveries(
-        session, status=status, channel=channel, limit=limit, offset=offset
+        session,
+        status=status,
+        channel=channel,
+        visible=access.delivery_scope(principal),
+        limit=limit,
+        offset=offset,
     )
     return Page[DeliveryRead](
         items=await _delivery_reads(session, items), total=total, limit=limit, offset=offset
@@ -713,8 +750,11 @@ async def list_deliveries(
 
 
 @operations.post("/deliveries/{delivery_id}/retry", response_model=Updated, **allow(*ADMIN))
-async def retry_delivery(delivery_id: int, session: SessionDep, clock: ClockDep, request: Request) -> Updated:
-    """Send a dead-lettered delivery again (its attempt count starts over)."""
+async def retry_delivery(
+    delivery_id: IdPath, session: SessionDep, clock: ClockDep, request: Request, principal: PrincipalDep
+) -> Updated:
+    """Send a dead-lettered delivery again (its attempt count starts over; a city-wide action)."""
+    access.require_city_wide(principal, "Re-driving deliveries")
     n = await repository.retry_failed_deliveries(session, now=clock.now(), delivery_id=delivery_id)
     if n == 0:
         raise DeliveryNotFound(f"No failed delivery {delivery_id}", delivery_id=delivery_id)
@@ -724,21 +764,28 @@ async def retry_delivery(delivery_id: int, session: SessionDep, clock: ClockDep,
 
 @operations.post("/deliveries/retry-failed", response_model=Updated, **allow(*ADMIN))
 async def retry_failed_deliveries(
-    session: SessionDep, clock: ClockDep, request: Request, channel: str | None = None
+    session: SessionDep,
+    clock: ClockDep,
+    request: Request,
+    principal: PrincipalDep,
+    channel: Channel | None = None,
 ) -> Updated:
-    """Send every dead-lettered delivery (of one channel, if given) again."""
+    """Send every dead-lettered delivery (of one channel, if given) again (a city-wide action)."""
+    access.require_city_wide(principal, "Re-driving deliveries")
     n = await repository.retry_failed_deliveries(session, now=clock.now(), channel=channel)
     request.app.state.delivery_wake.set()
     return Updated(updated=n)
 
 
-@operations.get("/deliveries/stats", response_model=list[ChannelStats], **allow(*ADMIN, "leader"))
-async def delivery_statistics(session: SessionDep) -> list[ChannelStats]:
-    """Count deliveries per channel and status, with attempts spent."""
+@operations.get("/deliveries/stats", response_model=list[ChannelStats], **allow(*STATS))
+async def delivery_statistics(session: SessionDep, principal: PrincipalDep) -> list[ChannelStats]:
+    """Count the deliveries of your scope per channel and status, with attempts spent."""
     by: dict[str, dict[str, int]] = defaultdict(dict)
     attempts: dict[str, int] = defaultdict(int)
     sent_attempts: dict[str, int] = {}
-    for channel, status, count, tries in await repository.delivery_stats(session):
+    for channel, status, count, tries in await repository.delivery_stats(
+        session, visible=access.delivery_scope(principal)
+    ):
         by[channel][status] = count
         attempts[channel] += tries
         if status == "sent":

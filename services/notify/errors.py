@@ -1,4 +1,10 @@
-from services.kit.errors import Conflict, NotFound, PayloadTooLarge, UnprocessableEntity
+from services.kit.errors import (
+    Conflict,
+    NotFound,
+    PayloadTooLarge,
+    TooManyRequests,
+    UnprocessableEntity,
+)
 
 
 class PersonNotFound(NotFound):
@@ -69,3 +75,15 @@ class NotificationIdTaken(Conflict):
 class IdempotencyKeyRequired(UnprocessableEntity):
     slug = "idempotency-key-required"
     title = "Idempotency-Key header required"
+
+
+class OutOfScope(UnprocessableEntity):
+    """A body field names an org unit outside the caller's scope (`errors` names the field)."""
+
+    slug = "out-of-scope"
+    title = "Outside your scope"
+
+
+class TooManyStreams(TooManyRequests):
+    slug = "too-many-streams"
+    title = "Too many open streams"

@@ -10,7 +10,7 @@ from services.kit.endpoints import whoami_router
 from services.notify import __version__
 from services.notify.config import Settings
 from services.notify.delivery import delivery_loop
-from services.notify.deps import Broadcast
+from services.notify.deps import Broadcast, StreamSlots
 from services.notify.digest import digest_loop
 from services.notify.endpoints import directory, inbox, intake, operations, templates, webhooks
 from services.notify.models import outbox_event
@@ -78,4 +78,5 @@ def build_app(settings: Settings | None = None, *, clock: Clock | None = None) -
     )
     app.state.delivery_wake = asyncio.Event()
     app.state.inbox_signal = Broadcast()
+    app.state.stream_slots = StreamSlots()
     return app

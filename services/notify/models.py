@@ -60,6 +60,8 @@ class Notification(Base, table=True):
     occurred_at: datetime = Field(sa_type=UtcDateTime)
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     recipients: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    # The place it concerns (the event's org_unit, or the sender's scope): who may read it.
+    org_unit: str = Field(max_length=400, index=True)
     created_by: str = Field(max_length=100)
     created_at: datetime = Field(sa_type=UtcDateTime)
 
@@ -90,6 +92,8 @@ class WebhookSubscription(Base, table=True):
     url: str = Field(max_length=2000)
     secret: str = Field(max_length=200)
     event_types: list[str] = Field(default_factory=list, sa_type=JSON)
+    # The creator's scope (or a part of it): only events whose org_unit lies inside it are sent.
+    scope: str = Field(max_length=400, index=True)
     enabled: bool = True
     consecutive_failures: int = 0
     failing_since: datetime | None = Field(default=None, sa_type=UtcDateTime)

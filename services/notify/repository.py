@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.kit import orgunit
 from services.notify.models import (
     Delivery,
     DeliveryAttempt,
@@ -42,21 +43,24 @@ async def people_by_ids(session: AsyncSession, user_ids: Sequence[str]) -> dict[
 
 async def people_in_unit(session: AsyncSession, org_unit: str, *, subtree: bool) -> list[Person]:
     """Active people of `org_unit` (and, with `subtree`, of every unit below it)."""
-    unit: Any = Person.org_unit == org_unit
-    if subtree:
-        unit = or_(unit, Person.org_unit.startswith(org_unit + "/"))
+    unit: Any = orgunit.under(Person.org_unit, org_unit) if subtree else Person.org_unit == org_unit
     rows = await session.execute(select(Person).where(unit, Person.active.is_(True)))
     return list(rows.scalars())
 
 
 async def list_people(
-    session: AsyncSession, *, org_unit: str | None, scope: str, role: str | None, limit: int, offset: int
+    session: AsyncSession,
+    *,
+    visible: Any,
+    org_unit: str | None,
+    role: str | None,
+    limit: int,
+    offset: int,
 ) -> tuple[list[Person], int]:
-    where: list[Any] = []
-    if scope:
-        where.append(or_(Person.org_unit == scope, Person.org_unit.startswith(scope + "/")))  # type: ignore[attr-defined]
+    """People matching `visible` (the caller's scope, SQL on ``Person.org_unit``) and the filters."""
+    where: list[Any] = [visible]
     if org_unit:
-        where.append(or_(Person.org_unit == org_unit, Person.org_unit.startswith(org_unit + "/")))  # type: ignore[attr-defined]
+        where.append(orgunit.under(Person.org_unit, org_unit))
     stmt = select(Person).where(*where).order_by(Person.org_unit, Person.user_id)
     people = list((await session.execute(stmt)).scalars())
     if role:  # roles is a JSON list: filter here rather than in two SQL dialects
@@ -141,10 +145,20 @@ async def insert_deliveries(session: AsyncSession, rows: list[dict[str, Any]]) -
         await session.execute(insert(Delivery), rows)
 
 
-async def deliveries_of(session: AsyncSession, notification_id: str) -> list[Delivery]:
-    rows = await session.execute(
-        select(Delivery).where(Delivery.notification_id == notification_id).order_by(Delivery.id)  # type: ignore[arg-type]
-    )
+def deliveries_within(unit_filter: Callable[[Any], Any]) -> Any:
+    """SQL: deliveries to people, or to webhook subscriptions, whose unit passes `unit_filter`."""
+    people = select(Person.user_id).where(unit_filter(Person.org_unit))
+    subs = select(WebhookSubscription.id).where(unit_filter(WebhookSubscription.scope))
+    return or_(Delivery.person_id.in_(people), Delivery.subscription_id.in_(subs))
+
+
+async def deliveries_of(
+    session: AsyncSession, notification_id: str, *, visible: Any | None = None
+) -> list[Delivery]:
+    stmt = select(Delivery).where(Delivery.notification_id == notification_id)
+    if visible is not None:
+        stmt = stmt.where(visible)
+    rows = await session.execute(stmt.order_by(Delivery.id))  # type: ignore[arg-type]
     return list(rows.scalars())
 
 
@@ -168,10 +182,11 @@ async def list_deliveries(
     status: str | None = None,
     channel: str | None = None,
     subscription_id: int | None = None,
+    visible: Any | None = None,
     limit: int,
     offset: int,
 ) -> tuple[list[Delivery], int]:
-    where: list[Any] = []
+    where: list[Any] = [] if visible is None else [visible]
     if status:
         where.append(Delivery.status == status)
     if channel:
@@ -203,13 +218,16 @@ async def retry_failed_deliveries(
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-async def delivery_stats(session: AsyncSession) -> list[tuple[str, str, int, int]]:
-    """(channel, status, count, total attempts) for every pair present."""
-    rows = await session.execute(
-        select(
-            Delivery.channel, Delivery.status, func.count(), func.coalesce(func.sum(Delivery.attempts), 0)
-        ).group_by(Delivery.channel, Delivery.status)
+async def delivery_stats(
+    session: AsyncSession, *, visible: Any | None = None
+) -> list[tuple[str, str, int, int]]:
+    """(channel, status, count, total attempts) for every pair present among the `visible` deliveries."""
+    stmt = select(
+        Delivery.channel, Delivery.status, func.count(), func.coalesce(func.sum(Delivery.attempts), 0)
     )
+    if visible is not None:
+        stmt = stmt.where(visible)
+    rows = await session.execute(stmt.group_by(Delivery.channel, Delivery.status))
     return [(r[0], r[1], int(r[2]), int(r[3])) for r in rows.all()]
 
 
@@ -300,8 +318,12 @@ async def fail_pending_for_subscription(session: AsyncSession, subscription_id: 
 # ---- webhooks
 
 
-async def subscriptions(session: AsyncSession, *, enabled_only: bool = False) -> list[WebhookSubscription]:
+async def subscriptions(
+    session: AsyncSession, *, enabled_only: bool = False, visible: Any | None = None
+) -> list[WebhookSubscription]:
     stmt = select(WebhookSubscription).order_by(WebhookSubscription.id)  # type: ignore[arg-type]
+    if visible is not None:
+        stmt = stmt.where(visible)
     if enabled_only:
         stmt = stmt.where(WebhookSubscription.enabled.is_(True))  # type: ignore[attr-defined]
     return list((await session.execute(stmt)).scalars())

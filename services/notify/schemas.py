@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from services.kit.auth import ORG_UNIT_PATTERN
+from services.kit.orgunit import OrgUnit
+from services.kit.text import InputModel, check_value
 
 Priority = Literal["normal", "urgent"]
 MessageChannel = Literal["inbox", "email", "sms"]
@@ -19,29 +20,31 @@ DeliveryStatus = Literal["pending", "sent", "failed", "held", "digested"]
 T = TypeVar("T")
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-ORG_UNIT = ORG_UNIT_PATTERN
+ROLE_PATTERN = r"^[a-z][a-z_]{0,39}$"
+USER_ID_PATTERN = r"^[A-Za-z0-9._:\-]+$"
+EVENT_TYPE_PATTERN = r"^[A-Za-z0-9_.\-]+$"
 
 
-class PersonRecipient(BaseModel):
+class PersonRecipient(InputModel):
     kind: Literal["person"]
-    user_id: str = Field(min_length=1, max_length=100)
+    user_id: str = Field(min_length=1, max_length=100, pattern=USER_ID_PATTERN)
 
 
-class RoleRecipient(BaseModel):
+class RoleRecipient(InputModel):
     kind: Literal["role"]
-    role: str = Field(min_length=1, max_length=40)
-    org_unit: str = Field(pattern=ORG_UNIT, max_length=300)
+    role: str = Field(pattern=ROLE_PATTERN)
+    org_unit: OrgUnit
 
 
-class OrgUnitRecipient(BaseModel):
+class OrgUnitRecipient(InputModel):
     kind: Literal["org_unit"]
-    org_unit: str = Field(pattern=ORG_UNIT, max_length=300)
+    org_unit: OrgUnit
 
 
 Recipient = Annotated[PersonRecipient | RoleRecipient | OrgUnitRecipient, Field(discriminator="kind")]
 
 
-class EventData(BaseModel):
+class EventData(InputModel):
     """The part of an event's `data` notify reads; every other field is for the templates."""
 
     model_config = ConfigDict(extra="allow")
@@ -50,8 +53,20 @@ class EventData(BaseModel):
     priority: Priority = "normal"
     not_before: datetime | None = None
 
+    @model_validator(mode="after")
+    def _safe_extra(self) -> EventData:
+        # InputModel checks declared fields; the free-form rest of `data` goes to templates and
+        # webhooks, so it is held to the same rules.
+        for name, value in (self.model_extra or {}).items():
+            try:
+                check_value(name)
+                check_value(value, depth=1)
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
+        return self
 
-class EventEnvelope(BaseModel):
+
+class EventEnvelope(InputModel):
     """The outbox envelope every service POSTs to `/events`."""
 
     model_config = ConfigDict(
@@ -83,7 +98,11 @@ class EventEnvelope(BaseModel):
 
 
 class EventBatch(BaseModel):
-    """Several envelopes at once (the outbox relay's batch mode)."""
+    """Several envelopes at once (the outbox relay's batch mode).
+
+    Not an InputModel on purpose: each envelope is validated on its own (as an `EventEnvelope`),
+    so one bad event is refused alone and the rest of the batch goes through.
+    """
 
     events: list[dict[str, Any]] = Field(min_length=1, max_length=500)
 
@@ -98,11 +117,15 @@ class EventBatchResults(BaseModel):
     results: list[EventResult]
 
 
-class NotificationCreate(BaseModel):
+class NotificationCreate(InputModel):
     """A notification request: an event type (its templates), its fields, and who should hear it."""
 
     event_type: str = Field("notify.message", min_length=1, max_length=100)
-    data: dict[str, Any] = Field(default_factory=dict)
+    data: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Template fields. `org_unit`, when given, is the place it concerns (inside your "
+        "scope): webhook subscriptions whose scope covers it receive it. Default: your scope.",
+    )
     recipients: list[Recipient] = Field(min_length=1, max_length=500)
     priority: Priority = "normal"
     not_before: datetime | None = None
@@ -155,6 +178,7 @@ class NotificationRead(BaseModel):
     not_before: datetime | None
     occurred_at: datetime
     data: dict[str, Any]
+    org_unit: str = Field(description="The place it concerns: the event's org_unit, or the sender's scope.")
     created_at: datetime
     deliveries: list[DeliveryRead] = Field(default_factory=list)
 
@@ -175,7 +199,7 @@ def _hhmm(v: str | None) -> str | None:
     return v
 
 
-class PreferencesUpdate(BaseModel):
+class PreferencesUpdate(InputModel):
     channels: dict[str, list[MessageChannel]] | None = Field(
         None, description='Channels per event type; key "*" is the fallback for every other type.'
     )
@@ -209,10 +233,14 @@ class PreferencesRead(BaseModel):
     digest_at: str
 
 
-class PersonUpsert(BaseModel):
+class PersonUpsert(InputModel):
     name: str = Field(min_length=1, max_length=100)
-    org_unit: str = Field(pattern=ORG_UNIT, max_length=300)
-    roles: list[str] = Field(default_factory=list, max_length=10)
+    org_unit: Annotated[OrgUnit, Field(max_length=300)] = Field(description="Inside your scope.")
+    roles: list[Annotated[str, Field(pattern=ROLE_PATTERN)]] = Field(
+        default_factory=list,
+        max_length=10,
+        description="Roles reached by role recipients; city_admin and leader only from a city-wide caller.",
+    )
     is_contact: bool = False
     phone: str | None = Field(None, pattern=r"^\+?[0-9]{6,20}$")
     email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
@@ -236,7 +264,7 @@ class PersonRead(BaseModel):
 # ---- templates
 
 
-class TemplateUpdate(BaseModel):
+class TemplateUpdate(InputModel):
     subject: str | None = Field(
         None, max_length=2000, description="Email subject or inbox title (not for SMS)."
     )
@@ -263,11 +291,17 @@ class EventTypeRead(BaseModel):
 # ---- webhooks
 
 
-class SubscriptionCreate(BaseModel):
+class SubscriptionCreate(InputModel):
     name: str = Field(min_length=1, max_length=100)
     url: str = Field(min_length=1, max_length=2000)
-    event_types: list[str] = Field(min_length=1, max_length=50, description='Event types, or "*" for all.')
+    event_types: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        min_length=1, max_length=50, description='Event types, or "*" for all.'
+    )
     secret: str | None = Field(None, description="whsec_ + base64 (24-64 bytes); generated when omitted.")
+    scope: OrgUnit | None = Field(
+        None,
+        description="Only events whose org_unit lies inside it are sent; inside your scope, default your scope.",
+    )
 
 
 class SubscriptionRead(BaseModel):
@@ -277,6 +311,7 @@ class SubscriptionRead(BaseModel):
     name: str
     url: str
     event_types: list[str]
+    scope: str = Field(description="Only events whose org_unit lies inside it are sent.")
     enabled: bool
     consecutive_failures: int
     failing_since: datetime | None

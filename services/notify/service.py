@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.kit import outbox
 from services.kit.auth import Principal
 from services.kit.errors import UnprocessableEntity, field_error
-from services.notify import repository
+from services.notify import access, repository
 from services.notify.config import Settings
 from services.notify.errors import (
     InvalidWebhookTarget,
@@ -100,18 +100,32 @@ def digest_due(person: Person, now: datetime) -> tuple[bool, Any]:
 
 
 async def resolve_recipients(
-    session: AsyncSession, recipients: Sequence[Recipient], *, loc: list[str | int]
+    session: AsyncSession,
+    recipients: Sequence[Recipient],
+    *,
+    principal: Principal,
+    loc: list[str | int],
 ) -> list[Person]:
-    """Every active person the recipient specs name, each once; 422 naming a person that does not exist."""
+    """Every active person the recipient specs name, each once, all inside the caller's scope.
+
+    422 naming a unit outside the scope, or a person who is not in the directory, inactive or
+    outside the scope (the same words for each, so a refusal does not tell whether they exist).
+    """
+    access.check_recipient_units(principal, recipients, loc)
     wanted = [r.user_id for r in recipients if isinstance(r, PersonRecipient)]
     known = await repository.people_by_ids(session, wanted)
+
+    def reachable(user_id: str) -> bool:
+        p = known.get(user_id)
+        return p is not None and p.active and principal.covers(p.org_unit)
+
     errors = [
-        field_error([*loc, i, "user_id"], f"no person {r.user_id!r} in the directory")
+        field_error([*loc, i, "user_id"], f"no person {r.user_id!r} in the directory within your scope")
         for i, r in enumerate(recipients)
-        if isinstance(r, PersonRecipient) and (r.user_id not in known or not known[r.user_id].active)
+        if isinstance(r, PersonRecipient) and not reachable(r.user_id)
     ]
     if errors:
-        raise UnknownRecipient("A recipient does not exist in the directory", errors=errors)
+        raise UnknownRecipient("A recipient is not in the directory within your scope", errors=errors)
     out: dict[str, Person] = {}
     units: dict[tuple[str, bool], list[Person]] = {}
     for r in recipients:
@@ -319,11 +333,14 @@ async def plan_notification(
     recipients: Sequence[Recipient],
     priority: str,
     not_before: datetime | None,
+    place: str,
     loc: dict[str, list[str | int]],
     webhook_payload: bytes,
     cache: dict[str, Any] | None = None,
 ) -> tuple[int, dict[str, Any]] | PlannedNotification:
     """Validate, resolve and render one notification without writing it; a replay returns the stored answer.
+
+    `place` is the org unit it concerns: who may read it, and which webhook subscriptions receive it.
 
     `cache` lets a batch share what it looked up: templates, subscriptions, and (prefetched under
     "keys" and "existing") the idempotency rows and notification ids of all its events.
@@ -360,7 +377,7 @@ async def plan_notification(
         raise NotificationIdTaken(
             f"Event {notification_id} was already accepted under another Idempotency-Key"
         )
-    people = await resolve_recipients(session, recipients, loc=loc["recipients"])
+    people = await resolve_recipients(session, recipients, principal=principal, loc=loc["recipients"])
 
     if f"templates:{event_type}" not in cache:
         cache[f"templates:{event_type}"] = await repository.latest_templates(
@@ -418,7 +435,7 @@ async def plan_notification(
     if "subscriptions" not in cache:
         cache["subscriptions"] = await repository.subscriptions(session, enabled_only=True)
     for sub in cache["subscriptions"]:
-        if subscribed(sub, event_type):
+        if subscribed(sub, event_type) and access.subscription_receives(sub, place):
             rows.append(
                 {
                     "notification_id": notification_id,
@@ -455,6 +472,7 @@ async def plan_notification(
             "occurred_at": occurred_at,
             "data": data,
             "recipients": [r.model_dump() for r in recipients],
+            "org_unit": place,
             "created_by": principal.sub,
             "created_at": now,
         },
@@ -480,9 +498,13 @@ def envelope_bytes(
 
 
 async def upsert_person(
-    session: AsyncSession, *, user_id: str, person_in: PersonUpsert, now: datetime
+    session: AsyncSession, *, principal: Principal, user_id: str, person_in: PersonUpsert, now: datetime
 ) -> tuple[Person, bool]:
+    """Create or replace a person; the stored one and the new org unit must both lie inside the caller's scope."""
     person = await repository.get_person(session, user_id)
+    access.check_person_write(
+        principal, user_id=user_id, existing=person, org_unit=person_in.org_unit, roles=person_in.roles
+    )
     created = person is None
     if person is None:
         person = Person(user_id=user_id, created_at=now, updated_at=now, **person_in.model_dump())
@@ -528,8 +550,15 @@ async def update_preferences(
 
 
 async def create_subscription(
-    session: AsyncSession, *, sub_in: SubscriptionCreate, settings: Settings, by: str, now: datetime
+    session: AsyncSession,
+    *,
+    sub_in: SubscriptionCreate,
+    settings: Settings,
+    principal: Principal,
+    now: datetime,
 ) -> WebhookSubscription:
+    """Subscribe a URL to event types within a scope (the caller's, or a part of it)."""
+    scope = access.subscription_scope(principal, sub_in.scope)
     errors = []
     reason = check_url_shape(sub_in.url)
     if reason is None and not settings.webhook_allow_private:
@@ -551,7 +580,8 @@ async def create_subscription(
         url=sub_in.url,
         secret=secret,
         event_types=sub_in.event_types,
-        created_by=by,
+        scope=scope,
+        created_by=principal.sub,
         created_at=now,
     )
     session.add(sub)

@@ -12,10 +12,11 @@ import httpx
 import pytest
 import uvicorn
 
-from services.kit.testing import free_port, principal_headers
+from services.kit.testing import free_port
+from tests.notify.conftest import Caller
 
-ME = principal_headers(roles=["responsible"], scope="ningbo/yinzhou", sub="u-a")
-OTHER = principal_headers(roles=["responsible"], scope="ningbo/yinzhou", sub="u-b")
+ME = Caller(roles=["responsible"], scope="ningbo/yinzhou", sub="u-a")
+OTHER = Caller(roles=["responsible"], scope="ningbo/yinzhou", sub="u-b")
 
 
 async def _send(
@@ -144,3 +145,80 @@ class TestStreamInbox:
     async def test_stream_needs_the_gateway_principal(self, me):
         r = await me.client.get("/inbox/stream")
         assert r.status_code == 401
+
+
+class RawStream:
+    """One GET /inbox/stream driven straight through the ASGI app: opened, then closed by the client."""
+
+    def __init__(self, app: Any, headers: Any) -> None:
+        self.app = app
+        self.headers = [(k.lower().encode(), v.encode()) for k, v in dict(headers).items()]
+        self.incoming: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.started = asyncio.Event()
+        self.status: int | None = None
+        self.response_headers: dict[str, str] = {}
+        self.body = b""
+        self.task: asyncio.Task[None] | None = None
+
+    async def open(self) -> RawStream:
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": "/inbox/stream",
+            "raw_path": b"/inbox/stream",
+            "query_string": b"",
+            "root_path": "",
+            "headers": self.headers,
+            "client": ("127.0.0.1", 50000),
+            "server": ("test", 80),
+        }
+        await self.incoming.put({"type": "http.request", "body": b"", "more_body": False})
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                self.status = message["status"]
+                self.response_headers = {k.decode(): v.decode() for k, v in message["headers"]}
+                self.started.set()
+            elif message["type"] == "http.response.body":
+                self.body += message.get("body", b"")
+
+        self.task = asyncio.create_task(self.app(scope, self.incoming.get, send))
+        await asyncio.wait_for(self.started.wait(), 10)
+        return self
+
+    async def close(self) -> None:
+        """The client goes away; returns once the server has finished with the stream."""
+        assert self.task is not None
+        await self.incoming.put({"type": "http.disconnect"})
+        await asyncio.wait_for(self.task, 10)
+
+
+class TestStreamLimit:
+    async def test_one_stream_over_the_cap_is_429_and_a_closed_stream_frees_its_slot(self, me):
+        me.app.state.settings.stream_max_per_principal = 3
+        streams = [await RawStream(me.app, ME).open() for _ in range(3)]
+        try:
+            assert [s.status for s in streams] == [200, 200, 200]
+            refused = await RawStream(me.app, ME).open()
+            await asyncio.wait_for(refused.task, 10)  # type: ignore[arg-type]
+            assert refused.status == 429
+            assert refused.response_headers["content-type"] == "application/problem+json"
+            assert refused.response_headers["retry-after"] == "5"
+            problem = json.loads(refused.body)
+            assert problem["type"] == "/problems/too-many-streams" and problem["limit"] == 3
+            # Someone else is not affected by u-a's streams.
+            other = await RawStream(me.app, OTHER).open()
+            assert other.status == 200
+            await other.close()
+            # Closing one of u-a's streams gives its slot back at once.
+            await streams.pop().close()
+            again = await RawStream(me.app, ME).open()
+            assert again.status == 200
+            streams.append(again)
+        finally:
+            for s in streams:
+                await s.close()
+        assert me.app.state.stream_slots.open_count("user:u-a") == 0

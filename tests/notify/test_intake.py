@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.notify.conftest import ADMIN, SYSTEM
+import pytest
+
+from tests.notify.conftest import ADMIN, SYSTEM, Caller
 
 
 async def _count_deliveries(notify) -> int:
@@ -105,13 +107,35 @@ class TestReceiveEvent:
         assert r.status_code == 422
         assert r.json()["type"] == "/problems/idempotency-key-required"
 
-    async def test_only_services_and_admins_may_send_events(self, notify):
-        from services.kit.testing import principal_headers
-
-        r = await notify.client.post(
-            "/events", json={}, headers={**principal_headers(roles=["inspector"]), "Idempotency-Key": "k"}
-        )
-        assert r.status_code == 403
+    @pytest.mark.parametrize("path", ["/events", "/events/batch"])
+    @pytest.mark.parametrize(
+        "caller",
+        [
+            Caller(roles=["inspector"], scope="ningbo"),
+            Caller(roles=["city_admin"], scope="ningbo", sub="u-admin"),
+            Caller(roles=["system"], scope="ningbo", sub="apikey:1", kind="api_key"),
+        ],
+        ids=["inspector", "city_admin", "city-wide system key"],
+    )
+    async def test_only_the_services_own_principal_may_send_events(self, notify, path, caller):
+        await notify.person("u-a")
+        env = {
+            "id": "forged",
+            "type": "rectification.problem.overdue",
+            "source": "rectification",
+            "occurred_at": notify.clock.now().isoformat(),
+            "data": {"recipients": [{"kind": "person", "user_id": "u-a"}]},
+        }
+        body = env if path == "/events" else {"events": [env]}
+        r = await notify.client.post(path, json=body, headers={**caller, "Idempotency-Key": "forged"})
+        assert r.status_code == 404
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["detail"] == "No such route"
+        assert await _count_deliveries(notify) == 0
+        # The services' own principal (what the outbox relay signs) is accepted.
+        r = await notify.client.post(path, json=body, headers={**SYSTEM, "Idempotency-Key": "forged"})
+        assert r.status_code in (200, 202), r.text
+        assert await _count_deliveries(notify) == 2
 
 
 class TestBadInput:
@@ -304,6 +328,7 @@ class TestConcurrentTwins:
 
         from services.kit import outbox
         from services.kit.auth import service_principal
+        from services.kit.orgunit import city_root
         from services.notify import service
 
         if os.environ.get("TEST_DB", "sqlite") != "postgres":
@@ -323,6 +348,7 @@ class TestConcurrentTwins:
             recipients=[],
             priority="normal",
             not_before=None,
+            place=city_root(),
             loc={
                 "type": ["body", "type"],
                 "recipients": ["body", "data", "recipients"],

@@ -20,6 +20,9 @@ class TestOpenApi:
 
     def test_admin_endpoints_publish_their_roles(self):
         schema = build_app(Settings(environment="test")).openapi()
-        assert schema["paths"]["/events"]["post"]["x-roles"] == ["city_admin", "system"]
+        for path in ("/events", "/events/batch"):
+            # Internal intake: the gateway does not route it, the merged OpenAPI leaves it out.
+            assert schema["paths"][path]["post"]["x-internal"] is True
+        assert schema["paths"]["/notifications"]["post"]["x-roles"] == ["city_admin", "system"]
         assert schema["paths"]["/templates/{event_type}/{channel}"]["put"]["x-roles"] == ["city_admin"]
         assert "EventEnvelope" in schema["components"]["schemas"]

@@ -8,9 +8,9 @@ import pytest
 
 from services.kit.testing import principal_headers
 from services.notify.digest import digest_once
-from tests.notify.conftest import ADMIN
+from tests.notify.conftest import ADMIN, Caller
 
-ME = principal_headers(roles=["responsible"], scope="ningbo/yinzhou", sub="u-a")
+ME = Caller(roles=["responsible"], scope="ningbo/yinzhou", sub="u-a")
 
 
 def _channels(deliveries: list[dict]) -> dict[str, str]:
