@@ -169,7 +169,9 @@ NOTIFICATION_IN = {
     "recipients": [{"kind": "person", "user_id": "u-yinzhou-responsible"}],
 }
 NOTIFICATION_OUT = {**NOTIFICATION_IN, "recipients": [{"kind": "person", "user_id": "u-haishu-responsible"}]}
-EVIDENCE = [{"kind": "photo", "url": "https://evidence.example.gov.cn/matrix.jpg", "name": "matrix.jpg"}]
+EVIDENCE = [
+    {"file_hash": "ab" * 32, "name": "matrix.jpg", "url": "https://evidence.example.gov.cn/matrix.jpg"}
+]
 FINDING = {
     "event_id": "matrix-finding-1",
     "round_code": "{round}",
@@ -757,7 +759,7 @@ ROWS: tuple[Row, ...] = (
         "write",
         ADMIN,
         params=_any(year="2031"),
-        body={"any": {"holidays": [], "workdays": []}},
+        body={"any": {"holidays": ["2031-01-01"], "workdays": []}},
         ok=OK_CONFIG,
     ),
     Row("POST", f"{R}/calendar-token", "calendar_feeds", "write", READERS, params={"any": {}}, ok=OK_CREATE),

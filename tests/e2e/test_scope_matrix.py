@@ -36,7 +36,8 @@ from tests.e2e.scope_matrix import (
 )
 from tests.fuzz.stack import Stack, drop_databases, start_stack
 
-pytestmark = pytest.mark.e2e
+# Seeding a small city takes a few minutes on a loaded machine; the cells as many again.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(3600)]
 
 ROUND = "2026Q1"
 DISTRICTS = ("yinzhou", "haishu")
@@ -301,7 +302,7 @@ STATES = ("new", "assigned", "in_progress", "submitted")
 
 async def fresh_problem(m: Matrix, c: httpx.AsyncClient, tag: str, state: str) -> int:
     """A problem of Yinzhou (in) or Haishu (out), moved by its own people to `state`."""
-    from tests.e2e.scope_matrix import PROBLEM_BODY_IN, PROBLEM_BODY_OUT
+    from tests.e2e.scope_matrix import EVIDENCE, PROBLEM_BODY_IN, PROBLEM_BODY_OUT
 
     district = "yinzhou" if tag == "in" else "haishu"
     admin = m.admin()
@@ -326,7 +327,7 @@ async def fresh_problem(m: Matrix, c: httpx.AsyncClient, tag: str, state: str) -
         await ok(
             await c.post(
                 f"{base}/submit",
-                json={"note": "matrix", "evidence": [{"kind": "photo", "url": "https://e.example.cn/a.jpg"}]},
+                json={"note": "matrix", "evidence": EVIDENCE},
                 headers=responsible,
             )
         )

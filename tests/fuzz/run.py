@@ -50,73 +50,44 @@ async def start_receiver() -> tuple[web.AppRunner, str, list[int]]:
 
 
 def summarise(ndjson: Path) -> dict[str, Any]:
-    """Operations, requests and 5xx answers from schemathesis's NDJSON event stream."""
-    operations: set[str] = set()
+    """Operations, requests, 5xx answers and failed checks from schemathesis's NDJSON event stream."""
+    selected = 0
+    tested: set[str] = set()
     requests = 0
     server_errors: Counter[str] = Counter()
     failures: Counter[str] = Counter()
-
-    def walk(node: Any) -> None:
-        nonlocal requests
-        if isinstance(node, dict):
-            resp = node.get("response")
-            req = node.get("request")
-            if isinstance(req, dict) and isinstance(resp, dict) and "status_code" in resp:
-                requests += 1
-                if int(resp["status_code"]) >= 500:
-                    server_errors[f"{req.get('method')} {req.get('uri', '')} -> {resp['status_code']}"] += 1
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    if ndjson.exists():
-        for line in ndjson.read_text().splitlines():
-            try:
-                event = json.loads(line)
-            except ValueError:
+    lines = ndjson.read_text().splitlines() if ndjson.exists() else []
+    for line in lines:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if "LoadingFinished" in event:
+            selected = int(event["LoadingFinished"]["statistic"]["operations"]["selected"])
+        finished = event.get("ScenarioFinished")
+        if not finished or finished.get("status") == "skip":
+            continue
+        recorder = finished.get("recorder") or {}
+        label = recorder.get("label", "?")
+        for interaction in (recorder.get("interactions") or {}).values():
+            response = interaction.get("response")
+            if not response:
                 continue
-            text = json.dumps(event)
-            if "label" in text:
-                for label in _labels(event):
-                    operations.add(label)
-            for check in _failed_checks(event):
-                failures[check] += 1
-            walk(event)
+            tested.add(label)
+            requests += 1
+            if int(response["status_code"]) >= 500:
+                server_errors[f"{label} -> {response['status_code']}"] += 1
+        for checks in (recorder.get("checks") or {}).values():
+            for check in checks:
+                if check.get("status") == "failure":
+                    failures[f"{check['name']}: {label}"] += 1
     return {
-        "operations": operations,
+        "selected": selected,
+        "operations": tested,
         "requests": requests,
         "server_errors": server_errors,
         "failures": failures,
     }
-
-
-def _labels(node: Any) -> list[str]:
-    out: list[str] = []
-    if isinstance(node, dict):
-        label = node.get("label")
-        if isinstance(label, str) and " /" in label:
-            out.append(label)
-        for v in node.values():
-            out.extend(_labels(v))
-    elif isinstance(node, list):
-        for v in node:
-            out.extend(_labels(v))
-    return out
-
-
-def _failed_checks(node: Any) -> list[str]:
-    out: list[str] = []
-    if isinstance(node, dict):
-        if node.get("status") in ("failure", "FAILURE") and isinstance(node.get("name"), str):
-            out.append(node["name"])
-        for v in node.values():
-            out.extend(_failed_checks(v))
-    elif isinstance(node, list):
-        for v in node:
-            out.extend(_failed_checks(v))
-    return out
 
 
 async def fuzz(max_examples: int, max_time: int, workers: int, keep: bool) -> int:
@@ -145,7 +116,7 @@ async def fuzz(max_examples: int, max_time: int, workers: int, keep: bool) -> in
             "--workers",
             str(workers),
             "--phases",
-            "examples,coverage,fuzzing",
+            os.environ.get("FUZZ_PHASES", "coverage,fuzzing"),
             "--seed",
             "20260401",
             "--no-shrink",
@@ -187,14 +158,15 @@ async def fuzz(max_examples: int, max_time: int, workers: int, keep: bool) -> in
         figures = summarise(ndjson)
         errors: Counter[str] = figures["server_errors"]
         print(
-            f"\nfuzz figures: operations {len(figures['operations'])}, requests {figures['requests']}, "
+            f"\nfuzz figures: operations {len(figures['operations'])} tested of {figures['selected']}, "
+            f"requests {figures['requests']}, "
             f"5xx {sum(errors.values())}, webhook deliveries received {len(received)}",
             flush=True,
         )
         for what, n in errors.most_common():
             print(f"  5xx  {n:5d}  {what}")
         for name, n in figures["failures"].most_common():
-            print(f"  failed check {name}: {n}")
+            print(f"  failed {n:5d}  {name}")
         for name, proc_ in stack.processes.items():
             if not proc_.alive():
                 print(f"fuzz: {name} died during the run", file=sys.stderr)
