@@ -101,6 +101,12 @@ class Row:
     headers: dict[str, str] = field(default_factory=dict)
     stream: bool = False
     anonymous: bool = False  # sent without credentials (the gateway's own /metrics)
+    # one's own things (inbox): another person's is out of reach for everyone (404), and an API key
+    # has none of its own (its "in" is a missing message: 404)
+    personal: bool = False
+    # someone else's object (preferences): only these callers may touch another person's; a
+    # city-wide caller outside this set gets 403 for it
+    others: frozenset[str] | None = None
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -259,7 +265,7 @@ ROWS: tuple[Row, ...] = (
         ALL - {"responsible"},
         params=_io("code", "{village_in}", "{village_out}"),
     ),
-    Row("GET", f"{S}/sites/{{site_id}}", "sites", "read", ALL - {"responsible"}, params=SITE),
+    Row("GET", f"{S}/sites/{{site_id}}", "sites", "read", READERS, params=SITE),
     Row(
         "PATCH",
         f"{S}/sites/{{site_id}}",
@@ -490,7 +496,7 @@ ROWS: tuple[Row, ...] = (
         "write",
         ADMIN,
         params=_any(rubric_id="{rubric}"),
-        ok=OK_TRANSITION,
+        ok=OK_CONFIG,
     ),
     Row(
         "GET",
@@ -579,6 +585,7 @@ ROWS: tuple[Row, ...] = (
         "list",
         ADMIN | DISTRICT | KEYS | {"leader"},
         params=ROUND,
+        query={"site_type": "village"},
     ),
     Row(
         "GET",
@@ -722,7 +729,7 @@ ROWS: tuple[Row, ...] = (
         f"{R}/problems/{{problem_id}}/extensions/{{extension_id}}/decision",
         "extensions",
         "write",
-        ADMIN | DISTRICT | TEAM,
+        ADMIN | {"inspector"},  # the issuing authority: the city, or the inspector who issued it
         params={
             "in": {"problem_id": "{problem_in}", "extension_id": "{extension_in}"},
             "out": {"problem_id": "{problem_out}", "extension_id": "{extension_out}"},
@@ -772,6 +779,7 @@ ROWS: tuple[Row, ...] = (
         READERS,
         params=_any(token="{my_calendar_token}"),
         kind="public",
+        prepare="calendar_token",
     ),
     # ---------------------------------------------------------------- outbox admin: a city-wide city admin only
     *(
@@ -890,6 +898,7 @@ ROWS: tuple[Row, ...] = (
         "read",
         READERS,
         params=_io("user_id", "{me}", "u-haishu-admin"),
+        others=ADMIN | DISTRICT | KEYS,
     ),
     Row(
         "PATCH",
@@ -899,6 +908,7 @@ ROWS: tuple[Row, ...] = (
         READERS,
         params=_io("user_id", "{me}", "u-haishu-admin"),
         body=_both({"digest_enabled": False}, {"channels": {"*": []}}),
+        others=ADMIN | DISTRICT | KEYS,
     ),
     # ---------------------------------------------------------------- notify: inbox (one's own messages)
     Row("GET", f"{N}/inbox", "inbox", "list", READERS),
@@ -911,6 +921,7 @@ ROWS: tuple[Row, ...] = (
         READERS,
         params=_io("message_id", "{my_message}", "{other_message}"),
         ok=frozenset({200, 204}),
+        personal=True,
     ),
     Row(
         "POST", f"{N}/inbox/read-all", "inbox", "write", READERS, params={"any": {}}, ok=frozenset({200, 204})
@@ -1012,6 +1023,10 @@ def expected(row: Row, caller: Caller | None, target: str) -> frozenset[int]:
     if caller.name not in row.allowed:
         if row.op == "list" and row.district_list_may_403:
             return frozenset({403, 200})
+        return frozenset({403})
+    if row.personal and (target == "out" or caller.api_key):
+        return frozenset({404})
+    if row.others is not None and target == "out" and caller.city_wide and caller.name not in row.others:
         return frozenset({403})
     if target in ("in", "any") or caller.city_wide:
         return row.ok

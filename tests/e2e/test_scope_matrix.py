@@ -175,9 +175,19 @@ async def seed(m: Matrix) -> None:
         s["inspector_in"] = next(i["id"] for i in pool if i["home_district"] == "yinzhou")
         s["inspector_out"] = next(i["id"] for i in pool if i["home_district"] == "haishu")
 
-    # notify's directory (the demo's people), then the score sheets of the round (and their findings).
-    await run_module(m.stack, "services.notify.demo")
-    mark("notify demo")
+    # notify's directory: the demo's people the matrix names (the callers, both districts' admins and
+    # responsible people, the round's teams), then the score sheets of the round (and their findings).
+    from services.notify import demo as notify_demo
+
+    team_members = {
+        u for a in assignments for u in [a["team"]["leader_user_id"], *a["team"]["member_user_ids"]]
+    }
+    wanted = {"u-admin", "u-leader", *(f"u-{d}-{r}" for d in DISTRICTS for r in ("admin", "responsible"))}
+    async with m.client() as c:
+        for user_id, person in notify_demo.people():
+            if user_id in wanted or user_id in team_members:
+                await ok(await c.put(f"/api/v1/notify/people/{user_id}", json=person, headers=admin))
+    mark("directory")
     await run_module(m.stack, "services.scoring.demo")
 
     mark("scoring demo")
@@ -221,8 +231,19 @@ async def seed(m: Matrix) -> None:
 
         mark("keys")
         # Problems (with an extension asked for) in each district.
+        # In Yinzhou, a finding the Yinzhou team's inspector issued (scoring sent it to rectification),
+        # so that the inspector's own problem is the one tried; otherwise one made by the city.
+        found = (await ok(await c.get("/api/v1/rectification/problems?limit=500", headers=admin)))["items"]
+        issued = [
+            p
+            for p in found
+            if p["district"] == "yinzhou" and p["issued_by"] == s["inspector_sub"] and p["status"] == "open"
+        ]
         for tag in ("in", "out"):
-            pid = await fresh_problem(m, c, tag, "in_progress")
+            if tag == "in" and issued:
+                pid = await advance_problem(m, c, int(issued[0]["id"]), "yinzhou", "in_progress")
+            else:
+                pid = await fresh_problem(m, c, tag, "in_progress")
             s[f"problem_{tag}"] = pid
             district = "yinzhou" if tag == "in" else "haishu"
             resp_headers = m.headers(
@@ -302,13 +323,20 @@ STATES = ("new", "assigned", "in_progress", "submitted")
 
 async def fresh_problem(m: Matrix, c: httpx.AsyncClient, tag: str, state: str) -> int:
     """A problem of Yinzhou (in) or Haishu (out), moved by its own people to `state`."""
-    from tests.e2e.scope_matrix import EVIDENCE, PROBLEM_BODY_IN, PROBLEM_BODY_OUT
+    from tests.e2e.scope_matrix import PROBLEM_BODY_IN, PROBLEM_BODY_OUT
 
     district = "yinzhou" if tag == "in" else "haishu"
     admin = m.admin()
     body = fill(PROBLEM_BODY_IN if tag == "in" else PROBLEM_BODY_OUT, m.seeds)
     problem = await ok(await c.post("/api/v1/rectification/problems", json=body, headers=admin))
-    pid = int(problem["id"])
+    return await advance_problem(m, c, int(problem["id"]), district, state)
+
+
+async def advance_problem(m: Matrix, c: httpx.AsyncClient, pid: int, district: str, state: str) -> int:
+    """Move a new problem to `state` (assigned to the district's responsible person, who starts it)."""
+    from tests.e2e.scope_matrix import EVIDENCE
+
+    admin = m.admin()
     target = STATES.index(state)
     base = f"/api/v1/rectification/problems/{pid}"
     person = f"u-{district}-responsible"
@@ -366,6 +394,10 @@ async def prepare(m: Matrix, c: httpx.AsyncClient, row: Row, caller: Caller, tar
         extra["fresh_round"] = body["code"]
     elif kind == "fresh_problem":
         extra["fresh_problem"] = await fresh_problem(m, c, "in" if target != "out" else "out", state)
+    elif kind == "calendar_token":
+        created = await c.post("/api/v1/rectification/calendar-token", headers=m.headers(caller))
+        if created.status_code in (200, 201):
+            extra["my_calendar_token"] = created.json()["token"]
     elif kind == "fresh_key":
         scope = "ningbo/yinzhou" if target != "out" else "ningbo/haishu"
         key = await ok(
