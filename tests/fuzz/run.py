@@ -5,7 +5,8 @@ directory, the rate limit lifted for this run, notify allowed to deliver to loop
 and a webhook receiver on 127.0.0.1; every webhook subscription the run creates points at that
 receiver (tests/fuzz/hooks.py). Requests are made as a city admin with a development token.
 
-Fails on any 5xx (``not_a_server_error``) and on any answer that breaks its own schema
+Empty by default; ``FUZZ_DEMO=1`` loads the demo city first (existing ids let the generated requests
+reach deeper, at a few minutes' cost). Fails on any 5xx (``not_a_server_error``) and on any answer that breaks its own schema
 (``response_schema_conformance``). Bounded: ``FUZZ_MAX_EXAMPLES`` cases per operation (default 25)
 and ``FUZZ_MAX_TIME`` seconds for the whole run (default 240). Prints the operations, the requests
 and the 5xx answers.
@@ -90,7 +91,7 @@ def summarise(ndjson: Path) -> dict[str, Any]:
     }
 
 
-async def fuzz(max_examples: int, max_time: int, workers: int, keep: bool) -> int:
+async def fuzz(max_examples: int, max_time: int, workers: int, keep: bool, demo: bool) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="fuzz-"))
     runner, receiver_url, received = await start_receiver()
     stack: Stack | None = None
@@ -99,6 +100,7 @@ async def fuzz(max_examples: int, max_time: int, workers: int, keep: bool) -> in
             tmp,
             env_extra={"NOTIFY_WEBHOOK_ALLOW_PRIVATE": "true"},
             gateway_env={"GATEWAY_RATE_LIMIT_PER_MINUTE": "10000000", "GATEWAY_RATE_LIMIT_BURST": "1000000"},
+            demo=demo,
         )
         token = stack.token(roles=["city_admin"], scope="ningbo", sub="u-fuzz-admin", ttl=max_time + 3600)
         ndjson = tmp / "events.ndjson"
@@ -190,8 +192,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-time", type=int, default=int(os.environ.get("FUZZ_MAX_TIME", "240")))
     parser.add_argument("--workers", type=int, default=int(os.environ.get("FUZZ_WORKERS", "2")))
     parser.add_argument("--keep", action="store_true", help="keep the logs and reports")
+    parser.add_argument(
+        "--demo",
+        action=argparse.BooleanOptionalAction,
+        default=os.environ.get("FUZZ_DEMO", "0") == "1",
+        help="load the demo city first (FUZZ_DEMO=1): existing ids reach deeper, at a few minutes' cost",
+    )
     args = parser.parse_args(argv)
-    return asyncio.run(fuzz(args.max_examples, args.max_time, args.workers, args.keep))
+    return asyncio.run(fuzz(args.max_examples, args.max_time, args.workers, args.keep, args.demo))
 
 
 if __name__ == "__main__":
