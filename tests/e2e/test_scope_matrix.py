@@ -233,12 +233,22 @@ async def seed(m: Matrix) -> None:
         # Problems (with an extension asked for) in each district.
         # In Yinzhou, a finding the Yinzhou team's inspector issued (scoring sent it to rectification),
         # so that the inspector's own problem is the one tried; otherwise one made by the city.
-        found = (await ok(await c.get("/api/v1/rectification/problems?limit=500", headers=admin)))["items"]
-        issued = [
-            p
-            for p in found
-            if p["district"] == "yinzhou" and p["issued_by"] == s["inspector_sub"] and p["status"] == "open"
-        ]
+        # Scoring's outbox relays the findings after the demo returns: wait for them (bounded).
+        issued: list[dict[str, Any]] = []
+        for _ in range(300):
+            found = (await ok(await c.get("/api/v1/rectification/problems?limit=500", headers=admin)))[
+                "items"
+            ]
+            issued = [
+                p
+                for p in found
+                if p["district"] == "yinzhou"
+                and p["issued_by"] == s["inspector_sub"]
+                and p["responsible_person"] is None
+            ]
+            if issued:
+                break
+            await asyncio.sleep(0.2)
         for tag in ("in", "out"):
             if tag == "in" and issued:
                 pid = await advance_problem(m, c, int(issued[0]["id"]), "yinzhou", "in_progress")
