@@ -149,7 +149,8 @@ async def fuzz(max_examples: int, max_time: int, workers: int, keep: bool, demo:
             f"at most {max_time}s); webhooks only to {receiver_url}",
             flush=True,
         )
-        proc = await asyncio.create_subprocess_exec(*cmd, env=env, cwd=str(ROOT))
+        # run in the temporary directory: schemathesis keeps a cache (.schemathesis/) where it runs
+        proc = await asyncio.create_subprocess_exec(*cmd, env=env, cwd=str(tmp))
         try:
             code = await asyncio.wait_for(proc.wait(), timeout=max_time + 600)
         except TimeoutError:
