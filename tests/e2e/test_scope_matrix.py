@@ -235,7 +235,7 @@ async def seed(m: Matrix) -> None:
         # so that the inspector's own problem is the one tried; otherwise one made by the city.
         # Scoring's outbox relays the findings after the demo returns: wait for them (bounded).
         issued: list[dict[str, Any]] = []
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             found = (await ok(await c.get("/api/v1/rectification/problems?limit=500", headers=admin)))[
                 "items"
