@@ -34,6 +34,9 @@ test: bootstrap ## Run the whole suite (TEST_DB=postgres to run it on PostgreSQL
 test-postgres: bootstrap ## Run the whole suite on PostgreSQL (127.0.0.1:5432)
 	TEST_DB=postgres $(BIN)/pytest $(PYTEST_ARGS)
 
+fuzz: bootstrap ## schemathesis over the merged OpenAPI against its own stack (FUZZ_MAX_TIME=240 FUZZ_MAX_EXAMPLES=25)
+	$(BIN)/python -m tests.fuzz.run
+
 lint: bootstrap ## ruff and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -55,4 +58,4 @@ lock: $(BIN)/uv ## Re-resolve uv.lock after editing pyproject.toml
 clean: ## Remove var/ (local databases and logs)
 	rm -rf var
 
-.PHONY: help bootstrap run migrate test test-postgres lint format token bench lock clean
+.PHONY: help bootstrap run migrate test test-postgres fuzz lint format token bench lock clean
