@@ -509,7 +509,7 @@ class TestOnlyPublishedOperations:
 
 
 class TestGatewayMetrics:
-    async def test_metrics_need_a_city_admin_or_the_metrics_token(self, system: System):
+    async def test_metrics_need_credentials_and_a_city_wide_city_admin(self, system: System):
         async with system.client() as c:
             anonymous = await c.get("/metrics")
             inspector = await c.get("/metrics", headers=system.auth(roles=["inspector"]))
@@ -517,31 +517,3 @@ class TestGatewayMetrics:
         assert_problem(anonymous, 401, "unauthorized")
         assert_problem(inspector, 403, "forbidden")
         assert admin.status_code == 200 and "# HELP" in admin.text
-
-    async def test_prometheus_scrapes_with_the_configured_token(self, system: System):
-        secret = "prometheus-scrape-token-0123456789"
-        gw, url = await start_gateway(system.env, system.tmp, name="gw-metrics", GATEWAY_METRICS_TOKEN=secret)
-        system.extra.append(gw)
-        async with httpx.AsyncClient(base_url=url, timeout=30) as c:
-            ok = await c.get("/metrics", headers={"Authorization": f"Bearer {secret}"})
-            wrong = await c.get("/metrics", headers={"Authorization": "Bearer not-the-token"})
-        assert ok.status_code == 200 and "# HELP" in ok.text
-        assert_problem(wrong, 401, "unauthorized")
-
-
-class TestFailedAuthLimit:
-    async def test_an_address_with_too_many_failures_gets_429(self, system: System):
-        gw, url = await start_gateway(
-            {k: v for k, v in system.env.items() if k != "GATEWAY_AUTH_FAILURES_PER_MINUTE"},
-            system.tmp,
-            name="gw-auth-limit",
-            GATEWAY_AUTH_FAILURES_PER_MINUTE="5",
-        )
-        system.extra.append(gw)
-        async with httpx.AsyncClient(base_url=url, timeout=30) as c:
-            for i in range(5):
-                r = await c.get(f"/api/v1/rectification/calendar/{'y' * 39}{i}.ics")
-                assert r.status_code == 404, r.text
-            limited = await c.get("/api/v1/sampling/whoami", headers=system.auth())
-        body = assert_problem(limited, 429, "rate-limited")
-        assert int(limited.headers["retry-after"]) >= 1 and "failed" in body["detail"]
