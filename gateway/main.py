@@ -143,7 +143,9 @@ def build_app(settings: Settings | None = None, *, clock: Clock | None = None) -
         per_minute=settings.auth_failures_per_minute if settings.rate_limit_enabled else 0, clock=clock
     )
     app.state.catalog = ServiceCatalog(
-        upstreams=upstreams, refresh_seconds=settings.route_table_refresh_seconds
+        upstreams=upstreams,
+        refresh_seconds=settings.route_table_refresh_seconds,
+        fetch_timeout=settings.upstream_timeout_seconds,
     )
     app.state.signer = PrincipalSigner(
         settings.principal_secret.get_secret_value(), settings.principal_ttl_seconds
@@ -234,7 +236,9 @@ async def proxy(request: Request) -> Response:
     if area not in catalog.rules:
         # First request for this area (or it was down at start-up): learn its routes now.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(catalog.refresh(app.state.http, areas=[area]), timeout=5.0)
+            await asyncio.wait_for(
+                catalog.refresh(app.state.http, areas=[area]), timeout=catalog.fetch_timeout + 1.0
+            )
     if area not in catalog.rules:
         raise ServiceUnavailable(
             f"The {area} service's routes cannot be loaded; try again shortly", service=area

@@ -84,6 +84,8 @@ class ServiceCatalog:
 
     upstreams: dict[str, str]
     refresh_seconds: float = 30.0
+    # A busy service can take seconds to render its document; a stopped one is refused at once.
+    fetch_timeout: float = 30.0
     docs: dict[str, dict[str, Any]] = field(default_factory=dict)
     rules: dict[str, list[RouteRule]] = field(default_factory=dict)
     fetched_at: dict[str, float] = field(default_factory=dict)
@@ -101,7 +103,9 @@ class ServiceCatalog:
                     continue
                 self._last_attempt[area] = now
                 try:
-                    resp = await client.get(f"{self.upstreams[area]}/openapi.json", timeout=5.0)
+                    resp = await client.get(
+                        f"{self.upstreams[area]}/openapi.json", timeout=self.fetch_timeout
+                    )
                     resp.raise_for_status()
                     doc = resp.json()
                     rules = rules_from(doc)
