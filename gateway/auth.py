@@ -23,6 +23,7 @@ from starlette.requests import HTTPConnection
 
 from gateway.config import Settings
 from gateway.models import ApiKey
+from services.kit import orgunit
 from services.kit.auth import ROLES, Principal
 from services.kit.clock import Clock
 from services.kit.errors import Unauthorized
@@ -142,7 +143,9 @@ class Authenticator:
         self._key_cache = _TTLCache()
         self._last_used_written: dict[str, datetime] = {}
 
-    async def authenticate(self, conn: HTTPConnection) -> Principal:
+    async def authenticate(self, conn: HTTPConnection, *, query_token: bool = False) -> Principal:
+        """The caller's principal, or 401. `query_token`: the operation is an event stream, so a JWT
+        may come as ``?access_token=`` (a browser's EventSource cannot set headers)."""
         auth = conn.headers.get("authorization")
         api_key = conn.headers.get("x-api-key")
         if auth:
@@ -156,9 +159,9 @@ class Authenticator:
         if api_key:
             return await self._api_key(api_key.strip())
         stream_token = conn.query_params.get("access_token")
-        if stream_token and "text/event-stream" in conn.headers.get("accept", ""):
-            # A browser's EventSource cannot set headers: for event streams only, the JWT may come in
-            # the query (the proxy strips it before forwarding; keep such tokens short-lived).
+        if stream_token and query_token:
+            # Only operations the service declares as `text/event-stream` (never because of what the
+            # client puts in Accept); the proxy strips it before forwarding. Keep such tokens short-lived.
             return await self._jwt(stream_token)
         raise Unauthorized(
             "No credentials: send 'Authorization: Bearer <JWT>' or 'X-API-Key: <key>'", headers=_WWW_AUTH
@@ -187,19 +190,46 @@ class Authenticator:
             raise Unauthorized("The token has expired", headers=_WWW_AUTH) from exc
         except (jwt.PyJWTError, ValueError) as exc:
             raise Unauthorized(f"The token is not valid: {exc}", headers=_WWW_AUTH) from exc
-        raw_roles = claims.get(self.settings.role_claim, [])
-        roles = [raw_roles] if isinstance(raw_roles, str) else list(raw_roles or [])
-        principal = Principal(
-            sub=str(claims["sub"]),
-            roles=tuple(r for r in roles if r in ROLES),
-            scope=str(claims.get(self.settings.scope_claim, "")).strip("/"),
-            name=claims.get("name"),
-            kind="user",
-        )
-        if not principal.scope:
-            raise Unauthorized(f"The token carries no '{self.settings.scope_claim}' (org-unit scope) claim")
+        principal = self._principal_from(claims)
         self._jwt_cache.put(token, principal, max(1.0, float(claims["exp"]) - time.time()))
         return principal
+
+    def _principal_from(self, claims: dict[str, Any]) -> Principal:
+        """The principal a validly signed token describes, or 401 when a claim has the wrong shape."""
+        role_claim, scope_claim = self.settings.role_claim, self.settings.scope_claim
+        sub, name = claims.get("sub"), claims.get("name")
+        if not isinstance(sub, str) or not sub.strip() or len(sub) > 200:
+            raise Unauthorized("The token's 'sub' claim must be a non-empty string", headers=_WWW_AUTH)
+        if name is not None and (not isinstance(name, str) or len(name) > 200):
+            raise Unauthorized("The token's 'name' claim must be a string", headers=_WWW_AUTH)
+        raw_roles = claims.get(role_claim, [])
+        if isinstance(raw_roles, str):
+            raw_roles = [raw_roles]  # some identity providers send a single role as a string
+        if not isinstance(raw_roles, list) or not all(isinstance(r, str) for r in raw_roles):
+            raise Unauthorized(
+                f"The token's '{role_claim}' claim must be a list of strings", headers=_WWW_AUTH
+            )
+        raw_scope = claims.get(scope_claim)
+        if raw_scope is None or raw_scope == "":
+            raise Unauthorized(
+                f"The token carries no '{scope_claim}' (org-unit scope) claim", headers=_WWW_AUTH
+            )
+        try:
+            scope = orgunit.parse(raw_scope)
+        except ValueError as exc:
+            raise Unauthorized(
+                f"The token's '{scope_claim}' claim is not a valid org unit: {exc}", headers=_WWW_AUTH
+            ) from None
+        try:
+            return Principal(
+                sub=sub,
+                roles=tuple(r for r in raw_roles if r in ROLES),
+                scope=scope,
+                name=name,
+                kind="user",
+            )
+        except ValueError as exc:  # pydantic's ValidationError is a ValueError
+            raise Unauthorized("The token's claims do not describe a caller", headers=_WWW_AUTH) from exc
 
     async def _api_key(self, presented: str) -> Principal:
         cached = self._key_cache.get(presented)
@@ -220,6 +250,11 @@ class Authenticator:
             raise Unauthorized("This API key has been revoked", headers=_WWW_AUTH)
         if row.expires_at is not None and row.expires_at <= now:
             raise Unauthorized("This API key has expired", headers=_WWW_AUTH)
+        if not orgunit.is_valid(row.scope):
+            # Keys created before scopes were validated: refuse rather than guess what they meant.
+            raise Unauthorized(
+                "This API key's scope is not a valid org unit; create a new key", headers=_WWW_AUTH
+            )
         principal = Principal(
             sub=f"apikey:{row.id}", roles=tuple(row.roles), scope=row.scope, name=row.name, kind="api_key"
         )

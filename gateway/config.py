@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from services.kit.settings import BaseProcessSettings, _shared
@@ -40,6 +40,13 @@ class Settings(BaseProcessSettings):
     cors_origins: Annotated[list[str], NoDecode] = ["http://localhost:5173", "http://127.0.0.1:5173"]
     rate_limit_per_minute: int = 1200
     rate_limit_burst: int = 200
+    # Failed authentications (bad token or key, or a public route's token refused upstream) per client
+    # address per minute before that address gets 429. 0 switches this limit off.
+    auth_failures_per_minute: int = Field(20, ge=0)
+    # false lifts both limits (per-principal and failed authentication): for fuzz runs, never production.
+    rate_limit_enabled: bool = True
+    # Bearer token Prometheus presents on the gateway's /metrics (without it, only a city-wide city_admin).
+    metrics_token: SecretStr | None = None
     max_body_bytes: int = 20 * 1024 * 1024
     upstream_timeout_seconds: float = 30.0
     upstream_connect_timeout_seconds: float = 3.0
@@ -52,7 +59,7 @@ class Settings(BaseProcessSettings):
     @model_validator(mode="before")
     @classmethod
     def _split_lists(cls, data: dict[str, object]) -> dict[str, object]:
-        for key in ("jwks_url", "GATEWAY_JWKS_URL"):
+        for key in ("jwks_url", "GATEWAY_JWKS_URL", "metrics_token", "GATEWAY_METRICS_TOKEN"):
             if data.get(key) == "":
                 data[key] = None  # an empty variable (compose, k8s) means "not set"
         for key in ("cors_origins", "jwt_algorithms"):
@@ -69,6 +76,8 @@ class Settings(BaseProcessSettings):
             self.dev_issuer_key_path = self.var_dir / "keys" / "dev-issuer.pem"
         if self.environment == "production" and not self.jwks_url:
             raise ValueError("GATEWAY_JWKS_URL must point at the identity provider in production")
+        if self.metrics_token is not None and len(self.metrics_token.get_secret_value()) < 16:
+            raise ValueError("GATEWAY_METRICS_TOKEN must be at least 16 characters")
         return self
 
     @property

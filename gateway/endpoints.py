@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
-from sqlalchemy import select
+from fastapi import APIRouter, Depends, Path, Request
+from sqlalchemy import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.auth import hash_secret, new_api_key
@@ -22,15 +22,35 @@ from gateway.schemas import (
 )
 from services.kit.auth import Principal
 from services.kit.db import SessionDep
-from services.kit.errors import Forbidden, NotFound
+from services.kit.errors import Forbidden, NotFound, Unauthorized, UnprocessableEntity, field_error
+from services.kit.params import OffsetQuery, limit_query
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
 
-async def authenticated(request: Request) -> Principal:
-    principal: Principal = await request.app.state.authenticator.authenticate(request)
-    request.app.state.limiter.check(principal.sub)
+def client_address(request: Request) -> str:
+    """The caller's address (uvicorn takes it from X-Forwarded-For when the peer is a trusted proxy,
+    see FORWARDED_ALLOW_IPS)."""
+    return request.client.host if request.client else "unknown"
+
+
+async def identify(request: Request, *, query_token: bool = False) -> Principal:
+    """Authenticate the caller, counting failures per client address (429 once there are too many,
+    before any token work), then take one token from the caller's rate-limit bucket."""
+    state = request.app.state
+    address = client_address(request)
+    state.auth_failures.check(address)
+    try:
+        principal: Principal = await state.authenticator.authenticate(request, query_token=query_token)
+    except Unauthorized:
+        state.auth_failures.record(address)
+        raise
+    state.limiter.check(principal.sub)
     return principal
+
+
+async def authenticated(request: Request) -> Principal:
+    return await identify(request)
 
 
 CallerDep = Annotated[Principal, Depends(authenticated)]
@@ -68,8 +88,18 @@ async def whoami(caller: CallerDep) -> PrincipalRead:
 async def create_api_key(
     body: ApiKeyCreate, admin: AdminDep, session: SessionDep, request: Request
 ) -> ApiKeyCreated:
-    """Create an API key for an integration; the key is shown once."""
-    admin.require_scope(body.scope)
+    """Create an API key for an integration; the key is shown once.
+
+    The key's scope must lie inside yours, and `expires_at`, when given, must be in the future."""
+    now = request.app.state.clock.now()
+    errors = []
+    if not admin.covers(body.scope):
+        errors.append(field_error(["body", "scope"], f"{body.scope!r} is outside your scope {admin.scope!r}"))
+    if body.expires_at is not None and body.expires_at <= now:
+        errors.append(field_error(["body", "expires_at"], "expires_at must be in the future"))
+    if errors:
+        names = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors)
+        raise UnprocessableEntity(f"{len(errors)} invalid field(s): {names}", errors=errors)
     key_id, secret, full = new_api_key()
     row = ApiKey(
         id=key_id,
@@ -78,7 +108,7 @@ async def create_api_key(
         roles=body.roles,
         scope=body.scope,
         created_by=admin.sub,
-        created_at=request.app.state.clock.now(),
+        created_at=now,
         expires_at=body.expires_at,
     )
     session.add(row)
@@ -90,20 +120,25 @@ async def create_api_key(
 async def list_api_keys(
     admin: AdminDep,
     session: SessionDep,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: int = limit_query(50, 500),  # type: ignore[assignment]
+    offset: OffsetQuery = 0,
     include_revoked: bool = False,
 ) -> ApiKeyPage:
     """List API keys in your scope (never their secrets)."""
-    stmt = select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)  # type: ignore[arg-type]
+    where = [admin.scope_filter(ApiKey.scope)]
     if not include_revoked:
-        stmt = stmt.where(ApiKey.revoked_at.is_(None))  # type: ignore[union-attr]
-    rows = [r for r in (await session.execute(stmt)).scalars() if admin.covers(r.scope)]
+        where.append(ApiKey.revoked_at.is_(None))  # type: ignore[union-attr]
+    total = (await session.execute(select(func.count()).select_from(ApiKey).where(*where))).scalar_one()
+    stmt = (
+        select(ApiKey)
+        .where(*where)
+        .order_by(ApiKey.created_at, ApiKey.id)  # type: ignore[arg-type]
+        .limit(limit)
+        .offset(offset)
+    )
+    rows = (await session.execute(stmt)).scalars()
     return ApiKeyPage(
-        items=[ApiKeyRead.model_validate(r) for r in rows[offset : offset + limit]],
-        total=len(rows),
-        limit=limit,
-        offset=offset,
+        items=[ApiKeyRead.model_validate(r) for r in rows], total=total, limit=limit, offset=offset
     )
 
 
@@ -129,13 +164,14 @@ async def system_status(caller: CallerDep, request: Request) -> SystemStatus:
     http = request.app.state.http
 
     async def probe(area: str, url: str) -> UpstreamStatus:
+        # Neither the service's address nor its own error text is shown: they name internal hosts.
         try:
             resp = await http.get(f"{url}/readyz", timeout=3.0)
             ok = resp.status_code == 200
-            detail: Any = None if ok else resp.json().get("detail")
+            detail: Any = None if ok else f"its readiness check answered {resp.status_code}"
         except Exception as exc:
-            ok, detail = False, f"{type(exc).__name__}: {exc}"
-        return UpstreamStatus(service=area, url=url, ready=ok, detail=detail)
+            ok, detail = False, f"not reachable ({type(exc).__name__})"
+        return UpstreamStatus(service=area, url=f"/api/v1/{area}", ready=ok, detail=detail)
 
     upstreams = request.app.state.settings.upstreams()
     results = await asyncio.gather(*(probe(a, u) for a, u in upstreams.items()))

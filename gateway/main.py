@@ -4,33 +4,43 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import Response
 
 from gateway import __version__
 from gateway.auth import Authenticator
 from gateway.config import Settings
+from gateway.endpoints import client_address, identify
 from gateway.endpoints import router as own_router
 from gateway.problems import problems_router
 from gateway.proxy import Forwarder, HttpxForwarder
-from gateway.ratelimit import RateLimiter
-from gateway.routes import ServiceCatalog, merge_openapi
+from gateway.ratelimit import FailedAuthLimiter, RateLimiter
+from gateway.routes import ServiceCatalog, api_path, merge_openapi
 from services.kit import orgunit
 from services.kit.app import health_router, operation_id
 from services.kit.auth import Principal, sign_principal
 from services.kit.clock import Clock, OffsetClock, SystemClock
 from services.kit.db import make_engine, make_sessionmaker
-from services.kit.errors import PROBLEM_SCHEMA, Forbidden, NotFound, install_error_handlers
+from services.kit.errors import (
+    PROBLEM_SCHEMA,
+    Forbidden,
+    NotFound,
+    ServiceUnavailable,
+    install_error_handlers,
+)
 from services.kit.http import make_service_client
 from services.kit.logs import configure_logging, get_logger
 from services.kit.middleware import RequestContextMiddleware
@@ -95,6 +105,7 @@ def build_app(settings: Settings | None = None, *, clock: Clock | None = None) -
             retries=settings.idempotent_retries,
             max_body_bytes=settings.max_body_bytes,
             max_connections=settings.upstream_max_connections,
+            upstreams=upstreams,
         )
         await forwarder.start()
         app.state.forwarder = forwarder
@@ -124,23 +135,38 @@ def build_app(settings: Settings | None = None, *, clock: Clock | None = None) -
     app.state.settings = settings
     app.state.clock = clock
     app.state.limiter = RateLimiter(
-        per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst
+        per_minute=settings.rate_limit_per_minute,
+        burst=settings.rate_limit_burst,
+        enabled=settings.rate_limit_enabled,
+    )
+    app.state.auth_failures = FailedAuthLimiter(
+        per_minute=settings.auth_failures_per_minute if settings.rate_limit_enabled else 0, clock=clock
     )
     app.state.catalog = ServiceCatalog(
-        upstreams=upstreams, refresh_seconds=settings.route_table_refresh_seconds
+        upstreams=upstreams,
+        refresh_seconds=settings.route_table_refresh_seconds,
+        fetch_timeout=settings.upstream_timeout_seconds,
     )
     app.state.signer = PrincipalSigner(
         settings.principal_secret.get_secret_value(), settings.principal_ttl_seconds
     )
     app.state.merged_openapi = None
     install_error_handlers(app)
-    app.include_router(health_router())
+    health = health_router()
+    # The kit's /metrics is open (a service is reachable only inside the system); the gateway's is not.
+    health.routes = [r for r in health.routes if getattr(r, "path", None) != "/metrics"]
+    app.include_router(health)
     app.include_router(own_router)
     app.include_router(problems_router())
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi_document(request: Request) -> JSONResponse:
         return JSONResponse(await merged_openapi(request.app))
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        await _require_metrics_access(request)
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
@@ -166,34 +192,77 @@ def build_app(settings: Settings | None = None, *, clock: Clock | None = None) -
     return app
 
 
+async def _require_metrics_access(request: Request) -> None:
+    """Prometheus with the metrics token, or an authenticated city-wide city_admin; else 401/403."""
+    expected = request.app.state.settings.metrics_token
+    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+    if (
+        expected is not None
+        and scheme.lower() == "bearer"
+        and hmac.compare_digest(presented.strip().encode(), expected.get_secret_value().encode())
+    ):
+        return
+    principal = await identify(request)
+    if not (principal.has_role("city_admin") and principal.city_wide):
+        raise Forbidden(
+            "The gateway's metrics need the metrics token or a city-wide city_admin",
+            required_roles=["city_admin"],
+        )
+
+
+def _raw_path(request: Request) -> str:
+    raw = request.scope.get("raw_path")
+    if raw:
+        return bytes(raw).decode("latin-1")
+    return quote(request.scope["path"], safe="/:@!$&'()*+,;=-._~")
+
+
 async def proxy(request: Request) -> Response:
-    """Authenticate, authorise and forward /api/v1/<area>/<path> to the service."""
+    """Authenticate, authorise and forward /api/v1/<area>/<path> to the service.
+
+    Only what the service publishes in its OpenAPI document is forwarded (its /metrics, /docs,
+    /openapi.json, health probes and `x-internal` intake routes are not), and the role check runs on
+    exactly the path that is forwarded.
+    """
     app = request.app
     area = request.path_params["area"]
     upstream = app.state.settings.upstreams().get(area)
     if upstream is None:
         raise NotFound(f"No API area {area!r}; the areas are sampling, scoring, rectification and notify")
-    path = "/" + request.path_params["path"]
+    address = client_address(request)
+    app.state.auth_failures.check(address)
+    forwarded, path = api_path(_raw_path(request), area)
     catalog: ServiceCatalog = app.state.catalog
     if area not in catalog.rules:
         # First request for this area (or it was down at start-up): learn its routes now.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(catalog.refresh(app.state.http, areas=[area]), timeout=5.0)
-    rule = catalog.match(area, request.method, path)
-    token = None
-    if rule is None or not rule.public:
-        principal: Principal = await app.state.authenticator.authenticate(request)
-        app.state.limiter.check(principal.sub)
-        if rule is not None and rule.roles and not principal.has_role(*rule.roles):
-            raise Forbidden(
-                f"{request.method} {request.url.path} needs one of the roles {', '.join(rule.roles)}; "
-                f"you have {', '.join(principal.roles) or 'none'}",
-                required_roles=list(rule.roles),
+            await asyncio.wait_for(
+                catalog.refresh(app.state.http, areas=[area]), timeout=catalog.fetch_timeout + 1.0
             )
-        token = app.state.signer.token(principal)
-    return await app.state.forwarder.forward(
-        request, area=area, base_url=upstream, path=path, principal_token=token
-    )  # type: ignore[no-any-return]
+    if area not in catalog.rules:
+        raise ServiceUnavailable(
+            f"The {area} service's routes cannot be loaded; try again shortly", service=area
+        )
+    rule = catalog.resolve(area, request.method, path)
+    forwarder: Forwarder = app.state.forwarder
+    if rule.public:
+        response = await forwarder.forward(
+            request, area=area, base_url=upstream, path=forwarded, principal_token=None
+        )
+        if response.status_code in (401, 403, 404):
+            app.state.auth_failures.record(address)  # a guessed feed token counts as a failed login
+        return response
+    principal = await identify(request, query_token=rule.stream)
+    if rule.roles and not principal.has_role(*rule.roles):
+        raise Forbidden(
+            f"{request.method} /api/v1/{area}{path} needs one of the roles {', '.join(rule.roles)}; "
+            f"you have {', '.join(principal.roles) or 'none'}",
+            required_roles=list(rule.roles),
+        )
+    token = app.state.signer.token(principal)
+    return await forwarder.forward(
+        request, area=area, base_url=upstream, path=forwarded, principal_token=token
+    )
 
 
 async def _refresh_loop(app: FastAPI, catalog: ServiceCatalog, every: float) -> None:

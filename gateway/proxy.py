@@ -11,17 +11,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import aiohttp
 import httpx
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
+from yarl import URL
 
 from services.kit.auth import PRINCIPAL_HEADER
 from services.kit.context import request_id_var
 from services.kit.errors import GatewayTimeout, PayloadTooLarge, ServiceUnavailable, UpstreamError
+from services.kit.logs import get_logger
+
+log = get_logger("gateway.proxy")
 
 # Hop-by-hop headers (RFC 9110 §7.6.1) and what the gateway itself owns.
 _HOP_BY_HOP = {
@@ -53,6 +57,31 @@ class _TooLarge(Exception):
     pass
 
 
+class _LimitedBody:
+    """A streamed request body that stops at the limit and remembers that it did.
+
+    The client library may wrap the exception the stream raises in its own error; the flag lets the
+    forwarder answer 413 whatever it was wrapped in (never a 502 naming the upstream).
+    """
+
+    def __init__(self, request: Request, limit: int) -> None:
+        self.request = request
+        self.limit = limit
+        self.exceeded = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        seen = 0
+        async for chunk in self.request.stream():
+            seen += len(chunk)
+            if seen > self.limit:
+                self.exceeded = True
+                raise _TooLarge
+            yield chunk
+
+
+_QUERY_SAFE = "!$&'()*+,;=:@/?%-._~"
+
+
 class Forwarder:
     def __init__(
         self,
@@ -62,7 +91,11 @@ class Forwarder:
         retries: int,
         max_body_bytes: int,
         max_connections: int,
+        upstreams: dict[str, str] | None = None,
     ) -> None:
+        self.upstreams = {
+            area: urlsplit(url)[:2] for area, url in (upstreams or {}).items()
+        }  # area -> (scheme, netloc), to recognise an upstream's own address in a Location header
         self.timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout, sock_read=timeout)
         self.retries = retries
         self.max_body = max_body_bytes
@@ -102,25 +135,16 @@ class Forwarder:
                 )
             if 0 <= size <= _BUFFER_LIMIT:
                 return await request.body()
-        limit = self.max_body
-
-        async def stream() -> AsyncIterator[bytes]:
-            seen = 0
-            async for chunk in request.stream():
-                seen += len(chunk)
-                if seen > limit:
-                    raise _TooLarge
-                yield chunk
-
-        return stream()
+        return _LimitedBody(request, self.max_body)
 
     async def forward(
         self, request: Request, *, area: str, base_url: str, path: str, principal_token: str | None
     ) -> Response:
+        """Send the request to `base_url` + `path` (`path` still percent-encoded, exactly as checked)."""
         query = request.url.query
         if "access_token=" in query:
             query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "access_token"])
-        url = f"{base_url}{path}" + (f"?{query}" if query else "")
+        url = f"{base_url}{path}" + (f"?{quote(query, safe=_QUERY_SAFE)}" if query else "")
         headers: list[tuple[str, str]] = [
             (k.decode("latin-1"), v.decode("latin-1"))
             for k, v in request.headers.raw
@@ -140,39 +164,78 @@ class Forwarder:
         upstream = await self._send(request.method, url, headers, body, area)
         return await self._respond(upstream, area)
 
+    def public_location(self, value: str, area: str) -> str:
+        """A Location header as the client must see it: under the gateway's /api/v1/<area>, never an
+        upstream's own host and port."""
+        parts = urlsplit(value)
+        if parts.scheme or parts.netloc:
+            for other, origin in self.upstreams.items():
+                if (parts.scheme, parts.netloc) == origin:
+                    rest = value[len(f"{origin[0]}://{origin[1]}") :]
+                    return f"/api/v1/{other}" + (rest if rest.startswith("/") else "/" + rest)
+            return value
+        if value.startswith("/") and not value.startswith("//") and not value.startswith("/api/v1/"):
+            return f"/api/v1/{area}{value}"  # a service's own absolute path
+        return value
+
+    def _response_headers(self, items: Any, area: str) -> list[tuple[bytes, bytes]]:
+        out = []
+        for k, v in items:
+            key = k.lower()
+            if key in _STRIP_RESPONSE:
+                continue
+            if key == "location":
+                v = self.public_location(v, area)
+            out.append((key.encode("latin-1"), v.encode("latin-1")))
+        return out
+
     async def _send(self, method: str, url: str, headers: list[tuple[str, str]], body: Any, area: str) -> Any:
         assert self.session is not None
         attempts = 1 + (self.retries if method in _IDEMPOTENT else 0)
         for attempt in range(attempts):
             try:
                 return await self.session.request(
-                    method, url, headers=headers, data=body, allow_redirects=False, compress=None
+                    method,
+                    URL(url, encoded=True),  # the path exactly as the gateway checked it
+                    headers=headers,
+                    data=body,
+                    allow_redirects=False,
+                    compress=None,
                 )
-            except _TooLarge as exc:
-                raise PayloadTooLarge(
-                    f"The body exceeds the limit of {self.max_body} bytes", limit=self.max_body
-                ) from exc
-            except (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError) as exc:
-                if attempt + 1 < attempts:
+            except Exception as exc:
+                self._raise_if_too_large(body, exc)
+                dropped = isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ServerDisconnectedError)
+                if dropped and attempt + 1 < attempts:
                     await asyncio.sleep(0.05)
                     continue
-                raise ServiceUnavailable(
-                    f"The {area} service is not reachable; try again shortly", service=area
-                ) from exc
-            except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-                raise GatewayTimeout(
-                    f"The {area} service did not answer within {self.timeout.sock_read:g}s", service=area
-                ) from exc
-            except aiohttp.ClientError as exc:
-                raise UpstreamError(f"The {area} service failed: {exc}", service=area) from exc
+                if dropped:
+                    raise ServiceUnavailable(
+                        f"The {area} service is not reachable; try again shortly", service=area
+                    ) from exc
+                if isinstance(exc, TimeoutError):  # aiohttp's ServerTimeoutError included
+                    raise GatewayTimeout(
+                        f"The {area} service did not answer within {self.timeout.sock_read:g}s", service=area
+                    ) from exc
+                if isinstance(exc, aiohttp.ClientError):
+                    raise self._failed(area, exc) from exc
+                raise
         raise AssertionError("unreachable")
 
+    def _raise_if_too_large(self, body: Any, exc: Exception) -> None:
+        # The client library may wrap what the body stream raised in an error of its own.
+        if (isinstance(body, _LimitedBody) and body.exceeded) or isinstance(exc, _TooLarge):
+            raise PayloadTooLarge(
+                f"The body exceeds the limit of {self.max_body} bytes", limit=self.max_body
+            ) from None
+
+    @staticmethod
+    def _failed(area: str, exc: Exception) -> UpstreamError:
+        # The exception names the upstream's host and port: log it, never answer with it.
+        log.warning("upstream request failed", area=area, error=str(exc))
+        return UpstreamError(f"The {area} service failed to answer", service=area)
+
     async def _respond(self, upstream: Any, area: str) -> Response:
-        out_headers = [
-            (k.lower().encode("latin-1"), v.encode("latin-1"))
-            for k, v in upstream.headers.items()
-            if k.lower() not in _STRIP_RESPONSE
-        ]
+        out_headers = self._response_headers(upstream.headers.items(), area)
         size = upstream.content_length
         if size is not None and size <= _BUFFER_LIMIT * 4:
             try:
@@ -223,27 +286,27 @@ class HttpxForwarder(Forwarder):
             try:
                 req = self.client.build_request(method, url, headers=headers, content=body)
                 return await self.client.send(req, stream=True)
-            except _TooLarge as exc:
-                raise PayloadTooLarge(
-                    f"The body exceeds the limit of {self.max_body} bytes", limit=self.max_body
-                ) from exc
-            except (httpx.ConnectError, httpx.RemoteProtocolError) as exc:
-                if attempt + 1 < attempts:
+            except Exception as exc:
+                self._raise_if_too_large(body, exc)
+                dropped = isinstance(exc, httpx.ConnectError | httpx.RemoteProtocolError)
+                if dropped and attempt + 1 < attempts:
                     await asyncio.sleep(0.05)
                     continue
-                raise ServiceUnavailable(
-                    f"The {area} service is not reachable; try again shortly", service=area
-                ) from exc
-            except httpx.TimeoutException as exc:
-                raise GatewayTimeout(f"The {area} service did not answer in time", service=area) from exc
-            except httpx.HTTPError as exc:
-                raise UpstreamError(f"The {area} service failed: {exc}", service=area) from exc
+                if dropped:
+                    raise ServiceUnavailable(
+                        f"The {area} service is not reachable; try again shortly", service=area
+                    ) from exc
+                if isinstance(exc, httpx.TimeoutException):
+                    raise GatewayTimeout(f"The {area} service did not answer in time", service=area) from exc
+                if isinstance(exc, httpx.HTTPError):
+                    raise self._failed(area, exc) from exc
+                raise
         raise AssertionError("unreachable")
 
     async def _respond(self, upstream: Any, area: str) -> Response:
-        out_headers = [
-            (k.lower(), v) for k, v in upstream.headers.raw if k.lower().decode() not in _STRIP_RESPONSE
-        ]
+        out_headers = self._response_headers(
+            ((k.decode("latin-1"), v.decode("latin-1")) for k, v in upstream.headers.raw), area
+        )
         length = upstream.headers.get("content-length")
         if length is not None and int(length) <= _BUFFER_LIMIT * 4:
             try:

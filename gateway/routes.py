@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 
+from services.kit.errors import NotFound, ProblemError
 from services.kit.logs import get_logger
 
 log = get_logger("gateway.routes")
 
 _PARAM = re.compile(r"\{([^}:]+)(?::path)?\}")
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+
+
+class MethodNotAllowed(ProblemError):
+    status, slug, title = 405, "method-not-allowed", "Method not allowed"
 
 
 @dataclass(frozen=True)
@@ -25,6 +32,8 @@ class RouteRule:
     template: str
     roles: tuple[str, ...] | None
     public: bool
+    # Declared `text/event-stream`: the only operations that take `?access_token=` (EventSource).
+    stream: bool = False
 
 
 def _compile(template: str) -> re.Pattern[str]:
@@ -37,11 +46,21 @@ def _compile(template: str) -> re.Pattern[str]:
     return re.compile("^" + "".join(out) + "$")
 
 
+def _is_stream(op: dict[str, Any]) -> bool:
+    responses = op.get("responses") or {}
+    return any(
+        isinstance(r, dict) and "text/event-stream" in (r.get("content") or {}) for r in responses.values()
+    )
+
+
 def rules_from(doc: dict[str, Any]) -> list[RouteRule]:
+    """The operations a service publishes; `x-internal` ones do not exist as far as the gateway goes."""
     rules = []
     for template, ops in doc.get("paths", {}).items():
+        if template.startswith("/_test"):
+            continue
         for method, op in ops.items():
-            if method not in METHODS:
+            if method not in METHODS or not isinstance(op, dict) or op.get("x-internal"):
                 continue
             roles = op.get("x-roles")
             rules.append(
@@ -51,6 +70,7 @@ def rules_from(doc: dict[str, Any]) -> list[RouteRule]:
                     template=template,
                     roles=tuple(roles) if roles else None,
                     public=bool(op.get("x-public")),
+                    stream=_is_stream(op),
                 )
             )
     # Literal segments before parameters: /rounds/current must win over /rounds/{id}.
@@ -64,29 +84,37 @@ class ServiceCatalog:
 
     upstreams: dict[str, str]
     refresh_seconds: float = 30.0
+    # A busy service can take seconds to render its document; a stopped one is refused at once.
+    fetch_timeout: float = 30.0
     docs: dict[str, dict[str, Any]] = field(default_factory=dict)
     rules: dict[str, list[RouteRule]] = field(default_factory=dict)
     fetched_at: dict[str, float] = field(default_factory=dict)
     _last_attempt: dict[str, float] = field(default_factory=dict)
+    _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
 
     async def refresh(
         self, client: httpx.AsyncClient, *, areas: list[str] | None = None, force: bool = False
     ) -> None:
-        now = time.monotonic()
         for area in areas or list(self.upstreams):
-            if not force and now - self._last_attempt.get(area, -1e9) < 2.0:
-                continue
-            self._last_attempt[area] = now
-            try:
-                resp = await client.get(f"{self.upstreams[area]}/openapi.json", timeout=5.0)
-                resp.raise_for_status()
-                doc = resp.json()
-            except (httpx.HTTPError, ValueError) as exc:
-                log.warning("openapi fetch failed", area=area, error=str(exc))
-                continue
-            self.docs[area] = doc
-            self.rules[area] = rules_from(doc)
-            self.fetched_at[area] = now
+            # One fetch per area at a time: a request arriving while one is in flight waits for it.
+            async with self._locks.setdefault(area, asyncio.Lock()):
+                now = time.monotonic()
+                if not force and now - self._last_attempt.get(area, -1e9) < 2.0:
+                    continue
+                self._last_attempt[area] = now
+                try:
+                    resp = await client.get(
+                        f"{self.upstreams[area]}/openapi.json", timeout=self.fetch_timeout
+                    )
+                    resp.raise_for_status()
+                    doc = resp.json()
+                    rules = rules_from(doc)
+                except (httpx.HTTPError, ValueError, TypeError, AttributeError) as exc:
+                    log.warning("openapi fetch failed", area=area, error=type(exc).__name__)
+                    continue
+                self.docs[area] = doc
+                self.rules[area] = rules
+                self.fetched_at[area] = now
 
     def stale(self, area: str) -> bool:
         return area not in self.fetched_at or time.monotonic() - self.fetched_at[area] > self.refresh_seconds
@@ -96,6 +124,23 @@ class ServiceCatalog:
             if rule.method == method and rule.pattern.match(path):
                 return rule
         return None
+
+    def resolve(self, area: str, method: str, path: str) -> RouteRule:
+        """The published operation for `method path`: 404 when no operation has this path, 405
+        (with `Allow`) when one has it with other methods. HEAD is answered by a GET operation."""
+        rule = self.match(area, method, path)
+        if rule is None and method == "HEAD":
+            rule = self.match(area, "GET", path)
+        if rule is not None:
+            return rule
+        allowed = sorted({r.method for r in self.rules.get(area, ()) if r.pattern.match(path)})
+        public = f"/api/v1/{area}{path}"
+        if not allowed:
+            raise NotFound(f"No route matches {method} {public[:200]}")
+        raise MethodNotAllowed(
+            f"Method {method} is not allowed on {public[:200]}; allowed: {', '.join(allowed)}",
+            headers={"Allow": ", ".join(allowed)},
+        )
 
 
 def _rewrite_refs(node: Any, renames: dict[str, str]) -> Any:
@@ -160,13 +205,16 @@ def merge_openapi(
                 continue
             new_ops = {}
             for method, op in ops.items():
+                if method in METHODS and isinstance(op, dict) and op.get("x-internal"):
+                    continue  # only the services call it; the gateway does not route it
                 op = _rewrite_refs(copy.deepcopy(op), renames)
                 if method in METHODS:
                     op.setdefault("tags", [area])
                     if op.get("x-public"):
                         op["security"] = []
                 new_ops[method] = op
-            merged["paths"][f"/api/v1/{area}{path}"] = new_ops
+            if any(m in METHODS for m in new_ops):
+                merged["paths"][f"/api/v1/{area}{path}"] = new_ops
         for tag in doc.get("tags", []):
             if tag not in merged["tags"]:
                 merged["tags"].append(tag)
@@ -174,3 +222,41 @@ def merge_openapi(
             {"name": area, "description": doc.get("info", {}).get("description", "")}
         ]
     return merged
+
+
+_ESCAPE = re.compile(r"%(.{0,2})")
+# Escapes that would change the path's structure once a service decodes it: '/', '\\', '.', '%' and
+# control characters. Everything else may be escaped (a non-ASCII segment, a space).
+_STRUCTURAL = {0x2F, 0x5C, 0x2E, 0x25, 0x7F, *range(0x20)}
+
+
+class BadPath(ProblemError):
+    status, slug, title = 400, "bad-path", "Path not accepted"
+
+
+def api_path(raw_path: str, area: str) -> tuple[str, str]:
+    """Split the raw request path of ``/api/v1/<area>/…`` into (path to forward, path to match).
+
+    The role check must see exactly what the service will route. A path whose decoding could change
+    its segments (an encoded '/', '\\\\', '.' or '%', a '.' or '..' segment, an empty segment, a
+    backslash) is refused with 400 rather than normalised: no legitimate client sends one, and
+    refusing leaves nothing for the gateway and the service to interpret differently.
+    """
+    raw = raw_path.split("?", 1)[0]
+    prefix = f"/api/v1/{area}/"
+    if not raw.startswith(prefix):
+        raise BadPath("The area in the path must be written literally, e.g. /api/v1/sampling/…")
+    forwarded = raw[len(prefix) - 1 :]
+    if any(not 0x21 <= ord(c) <= 0x7E for c in forwarded):
+        raise BadPath("The path must be percent-encoded ASCII")
+    segments = forwarded.split("/")[1:]
+    for i, seg in enumerate(segments):
+        if seg in (".", "..") or "\\" in seg or (seg == "" and i < len(segments) - 1):
+            raise BadPath("The path contains a '.', '..' or empty segment or a backslash")
+        for m in _ESCAPE.finditer(seg):
+            code = m.group(1)
+            if len(code) != 2 or not all(c in "0123456789abcdefABCDEF" for c in code):
+                raise BadPath("The path contains a malformed percent-escape")
+            if int(code, 16) in _STRUCTURAL:
+                raise BadPath("The path contains an encoded '/', '\\', '.', '%' or control character")
+    return forwarded, unquote(forwarded)

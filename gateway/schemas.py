@@ -5,13 +5,15 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.kit.auth import ROLES
+from services.kit.orgunit import OrgUnit
+from services.kit.text import InputModel
 
 
-class ApiKeyCreate(BaseModel):
+class ApiKeyCreate(InputModel):
     name: str = Field(min_length=1, max_length=200, examples=["夜间名录同步脚本"])
-    roles: list[str] = Field(min_length=1, examples=[["system"]])
-    scope: str = Field(min_length=1, max_length=400, examples=["ningbo"])
-    expires_at: datetime | None = None
+    roles: list[str] = Field(min_length=1, max_length=20, examples=[["system"]])
+    scope: OrgUnit = Field(description="The org unit the key may act in; inside your own scope.")
+    expires_at: datetime | None = Field(None, description="In the future, with a timezone offset.")
 
     @field_validator("roles")
     @classmethod
@@ -20,11 +22,6 @@ class ApiKeyCreate(BaseModel):
         if unknown:
             raise ValueError(f"unknown roles {unknown}; known: {list(ROLES)}")
         return sorted(set(v))
-
-    @field_validator("scope")
-    @classmethod
-    def _clean_scope(cls, v: str) -> str:
-        return v.strip().strip("/")
 
     @field_validator("expires_at")
     @classmethod
@@ -69,7 +66,7 @@ class PrincipalRead(BaseModel):
 
 class UpstreamStatus(BaseModel):
     service: str
-    url: str
+    url: str = Field(description="The service's public path on this gateway")
     ready: bool
     detail: str | None = None
 

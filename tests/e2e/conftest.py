@@ -63,6 +63,9 @@ async def system(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Syst
         "VAR_DIR": str(tmp / "var"),
         "LOG_JSON": "true",
         "GATEWAY_DEV_ISSUER_KEY_PATH": str(key_path),
+        # The shared system serves many tests' deliberate failures from one address; the failed-auth
+        # limit has its own gateway in tests/e2e/test_gateway.py.
+        "GATEWAY_AUTH_FAILURES_PER_MINUTE": "0",
         **{f"{name.upper()}_URL": url for name, url in urls.items()},
         **{f"{name.upper()}_PORT": str(p) for name, p in ports.items()},
     }

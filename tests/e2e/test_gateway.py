@@ -271,7 +271,18 @@ class TestApiKeys:
                 json={"name": "k", "roles": ["system"], "scope": "ningbo"},
                 headers=system.auth(roles=["city_admin"], scope="ningbo/yinzhou"),
             )
-        assert_problem(r, 403, "forbidden")
+        body = assert_problem(r, 422, "validation-error")
+        assert [e["loc"] for e in body["errors"]] == [["body", "scope"]]
+
+    async def test_key_scope_must_be_an_org_unit(self, system: System):
+        async with system.client() as c:
+            r = await c.post(
+                "/api/v1/auth/api-keys",
+                json={"name": "k", "roles": ["system"], "scope": "ningbo/%"},
+                headers=system.auth(),
+            )
+        body = assert_problem(r, 422, "validation-error")
+        assert ["body", "scope"] in [e["loc"] for e in body["errors"]]
 
 
 class TestOpenApi:
@@ -436,7 +447,12 @@ class TestEventStream:
         token = system.token(roles=["city_admin"])
         async with system.client() as c:
             r = await c.get(f"/api/v1/notify/whoami?access_token={token}")
+            # Asking for an event stream does not make a route one.
+            sse = await c.get(
+                f"/api/v1/scoring/outbox/events?access_token={token}", headers={"Accept": "text/event-stream"}
+            )
         assert_problem(r, 401, "unauthorized")
+        assert_problem(sse, 401, "unauthorized")
 
 
 class TestOutboxAdmin:
@@ -450,3 +466,54 @@ class TestOutboxAdmin:
                     f"/api/v1/{area}/outbox/events", headers=system.auth(roles=["inspector"])
                 )
                 assert denied.status_code == 403
+
+
+SERVICE_PAGES = ["/metrics", "/docs", "/redoc", "/openapi.json", "/healthz", "/readyz"]
+
+
+class TestOnlyPublishedOperations:
+    @pytest.mark.parametrize("roles", [None, ["city_admin"], ["system"], ["inspector"]])
+    async def test_service_pages_are_not_reachable_through_the_api(self, system: System, roles):
+        headers = system.auth(roles=roles) if roles else {}
+        async with system.client() as c:
+            for area in ("sampling", "scoring", "rectification", "notify"):
+                for page in SERVICE_PAGES:
+                    r = await c.get(f"/api/v1/{area}{page}", headers=headers)
+                    assert_problem(r, 404, "not-found")
+                    assert "# HELP" not in r.text and "swagger" not in r.text.lower()
+
+    async def test_trailing_slash_does_not_leak_the_upstream_address(self, system: System):
+        async with system.client() as c:
+            r = await c.get("/api/v1/sampling/sites/", headers=system.auth())
+        assert_problem(r, 404, "not-found")
+        assert "location" not in r.headers
+        for url in system.service_urls.values():
+            assert url not in r.text
+
+    @pytest.mark.parametrize(
+        "tail", ["/whoami/..%2Foutbox%2Fevents", "/x/%2e%2e/outbox/events", "/x%5C..%5Cwhoami"]
+    )
+    async def test_encoded_paths_are_refused_before_the_role_check(self, system: System, tail):
+        async with system.client() as c:
+            r = await c.get(f"/api/v1/scoring{tail}", headers=system.auth(roles=["inspector"]))
+        assert_problem(r, 400, "bad-path")
+
+    async def test_status_names_no_internal_address(self, system: System):
+        async with system.client() as c:
+            r = await c.get("/api/v1/status", headers=system.auth())
+        assert r.status_code == 200
+        assert [s["url"] for s in r.json()["services"]] == [
+            f"/api/v1/{a}" for a in ("sampling", "scoring", "rectification", "notify")
+        ]
+        assert "127.0.0.1" not in r.text
+
+
+class TestGatewayMetrics:
+    async def test_metrics_need_credentials_and_a_city_wide_city_admin(self, system: System):
+        async with system.client() as c:
+            anonymous = await c.get("/metrics")
+            inspector = await c.get("/metrics", headers=system.auth(roles=["inspector"]))
+            admin = await c.get("/metrics", headers=system.auth(roles=["city_admin"]))
+        assert_problem(anonymous, 401, "unauthorized")
+        assert_problem(inspector, 403, "forbidden")
+        assert admin.status_code == 200 and "# HELP" in admin.text

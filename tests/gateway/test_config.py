@@ -26,3 +26,18 @@ class TestSettings:
         monkeypatch.setenv("GATEWAY_JWKS_URL", "https://sso.example/jwks")
         with pytest.raises(ValidationError, match="PRINCIPAL_SECRET"):
             Settings()
+
+    def test_metrics_token_and_limits_from_the_environment(self, monkeypatch):
+        monkeypatch.setenv("GATEWAY_METRICS_TOKEN", "m" * 24)
+        monkeypatch.setenv("GATEWAY_AUTH_FAILURES_PER_MINUTE", "7")
+        monkeypatch.setenv("GATEWAY_RATE_LIMIT_ENABLED", "false")
+        settings = Settings()
+        assert settings.metrics_token is not None and settings.metrics_token.get_secret_value() == "m" * 24
+        assert settings.auth_failures_per_minute == 7 and settings.rate_limit_enabled is False
+
+    def test_empty_metrics_token_means_none_and_a_short_one_is_refused(self, monkeypatch):
+        monkeypatch.setenv("GATEWAY_METRICS_TOKEN", "")
+        assert Settings().metrics_token is None
+        monkeypatch.setenv("GATEWAY_METRICS_TOKEN", "short")
+        with pytest.raises(ValidationError, match="GATEWAY_METRICS_TOKEN"):
+            Settings()

@@ -44,6 +44,7 @@ class TestRateLimitThroughGateway:
 class TestBodyLimit:
     async def test_oversized_body_is_413_before_reaching_a_service(self, make_gateway):
         gw = await make_gateway(max_body_bytes=1000)
+        gw.app.state.catalog.rules["sampling"] = rules_from({"paths": {"/sites": {"post": {}}}})
         r = await gw.client.post(
             "/api/v1/sampling/sites",
             content=b"x" * 2000,
@@ -106,6 +107,9 @@ async def _flaky_server(counter: dict[str, int]) -> tuple[asyncio.base_events.Se
     return server, server.sockets[0].getsockname()[1]
 
 
+ANYTHING = {"paths": {"/anything": {"get": {}, "post": {}}}}
+
+
 @pytest.mark.parametrize("proxy_client", ["aiohttp", "httpx"])
 class TestRetries:
     async def test_get_is_retried_once_after_a_dropped_connection(self, make_gateway, proxy_client):
@@ -113,7 +117,7 @@ class TestRetries:
         server, port = await _flaky_server(counter)
         async with server:
             gw = await make_gateway(sampling_url=f"http://127.0.0.1:{port}", proxy_client=proxy_client)
-            gw.app.state.catalog.rules["sampling"] = []  # no route table from this fake upstream
+            gw.app.state.catalog.rules["sampling"] = rules_from(ANYTHING)  # the fake has no route table
             r = await gw.client.get("/api/v1/sampling/anything", headers=gw.auth())
         assert r.status_code == 200
         assert counter == {"dropped": 1, "answered": 1}
@@ -123,7 +127,7 @@ class TestRetries:
         server, port = await _flaky_server(counter)
         async with server:
             gw = await make_gateway(sampling_url=f"http://127.0.0.1:{port}", proxy_client=proxy_client)
-            gw.app.state.catalog.rules["sampling"] = []
+            gw.app.state.catalog.rules["sampling"] = rules_from(ANYTHING)
             r = await gw.client.post("/api/v1/sampling/anything", json={"a": 1}, headers=gw.auth())
         assert r.status_code in (502, 503)
         assert counter == {"dropped": 1, "answered": 0}
