@@ -17,6 +17,9 @@ $(BIN)/uv:
 
 $(STAMP): $(BIN)/uv pyproject.toml uv.lock
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --inexact --quiet
+	@# Byte-compile once: where PYTHONDONTWRITEBYTECODE is set, every process would otherwise
+	@# compile the whole stack from source at start-up (30-60 s per process on a busy 2-core machine).
+	@$(BIN)/python -m compileall -q -j 0 $(VENV)/lib services gateway >/dev/null || true
 	@touch $(STAMP)
 
 bootstrap: $(STAMP) ## Create .venv and install the locked dependencies

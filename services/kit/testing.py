@@ -177,7 +177,7 @@ class ManagedProcess:
     def output(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
-    async def wait_http(self, url: str, *, timeout: float = 30.0, expect: int = 200) -> None:
+    async def wait_http(self, url: str, *, timeout: float = 180.0, expect: int = 200) -> None:
         """Poll `url` until it answers `expect`; fail with the process log if it dies or never does."""
         deadline = time.monotonic() + timeout
         async with httpx.AsyncClient(timeout=2.0) as client:
