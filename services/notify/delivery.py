@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import os
 import random
 import socket
@@ -127,15 +126,10 @@ class Claim:
 
 
 async def claim(app: FastAPI) -> Claim:
-    """Lease what this loop sends now: free message slots, and each subscription's free webhook slots.
-
-    One loop may take a subscription's share (its limit split over the loops, at least one), so
-    loops overlap sending with recording instead of one loop holding every slot.
-    """
+    """Lease what this loop sends now: free message slots, and each subscription's free webhook slots."""
     settings: Settings = app.state.settings
     held = slots(app)
     lease = timedelta(seconds=settings.delivery_lease_seconds)
-    share = max(1, math.ceil(settings.webhook_max_in_flight / max(1, settings.delivery_loops)))
     async with held.claiming:
         now = app.state.clock.now()
         async with app.state.sessionmaker() as session, session.begin():
@@ -153,7 +147,7 @@ async def claim(app: FastAPI) -> Claim:
                     session,
                     subscription_id=sub_id,
                     now=now,
-                    limit=min(free, share),
+                    limit=free,
                     lease=lease,
                     worker=held.worker,
                 )

@@ -71,16 +71,6 @@ class TestClaim:
         assert (await claim(notify.app)).rows == []
         assert slots(notify.app).webhooks == Counter({first.rows[0]["subscription_id"]: 4})
 
-    @pytest.mark.parametrize(
-        "settings_overrides",
-        [{"webhook_max_in_flight": 4, "delivery_loops": 3, "delivery_lease_seconds": LEASE}],
-    )
-    async def test_loops_share_a_subscriptions_limit(self, notify):
-        await _subscribe(notify, "http://127.0.0.1:9/hook")
-        await _events(notify, 10)
-        sizes = [len((await claim(notify.app)).rows) for _ in range(3)]
-        assert sizes == [2, 2, 0]
-
     async def test_each_subscription_has_its_own_limit(self, notify):
         await _subscribe(notify, "http://127.0.0.1:9/a")
         await _subscribe(notify, "http://127.0.0.1:9/b")
