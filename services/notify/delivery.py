@@ -194,8 +194,7 @@ async def send_and_record(app: FastAPI, claimed: Claim) -> None:
         raise
     finally:
         if not stopping:
-            slots(app).give_back(rows)
-            app.state.delivery_wake.set()  # slots are free: another loop may claim them
+            slots(app).give_back(rows)  # this loop claims again at once: no need to wake the others
     if any(r["channel"] == "inbox" for r in rows):
         app.state.inbox_signal.notify()
 

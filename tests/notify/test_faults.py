@@ -27,9 +27,15 @@ from services.notify.signing import new_secret
 from tests.conftest import TEST_DB
 from tests.notify.conftest import ROOT, Receiver, start_receiver
 
-pytestmark = pytest.mark.e2e
+# Real processes on a machine shared by many suites: a start can take a minute when it is busy.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
-ADMIN = principal_headers(roles=["city_admin"], sub="u-admin")
+
+def _admin() -> dict[str, str]:
+    """A city admin's forwarded principal, signed at each use (a run may outlast any fixed TTL)."""
+    return principal_headers(roles=["city_admin"], sub="u-admin")
+
+
 QUIET = {"LOG_LEVEL": "WARNING", "ACCESS_LOG": "false", "ENVIRONMENT": "test"}
 LIMIT = Settings.model_fields["webhook_max_in_flight"].default  # the production default
 DELIVERED_AFTER_RESTART = 15.0  # seconds: the promise in docs/notify.md
@@ -46,6 +52,14 @@ class Stack:
     notify_env: dict[str, str]
     sender: ManagedProcess
     sender_url: str
+    http: httpx.AsyncClient  # one client for all the polling (a new one per poll costs a TLS context)
+
+    async def count(self) -> dict[str, Any]:
+        """The receiver's cheap counters."""
+        return (await self.http.get(f"{self.receiver.base}/_count")).json()  # type: ignore[no-any-return]
+
+    async def received(self) -> dict[str, Any]:
+        return (await self.http.get(f"{self.receiver.base}/_received")).json()  # type: ignore[no-any-return]
 
     def restart_notify(self) -> None:
         self.notify = ManagedProcess(
@@ -95,7 +109,8 @@ async def stack(database_url, notify_env) -> AsyncIterator[Stack]:
         },
         cwd=ROOT,
     ).start()
-    s = Stack(receiver, notify, notify_url, env, sender, f"http://127.0.0.1:{sender_port}")
+    http = httpx.AsyncClient(timeout=60)
+    s = Stack(receiver, notify, notify_url, env, sender, f"http://127.0.0.1:{sender_port}", http)
     try:
         await receiver.proc.wait_http(f"{receiver.base}/_received", timeout=STARTUP)
         await notify.wait_http(f"{notify_url}/readyz", timeout=STARTUP)
@@ -109,25 +124,27 @@ async def stack(database_url, notify_env) -> AsyncIterator[Stack]:
                     "event_types": ["rectification.*"],
                     "secret": receiver.secret,
                 },
-                headers=ADMIN,
+                headers=_admin(),
             )
             assert r.status_code == 201, r.text
         yield s
     finally:
         for p in (s.sender, s.notify, receiver.proc):
             p.stop()
+        await http.aclose()
 
 
 async def _burst(stack: Stack, prefix: str, count: int) -> set[str]:
-    async with httpx.AsyncClient(timeout=60) as c:
-        r = await c.post(f"{stack.sender_url}/burst", json={"count": count, "prefix": prefix}, headers=ADMIN)
-        assert r.status_code == 200, r.text
-        return set(r.json()["ids"])
+    r = await stack.http.post(
+        f"{stack.sender_url}/burst", json={"count": count, "prefix": prefix}, headers=_admin()
+    )
+    assert r.status_code == 200, r.text
+    return set(r.json()["ids"])
 
 
 async def _unique_at_least(stack: Stack, n: int, what: str) -> dict[str, Any]:
     async def check() -> dict[str, Any] | None:
-        seen = await stack.receiver.count()
+        seen = await stack.count()
         return seen if seen["unique"] >= n else None
 
     return await _eventually(check, 120, what)  # type: ignore[no-any-return]
@@ -135,21 +152,19 @@ async def _unique_at_least(stack: Stack, n: int, what: str) -> dict[str, Any]:
 
 async def _all_delivered(stack: Stack, expected: set[str], within: float = 180) -> dict[str, Any]:
     async def check() -> dict[str, Any] | None:
-        if (await stack.receiver.count())["unique"] < len(expected):
+        if (await stack.count())["unique"] < len(expected):
             return None
-        seen = await stack.receiver.received()
+        seen = await stack.received()
         return seen if set(seen["ids"]) >= expected else None
 
     seen = await _eventually(check, within, f"{len(expected)} webhooks")
-    async with httpx.AsyncClient() as c:
-        outbox = (await c.get(f"{stack.sender_url}/_outbox", headers=ADMIN)).json()
+    outbox = (await stack.http.get(f"{stack.sender_url}/_outbox", headers=_admin())).json()
     assert outbox == {"sent": len(expected)}
     return seen  # type: ignore[no-any-return]
 
 
 async def _webhook_stats(stack: Stack) -> dict[str, int]:
-    async with httpx.AsyncClient() as c:
-        stats = (await c.get(f"{stack.notify_url}/deliveries/stats", headers=ADMIN)).json()
+    stats = (await stack.http.get(f"{stack.notify_url}/deliveries/stats", headers=_admin())).json()
     return next(s for s in stats if s["channel"] == "webhook")["by_status"]  # type: ignore[no-any-return]
 
 
@@ -162,7 +177,7 @@ class TestNotifyKilledTwiceMidDelivery:
         in_flight_at_kills = []
         for fraction in (0.3, 0.85):
             await _unique_at_least(stack, int(KILLED_BURST * fraction), f"{fraction:.0%} of the webhooks")
-            in_flight_at_kills.append((await stack.receiver.count())["in_flight"])
+            in_flight_at_kills.append((await stack.count())["in_flight"])
             stack.notify.kill()  # SIGKILL: no shutdown, leases and half-done passes left behind
             assert not stack.notify.alive()
             spawned_at = time.monotonic()
@@ -223,7 +238,7 @@ class TestReceiverDownForAWhile:
         expected = await _burst(stack, "down", burst)
 
         async def refused_again_and_again() -> bool:
-            return (await stack.receiver.count())["refused"] >= 2 * burst
+            return (await stack.count())["refused"] >= 2 * burst
 
         await _eventually(refused_again_and_again, 120, "every webhook to be refused about twice")
         await stack.receiver.set_status(200)
