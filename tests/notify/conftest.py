@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,8 +18,33 @@ from services.notify.signing import new_secret
 
 # Monday 2 March 2026, 10:00 in Ningbo (02:00 UTC): working hours, outside any quiet hours.
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
-ADMIN = principal_headers(roles=["city_admin"], scope="ningbo", sub="u-admin")
-SYSTEM = principal_headers(roles=["system"], scope="", sub="service:rectification", kind="service")
+
+
+class Caller(Mapping[str, str]):
+    """Principal headers signed afresh each time they are read (a forwarded principal lives 60 s).
+
+    Headers signed once at import expire while a long suite runs on a busy machine; these are
+    signed when a request is built, so a test passes however late it runs.
+    """
+
+    def __init__(self, **principal: Any) -> None:
+        self.principal = principal
+
+    def _headers(self) -> dict[str, str]:
+        return principal_headers(**self.principal)
+
+    def __getitem__(self, key: str) -> str:
+        return self._headers()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._headers())
+
+    def __len__(self) -> int:
+        return len(self._headers())
+
+
+ADMIN = Caller(roles=["city_admin"], scope="ningbo", sub="u-admin")
+SYSTEM = Caller(roles=["system"], scope="", sub="service:rectification", kind="service")
 ROOT = Path(__file__).resolve().parents[2]
 
 
