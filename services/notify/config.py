@@ -18,13 +18,19 @@ class Settings(ServiceSettings):
     max_payload_bytes: int = 64 * 1024
     default_timezone: str = "Asia/Shanghai"
 
-    # Delivery worker (runs in every replica; rows are claimed with SKIP LOCKED on PostgreSQL)
+    # Delivery worker (runs in every replica; rows are claimed with SKIP LOCKED on PostgreSQL).
+    # A loop claims only what it sends at once; the process's heartbeat renews the lease of every
+    # row it holds, so a crashed process's rows come back within `delivery_lease_seconds`.
     delivery_enabled: bool = True
-    delivery_batch_size: int = 200
+    delivery_batch_size: int = 200  # most email/SMS/inbox rows one loop claims per pass
     delivery_poll_seconds: float = 0.2
-    delivery_lease_seconds: float = 60.0
-    delivery_concurrency: int = 64  # sends in flight per loop
+    delivery_lease_seconds: float = 10.0  # a claimed row is free again this long after its last renewal
+    delivery_heartbeat_seconds: float = 2.0  # how often the process renews its leases (< lease / 3)
+    delivery_concurrency: int = 64  # email/SMS/inbox sends in flight per process
     delivery_loops: int = 3  # loops per process; leases keep them (and other replicas) apart
+    # Webhook requests in flight to one subscription, per process, across all loops: a slow
+    # receiver is never flooded, and a crash can repeat at most this many requests.
+    webhook_max_in_flight: int = Field(default=4, ge=1)
     # Seconds to wait before each retry (then the delivery is dead-lettered); webhooks follow the
     # Standard Webhooks schedule, which spans more than 24 hours.
     webhook_retry_schedule: list[float] = Field(

@@ -1,17 +1,27 @@
 """The delivery loop: claim due deliveries, send them on their channel, record every attempt.
 
-Runs in every replica; rows are leased (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) so each is sent
-by one worker at a time, and outcomes are written with a compare-and-set on the attempt number so
-a worker whose lease ran out cannot overwrite a newer outcome. A crash between sending and
-recording means one redelivery with the same ``webhook-id``, which receivers deduplicate.
+Runs in every replica. A loop claims only what it sends at once: email, SMS and inbox rows up to
+the process's free sending slots, and webhook rows of each subscription up to that subscription's
+free slots (`webhook_max_in_flight` per process, across all loops), so a slow receiver is never
+flooded and a crash can repeat at most that many requests per subscription. Claimed rows carry a
+short lease that the process's heartbeat renews while it holds them (``FOR UPDATE SKIP LOCKED``
+keeps replicas apart on PostgreSQL); a crashed process's rows are claimed again one lease after
+its last heartbeat. Outcomes are written with a compare-and-set on the attempt number, so a worker
+whose lease ran out cannot overwrite a newer outcome. A crash between sending and recording means
+one redelivery with the same ``webhook-id``, which receivers deduplicate.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
+import socket
 import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,8 +30,8 @@ import httpx
 from fastapi import FastAPI
 
 from services.kit.logs import get_logger
-from services.notify import repository
-from services.notify.channels import Outcome, send_email, send_sms, send_webhook, timed
+from services.notify import delivery_repository, repository
+from services.notify.channels import Outcome, send_email, send_sms, send_webhook, timed, webhook_client
 from services.notify.config import Settings
 from services.notify.models import WebhookSubscription
 from services.notify.service import quiet_release
@@ -44,14 +54,7 @@ def external_client(settings: Settings) -> httpx.AsyncClient:
 def webhook_session(app: FastAPI) -> aiohttp.ClientSession:
     session = getattr(app.state, "webhook_session", None)
     if session is None or session.closed:
-        settings: Settings = app.state.settings
-        session = app.state.webhook_session = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(
-                total=settings.webhook_timeout_seconds, connect=min(settings.webhook_timeout_seconds, 3.0)
-            ),
-            connector=aiohttp.TCPConnector(limit=100),
-            headers={"user-agent": "dangjian-notify/1"},
-        )
+        session = app.state.webhook_session = webhook_client(app.state.settings)
     return session  # type: ignore[no-any-return]
 
 
@@ -73,9 +76,86 @@ def retry_delay(settings: Settings, channel: str, attempts: int) -> float | None
     return base * (1 + random.uniform(-settings.retry_jitter, settings.retry_jitter))
 
 
-async def _send(
-    app: FastAPI, row: dict[str, Any], subs: dict[int, WebhookSubscription], now: datetime
-) -> Outcome:
+@dataclass
+class Slots:
+    """What this process holds: claimed rows not yet settled, per subscription and in all.
+
+    Every loop of the process claims through it (one at a time), so the limits hold across loops;
+    the heartbeat renews the lease of every row in `held`.
+    """
+
+    worker: str
+    held: dict[int, int] = field(default_factory=dict)  # delivery id -> attempt number claimed
+    webhooks: Counter[int] = field(default_factory=Counter)  # subscription id -> rows held
+    messages: int = 0  # email, SMS and inbox rows held
+    claiming: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def take(self, rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            self.held[row["id"]] = row["attempts"]
+            if row["channel"] == "webhook":
+                self.webhooks[row["subscription_id"]] += 1
+            else:
+                self.messages += 1
+
+    def give_back(self, rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            if self.held.pop(row["id"], None) is None:
+                continue
+            if row["channel"] == "webhook":
+                self.webhooks[row["subscription_id"]] -= 1
+                if self.webhooks[row["subscription_id"]] <= 0:
+                    del self.webhooks[row["subscription_id"]]
+            else:
+                self.messages -= 1
+
+
+def slots(app: FastAPI) -> Slots:
+    """This process's delivery slots (one per app: a second app in the same process is a replica)."""
+    found = getattr(app.state, "delivery_slots", None)
+    if found is None:
+        worker = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        found = app.state.delivery_slots = Slots(worker=worker)
+    return found  # type: ignore[no-any-return]
+
+
+@dataclass
+class Claim:
+    rows: list[dict[str, Any]]
+    subs: dict[int, WebhookSubscription]
+
+
+async def claim(app: FastAPI) -> Claim:
+    """Lease what this loop sends now: free message slots, and each subscription's free webhook slots."""
+    settings: Settings = app.state.settings
+    held = slots(app)
+    lease = timedelta(seconds=settings.delivery_lease_seconds)
+    async with held.claiming:
+        now = app.state.clock.now()
+        async with app.state.sessionmaker() as session, session.begin():
+            rows = await delivery_repository.claim_messages(
+                session,
+                now=now,
+                limit=min(settings.delivery_batch_size, settings.delivery_concurrency - held.messages),
+                lease=lease,
+                worker=held.worker,
+            )
+            subs = {s.id: s for s in await repository.subscriptions(session) if s.id is not None}
+            for sub_id in subs:
+                free = settings.webhook_max_in_flight - held.webhooks[sub_id]
+                rows += await delivery_repository.claim_webhooks(
+                    session,
+                    subscription_id=sub_id,
+                    now=now,
+                    limit=free,
+                    lease=lease,
+                    worker=held.worker,
+                )
+        held.take(rows)
+    return Claim(rows, subs)
+
+
+async def _send(app: FastAPI, row: dict[str, Any], subs: dict[int, WebhookSubscription]) -> Outcome:
     settings: Settings = app.state.settings
     channel = row["channel"]
     if channel == "inbox":
@@ -92,39 +172,55 @@ async def _send(
     return await timed(send_webhook(webhook_session(app), settings, row, sub.secret, int(time.time())))
 
 
-async def deliver_once(app: FastAPI) -> int:
-    """Claim and send one batch of due deliveries; returns how many were claimed."""
+async def send_and_record(app: FastAPI, claimed: Claim) -> None:
+    """Send what was claimed, write the outcomes, then free the slots."""
     settings: Settings = app.state.settings
-    clock = app.state.clock
-    async with app.state.sessionmaker() as session, session.begin():
-        rows = await repository.claim_deliveries(
-            session,
-            now=clock.now(),
-            limit=settings.delivery_batch_size,
-            lease=timedelta(seconds=settings.delivery_lease_seconds),
-        )
-        subs = await repository.subscriptions_by_ids(
-            session, [r["subscription_id"] for r in rows if r["subscription_id"] is not None]
-        )
-    if not rows:
-        return 0
-    gate = asyncio.Semaphore(settings.delivery_concurrency)
-    now = clock.now()
+    rows = claimed.rows
 
     async def one(row: dict[str, Any]) -> Outcome:
-        async with gate:
-            try:
-                return await _send(app, row, subs, now)
-            except Exception as exc:  # a sender bug must not lose the batch's outcomes
-                log.exception("sender crashed", delivery_id=row["id"])
-                return Outcome(False, True, None, f"{type(exc).__name__}: {exc}")
+        try:
+            return await _send(app, row, claimed.subs)
+        except Exception as exc:  # a sender bug must not lose the batch's outcomes
+            log.exception("sender crashed", delivery_id=row["id"])
+            return Outcome(False, True, None, f"{type(exc).__name__}: {exc}")
 
-    outcomes = await asyncio.gather(*(one(r) for r in rows))
-    async with app.state.sessionmaker() as session, session.begin():
-        await record_outcomes(session, settings, rows, outcomes, now=clock.now())
+    stopping = False
+    try:
+        outcomes = await asyncio.gather(*(one(r) for r in rows))
+        async with app.state.sessionmaker() as session, session.begin():
+            await record_outcomes(session, settings, rows, outcomes, now=app.state.clock.now())
+    except asyncio.CancelledError:
+        stopping = True  # the rows stay held: shutdown releases their leases (`_release`)
+        raise
+    finally:
+        if not stopping:
+            slots(app).give_back(rows)  # this loop claims again at once: no need to wake the others
     if any(r["channel"] == "inbox" for r in rows):
         app.state.inbox_signal.notify()
-    return len(rows)
+
+
+async def deliver_once(app: FastAPI) -> int:
+    """Claim and send one round of due deliveries; returns how many were claimed."""
+    claimed = await claim(app)
+    if claimed.rows:
+        await send_and_record(app, claimed)
+    return len(claimed.rows)
+
+
+async def heartbeat_once(app: FastAPI) -> int:
+    """Renew the lease of every row this process holds; returns how many were renewed."""
+    settings: Settings = app.state.settings
+    held = slots(app)
+    if not held.held:
+        return 0
+    async with app.state.sessionmaker() as session, session.begin():
+        renewed = await delivery_repository.renew_leases(
+            session,
+            held=dict(held.held),
+            worker=held.worker,
+            until=app.state.clock.now() + timedelta(seconds=settings.delivery_lease_seconds),
+        )
+    return len(renewed)
 
 
 async def record_outcomes(
@@ -241,7 +337,7 @@ async def _loop(app: FastAPI) -> None:
         except Exception:
             log.exception("delivery pass failed")
             claimed = 0
-        if claimed < settings.delivery_batch_size:
+        if claimed == 0:
             wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), settings.delivery_poll_seconds)
@@ -249,11 +345,36 @@ async def _loop(app: FastAPI) -> None:
             await asyncio.sleep(0)
 
 
+async def _heartbeat(app: FastAPI) -> None:
+    settings: Settings = app.state.settings
+    while True:
+        await asyncio.sleep(settings.delivery_heartbeat_seconds)
+        try:
+            await heartbeat_once(app)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the next beat tries again; the lease outlives a few missed ones
+            log.exception("delivery heartbeat failed")
+
+
+async def _release(app: FastAPI) -> None:
+    """On shutdown, free the rows this process still holds so a restart resends them at once."""
+    held = slots(app)
+    if not held.held:
+        return
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(2):
+            async with app.state.sessionmaker() as session, session.begin():
+                await delivery_repository.release_leases(session, ids=list(held.held), worker=held.worker)
+
+
 async def delivery_loop(app: FastAPI) -> None:
-    """Kit worker: `delivery_loops` delivery loops side by side (sending overlaps recording), until cancelled."""
+    """Kit worker: `delivery_loops` loops side by side (sending overlaps recording) and the lease heartbeat."""
+    loops = max(1, app.state.settings.delivery_loops)
     try:
-        await asyncio.gather(*(_loop(app) for _ in range(max(1, app.state.settings.delivery_loops))))
+        await asyncio.gather(_heartbeat(app), *(_loop(app) for _ in range(loops)))
     finally:
+        await _release(app)
         await close_clients(app)
 
 

@@ -110,6 +110,8 @@ class Delivery(Base, table=True):
     __table_args__ = (
         UniqueConstraint("notification_id", "channel", "recipient"),
         Index("ix_delivery_due", "status", "next_attempt_at"),
+        # One subscription's due rows, for claims bounded per subscription.
+        Index("ix_delivery_subscription_due", "subscription_id", "status", "next_attempt_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -128,6 +130,8 @@ class Delivery(Base, table=True):
     attempts: int = 0
     next_attempt_at: datetime = Field(sa_type=UtcDateTime)
     leased_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # The worker (process) holding the lease: its heartbeat renews only its own rows.
+    leased_by: str | None = Field(default=None, max_length=100)
     last_error: str | None = Field(default=None, sa_type=Text)
     digest_id: int | None = None  # the digest delivery this one was gathered into
     created_at: datetime = Field(sa_type=UtcDateTime)

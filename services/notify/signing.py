@@ -10,7 +10,10 @@ import hmac
 import ipaddress
 import os
 import socket
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
+
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 SECRET_PREFIX = "whsec_"
 
@@ -64,6 +67,16 @@ def check_url_shape(url: str) -> str | None:
     return None
 
 
+Lookup = Callable[[str], Awaitable[list[str]]]
+"""Resolve a host name to its addresses (tests pass a fake one)."""
+
+
+async def system_lookup(host: str) -> list[str]:
+    """The addresses of `host`, by the system resolver."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(i[4][0]) for i in infos))
+
+
 def _is_private(addr: str) -> bool:
     ip = ipaddress.ip_address(addr.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
@@ -71,14 +84,66 @@ def _is_private(addr: str) -> bool:
     return not ip.is_global or ip.is_multicast
 
 
-async def refuse_private(url: str) -> str | None:
-    """Resolve the URL's host; why it is refused (private, loopback, link-local...), or None."""
-    host = urlsplit(url).hostname or ""
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        return f"cannot resolve {host}: {exc}"
-    private = sorted({str(i[4][0]) for i in infos if _is_private(str(i[4][0]))})
+def refused_addresses(host: str, addresses: list[str]) -> str | None:
+    """Why a target resolving to `addresses` is refused (private, loopback, link-local...), or None."""
+    private = sorted({a for a in addresses if _is_private(a)})
     if private:
         return f"{host} resolves to a non-public address ({', '.join(private)}); set NOTIFY_WEBHOOK_ALLOW_PRIVATE to allow it"
     return None
+
+
+async def refuse_private(url: str, lookup: Lookup = system_lookup) -> str | None:
+    """Resolve the URL's host; why it is refused (private, loopback, link-local...), or None."""
+    host = urlsplit(url).hostname or ""
+    try:
+        addresses = await lookup(host)
+    except OSError as exc:
+        return f"cannot resolve {host}: {exc}"
+    return refused_addresses(host, addresses)
+
+
+class TargetRefused(OSError):
+    """The webhook host resolved to an address notify must not connect to."""
+
+
+class VettedResolver(AbstractResolver):
+    """aiohttp's resolver for webhooks: one lookup, checked, and the connection goes to exactly
+    the addresses checked.
+
+    Checking a host and then letting the client resolve it again when connecting lets DNS answer a
+    public address to the check and a private one to the connection (DNS rebinding). Here the
+    check happens inside the connector's own resolution; the request keeps the URL's host name in
+    its ``Host`` header and as the TLS server name.
+    """
+
+    def __init__(self, *, allow_private: bool = False, lookup: Lookup = system_lookup) -> None:
+        self.allow_private = allow_private
+        self.lookup = lookup
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        addresses = await self.lookup(host)
+        if not self.allow_private and (reason := refused_addresses(host, addresses)):
+            raise TargetRefused(reason)
+        results: list[ResolveResult] = []
+        for addr in addresses:
+            addr_family = socket.AF_INET6 if ":" in addr else socket.AF_INET
+            if family not in (socket.AF_UNSPEC, addr_family):
+                continue
+            results.append(
+                {
+                    "hostname": host,
+                    "host": addr,
+                    "port": port,
+                    "family": addr_family,
+                    "proto": 0,
+                    "flags": socket.AI_NUMERICHOST,
+                }
+            )
+        if not results:
+            raise OSError(f"cannot resolve {host}: no usable address")
+        return results
+
+    async def close(self) -> None:
+        return None

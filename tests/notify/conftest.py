@@ -63,9 +63,18 @@ class Receiver:
         async with httpx.AsyncClient() as c:
             return (await c.get(f"{self.base}/_received")).json()  # type: ignore[no-any-return]
 
+    async def count(self) -> dict[str, Any]:
+        async with httpx.AsyncClient() as c:
+            return (await c.get(f"{self.base}/_count")).json()  # type: ignore[no-any-return]
+
     async def set_status(self, status: int) -> None:
         async with httpx.AsyncClient() as c:
             await c.post(f"{self.base}/_mode", json={"status": status})
+
+    async def set_slow(self, delay: float, *, workers: int = 0) -> None:
+        """Take `delay` seconds per webhook, handling `workers` at a time (0: any number)."""
+        async with httpx.AsyncClient() as c:
+            await c.post(f"{self.base}/_mode", json={"delay": delay, "workers": workers})
 
 
 def start_receiver(secret: str, *, tolerance: int = 300) -> Receiver:

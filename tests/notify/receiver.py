@@ -5,14 +5,19 @@ deduplicates by webhook-id as a real receiver should, and reports what it saw.
     python -m tests.notify.receiver --port 9100 --secret whsec_...
 
 GET  /_received         -> {"requests": n, "unique": n, "ids": {...: count}, "bad_signatures": n, "sms": [...]}
-GET  /_count            -> {"requests": n, "unique": n, "bad_signatures": n} (cheap, for polling)
-POST /_mode {"status"}  -> answer every webhook/SMS with that status (e.g. 503) until set back to 200
+GET  /_count            -> {"requests", "unique", "bad_signatures", "max_in_flight", "in_flight", "refused"}
+                           (cheap, for polling)
+POST /_mode {"status", "delay", "workers"}
+                        -> answer every webhook/SMS with that status (e.g. 503) until set back to 200;
+                           a slow receiver: take `delay` seconds per webhook, `workers` at a time
+                           (0: no limit), the rest queue as on a real server with a small pool
 POST /hook              -> a webhook; POST /sms -> an SMS submission
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -46,11 +51,32 @@ def build(secret: str | None, tolerance: int = 300) -> web.Application:
         "bad": 0,
         "sms": [],
         "bodies": {},
+        "delay": 0.0,
+        "pool": None,  # asyncio.Semaphore when the receiver handles only so many at a time
+        "in_flight": 0,
+        "max_in_flight": 0,
+        "refused": 0,  # webhooks answered with the status set by /_mode
     }
 
     async def hook(request: web.Request) -> web.Response:
+        state["in_flight"] += 1
+        state["max_in_flight"] = max(state["max_in_flight"], state["in_flight"])
+        try:
+            if state["delay"]:
+                pool = state["pool"]
+                if pool is None:
+                    await asyncio.sleep(state["delay"])
+                else:
+                    async with pool:
+                        await asyncio.sleep(state["delay"])
+            return await handle(request)
+        finally:
+            state["in_flight"] -= 1
+
+    async def handle(request: web.Request) -> web.Response:
         body = await request.read()
         if state["status"] != 200:
+            state["refused"] += 1
             return web.json_response({"error": "down"}, status=state["status"])
         state["requests"] += 1
         if secret is not None and not verify(secret, request.headers, body, tolerance):
@@ -78,17 +104,30 @@ def build(secret: str | None, tolerance: int = 300) -> web.Application:
                 "bad_signatures": state["bad"],
                 "sms": state["sms"],
                 "bodies": state["bodies"],
+                "max_in_flight": state["max_in_flight"],
             }
         )
 
     async def count(_: web.Request) -> web.Response:
         return web.json_response(
-            {"requests": state["requests"], "unique": len(state["ids"]), "bad_signatures": state["bad"]}
+            {
+                "requests": state["requests"],
+                "unique": len(state["ids"]),
+                "bad_signatures": state["bad"],
+                "max_in_flight": state["max_in_flight"],
+                "in_flight": state["in_flight"],
+                "refused": state["refused"],
+            }
         )
 
     async def mode(request: web.Request) -> web.Response:
-        state["status"] = int((await request.json())["status"])
-        return web.json_response({"status": state["status"]})
+        want = await request.json()
+        state["status"] = int(want.get("status", state["status"]))
+        if "delay" in want:
+            state["delay"] = float(want["delay"])
+            workers = int(want.get("workers", 0))
+            state["pool"] = asyncio.Semaphore(workers) if workers > 0 else None
+        return web.json_response({"status": state["status"], "delay": state["delay"]})
 
     app = web.Application(client_max_size=4 * 1024 * 1024)
     app.router.add_post("/hook", hook)

@@ -7,6 +7,7 @@ import email
 import hashlib
 import hmac
 import mailbox
+import socket
 import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -15,7 +16,14 @@ from pathlib import Path
 import pytest
 
 from services.kit.testing import ManagedProcess, free_port
-from services.notify.signing import check_url_shape, refuse_private, secret_key
+from services.notify.channels import webhook_client
+from services.notify.signing import (
+    TargetRefused,
+    VettedResolver,
+    check_url_shape,
+    refuse_private,
+    secret_key,
+)
 from tests.notify.conftest import ADMIN, ROOT
 
 
@@ -336,3 +344,70 @@ class TestWebhookTargets:
         assert created["secret"].startswith("whsec_")
         listed = (await notify.client.get("/webhooks/subscriptions", headers=ADMIN)).json()
         assert "secret" not in listed["items"][0]
+
+
+PUBLIC = "93.184.216.34"
+
+
+def _rebinding(*answers: list[str]):
+    """A fake DNS: each lookup gets the next answer (the last one repeats); records every lookup."""
+    calls: list[str] = []
+
+    async def lookup(host: str) -> list[str]:
+        calls.append(host)
+        return answers[min(len(calls), len(answers)) - 1]
+
+    return lookup, calls
+
+
+class TestDnsRebinding:
+    """A webhook host is resolved once, checked, and the connection goes to what was checked."""
+
+    async def test_the_resolver_gives_the_connection_only_the_addresses_it_checked(self):
+        lookup, _ = _rebinding([PUBLIC], ["127.0.0.1"])
+        resolver = VettedResolver(lookup=lookup)
+        [first] = await resolver.resolve("oa.example.cn", 8443, family=socket.AF_UNSPEC)
+        assert (first["host"], first["hostname"], first["port"]) == (PUBLIC, "oa.example.cn", 8443)
+        with pytest.raises(TargetRefused, match=r"127\.0\.0\.1"):
+            await resolver.resolve("oa.example.cn", 8443, family=socket.AF_UNSPEC)
+
+    async def test_one_private_address_in_the_answer_refuses_the_host(self):
+        lookup, _ = _rebinding([PUBLIC, "10.0.0.7"])
+        with pytest.raises(TargetRefused, match=r"10\.0\.0\.7"):
+            await VettedResolver(lookup=lookup).resolve("oa.example.cn", 443)
+
+    async def test_private_answers_pass_only_when_allowed(self):
+        lookup, _ = _rebinding(["127.0.0.1"])
+        [res] = await VettedResolver(allow_private=True, lookup=lookup).resolve("localhost", 80)
+        assert res["host"] == "127.0.0.1"
+
+    @pytest.mark.parametrize(
+        "settings_overrides", [{"webhook_allow_private": False, "webhook_timeout_seconds": 1.0}]
+    )
+    async def test_a_host_answering_public_then_loopback_never_reaches_loopback(self, notify, receiver):
+        # The receiver listens on loopback; the host first answers a public address (what a check
+        # would see), then 127.0.0.1 (what a second lookup at connect time would see).
+        lookup, calls = _rebinding([PUBLIC], ["127.0.0.1"])
+        notify.app.state.webhook_session = webhook_client(notify.app.state.settings, lookup=lookup)
+        notify.app.state.settings.webhook_allow_private = True  # the fake name does not resolve here
+        await _subscribe(notify, f"http://oa.example.cn:{receiver.port}/hook", ["*"], secret=receiver.secret)
+        notify.app.state.settings.webhook_allow_private = False
+        await notify.event("dns1", "rectification.problem.created")
+        await notify.deliver()
+        [d] = await notify.deliveries("dns1")
+        assert d["status"] == "pending" and d["attempts"] == 1  # the public address did not answer
+        assert calls == ["oa.example.cn"]  # one lookup: the one checked is the one connected to
+        assert (await receiver.received())["requests"] == 0
+
+    @pytest.mark.parametrize("settings_overrides", [{"webhook_allow_private": False}])
+    async def test_a_host_answering_loopback_at_send_time_is_dead_lettered(self, notify, receiver):
+        lookup, _ = _rebinding(["127.0.0.1"])
+        notify.app.state.webhook_session = webhook_client(notify.app.state.settings, lookup=lookup)
+        notify.app.state.settings.webhook_allow_private = True
+        await _subscribe(notify, f"http://oa.example.cn:{receiver.port}/hook", ["*"], secret=receiver.secret)
+        notify.app.state.settings.webhook_allow_private = False
+        await notify.event("dns2", "rectification.problem.created")
+        await notify.deliver()
+        [d] = await notify.deliveries("dns2")
+        assert d["status"] == "failed" and "non-public address (127.0.0.1)" in d["last_error"]
+        assert (await receiver.received())["requests"] == 0
