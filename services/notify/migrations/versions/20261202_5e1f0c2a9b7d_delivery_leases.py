@@ -1,7 +1,7 @@
 """delivery leases: the holder of each lease, and an index for claims bounded per subscription
 
 Revision ID: 5e1f0c2a9b7d
-Revises: dbf1ced73aa1
+Revises: 5c0e9a7d41b3
 Create Date: 2026-12-02 02:30:00
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "5e1f0c2a9b7d"
-down_revision: str | None = "dbf1ced73aa1"
+down_revision: str | None = "5c0e9a7d41b3"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
