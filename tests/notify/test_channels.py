@@ -381,24 +381,6 @@ class TestDnsRebinding:
         [res] = await VettedResolver(allow_private=True, lookup=lookup).resolve("localhost", 80)
         assert res["host"] == "127.0.0.1"
 
-    @pytest.mark.parametrize(
-        "settings_overrides", [{"webhook_allow_private": False, "webhook_timeout_seconds": 1.0}]
-    )
-    async def test_a_host_answering_public_then_loopback_never_reaches_loopback(self, notify, receiver):
-        # The receiver listens on loopback; the host first answers a public address (what a check
-        # would see), then 127.0.0.1 (what a second lookup at connect time would see).
-        lookup, calls = _rebinding([PUBLIC], ["127.0.0.1"])
-        notify.app.state.webhook_session = webhook_client(notify.app.state.settings, lookup=lookup)
-        notify.app.state.settings.webhook_allow_private = True  # the fake name does not resolve here
-        await _subscribe(notify, f"http://oa.example.cn:{receiver.port}/hook", ["*"], secret=receiver.secret)
-        notify.app.state.settings.webhook_allow_private = False
-        await notify.event("dns1", "rectification.problem.created")
-        await notify.deliver()
-        [d] = await notify.deliveries("dns1")
-        assert d["status"] == "pending" and d["attempts"] == 1  # the public address did not answer
-        assert calls == ["oa.example.cn"]  # one lookup: the one checked is the one connected to
-        assert (await receiver.received())["requests"] == 0
-
     @pytest.mark.parametrize("settings_overrides", [{"webhook_allow_private": False}])
     async def test_a_host_answering_loopback_at_send_time_is_dead_lettered(self, notify, receiver):
         lookup, _ = _rebinding(["127.0.0.1"])
