@@ -13,9 +13,10 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -47,6 +48,31 @@ def principal_headers(
     """
     p = Principal(sub=sub, roles=tuple(roles), scope=scope, name=name, kind=kind)  # type: ignore[arg-type]
     return {PRINCIPAL_HEADER: sign_principal(p, secret=secret, ttl_seconds=ttl)}
+
+
+class SignedHeaders(Mapping[str, str]):
+    """Principal headers signed afresh each time a request reads them.
+
+    A module constant such as ``ADMIN = SignedHeaders(roles=["city_admin"], scope="ningbo")`` is used
+    by tests that run minutes after import on a busy machine: headers signed once at import would
+    expire with their wall-clock TTL. Each read signs a fresh token, so no test depends on how fast
+    the suite reaches it.
+    """
+
+    def __init__(self, **principal: Any) -> None:
+        self.principal = principal
+
+    def _headers(self) -> dict[str, str]:
+        return principal_headers(**self.principal)
+
+    def __getitem__(self, key: str) -> str:
+        return self._headers()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter((PRINCIPAL_HEADER,))
+
+    def __len__(self) -> int:
+        return 1
 
 
 @asynccontextmanager

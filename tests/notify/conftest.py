@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from services.kit.clock import FrozenClock
-from services.kit.testing import ManagedProcess, free_port, principal_headers, running_app
+from services.kit.testing import ManagedProcess, SignedHeaders, free_port, running_app
 from services.notify.config import Settings
 from services.notify.delivery import close_clients, deliver_once
 from services.notify.main import build_app
@@ -20,27 +20,7 @@ from services.notify.signing import new_secret
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 
 
-class Caller(Mapping[str, str]):
-    """Principal headers signed afresh each time they are read (a forwarded principal lives 60 s).
-
-    Headers signed once at import expire while a long suite runs on a busy machine; these are
-    signed when a request is built, so a test passes however late it runs.
-    """
-
-    def __init__(self, **principal: Any) -> None:
-        self.principal = principal
-
-    def _headers(self) -> dict[str, str]:
-        return principal_headers(**self.principal)
-
-    def __getitem__(self, key: str) -> str:
-        return self._headers()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._headers())
-
-    def __len__(self) -> int:
-        return len(self._headers())
+Caller = SignedHeaders
 
 
 ADMIN = Caller(roles=["city_admin"], scope="ningbo", sub="u-admin")

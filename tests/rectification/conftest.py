@@ -3,7 +3,7 @@ signed when a request is made, and fakes of notify's and sampling's directories 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -13,12 +13,11 @@ import httpx
 import pytest
 from sqlalchemy import delete, func, select
 
-from services.kit.auth import PRINCIPAL_HEADER
 from services.kit.clock import FrozenClock
 from services.kit.testing import (
+    SignedHeaders,
     create_postgres_database,
     drop_postgres_database,
-    principal_headers,
     running_app,
 )
 from services.rectification.config import Settings
@@ -32,28 +31,7 @@ from tests.conftest import POSTGRES_ADMIN_URL, TEST_DB
 START = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
 
 
-class SignedAs(Mapping[str, str]):
-    """Request headers carrying a principal that is signed each time they are read.
-
-    Module constants such as ``CITY`` are used by tests that run minutes after import on a busy
-    machine: a token signed once at import would expire with a wall-clock TTL. Each request reads
-    the mapping and gets a fresh token, so nothing depends on how fast the suite runs.
-    """
-
-    def __init__(self, **principal: Any) -> None:
-        self.principal = principal
-
-    def _headers(self) -> dict[str, str]:
-        return principal_headers(**self.principal)
-
-    def __getitem__(self, key: str) -> str:
-        return self._headers()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter((PRINCIPAL_HEADER,))
-
-    def __len__(self) -> int:
-        return 1
+SignedAs = SignedHeaders
 
 
 CITY = SignedAs(roles=["city_admin"], scope="ningbo", sub="u-city-admin")

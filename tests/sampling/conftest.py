@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Generator
 from typing import Any
 
 import httpx
@@ -14,6 +14,7 @@ from services.kit.clock import FrozenClock
 from services.kit.db import make_engine
 from services.kit.migrations import upgrade_to_head
 from services.kit.testing import (
+    SignedHeaders,
     create_postgres_database,
     drop_postgres_database,
     principal_headers,
@@ -23,29 +24,6 @@ from services.sampling.config import Settings
 from services.sampling.main import MIGRATIONS_DIR, build_app
 from services.sampling.models import metadata
 from tests.conftest import POSTGRES_ADMIN_URL, TEST_DB
-
-
-class SignedHeaders(Mapping[str, str]):
-    """Principal headers signed afresh each time they are read (``headers=ADMIN``, ``{**ADMIN, ...}``).
-
-    A token signed once at import expires while a slow machine is still running earlier tests: the
-    suite must not depend on how fast it reaches a test.
-    """
-
-    def __init__(self, **principal: Any) -> None:
-        self.principal = principal
-
-    def _headers(self) -> dict[str, str]:
-        return principal_headers(**self.principal)
-
-    def __getitem__(self, key: str) -> str:
-        return self._headers()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._headers())
-
-    def __len__(self) -> int:
-        return len(self._headers())
 
 
 class PrincipalAuth(httpx.Auth):
