@@ -3,7 +3,8 @@
 A small city is seeded through the API: the demo directory of Yinzhou and Haishu, the inspector
 pool, a round drawn over both districts and published, the demo score sheets (and the findings they
 send to rectification), problems, extensions, people, notifications and two ``system`` API keys
-created by a city admin (one city-wide, one scoped to Yinzhou). Then every cell is tried.
+created by a city admin (one city-wide, one scoped to Yinzhou), and a webhook subscription of each
+district pointed at a receiver the test runs on 127.0.0.1. Then every cell is tried.
 """
 
 from __future__ import annotations
@@ -310,8 +311,9 @@ async def seed(m: Matrix) -> None:
 
 
 async def issued_problem(m: Matrix, c: httpx.AsyncClient, issuer: str) -> int:
-    """A new Yinzhou problem `issuer` (the team leader) issued: a finding of the scoring demo, relayed by scoring's
-    outbox after the demo returned. Waits until it is there or no finding is left to relay."""
+    """A new Yinzhou problem `issuer` (the team leader) issued: a finding of the scoring demo, relayed
+    by scoring's outbox after the demo returned. Waits until it is there or no finding is left to relay
+    (bounded by a generous deadline; the findings name their sheet's team leader as issuer)."""
     admin = m.admin()
     deadline = time.monotonic() + 300
     while True:
