@@ -107,6 +107,16 @@ class Row:
     # someone else's object (preferences): only these callers may touch another person's; a
     # city-wide caller outside this set gets 403 for it
     others: frozenset[str] | None = None
+    # problems: callers who see only the problems they issued, for whom this row's object is someone
+    # else's (the seeded Yinzhou problem was issued by the matrix's team leader; fresh ones by the city):
+    # 404 on every object, exactly like a missing one, whatever their role
+    not_theirs: frozenset[str] = frozenset()
+    # callers the row refuses (403) on what they can see, whose role still reaches the service: an
+    # object outside their scope is 404 for them, like a missing one
+    reaches: frozenset[str] = frozenset()
+    # also accepted for an admitted caller on an out-of-scope object (a published round's assignment
+    # is no secret, so "not your team" may be said: 403 not-in-team)
+    out_also: frozenset[int] = frozenset()
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -178,6 +188,14 @@ NOTIFICATION_OUT = {**NOTIFICATION_IN, "recipients": [{"kind": "person", "user_i
 EVIDENCE = [
     {"file_hash": "ab" * 32, "name": "matrix.jpg", "url": "https://evidence.example.gov.cn/matrix.jpg"}
 ]
+SUBSCRIPTION = _io("subscription_id", "{subscription_in}", "{subscription_out}")
+SUBSCRIPTION_IN = {
+    "name": "matrix",
+    "url": "{receiver_url}",
+    "event_types": ["*"],
+    "scope": "ningbo/yinzhou",
+}
+SUBSCRIPTION_OUT = {**SUBSCRIPTION_IN, "scope": "ningbo/haishu"}
 FINDING = {
     "event_id": "matrix-finding-1",
     "round_code": "{round}",
@@ -286,13 +304,13 @@ ROWS: tuple[Row, ...] = (
         prepare="fresh_site",
     ),
     # ---------------------------------------------------------------- sampling: inspector pool (city-wide)
-    Row("GET", f"{S}/inspectors", "inspectors", "list", ADMIN | KEYS | {"leader"}),
+    Row("GET", f"{S}/inspectors", "inspectors", "list", ADMIN | {"key_city", "leader"}),
     Row(
         "GET",
         f"{S}/inspectors/{{inspector_id}}",
         "inspectors",
         "read",
-        ADMIN | KEYS | {"leader"},
+        ADMIN | {"key_city", "leader"},
         params=_io("inspector_id", "{inspector_in}", "{inspector_out}"),
     ),
     Row(
@@ -345,7 +363,7 @@ ROWS: tuple[Row, ...] = (
         "write",
         ADMIN,
         params=_any(round_code="{fresh_round}"),
-        body={"any": "{plan_body}"},
+        body={"any": {"plan": "{plan_body}"}},
         ok=OK_TRANSITION,
         prepare="fresh_round",
     ),
@@ -359,7 +377,15 @@ ROWS: tuple[Row, ...] = (
         ok=OK_TRANSITION,
         prepare="fresh_round",
     ),
-    Row("GET", f"{S}/rounds/{{round_code}}/frame", "rounds", "list", ADMIN | KEYS | {"leader"}, params=ROUND),
+    # A round's frame and draw records cover the whole city: a district key is refused.
+    Row(
+        "GET",
+        f"{S}/rounds/{{round_code}}/frame",
+        "rounds",
+        "list",
+        ADMIN | {"key_city", "leader"},
+        params=ROUND,
+    ),
     Row(
         "POST",
         f"{S}/rounds/{{round_code}}/draws",
@@ -526,6 +552,7 @@ ROWS: tuple[Row, ...] = (
         params={"in": {"round_code": "{round}"}, "out": {"round_code": "{round}"}},
         body=_both({"site_code": "{assigned_in}"}, {"site_code": "{assigned_out}"}),
         ok=OK_TRANSITION,
+        out_also=frozenset({403}),
     ),
     Row(
         "GET",
@@ -634,8 +661,26 @@ ROWS: tuple[Row, ...] = (
     ),
     Row("GET", f"{R}/problems", "problems", "list", READERS),
     Row("GET", f"{R}/my/problems", "problems", "list", READERS),
-    Row("GET", f"{R}/problems/{{problem_id}}", "problems", "read", READERS, params=PROBLEM),
-    Row("GET", f"{R}/problems/{{problem_id}}/history", "problems", "read", READERS, params=PROBLEM),
+    # The Yinzhou problem is a finding of the team's sheet, issued by its team leader: the inspector
+    # (who sees only what they issued) did not issue it.
+    Row(
+        "GET",
+        f"{R}/problems/{{problem_id}}",
+        "problems",
+        "read",
+        READERS,
+        params=PROBLEM,
+        not_theirs=frozenset({"inspector"}),
+    ),
+    Row(
+        "GET",
+        f"{R}/problems/{{problem_id}}/history",
+        "problems",
+        "read",
+        READERS,
+        params=PROBLEM,
+        not_theirs=frozenset({"inspector"}),
+    ),
     Row(
         "POST",
         f"{R}/problems/{{problem_id}}/assign",
@@ -689,6 +734,7 @@ ROWS: tuple[Row, ...] = (
         "problems",
         "write",
         ADMIN | DISTRICT | TEAM,
+        not_theirs=TEAM,  # a fresh problem is the city's: no team member issued it
         params=_io("problem_id", "{fresh_problem}", "{fresh_problem}"),
         body=_both({"note": "matrix"}, {"note": "matrix"}),
         ok=OK_TRANSITION,
@@ -700,6 +746,7 @@ ROWS: tuple[Row, ...] = (
         "problems",
         "write",
         ADMIN | DISTRICT | TEAM,
+        not_theirs=TEAM,  # a fresh problem is the city's: no team member issued it
         params=_io("problem_id", "{fresh_problem}", "{fresh_problem}"),
         body=_both({"reason": "matrix"}, {"reason": "matrix"}),
         ok=OK_TRANSITION,
@@ -723,19 +770,22 @@ ROWS: tuple[Row, ...] = (
         "read",
         READERS,
         params=PROBLEM,
+        not_theirs=frozenset({"inspector"}),
     ),
     Row(
         "POST",
         f"{R}/problems/{{problem_id}}/extensions/{{extension_id}}/decision",
         "extensions",
         "write",
-        ADMIN | {"inspector"},  # the issuing authority: the city, or the inspector who issued it
+        ADMIN | {"team_leader"},  # the issuing authority: the city, or the team leader who issued it
         params={
             "in": {"problem_id": "{problem_in}", "extension_id": "{extension_in}"},
             "out": {"problem_id": "{problem_out}", "extension_id": "{extension_out}"},
         },
         body=_both({"approve": False, "note": "matrix"}, {"approve": False, "note": "matrix"}),
         ok=OK_TRANSITION,
+        not_theirs=frozenset({"inspector"}),
+        reaches=frozenset({"district_admin"}),
     ),
     Row("GET", f"{R}/stats/districts", "rankings", "list", ADMIN | DISTRICT | KEYS | {"leader"}),
     Row("GET", f"{R}/bulletin/overdue", "problems", "list", ADMIN | DISTRICT | KEYS | {"leader"}),
@@ -805,6 +855,26 @@ ROWS: tuple[Row, ...] = (
                 params={"any": {}},
                 ok=OK_ACCEPT,
             ),
+            Row("GET", f"{A}/{area}/outbox/dead-letters", "outbox_admin", "list", ADMIN, leak_check=False),
+            Row(
+                "POST",
+                f"{A}/{area}/outbox/dead-letters/redrive",
+                "outbox_admin",
+                "write",
+                ADMIN,
+                params={"any": {}},
+                ok=frozenset({200}),
+            ),
+            # a sent event is no dead letter: the city admin reaches the route and is told so (404)
+            Row(
+                "POST",
+                f"{A}/{area}/outbox/dead-letters/{{event_id}}/redrive",
+                "outbox_admin",
+                "write",
+                ADMIN,
+                params=_any(event_id=f"{{outbox_{area}}}"),
+                ok=frozenset({200, 404}),
+            ),
         )
     ),
     # ---------------------------------------------------------------- metrics and docs of a service: never routed
@@ -820,6 +890,24 @@ ROWS: tuple[Row, ...] = (
     # ---------------------------------------------------------------- internal intake: the services' own principal only
     Row("POST", f"{R}/findings", "problems", "write", frozenset(), body={"any": FINDING}, kind="internal"),
     Row("GET", f"{R}/follow-up-sites", "problems", "list", frozenset(), kind="internal"),
+    Row(
+        "GET",
+        f"{S}/internal/rounds/{{round_code}}/assignments",
+        "assignments",
+        "list",
+        frozenset(),
+        params=ROUND,
+        kind="internal",
+    ),
+    Row(
+        "GET",
+        f"{S}/internal/rounds/{{round_code}}/assignments/{{site_code}}",
+        "assignments",
+        "read",
+        frozenset(),
+        params=_any(round_code="{round}", site_code="{assigned_in}"),
+        kind="internal",
+    ),
     Row(
         "POST",
         f"{N}/events",
@@ -886,7 +974,7 @@ ROWS: tuple[Row, ...] = (
         f"{N}/people/{{user_id}}",
         "people",
         "write",
-        ADMIN | KEYS,
+        ADMIN | DISTRICT | KEYS,
         params=PERSON,
         body=_both(PERSON_BODY_IN, PERSON_BODY_OUT),
     ),
@@ -927,61 +1015,53 @@ ROWS: tuple[Row, ...] = (
         "POST", f"{N}/inbox/read-all", "inbox", "write", READERS, params={"any": {}}, ok=frozenset({200, 204})
     ),
     Row("GET", f"{N}/inbox/stream", "inbox", "list", READERS, stream=True, leak_check=False),
-    # ---------------------------------------------------------------- notify: webhooks and deliveries (city-wide)
+    # ---------------------------------------------------------------- notify: webhooks (inside one's scope), deliveries
+    # A `system` key manages the subscriptions of its own scope (a district key's receives only its
+    # district's events); the receiver is a local one the test starts.
     Row(
         "POST",
         f"{N}/webhooks/subscriptions",
         "webhooks",
         "write",
-        ADMIN,
-        params={"any": {}},
-        body={"any": {"name": "matrix", "url": "https://hooks.example.gov.cn/matrix", "event_types": ["*"]}},
-        ok=OK_CONFIG,
+        ADMIN | KEYS,
+        params={"in": {}, "out": {}},
+        body=_both(SUBSCRIPTION_IN, SUBSCRIPTION_OUT),
+        ok=frozenset({201}),
     ),
-    Row(
-        "GET",
-        f"{N}/webhooks/subscriptions",
-        "webhooks",
-        "list",
-        ADMIN | {"key_city"},
-        leak_check=False,
-    ),
+    Row("GET", f"{N}/webhooks/subscriptions", "webhooks", "list", ADMIN | KEYS),
     Row(
         "GET",
         f"{N}/webhooks/subscriptions/{{subscription_id}}",
         "webhooks",
         "read",
-        ADMIN | {"key_city"},
-        params=_any(subscription_id="{subscription}"),
-        ok=frozenset({200, 404}),
+        ADMIN | KEYS,
+        params=SUBSCRIPTION,
     ),
     Row(
         "POST",
         f"{N}/webhooks/subscriptions/{{subscription_id}}/enable",
         "webhooks",
         "write",
-        ADMIN,
-        params=_any(subscription_id="{subscription}"),
-        ok=OK_TRANSITION | {404},
+        ADMIN | KEYS,
+        params=SUBSCRIPTION,
+        ok=frozenset({200}),
     ),
     Row(
         "POST",
         f"{N}/webhooks/subscriptions/{{subscription_id}}/disable",
         "webhooks",
         "write",
-        ADMIN,
-        params=_any(subscription_id="{subscription}"),
-        ok=OK_TRANSITION | {404},
+        ADMIN | KEYS,
+        params=SUBSCRIPTION,
+        ok=frozenset({200}),
     ),
     Row(
         "GET",
         f"{N}/webhooks/subscriptions/{{subscription_id}}/deliveries",
         "webhooks",
-        "list",
-        ADMIN | {"key_city"},
-        params=_any(subscription_id="{subscription}"),
-        ok=frozenset({200, 404}),
-        leak_check=False,
+        "read",
+        ADMIN | KEYS,
+        params=SUBSCRIPTION,
     ),
     Row("GET", f"{N}/deliveries", "notifications", "list", ADMIN | KEYS),
     Row(
@@ -1020,7 +1100,11 @@ def expected(row: Row, caller: Caller | None, target: str) -> frozenset[int]:
     if row.kind in ("internal", "hidden"):
         return frozenset({404})
     assert caller is not None
+    if caller.name in row.not_theirs:
+        return frozenset({404})
     if caller.name not in row.allowed:
+        if caller.name in row.reaches and target == "out":
+            return frozenset({404})
         if row.op == "list" and row.district_list_may_403:
             return frozenset({403, 200})
         return frozenset({403})
@@ -1033,7 +1117,7 @@ def expected(row: Row, caller: Caller | None, target: str) -> frozenset[int]:
     if row.op == "read":
         return frozenset({404})
     if row.op == "write":
-        return frozenset({404, 422})
+        return frozenset({404, 422}) | row.out_also
     return row.ok
 
 

@@ -3,7 +3,8 @@
 A small city is seeded through the API: the demo directory of Yinzhou and Haishu, the inspector
 pool, a round drawn over both districts and published, the demo score sheets (and the findings they
 send to rectification), problems, extensions, people, notifications and two ``system`` API keys
-created by a city admin (one city-wide, one scoped to Yinzhou). Then every cell is tried.
+created by a city admin (one city-wide, one scoped to Yinzhou), and a webhook subscription of each
+district pointed at a receiver the test runs on 127.0.0.1. Then every cell is tried.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from tests.e2e.scope_matrix import (
     LEAK_MARKERS,
     NOT_IN_OPENAPI,
     ROWS,
+    SUBSCRIPTION_IN,
+    SUBSCRIPTION_OUT,
     Caller,
     Row,
     cells,
@@ -51,6 +54,9 @@ class Matrix:
     keys: dict[str, str]  # caller name -> API key
     counter: itertools.count = field(default_factory=lambda: itertools.count(1))
     calendar_tokens: dict[str, str] = field(default_factory=dict)
+    # (prepare, target) -> a fresh object that the callers a row refuses are tried on (they must not
+    # change it, so one serves them all)
+    spares: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
     def client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.stack.gateway_url, timeout=60.0)
@@ -231,28 +237,12 @@ async def seed(m: Matrix) -> None:
 
         mark("keys")
         # Problems (with an extension asked for) in each district.
-        # In Yinzhou, a finding the Yinzhou team's inspector issued (scoring sent it to rectification),
-        # so that the inspector's own problem is the one tried; otherwise one made by the city.
-        # Scoring's outbox relays the findings after the demo returns: wait for them (bounded).
-        issued: list[dict[str, Any]] = []
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            found = (await ok(await c.get("/api/v1/rectification/problems?limit=500", headers=admin)))[
-                "items"
-            ]
-            issued = [
-                p
-                for p in found
-                if p["district"] == "yinzhou"
-                and p["issued_by"] == s["inspector_sub"]
-                and p["responsible_person"] is None
-            ]
-            if issued:
-                break
-            await asyncio.sleep(0.2)
+        # In Yinzhou, a finding of the Yinzhou team's sheet, issued by its team leader (scoring sent it to
+        # rectification): the team leader's own problem is the one tried (the matrix's data says so).
+        s["problem_issued"] = await issued_problem(m, c, s["team_leader_sub"])
         for tag in ("in", "out"):
-            if tag == "in" and issued:
-                pid = await advance_problem(m, c, int(issued[0]["id"]), "yinzhou", "in_progress")
+            if tag == "in":
+                pid = await advance_problem(m, c, s["problem_issued"], "yinzhou", "in_progress")
             else:
                 pid = await fresh_problem(m, c, tag, "in_progress")
             s[f"problem_{tag}"] = pid
@@ -308,13 +298,54 @@ async def seed(m: Matrix) -> None:
             if created.status_code in (200, 201):
                 m.calendar_tokens[x.name] = created.json()["token"]
         mark("inbox")
-        subs = await c.get("/api/v1/notify/webhooks/subscriptions", headers=admin)
-        items = subs.json().get("items", []) if subs.status_code == 200 else []
-        s["subscription"] = items[0]["id"] if items else 987654321
+        # A webhook subscription of each district, to the local receiver, made by the city admin.
+        for tag, body in (("in", SUBSCRIPTION_IN), ("out", SUBSCRIPTION_OUT)):
+            sub = await ok(
+                await c.post("/api/v1/notify/webhooks/subscriptions", json=fill(body, s), headers=admin)
+            )
+            s[f"subscription_{tag}"] = sub["id"]
         for area in ("sampling", "scoring", "rectification", "notify"):
             r = await c.get(f"/api/v1/{area}/outbox/events?limit=1&status=sent", headers=admin)
             items = r.json().get("items", []) if r.status_code == 200 else []
             s[f"outbox_{area}"] = items[0]["id"] if items else 987654321
+
+
+async def issued_problem(m: Matrix, c: httpx.AsyncClient, issuer: str) -> int:
+    """A new Yinzhou problem `issuer` (the team leader) issued: a finding of the scoring demo, relayed
+    by scoring's outbox after the demo returned. Waits until it is there or no finding is left to relay
+    (bounded by a generous deadline; the findings name their sheet's team leader as issuer)."""
+    admin = m.admin()
+    deadline = time.monotonic() + 300
+    while True:
+        pending = (
+            await ok(
+                await c.get(
+                    "/api/v1/scoring/outbox/events?status=pending&limit=500", headers=admin, timeout=120
+                )
+            )
+        )["items"]
+        relaying = [e for e in pending if e["path"] == "/findings"]
+        found = (
+            await ok(await c.get("/api/v1/rectification/problems?limit=500", headers=admin, timeout=120))
+        )["items"]
+        issued = [
+            p
+            for p in found
+            if p["district"] == "yinzhou" and p["issued_by"] == issuer and p["responsible_person"] is None
+        ]
+        if issued:
+            return int(issued[0]["id"])
+        if not relaying:
+            failed = (await ok(await c.get("/api/v1/scoring/outbox/dead-letters?limit=500", headers=admin)))[
+                "items"
+            ]
+            raise AssertionError(
+                f"no Yinzhou finding of {issuer} reached rectification and none is left to relay; "
+                f"problems by (district, issuer): {sorted({(p['district'], p['issued_by']) for p in found})}; "
+                f"findings refused: {[(e['id'], e['last_error']) for e in failed if e['path'] == '/findings'][:5]}"
+            )
+        assert time.monotonic() < deadline, f"{len(relaying)} findings still waiting in scoring's outbox"
+        await asyncio.sleep(0.5)
 
 
 async def first_message(m: Matrix, c: httpx.AsyncClient, caller: Caller) -> Any:
@@ -384,13 +415,27 @@ async def prepare(m: Matrix, c: httpx.AsyncClient, row: Row, caller: Caller, tar
         "my_message": m.seeds.get(f"message_{caller.name}", 987654321),
         "my_calendar_token": m.calendar_tokens.get(caller.name, "no-token"),
     }
-    if row.prepare is None or caller.name not in row.allowed:
+    if row.prepare is None:
         return extra
+    if caller.name not in row.allowed:
+        # A refusal is tried on a real object too (so that a wrong 404 for a missing one cannot pass).
+        spare = (row.prepare, target)
+        if spare not in m.spares:
+            m.spares[spare] = await make(m, c, row.prepare, caller, target, {**extra})
+        return {**extra, **m.spares[spare]}
+    return await make(m, c, row.prepare, caller, target, extra)
+
+
+async def make(
+    m: Matrix, c: httpx.AsyncClient, prepare: str, caller: Caller, target: str, extra: dict[str, Any]
+) -> dict[str, Any]:
+    """The fresh object `prepare` names, for `caller`, inside (in) or outside (out) Yinzhou."""
+    n = next(m.counter)
     admin = m.admin()
-    kind, _, state = row.prepare.partition(":")
+    kind, _, state = prepare.partition(":")
     if kind == "fresh_site":
         town = m.seeds["town_in" if target != "out" else "town_out"]
-        code = extra["new_code"]
+        code = f"{'330212' if target != 'out' else '330203'}001{(900 + n) % 1000:03d}"
         site = await ok(
             await c.post(
                 "/api/v1/sampling/sites",
@@ -442,19 +487,48 @@ async def matrix(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Matr
 
     tmp = tmp_path_factory.mktemp("matrix")
     pg = POSTGRES_ADMIN_URL if TEST_DB == "postgres" else None
-    stack = await start_stack(
-        tmp,
-        postgres_admin_url=pg,
-        gateway_env={"GATEWAY_RATE_LIMIT_PER_MINUTE": "1000000", "GATEWAY_RATE_LIMIT_BURST": "100000"},
-    )
+    receiver = await asyncio.start_server(receive_webhook, "127.0.0.1", 0)
+    port = receiver.sockets[0].getsockname()[1]
     try:
-        m = Matrix(stack, seeds={}, keys={})
-        await seed(m)
-        yield m
+        stack = await start_stack(
+            tmp,
+            postgres_admin_url=pg,
+            # webhooks go to the local receiver only
+            env_extra={"NOTIFY_WEBHOOK_ALLOW_PRIVATE": "true"},
+            gateway_env={"GATEWAY_RATE_LIMIT_PER_MINUTE": "1000000", "GATEWAY_RATE_LIMIT_BURST": "100000"},
+        )
+        try:
+            m = Matrix(stack, seeds={"receiver_url": f"http://127.0.0.1:{port}/matrix-hook"}, keys={})
+            await seed(m)
+            yield m
+        finally:
+            stack.stop()
+            if pg:
+                await drop_databases(stack, pg)
     finally:
-        stack.stop()
-        if pg:
-            await drop_databases(stack, pg)
+        receiver.close()
+        await receiver.wait_closed()
+
+
+async def receive_webhook(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """A webhook receiver that accepts every request (204), one per connection."""
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            (
+                int(line.split(b":", 1)[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            ),
+            0,
+        )
+        await reader.readexactly(length)
+        writer.write(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, ValueError):
+        pass
+    finally:
+        writer.close()
 
 
 # ----------------------------------------------------------------------------------------- the cells
