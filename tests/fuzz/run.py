@@ -1,8 +1,8 @@
 """Fuzz the merged OpenAPI with schemathesis: ``python -m tests.fuzz.run`` (``make fuzz``; run by .ci/run).
 
 Starts its own system (four services and the gateway on free ports, SQLite under a temporary
-directory, the rate limit lifted for this run, notify allowed to deliver to loopback receivers)
-and a webhook receiver on 127.0.0.1; every webhook subscription the run creates points at that
+directory, both gateway rate limits (per principal and failed authentications) lifted for this run,
+notify allowed to deliver to loopback receivers) and a webhook receiver on 127.0.0.1; every webhook subscription the run creates points at that
 receiver (tests/fuzz/hooks.py). Requests are made as a city admin with a development token.
 
 Empty by default; ``FUZZ_DEMO=1`` loads the demo city first (existing ids let the generated requests
@@ -99,7 +99,9 @@ async def fuzz(max_examples: int, max_time: int, workers: int, keep: bool, demo:
         stack = await start_stack(
             tmp,
             env_extra={"NOTIFY_WEBHOOK_ALLOW_PRIVATE": "true"},
-            gateway_env={"GATEWAY_RATE_LIMIT_PER_MINUTE": "10000000", "GATEWAY_RATE_LIMIT_BURST": "1000000"},
+            # the calendar feed's generated tokens are failed authentications: with that limit on, one
+            # minute of them turns every later request from this address into 429
+            gateway_env={"GATEWAY_RATE_LIMIT_ENABLED": "false"},
             demo=demo,
         )
         token = stack.token(roles=["city_admin"], scope="ningbo", sub="u-fuzz-admin", ttl=max_time + 3600)
