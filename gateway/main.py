@@ -35,7 +35,6 @@ from services.kit.auth import Principal, sign_principal
 from services.kit.clock import Clock, OffsetClock, SystemClock
 from services.kit.db import make_engine, make_sessionmaker
 from services.kit.errors import (
-    PROBLEM_SCHEMA,
     Forbidden,
     NotFound,
     ServiceUnavailable,
@@ -45,6 +44,7 @@ from services.kit.http import make_service_client
 from services.kit.logs import configure_logging, get_logger
 from services.kit.middleware import RequestContextMiddleware
 from services.kit.migrations import head_revision, upgrade_to_head
+from services.kit.openapi import PROBLEM_SCHEMA
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 TITLE = "基层党建专项督查 API"

@@ -23,30 +23,18 @@ from services.kit import orgunit
 from services.kit.auth import current_principal
 from services.kit.clock import Clock, OffsetClock, SystemClock
 from services.kit.db import make_engine, make_sessionmaker
-from services.kit.errors import PROBLEM_SCHEMA, install_error_handlers, problem_response
+from services.kit.errors import install_error_handlers, problem_response
 from services.kit.http import make_service_client
 from services.kit.logs import configure_logging, get_logger
 from services.kit.middleware import RequestContextMiddleware
 from services.kit.migrations import current_revision, head_revision, upgrade_to_head
+from services.kit.openapi import errors, finalize, reject_unknown_query
 from services.kit.settings import ServiceSettings
 
 Worker = Callable[[FastAPI], Coroutine[Any, Any, None]]
 """A background loop run for the life of the process; it must return or raise when cancelled."""
 
 log = get_logger("kit.app")
-
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {
-        "description": desc,
-        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
-    }
-    for status, desc in {
-        400: "Malformed request",
-        401: "No or invalid credentials",
-        403: "Role or scope does not allow this",
-        422: "Invalid fields (each listed in `errors`)",
-    }.items()
-}
 
 
 def operation_id(service: str) -> Callable[[APIRoute], str]:
@@ -174,7 +162,7 @@ def create_app(
         lifespan=lifespan,
         generate_unique_id_function=operation_id(name),
         openapi_tags=openapi_tags,
-        responses=ERROR_RESPONSES,
+        responses=errors(400, 401, 403, 422),
     )
     app.state.settings = settings
     app.state.clock = clock
@@ -184,29 +172,19 @@ def create_app(
     if settings.clock_control:
         app.include_router(clock_router())
     for router in routers:
-        app.include_router(router, dependencies=[Depends(current_principal)])
+        app.include_router(router, dependencies=[Depends(current_principal), Depends(reject_unknown_query)])
     app.add_middleware(RequestContextMiddleware, process=name, log_requests=settings.access_log)
-    _add_problem_schema(app)
+    _conventions(app)
     return app
 
 
-def _add_problem_schema(app: FastAPI) -> None:
+def _conventions(app: FastAPI) -> None:
     original = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
-        schema = original()
-        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
-        schemas["Problem"] = PROBLEM_SCHEMA
-        # FastAPI documents its own 422 shape; ours is a Problem with `errors`.
-        for ops in schema.get("paths", {}).values():
-            for op in ops.values():
-                if isinstance(op, dict) and "422" in op.get("responses", {}):
-                    op["responses"]["422"] = ERROR_RESPONSES[422]
-        schemas.pop("HTTPValidationError", None)
-        schemas.pop("ValidationError", None)
-        app.openapi_schema = schema
-        return schema
+        app.openapi_schema = finalize(original())
+        return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -73,8 +73,6 @@ REDRIVEN = Counter(
     "outbox_redriven_total", "Dead-lettered outbox events put back in the queue by an admin", ["service"]
 )
 LEASE = timedelta(seconds=60)
-# notify's intake takes events one by one at /events and in bulk at /events/batch (docs/events.md).
-NOTIFY_BATCH: dict[tuple[str, str], str] = {("notify", "/events"): "/events/batch"}
 
 
 def outbox_table(metadata: MetaData) -> Table:

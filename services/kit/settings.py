@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -54,6 +54,15 @@ class BaseProcessSettings(BaseSettings):
         return self
 
 
+def peer_url(env: str, default: str) -> Any:
+    """A peer service's base URL, read from its unprefixed variable (``NOTIFY_URL``) by every process.
+
+    Each service declares the peers it talks to in its own settings, e.g.
+    ``notify_url: str = peer_url("NOTIFY_URL", "http://127.0.0.1:8004")``.
+    """
+    return Field(default, validation_alias=_shared(env))
+
+
 class ServiceSettings(BaseProcessSettings):
     """A service: its own database, and where its peers are."""
 
@@ -63,10 +72,6 @@ class ServiceSettings(BaseProcessSettings):
     db_pool_size: int = 16
     db_max_overflow: int = 0
     auto_migrate: bool = True
-    sampling_url: str = Field("http://127.0.0.1:8001", validation_alias=_shared("SAMPLING_URL"))
-    scoring_url: str = Field("http://127.0.0.1:8002", validation_alias=_shared("SCORING_URL"))
-    rectification_url: str = Field("http://127.0.0.1:8003", validation_alias=_shared("RECTIFICATION_URL"))
-    notify_url: str = Field("http://127.0.0.1:8004", validation_alias=_shared("NOTIFY_URL"))
     http_timeout_seconds: float = 10.0
     # Outbox relay: how often it polls and how hard it retries before giving up on an event.
     outbox_enabled: bool = True

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 
 # C0 controls except TAB, LF and CR; DEL; C1 controls. TAB/LF/CR are kept for multi-line text
 # (descriptions, notes); exports neutralise a cell that *starts* with one (see kit.exports).
@@ -61,7 +61,11 @@ def check_value(value: Any, *, depth: int = 0) -> None:
 
 
 class InputModel(BaseModel):
-    """Base of request bodies: no control characters, 64-bit integers, bounded nesting."""
+    """Base of request bodies: no control characters, 64-bit integers, bounded nesting, no unknown
+    fields (a misspelt or unsupported field is a 422 naming it, never silently ignored). A field is
+    documented by the docstring under it."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     @model_validator(mode="after")
     def _safe_values(self) -> InputModel:

@@ -3,7 +3,7 @@ from typing import ClassVar
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from services.kit.settings import ServiceSettings
+from services.kit.settings import ServiceSettings, peer_url
 
 DEV_SMS_KEY = "dev-sms-key"
 
@@ -13,6 +13,10 @@ class Settings(ServiceSettings):
 
     service_name: ClassVar[str] = "notify"
     port: int = 8004
+    # Peers this service calls (their base URLs).
+    notify_url: str = peer_url("NOTIFY_URL", "http://127.0.0.1:8004")
+    rectification_url: str = peer_url("RECTIFICATION_URL", "http://127.0.0.1:8003")
+    scoring_url: str = peer_url("SCORING_URL", "http://127.0.0.1:8002")
 
     # Intake
     max_payload_bytes: int = 64 * 1024

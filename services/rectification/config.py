@@ -3,7 +3,7 @@ from typing import ClassVar
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from services.kit.settings import ServiceSettings
+from services.kit.settings import ServiceSettings, peer_url
 
 
 class Settings(ServiceSettings):
@@ -11,6 +11,9 @@ class Settings(ServiceSettings):
 
     service_name: ClassVar[str] = "rectification"
     port: int = 8003
+    # Peers this service calls (their base URLs).
+    notify_url: str = peer_url("NOTIFY_URL", "http://127.0.0.1:8004")
+    sampling_url: str = peer_url("SAMPLING_URL", "http://127.0.0.1:8001")
 
     # Lights: yellow when this many calendar days or fewer are left, red at the second threshold.
     light_yellow_days: int = 7

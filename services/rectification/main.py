@@ -7,10 +7,12 @@ from services.kit import outbox
 from services.kit.app import Worker, create_app
 from services.kit.clock import Clock
 from services.kit.endpoints import whoami_router
-from services.kit.outbox import NOTIFY_BATCH
 from services.rectification import __version__, endpoints, scheduler
 from services.rectification.config import Settings
 from services.rectification.models import outbox_event
+
+# notify takes events one by one at /events and in bulk at /events/batch (docs/events.md).
+NOTIFY_BATCH_PATHS = {("notify", "/events"): "/events/batch"}
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -18,7 +20,7 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 def relay_config(settings: Settings) -> outbox.RelayConfig:
     """Where the outbox relay delivers rectification's events (notify only)."""
     return outbox.relay_config(
-        settings, table=outbox_event, targets={"notify": settings.notify_url}, batch_paths=NOTIFY_BATCH
+        settings, table=outbox_event, targets={"notify": settings.notify_url}, batch_paths=NOTIFY_BATCH_PATHS
     )
 
 

@@ -2,7 +2,7 @@ from typing import ClassVar
 
 from pydantic_settings import SettingsConfigDict
 
-from services.kit.settings import ServiceSettings
+from services.kit.settings import ServiceSettings, peer_url
 
 
 class Settings(ServiceSettings):
@@ -10,5 +10,10 @@ class Settings(ServiceSettings):
 
     service_name: ClassVar[str] = "sampling"
     port: int = 8001
+    # Peers this service calls (their base URLs).
+    # Its own public base URL (the demo loader calls the running service through it).
+    sampling_url: str = peer_url("SAMPLING_URL", "http://127.0.0.1:8001")
+    notify_url: str = peer_url("NOTIFY_URL", "http://127.0.0.1:8004")
+    rectification_url: str = peer_url("RECTIFICATION_URL", "http://127.0.0.1:8003")
     # `python -m services.sampling.demo` loads the synthetic city unless this is false.
     demo_data: bool = True

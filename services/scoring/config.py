@@ -2,7 +2,7 @@ from typing import ClassVar
 
 from pydantic_settings import SettingsConfigDict
 
-from services.kit.settings import ServiceSettings
+from services.kit.settings import ServiceSettings, peer_url
 
 
 class Settings(ServiceSettings):
@@ -10,3 +10,7 @@ class Settings(ServiceSettings):
 
     service_name: ClassVar[str] = "scoring"
     port: int = 8002
+    # Peers this service calls (their base URLs).
+    sampling_url: str = peer_url("SAMPLING_URL", "http://127.0.0.1:8001")
+    notify_url: str = peer_url("NOTIFY_URL", "http://127.0.0.1:8004")
+    rectification_url: str = peer_url("RECTIFICATION_URL", "http://127.0.0.1:8003")

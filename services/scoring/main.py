@@ -7,10 +7,12 @@ from services.kit import outbox
 from services.kit.app import create_app
 from services.kit.clock import Clock
 from services.kit.endpoints import whoami_router
-from services.kit.outbox import NOTIFY_BATCH
 from services.scoring import __version__, endpoints
 from services.scoring.config import Settings
 from services.scoring.models import outbox_event
+
+# notify takes events one by one at /events and in bulk at /events/batch (docs/events.md).
+NOTIFY_BATCH_PATHS = {("notify", "/events"): "/events/batch"}
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -31,7 +33,7 @@ def build_app(
                     settings,
                     table=outbox_event,
                     targets={"notify": settings.notify_url, "rectification": settings.rectification_url},
-                    batch_paths=NOTIFY_BATCH,
+                    batch_paths=NOTIFY_BATCH_PATHS,
                 )
             )
         )
