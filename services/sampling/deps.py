@@ -1,61 +1,162 @@
-"""Path validation that raises the service's own problems.
+"""Dependencies every sampling entity shares: the city-wide rule, file uploads and downloads, peers.
 
-A site outside the caller's scope is answered exactly like a missing one (same status, same body):
-neither its existence nor its place leaks, and ids being sequential tells nobody anything.
+Entity-specific lookups (a site in scope, a round by code) live in each entity's ``access.py``.
 """
 
-from typing import Annotated
+from __future__ import annotations
 
-from fastapi import Depends, Path
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from services.kit.auth import PrincipalDep
-from services.kit.db import SessionDep
-from services.kit.params import IdPath
-from services.sampling import repository
-from services.sampling.errors import InspectorNotFound, RoundNotFound, SiteNotFound
-from services.sampling.models import Inspector, Round, Site
+from fastapi import Depends, Query, Request, Response
 
-
-async def valid_site_id(session: SessionDep, principal: PrincipalDep, site_id: IdPath) -> Site:
-    site = await repository.get_site(session, site_id)
-    if site is None or not principal.covers(site.org_unit):
-        raise SiteNotFound(f"No site with id {site_id}", site_id=site_id)
-    return site
+from services.kit.auth import Principal, PrincipalDep, allow
+from services.kit.errors import Forbidden
+from services.sampling import importing
+from services.sampling.enums import FileFormat
+from services.sampling.errors import UnreadableFileProblem
+from services.sampling.importing import ImportOptions
 
 
-async def valid_site_code(
-    session: SessionDep, principal: PrincipalDep, code: Annotated[str, Path(max_length=64)]
-) -> Site:
-    site = await repository.get_site_by_code(session, code)
-    if site is None or not principal.covers(site.org_unit):
-        raise SiteNotFound(f"No site with code {code}", code=code)
-    return site
+def require_city_wide(principal: Principal, what: str) -> None:
+    """403 unless the caller's scope is the whole city (for city-wide resources and actions)."""
+    if not principal.city_wide:
+        raise Forbidden(
+            f"{what} needs a city-wide scope; yours is {principal.scope!r}", scope=principal.scope
+        )
 
 
-async def valid_inspector_id(session: SessionDep, inspector_id: IdPath) -> Inspector:
-    inspector = await repository.get_inspector(session, inspector_id)
-    if inspector is None:
-        raise InspectorNotFound(f"No inspector with id {inspector_id}", inspector_id=inspector_id)
-    return inspector
+class _CityWide:
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+    async def __call__(self, principal: PrincipalDep) -> Principal:
+        require_city_wide(principal, self.what)
+        return principal
 
 
-async def valid_round_code(session: SessionDep, round_code: Annotated[str, Path(max_length=20)]) -> Round:
-    rnd = await repository.get_round_by_code(session, round_code)
-    if rnd is None:
-        raise RoundNotFound(f"No round {round_code}", round_code=round_code)
-    return rnd
+def city_wide(*roles: str, what: str) -> dict[str, Any]:
+    """Route kwargs: one of `roles`, and a scope that is the whole city."""
+    kw = allow(*roles)
+    kw["dependencies"] = [*kw["dependencies"], Depends(_CityWide(what))]
+    return kw
 
 
-async def locked_round_code(session: SessionDep, round_code: Annotated[str, Path(max_length=20)]) -> Round:
-    """The round, locked for this transaction (state changes of one round are serialised)."""
-    rnd = await repository.get_round_by_code(session, round_code, for_update=True)
-    if rnd is None:
-        raise RoundNotFound(f"No round {round_code}", round_code=round_code)
-    return rnd
+def _rectification_url(request: Request) -> str:
+    return str(request.app.state.settings.rectification_url)
 
 
-ValidSite = Annotated[Site, Depends(valid_site_id)]
-ValidSiteCode = Annotated[Site, Depends(valid_site_code)]
-ValidInspector = Annotated[Inspector, Depends(valid_inspector_id)]
-ValidRound = Annotated[Round, Depends(valid_round_code)]
-LockedRound = Annotated[Round, Depends(locked_round_code)]
+RectificationUrlDep = Annotated[str, Depends(_rectification_url)]
+"""Rectification's base URL (the follow-up sites of a round come from there)."""
+
+
+FormatQuery = Annotated[
+    FileFormat | None,
+    Query(description="The file's format; by default taken from the file name or the content type"),
+]
+ExportFormatQuery = Annotated[FileFormat, Query(description="The format of the file to download")]
+
+IMPORT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "description": "The file: raw body (Content-Type text/csv, application/json or the XLSX type) or multipart field `file`",
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/json": {
+                "schema": {
+                    "type": "array",
+                    "description": 'One object per row, keyed by column name (or `{"items": [...]}`)',
+                    "items": {
+                        "type": "object",
+                        "description": "One row: column name to cell value",
+                        "additionalProperties": {
+                            "anyOf": [
+                                {"type": "string"},
+                                {"type": "number"},
+                                {"type": "boolean"},
+                                {"type": "array", "items": {"type": "string"}},
+                                {"type": "null"},
+                            ]
+                        },
+                    },
+                    "examples": [
+                        [
+                            {
+                                "code": "330212001001",
+                                "type": "village",
+                                "name": "三塘村",
+                                "parent_code": "330212001",
+                                "tags": "示范点",
+                            }
+                        ]
+                    ],
+                }
+            },
+            importing.MEDIA_TYPES["xlsx"]: {"schema": {"type": "string", "format": "binary"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "The CSV, XLSX or JSON file",
+                        }
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+def import_route(kw: dict[str, Any]) -> dict[str, Any]:
+    """Route kwargs plus the documented upload body (both live in ``openapi_extra``)."""
+    kw["openapi_extra"] = {**kw["openapi_extra"], **IMPORT_BODY}
+    return kw
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An uploaded table and how to import it."""
+
+    data: bytes
+    options: ImportOptions
+
+
+async def read_upload(
+    request: Request,
+    format: FormatQuery = None,
+    dry_run: Annotated[bool, Query(description="Check the file and report, change nothing")] = False,
+    good_rows_only: Annotated[
+        bool, Query(description="Apply the good rows and report the bad ones (default: all or nothing)")
+    ] = False,
+) -> Upload:
+    """The file of an import request (raw body or multipart field ``file``) with its options."""
+    content_type = request.headers.get("content-type", "")
+    filename = None
+    if content_type.startswith("multipart/form-data"):
+        form = await request.form()
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise UnreadableFileProblem("Send the file in the multipart field `file`")
+        data = await upload.read()
+        filename, content_type = upload.filename, upload.content_type or ""
+    else:
+        data = await request.body()
+    try:
+        fmt = importing.detect_format(format.value if format else None, content_type, filename)
+    except importing.UnreadableFile as exc:
+        raise UnreadableFileProblem(str(exc)) from exc
+    return Upload(data, ImportOptions(fmt=fmt, dry_run=dry_run, good_rows_only=good_rows_only))
+
+
+UploadDep = Annotated[Upload, Depends(read_upload)]
+
+
+def download(data: bytes, fmt: str, name: str) -> Response:
+    """A file answer in `fmt`, offered for download as ``name.fmt``."""
+    return Response(
+        data,
+        media_type=importing.MEDIA_TYPES[fmt],
+        headers={"content-disposition": f'attachment; filename="{name}.{fmt}"'},
+    )

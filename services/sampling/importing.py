@@ -55,6 +55,15 @@ class UnreadableFile(ValueError):
 
 
 @dataclass(frozen=True)
+class ImportOptions:
+    """How to import a file: its format, and whether to apply nothing (dry run) or only the good rows."""
+
+    fmt: str
+    dry_run: bool = False
+    good_rows_only: bool = False
+
+
+@dataclass(frozen=True)
 class ExistingSite:
     id: int
     code: str

@@ -7,14 +7,27 @@ from services.kit import outbox
 from services.kit.app import create_app
 from services.kit.clock import Clock
 from services.kit.endpoints import whoami_router
-from services.sampling import __version__, endpoints, round_endpoints
+from services.sampling import __version__
 from services.sampling.config import Settings
+from services.sampling.inspectors import endpoints as inspectors
 from services.sampling.models import outbox_event
+from services.sampling.rounds import endpoints as rounds
+from services.sampling.sites import endpoints as sites
 
 # notify takes events one by one at /events and in bulk at /events/batch (docs/events.md).
 NOTIFY_BATCH_PATHS = {("notify", "/events"): "/events/batch"}
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+OPERATIONS = "sampling.operations"
+TAGS = [
+    {"name": sites.TAG, "description": "名录库 — The site directory: sites, imports and exports"},
+    {"name": inspectors.TAG, "description": "人员库 — The inspector pool: people and their home districts"},
+    {"name": rounds.ROUNDS, "description": "督查批次 — Rounds: plans, frozen frames, publication"},
+    {"name": rounds.DRAWS, "description": "抽签 — Verifiable draws, their records and the teams drawn"},
+    {"name": rounds.ASSIGNMENTS, "description": "督查任务 — Visits: which team visits which site, and when"},
+    {"name": OPERATIONS, "description": "运维 — Who is calling, and the outbox of events sent to notify"},
+]
 
 
 def build_app(
@@ -43,16 +56,15 @@ def build_app(
         description="Site directory (名录库), inspector pool (人员库), rounds and publicly verifiable draws.",
         version=__version__,
         routers=[
-            whoami_router("sampling"),
-            outbox.outbox_admin_router(outbox_event, tag="operations"),
-            endpoints.router,
-            endpoints.pool_router,
-            round_endpoints.router,
-            round_endpoints.me_router,
-            round_endpoints.internal_router,
+            whoami_router(OPERATIONS),
+            outbox.outbox_admin_router(outbox_event, tag=OPERATIONS),
+            sites.router,
+            inspectors.router,
+            rounds.router,
         ],
         migrations_dir=MIGRATIONS_DIR,
         workers=workers,
         clock=clock,
+        openapi_tags=TAGS,
         http_transport=http_transport,
     )

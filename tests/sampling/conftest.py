@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import AsyncIterator, Callable, Generator
 from typing import Any
 
 import httpx
 import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from services.kit.clock import FrozenClock
@@ -22,7 +26,7 @@ from services.kit.testing import (
 )
 from services.sampling.config import Settings
 from services.sampling.main import MIGRATIONS_DIR, build_app
-from services.sampling.models import metadata
+from services.sampling.models import metadata, outbox_event
 from tests.conftest import POSTGRES_ADMIN_URL, TEST_DB
 
 
@@ -224,3 +228,59 @@ async def drawn_round(
     r = await client.get(f"/rounds/{code}/draws/1", headers=ADMIN)
     assert r.status_code == 200
     return dict(r.json())
+
+
+def key(scope: str) -> dict[str, str]:
+    """An integration's API key (role ``system``) scoped to `scope`."""
+    return principal_headers(roles=["system"], scope=scope, kind="api_key", sub=f"key:{scope or 'none'}")
+
+
+def user(role: str, scope: str, sub: str = "tester") -> dict[str, str]:
+    return principal_headers(roles=[role], scope=scope, sub=sub)
+
+
+def service() -> dict[str, str]:
+    """The principal a service signs for itself (what scoring sends)."""
+    return principal_headers(roles=["system"], scope="", kind="service", sub="service:scoring")
+
+
+def body(r: httpx.Response) -> dict[str, Any]:
+    """A problem body without what differs per request."""
+    return {k: v for k, v in r.json().items() if k not in ("request_id", "instance")}
+
+
+async def site_id(client: httpx.AsyncClient, code: str) -> int:
+    r = await client.get(f"/sites/by-code/{code}", headers=ADMIN)
+    assert r.status_code == 200, r.text
+    return int(r.json()["id"])
+
+
+async def codes_of(client: httpx.AsyncClient, district: str) -> list[str]:
+    r = await client.get(
+        "/rounds/2026Q1/assignments", params={"district": district, "limit": 500}, headers=ADMIN
+    )
+    return [a["site"]["code"] for a in r.json()["items"]]
+
+
+async def export_file(client: httpx.AsyncClient, path: str, fmt: str) -> httpx.Response:
+    """An export (as the city admin) in `fmt`, asserting it succeeded."""
+    r = await client.get(path, params={"format": fmt}, headers=ADMIN)
+    assert r.status_code == 200, r.text
+    return r
+
+
+def csv_rows(r: httpx.Response) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(r.content.decode("utf-8"))))
+
+
+def xlsx_rows(r: httpx.Response) -> list[list[object]]:
+    ws = load_workbook(io.BytesIO(r.content)).active
+    assert ws is not None
+    return [[c for c in row] for row in ws.iter_rows()]  # type: ignore[misc]
+
+
+async def outbox_rows(client: httpx.AsyncClient) -> list[dict[str, Any]]:
+    """Every event the app queued in its outbox, oldest first."""
+    async with client.app.state.engine.connect() as conn:  # type: ignore[attr-defined]
+        rows = await conn.execute(select(outbox_event).order_by(outbox_event.c.created_at, outbox_event.c.id))
+        return [dict(r._mapping) for r in rows]

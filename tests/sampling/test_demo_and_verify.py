@@ -43,7 +43,7 @@ class TestDemoCity:
         second = await demo.load(client)
         assert (second["sites"]["created"], second["sites"]["updated"]) == (0, 0)
         assert second["round"]["current_draw_number"] == 1
-        teams = (await client.get("/rounds/2026Q1/teams")).json()
+        teams = (await client.get("/rounds/2026Q1/teams")).json()["items"]
         assert len(teams) == 5 and all(len(t["member_user_ids"]) == 5 for t in teams)
         listing = (await client.get("/rounds/2026Q1/assignments", params={"limit": 500})).json()
         total = listing["total"]

@@ -1,9 +1,8 @@
-"""Rules of the site directory (名录库) and the inspector pool (人员库): CRUD, imports, exports."""
+"""Rules of the site directory (名录库): create, change, move and remove sites; import and export files."""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,20 +11,18 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.kit.auth import Principal
 from services.kit.errors import Conflict, UnprocessableEntity, field_error
-from services.sampling import errors, importing, repository
-from services.sampling.importing import Checked, ExistingSite, SiteRow
-from services.sampling.models import Inspector, Site
-from services.sampling.schemas import ImportReport, InspectorCreate, InspectorUpdate, SiteCreate, SiteUpdate
+from services.kit.pagination import PageParams, Sort
+from services.sampling import errors, importing
+from services.sampling.importing import Checked, ExistingSite, ImportOptions, SiteRow
+from services.sampling.models import Site
+from services.sampling.sites import repository
+from services.sampling.sites.schemas import ImportReport, SiteCreate, SiteFilter, SiteUpdate
 
 
-@dataclass
-class ImportOptions:
-    fmt: str
-    dry_run: bool = False
-    good_rows_only: bool = False
-
-
-def _report(opts: ImportOptions, checked: Checked, created: int, updated: int, applied: bool) -> ImportReport:
+def import_report(
+    opts: ImportOptions, checked: Checked, created: int, updated: int, applied: bool
+) -> ImportReport:
+    """The report of an import (of sites or inspectors)."""
     rejected = len({e["line"] for e in checked.errors})
     return ImportReport.model_validate(
         {
@@ -43,13 +40,22 @@ def _report(opts: ImportOptions, checked: Checked, created: int, updated: int, a
     )
 
 
-def _reject(report: ImportReport, what: str) -> errors.ImportRejected:
+def import_rejected(report: ImportReport, what: str) -> errors.ImportRejected:
+    """The 422 of an all-or-nothing import with bad rows."""
     return errors.ImportRejected(
         f"{report.rejected} of {report.total_rows} {what} rows are bad; nothing was imported "
         "(fix them, or import with good_rows_only=true)",
         errors=[e.model_dump() for e in report.errors],
-        report=report.model_dump(),
+        report=report.model_dump(mode="json"),
     )
+
+
+async def parse_upload(data: bytes, opts: ImportOptions) -> list[tuple[int, dict[str, Any]]]:
+    """The rows of an uploaded file (parsed in a thread: it is CPU work)."""
+    try:
+        return await asyncio.to_thread(importing.parse_table, data, opts.fmt)
+    except importing.UnreadableFile as exc:
+        raise errors.UnreadableFileProblem(str(exc), format=opts.fmt) from exc
 
 
 def _same(row: SiteRow, ex: ExistingSite) -> bool:
@@ -118,28 +124,35 @@ async def _apply_guarded(
         ) from exc
 
 
+async def list_sites(
+    session: AsyncSession, *, principal: Principal, where: SiteFilter, page: PageParams, sort: Sort
+) -> tuple[list[Site], int]:
+    """Sites inside the caller's scope matching `where`, one page of them, and how many match."""
+    return await repository.list_sites(
+        session, repository.site_conditions(principal, where), page=page, sort=sort
+    )
+
+
 async def import_sites(
     session: AsyncSession, *, principal: Principal, data: bytes, opts: ImportOptions, now: datetime
 ) -> ImportReport:
     """Check a directory file and upsert it by code: all or nothing, only the good rows, or not at all (dry run)."""
-    try:
-        raw = await asyncio.to_thread(importing.parse_table, data, opts.fmt)
-    except importing.UnreadableFile as exc:
-        raise errors.UnreadableFileProblem(str(exc), format=opts.fmt) from exc
+    raw = await parse_upload(data, opts)
     existing = await repository.existing_sites(session)
     checked = await asyncio.to_thread(importing.check_sites, raw, existing, principal.covers)
     if checked.errors and not opts.good_rows_only and not opts.dry_run:
-        raise _reject(_report(opts, checked, 0, 0, False), "site")
+        raise import_rejected(import_report(opts, checked, 0, 0, False), "site")
     if opts.dry_run:
         created = sum(1 for r in checked.rows if r.code not in existing)
         updated = sum(1 for r in checked.rows if r.code in existing and not _same(r, existing[r.code]))
-        return _report(opts, checked, created, updated, False)
+        return import_report(opts, checked, created, updated, False)
     created, updated = await _apply_guarded(session, checked.rows, existing, now)
-    return _report(opts, checked, created, updated, True)
+    return import_report(opts, checked, created, updated, True)
 
 
-async def export_sites(session: AsyncSession, *, conds: list[Any], fmt: str) -> bytes:
-    rows = await repository.export_site_rows(session, conds)
+async def export_sites(session: AsyncSession, *, principal: Principal, where: SiteFilter, fmt: str) -> bytes:
+    """The directory inside the caller's scope, in the import format."""
+    rows = await repository.export_site_rows(session, repository.site_conditions(principal, where))
     return await asyncio.to_thread(importing.write_table, rows, importing.SITE_COLUMNS, fmt)
 
 
@@ -165,7 +178,7 @@ async def create_site(
     existing = await repository.existing_sites(session, codes)
     if site_in.code in existing:
         raise errors.DuplicateCode(f"A site with code {site_in.code} already exists", code=site_in.code)
-    raw = [(1, {**site_in.model_dump(), "tags": site_in.tags})]
+    raw = [(1, {**site_in.model_dump(mode="json"), "tags": site_in.tags})]
     checked = importing.check_sites(raw, existing, principal.covers)
     _single_row_errors(checked)
     await _apply_guarded(session, checked.rows, existing, now)
@@ -179,8 +192,8 @@ async def update_site(
 ) -> Site:
     """Rename, (de)activate, retag or move a site; a move carries its subtree along.
 
-    The caller already sees `site` (an out-of-scope site is a 404 in ``deps``); a new parent outside
-    the caller's scope is refused like an unknown one.
+    The caller already sees `site` (an out-of-scope site is a 404 in ``access``); a new parent
+    outside the caller's scope is refused like an unknown one.
     """
     patch = site_in.model_dump(exclude_unset=True)
     record = {
@@ -197,112 +210,15 @@ async def update_site(
     checked = importing.check_sites([(1, record)], existing, principal.covers)
     _single_row_errors(checked)
     await _apply_sites(session, checked.rows, existing, now)
-    await session.refresh(site)
+    await repository.refresh(session, site)
     return site
 
 
-async def delete_site(session: AsyncSession, *, principal: Principal, site: Site) -> None:
+async def delete_site(session: AsyncSession, *, site: Site) -> None:
     """Remove a leaf site; a site with children must be emptied (or deactivated) instead."""
     assert site.id is not None
     if await repository.has_children(session, site.id):
         raise Conflict(
             f"Site {site.code} still has children; move them or deactivate it instead", code=site.code
         )
-    await session.delete(site)
-    await session.flush()
-
-
-# Inspector pool
-
-
-async def import_inspectors(
-    session: AsyncSession, *, data: bytes, opts: ImportOptions, now: datetime
-) -> ImportReport:
-    """Check an inspector file and upsert it by user_id, with the same modes as the directory import."""
-    try:
-        raw = await asyncio.to_thread(importing.parse_table, data, opts.fmt)
-    except importing.UnreadableFile as exc:
-        raise errors.UnreadableFileProblem(str(exc), format=opts.fmt) from exc
-    checked = importing.check_inspectors(raw, await repository.district_slugs(session))
-    if checked.errors and not opts.good_rows_only and not opts.dry_run:
-        raise _reject(_report(opts, checked, 0, 0, False), "inspector")
-    existing = await repository.all_inspectors(session)
-    new: list[dict[str, Any]] = []
-    changed: list[dict[str, Any]] = []
-    for r in checked.rows:
-        values = {
-            "name": r.name,
-            "home_district": r.home_district,
-            "can_lead": r.can_lead,
-            "active": r.active,
-            "tags": list(r.tags),
-            "updated_at": now,
-        }
-        ex = existing.get(r.user_id)
-        if ex is None:
-            new.append({"user_id": r.user_id, "created_at": now, **values})
-        elif (ex.name, ex.home_district, ex.can_lead, ex.active, list(ex.tags)) != (
-            r.name,
-            r.home_district,
-            r.can_lead,
-            r.active,
-            list(r.tags),
-        ):
-            changed.append({"b_id": ex.id, **values})
-    if not opts.dry_run:
-        await repository.upsert_inspectors(session, new, changed)
-    return _report(opts, checked, len(new), len(changed), not opts.dry_run)
-
-
-async def export_inspectors(session: AsyncSession, *, fmt: str) -> bytes:
-    pool = await repository.all_inspectors(session)
-    rows = [
-        {
-            "user_id": i.user_id,
-            "name": i.name,
-            "home_district": i.home_district,
-            "can_lead": i.can_lead,
-            "active": i.active,
-            "tags": list(i.tags),
-        }
-        for _, i in sorted(pool.items())
-    ]
-    return await asyncio.to_thread(importing.write_table, rows, importing.INSPECTOR_COLUMNS, fmt)
-
-
-async def _check_district(session: AsyncSession, district: str) -> None:
-    if district not in await repository.district_slugs(session):
-        raise UnprocessableEntity(
-            f"No district or zone {district!r} in the directory",
-            errors=[field_error(["body", "home_district"], "unknown district", "unknown-district")],
-        )
-
-
-async def create_inspector(
-    session: AsyncSession, *, inspector_in: InspectorCreate, now: datetime
-) -> Inspector:
-    """Add a person to the inspector pool."""
-    if (await repository.all_inspectors(session)).get(inspector_in.user_id):
-        raise errors.DuplicateCode(
-            f"Inspector {inspector_in.user_id} already exists", user_id=inspector_in.user_id
-        )
-    await _check_district(session, inspector_in.home_district)
-    inspector = Inspector(**inspector_in.model_dump(), created_at=now, updated_at=now)
-    session.add(inspector)
-    await session.flush()
-    return inspector
-
-
-async def update_inspector(
-    session: AsyncSession, *, inspector: Inspector, inspector_in: InspectorUpdate, now: datetime
-) -> Inspector:
-    """Change a person's details in the pool."""
-    patch = {k: v for k, v in inspector_in.model_dump(exclude_unset=True).items() if v is not None}
-    if "home_district" in patch:
-        await _check_district(session, patch["home_district"])
-    for k, v in patch.items():
-        setattr(inspector, k, v)
-    inspector.updated_at = now
-    session.add(inspector)
-    await session.flush()
-    return inspector
+    await repository.delete_site(session, site)

@@ -1,0 +1,1 @@
+"""Rounds (督查批次): plans, the frozen frame, verifiable draws, teams, visits and publication."""
