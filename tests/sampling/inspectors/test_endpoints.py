@@ -32,3 +32,9 @@ class TestInspectors:
     async def test_district_admin_cannot_read_the_pool(self, city):
         headers = principal_headers(roles=["district_admin"], scope="ningbo/yinzhou")
         assert (await city.get("/inspectors", headers=headers)).status_code == 403
+
+    async def test_sorts_by_name_and_searches_user_ids(self, city):
+        r = await city.get("/inspectors", params={"sort": "-user_id", "limit": 2}, headers=ADMIN)
+        assert [i["user_id"] for i in r.json()["items"]] == ["u-insp-12", "u-insp-11"]
+        r = await city.get("/inspectors", params={"q": "U-INSP-0", "limit": 500}, headers=ADMIN)
+        assert r.json()["total"] == 9

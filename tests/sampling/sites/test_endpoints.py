@@ -93,6 +93,25 @@ class TestListSites:
         r = await city.get("/sites", params={"limit": 501}, headers=ADMIN)
         assert r.status_code == 422
 
+    async def test_search_matches_codes_too_and_ignores_case(self, city):
+        r = await city.get("/sites", params={"q": "330212001e"}, headers=ADMIN)
+        assert [s["code"] for s in r.json()["items"]] == ["330212001E1", "330212001E2", "330212001E3"]
+
+    async def test_sorts_by_name_or_district_both_ways(self, city):
+        params = {"type": "district", "limit": 10}
+        up = (await city.get("/sites", params={**params, "sort": "district"}, headers=ADMIN)).json()["items"]
+        down = (await city.get("/sites", params={**params, "sort": "-district"}, headers=ADMIN)).json()[
+            "items"
+        ]
+        assert [s["district"] for s in up] == ["beilun", "haishu", "yinzhou"]
+        assert [s["district"] for s in down] == ["yinzhou", "haishu", "beilun"]
+        r = await city.get("/sites", params={"sort": "org_unit"}, headers=ADMIN)
+        assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["query", "sort"]
+
+    async def test_an_unknown_type_is_refused(self, city):
+        r = await city.get("/sites", params={"type": "hamlet"}, headers=ADMIN)
+        assert r.status_code == 422
+
 
 class TestCreateSite:
     async def test_adds_a_village_under_a_town(self, city):
