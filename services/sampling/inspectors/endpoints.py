@@ -47,7 +47,11 @@ async def list_inspectors(
 
 
 @router.post(
-    "/inspectors", response_model=InspectorRead, status_code=201, responses=errors(409), **access.manage()
+    "/inspectors",
+    response_model=InspectorRead,
+    status_code=201,
+    responses=errors(409, 415),
+    **access.manage(),
 )
 async def create_inspector(
     inspector_in: InspectorCreate, session: SessionDep, clock: ClockDep
@@ -61,7 +65,7 @@ async def create_inspector(
 @router.post(
     "/inspectors/import",
     response_model=ImportReport,
-    responses=errors(413, 415),
+    responses=errors(413),
     **import_route(access.manage()),
 )
 async def import_inspectors(upload: UploadDep, session: SessionDep, clock: ClockDep) -> ImportReport:
@@ -81,7 +85,9 @@ async def get_inspector(inspector: ValidInspector) -> InspectorRead:
     return InspectorRead.model_validate(inspector)
 
 
-@router.patch("/inspectors/{inspector_id}", response_model=InspectorRead, **access.manage())
+@router.patch(
+    "/inspectors/{inspector_id}", response_model=InspectorRead, responses=errors(415), **access.manage()
+)
 async def update_inspector(
     inspector: ValidInspector, inspector_in: InspectorUpdate, session: SessionDep, clock: ClockDep
 ) -> InspectorRead:

@@ -47,7 +47,7 @@ RoundSort = Annotated[Sort, Depends(sort_param(["code", "created_at", "status"],
     response_model=RoundRead,
     status_code=201,
     tags=[ROUNDS],
-    responses=errors(409),
+    responses=errors(409, 415),
     **access.run_round(),
 )
 async def create_round(
@@ -92,7 +92,7 @@ async def get_round(rnd: ValidRound, session: SessionDep, principal: PrincipalDe
     "/rounds/{round_code}/plan",
     response_model=RoundRead,
     tags=[ROUNDS],
-    responses=errors(409),
+    responses=errors(409, 415),
     **access.run_round(),
 )
 async def update_round_plan(
@@ -114,7 +114,7 @@ async def update_round_plan(
     "/rounds/{round_code}/freeze",
     response_model=FrameRead,
     tags=[ROUNDS],
-    responses=errors(409),
+    responses=errors(409, 415),
     **access.run_round(),
 )
 async def freeze_round(
@@ -149,7 +149,7 @@ async def get_round_frame(
     response_model=DrawSummary,
     status_code=201,
     tags=[DRAWS],
-    responses=errors(409),
+    responses=errors(409, 415),
     **access.run_round(),
 )
 async def draw_round(
@@ -288,7 +288,7 @@ async def get_round_assignment_internal(
     "/rounds/{round_code}/assignments/{site_code}",
     response_model=AssignmentRead,
     tags=[ASSIGNMENTS],
-    responses=errors(409),
+    responses=errors(409, 415),
     **access.run_round(),
 )
 async def update_round_assignment(

@@ -60,6 +60,7 @@ def require_status(rnd: Round, *allowed: RoundStatus, action: str) -> None:
         raise errors.WrongRoundStatus(
             f"Cannot {action}: round {rnd.code} is {rnd.status} (needs {' or '.join(allowed)})",
             round_status=rnd.status,
+            allowed=[str(a) for a in allowed],
         )
 
 

@@ -44,7 +44,9 @@ async def list_sites(
     return Page.of([SiteRead.model_validate(r) for r in rows], total, page)
 
 
-@router.post("/sites", response_model=SiteRead, status_code=201, responses=errors(409), **allow(*EDITORS))
+@router.post(
+    "/sites", response_model=SiteRead, status_code=201, responses=errors(409, 415), **allow(*EDITORS)
+)
 async def create_site(
     site_in: SiteCreate, session: SessionDep, principal: PrincipalDep, clock: ClockDep
 ) -> SiteRead:
@@ -56,7 +58,7 @@ async def create_site(
 @router.post(
     "/sites/import",
     response_model=ImportReport,
-    responses=errors(409, 413, 415),
+    responses=errors(409, 413),
     **import_route(allow(*EDITORS)),
 )
 async def import_sites(
@@ -95,7 +97,7 @@ async def get_site(site: ValidSite) -> SiteRead:
     return SiteRead.model_validate(site)
 
 
-@router.patch("/sites/{site_id}", response_model=SiteRead, responses=errors(409), **allow(*EDITORS))
+@router.patch("/sites/{site_id}", response_model=SiteRead, responses=errors(415), **allow(*EDITORS))
 async def update_site(
     site: ValidSite, site_in: SiteUpdate, session: SessionDep, principal: PrincipalDep, clock: ClockDep
 ) -> SiteRead:

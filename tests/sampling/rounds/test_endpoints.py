@@ -309,7 +309,9 @@ class TestPublishRound:
     async def test_close_after_publish(self, city):
         await drawn_round(city, publish=True)
         assert (await city.post("/rounds/2026Q1/close", headers=ADMIN)).json()["status"] == "closed"
-        assert (await city.post("/rounds/2026Q1/close", headers=ADMIN)).status_code == 409
+        again = await city.post("/rounds/2026Q1/close", headers=ADMIN)
+        assert again.status_code == 409 and again.json()["type"] == "/problems/wrong-round-status"
+        assert again.json()["round_status"] == "closed" and again.json()["allowed"] == ["published"]
 
 
 class TestReproducibility:
