@@ -212,15 +212,15 @@ class RoundRead(OutputModel):
     """How many teams are drawn."""
     team_size: int
     """People per team."""
-    commitment: str | None
+    commitment: str | None = None
     """SHA-256 (hex) of the secret seed, recorded at freeze."""
-    commitment_mode: CommitmentMode | None
+    commitment_mode: CommitmentMode | None = None
     """Who holds the secret."""
-    revealed_at: datetime | None
+    revealed_at: datetime | None = None
     """When the secret was revealed."""
-    frame_hash: str | None
+    frame_hash: str | None = None
     """SHA-256 of the frozen frame."""
-    frozen_at: datetime | None
+    frozen_at: datetime | None = None
     """When the frame was frozen."""
     current_draw_number: int | None = None
     """The number of the draw in force."""
@@ -228,9 +228,9 @@ class RoundRead(OutputModel):
     """Who opened the round."""
     created_at: datetime
     """When the round was opened."""
-    published_at: datetime | None
+    published_at: datetime | None = None
     """When the round was published."""
-    closed_at: datetime | None
+    closed_at: datetime | None = None
     """When the round was closed."""
 
 
@@ -278,9 +278,9 @@ class StratumSummary(OutputModel):
     """The stratum's key: `<district>[/<town>]:<group>` or `city:<group>`."""
     group: SiteGroup
     """The group of site types."""
-    district: str | None
+    district: str | None = None
     """The district (none for a city-wide stratum)."""
-    town_code: str | None
+    town_code: str | None = None
     """The town (for per-town quotas)."""
     size: int
     """Eligible sites."""
@@ -374,7 +374,7 @@ class DrawSummary(OutputModel):
     """The draw algorithm's name and version."""
     public_value: str
     """The value read out at the meeting."""
-    reason: str | None
+    reason: str | None = None
     """Why this redraw was made."""
     record_sha256: str
     """SHA-256 of the draw's record."""
@@ -568,9 +568,9 @@ class DrawRecord(OutputModel):
     """The round's code."""
     draw_number: int
     """The draw's number in the round."""
-    previous_draw: int | None
+    previous_draw: int | None = None
     """The number of the draw this one replaced."""
-    reason: str | None
+    reason: str | None = None
     """Why this redraw was made."""
     parameters: RecordParameters
     """The round's parameters."""
@@ -692,7 +692,7 @@ class AssignmentRead(OutputModel):
     """The last day of the visit window."""
     follow_up: bool
     """Whether the site is revisited (回头看) rather than drawn."""
-    stratum: str | None
+    stratum: str | None = None
     """The stratum the site was drawn in (none for a follow-up)."""
     changed_at: datetime | None = None
     """When the visit was last moved."""

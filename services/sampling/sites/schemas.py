@@ -103,7 +103,7 @@ class SiteRead(OutputModel):
     """What kind of unit the site is."""
     name: str
     """The site's name."""
-    parent_id: int | None
+    parent_id: int | None = None
     """Id of the parent site (none for a district or zone)."""
     parent_code: str | None = None
     """Code of the parent site."""
@@ -123,9 +123,9 @@ class ImportRowError(OutputModel):
     """One bad row (or cell) of an imported file."""
 
     line: int = Field(description="CSV/XLSX row number (header is row 1) or JSON item number (from 1)")
-    column: str | None
+    column: str | None = None
     """The column at fault, when one is."""
-    code: str | None
+    code: str | None = None
     """The row's code (or user_id), when it has one."""
     problem: str = Field(description="unknown-parent, duplicate-code, wrong-type, cycle, missing-field, ...")
     reason: str
