@@ -10,10 +10,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.kit.pagination import PageParams, Sort, apply_sort, contains
 from services.sampling.inspectors.schemas import InspectorFilter
-from services.sampling.models import Inspector
+from services.sampling.models import Inspector, metadata
 from services.sampling.sites.repository import execute
 
-inspector_t = Inspector.__table__  # type: ignore[attr-defined]
+inspector_t = metadata.tables["inspector"]
 SORTABLE = {
     "user_id": inspector_t.c.user_id,
     "name": inspector_t.c.name,
@@ -27,7 +27,7 @@ async def get_inspector(session: AsyncSession, inspector_id: int) -> Inspector |
 
 async def get_by_user_id(session: AsyncSession, user_id: str) -> Inspector | None:
     rows = await execute(session, select(Inspector).where(col(Inspector.user_id) == user_id))
-    return rows.scalars().first()  # type: ignore[no-any-return]
+    return rows.scalars().first()
 
 
 async def list_inspectors(

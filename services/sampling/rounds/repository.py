@@ -12,11 +12,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.kit.auth import Principal
 from services.kit.pagination import PageParams, Sort, apply_sort
 from services.sampling.enums import PUBLISHED_STATUSES, RoundStatus
-from services.sampling.models import Assignment, Draw, Round, RoundFrame, Team
+from services.sampling.models import Assignment, Draw, Round, RoundFrame, Team, metadata
 from services.sampling.sites.repository import BATCH, execute
 
-round_t = Round.__table__  # type: ignore[attr-defined]
-assignment_t = Assignment.__table__  # type: ignore[attr-defined]
+round_t = metadata.tables["round"]
+assignment_t = metadata.tables["assignment"]
 SORTABLE = {"code": round_t.c.code, "created_at": round_t.c.created_at, "status": round_t.c.status}
 
 
@@ -31,7 +31,7 @@ async def get_round_by_code(session: AsyncSession, code: str, *, for_update: boo
     stmt = select(Round).where(col(Round.code) == code)
     if for_update:
         stmt = stmt.with_for_update()
-    return (await execute(session, stmt)).scalars().first()  # type: ignore[no-any-return]
+    return (await execute(session, stmt)).scalars().first()
 
 
 async def list_rounds(
@@ -86,7 +86,7 @@ async def get_draw(session: AsyncSession, round_id: int, number: int) -> Draw | 
     rows = await execute(
         session, select(Draw).where(col(Draw.round_id) == round_id, col(Draw.number) == number)
     )
-    return rows.scalars().first()  # type: ignore[no-any-return]
+    return rows.scalars().first()
 
 
 async def last_draw_number(session: AsyncSession, round_id: int) -> int:
@@ -116,7 +116,7 @@ async def get_assignment(session: AsyncSession, draw_id: int, site_code: str) ->
         session,
         select(Assignment).where(col(Assignment.draw_id) == draw_id, col(Assignment.site_code) == site_code),
     )
-    return rows.scalars().first()  # type: ignore[no-any-return]
+    return rows.scalars().first()
 
 
 async def list_assignments(

@@ -15,10 +15,10 @@ from services.kit import orgunit
 from services.kit.auth import Principal
 from services.kit.pagination import PageParams, Sort, apply_sort, contains
 from services.sampling.importing import DISTRICT_TYPES, ExistingSite
-from services.sampling.models import Site
+from services.sampling.models import Site, metadata
 from services.sampling.sites.schemas import SiteFilter
 
-site_t = Site.__table__  # type: ignore[attr-defined]
+site_t = metadata.tables["site"]
 BATCH = 2000
 SORTABLE = {
     "code": site_t.c.code,
@@ -54,7 +54,7 @@ async def get_site(session: AsyncSession, site_id: int) -> Site | None:
 
 
 async def get_site_by_code(session: AsyncSession, code: str) -> Site | None:
-    return (await execute(session, select(Site).where(col(Site.code) == code))).scalars().first()  # type: ignore[no-any-return]
+    return (await execute(session, select(Site).where(col(Site.code) == code))).scalars().first()
 
 
 async def list_sites(
