@@ -84,6 +84,11 @@ class TestCreateRound:
         assert r.status_code == 422
         assert r.json()["errors"][0]["loc"] == ["body", "plan", "follow_up", "site_codes", 0]
 
+    async def test_an_unknown_field_is_refused_by_name(self, city):
+        r = await city.post("/rounds", json=round_body(teams=3), headers=ADMIN)
+        assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "teams"]
+        assert (await city.get("/rounds/2026Q1", headers=ADMIN)).status_code == 404
+
 
 class TestFreezeRound:
     async def test_records_sorted_codes_and_their_hashes(self, city):
