@@ -39,7 +39,7 @@ def problem(r, *fragments: str) -> str:
 async def history(client, sheet) -> list[str]:
     return [
         h["action"]
-        for h in (await client.get(f"/sheets/{sheet['id']}/history", headers=as_inspector())).json()
+        for h in (await client.get(f"/sheets/{sheet['id']}/history", headers=as_inspector())).json()["items"]
     ]
 
 
