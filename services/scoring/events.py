@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
-from services.kit import orgunit
-from services.scoring.models import ScoreSheet
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.kit import orgunit, outbox
+from services.scoring.models import ScoreSheet, outbox_event
 
 SUBMITTED = "scoring.sheet.submitted"
 RETURNED = "scoring.sheet.returned"
@@ -17,6 +20,37 @@ FINDING_CREATED = "scoring.finding.created"
 # Namespace for finding event ids: the same finding on the same sheet always has the same event id,
 # so rectification sees it once however often the sheet is returned and resubmitted.
 FINDING_NAMESPACE = uuid.UUID("6c1f4f0e-5b7a-4d0e-9a43-2f7d3c1e8b10")
+
+
+async def to_notify(
+    session: AsyncSession, *, event_type: str, payload: dict[str, Any], now: datetime
+) -> None:
+    """Queue an event for notify, in the caller's transaction (the relay sends it after commit)."""
+    await outbox.enqueue(
+        session,
+        outbox_event,
+        event_type=event_type,
+        target="notify",
+        path="/events",
+        payload=payload,
+        now=now,
+    )
+
+
+async def to_rectification(
+    session: AsyncSession, *, payload: dict[str, Any], event_id: str, now: datetime
+) -> None:
+    """Queue a finding for rectification's intake; its id makes the hand-over happen once."""
+    await outbox.enqueue(
+        session,
+        outbox_event,
+        event_type=FINDING_CREATED,
+        target="rectification",
+        path="/findings",
+        payload=payload,
+        now=now,
+        event_id=event_id,
+    )
 
 
 def finding_event_id(sheet_id: str, finding_id: str) -> str:

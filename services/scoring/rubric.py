@@ -18,7 +18,6 @@ from services.scoring.enums import Grade, Method, ScoringType, SiteType
 SITE_TYPES = tuple(t.value for t in SiteType)
 METHODS = tuple(m.value for m in Method)
 SCORING_TYPES = tuple(t.value for t in ScoringType)
-GRADES = tuple(g.value for g in Grade)
 POLL_ANSWERS = ("satisfied", "basically_satisfied", "dissatisfied")
 POLL_SOURCE = "satisfaction_poll"
 
@@ -28,8 +27,9 @@ Loc = list[str | int]
 
 
 class _Doc(BaseModel):
-    # Unknown keys are kept (a city may annotate its rubric) but never read. Values stay plain strings
-    # here (not the enums): a draft may hold anything while it is edited, and publishing checks it.
+    # Unknown keys are kept (a city may annotate its rubric) but never read. Codes, types and methods
+    # stay plain strings while a draft is edited (publishing checks them, naming each); grades are
+    # the closed set of enums.Grade from the start.
     model_config = ConfigDict(extra="allow", use_attribute_docstrings=True)
 
 
@@ -76,8 +76,8 @@ class RubricSection(_Doc):
 class GradeBand(_Doc):
     """A grade and the lowest 100-point score that earns it."""
 
-    grade: str
-    """The grade (好, 较好, 一般, 差)"""
+    grade: Grade
+    """The grade"""
     min: float
     """Lowest score with this grade"""
 
@@ -124,11 +124,11 @@ class RubricDefinition(_Doc):
     """Chinese names of the site types, by type"""
     methods: list[str] = Field(default_factory=lambda: list(METHODS))
     """The evidence methods (看问访核查谈)"""
-    graded_scale: dict[str, float]
+    graded_scale: dict[Grade, float]
     """Percent of an item's maximum per grade, for graded items"""
     grade_bands: list[GradeBand]
     """Grades of a 100-point score, best first"""
-    veto_grade: str = "差"
+    veto_grade: Grade = Grade.POOR
     """The grade a failed veto item caps a sheet at"""
     satisfaction_poll: SatisfactionPoll
     """How the satisfaction poll is weighted"""
@@ -259,8 +259,6 @@ def validate_definition(rubric: RubricDefinition, *, base: Loc) -> list[dict[str
     if not scale:
         err(["graded_scale"], "the graded scale is empty")
     for g, pct in scale.items():
-        if g not in GRADES:
-            err(["graded_scale", g], f"unknown grade {g!r}; known: {', '.join(GRADES)}")
         if not 0 <= pct <= 100:
             err(["graded_scale", g], "a grade's share must be between 0 and 100 %")
 
@@ -271,9 +269,6 @@ def validate_definition(rubric: RubricDefinition, *, base: Loc) -> list[dict[str
         mins = [b.min for b in bands]
         if mins != sorted(mins, reverse=True) or len(set(mins)) != len(mins):
             err(["grade_bands"], "bands must be listed from the highest minimum down, without repeats")
-        for bi, b in enumerate(bands):
-            if b.grade not in GRADES:
-                err(["grade_bands", bi, "grade"], f"unknown grade {b.grade!r}; known: {', '.join(GRADES)}")
         if not _near(mins[-1], 0):
             err(["grade_bands", len(bands) - 1, "min"], "the lowest band must start at 0")
         if rubric.veto_grade not in {b.grade for b in bands}:

@@ -58,8 +58,37 @@ class TypeMean(OutputModel):
     """Their mean score"""
 
 
+_DISTRICT_EXAMPLE: JsonDict = {
+    "rank": 1,
+    "district": "yinzhou",
+    "composite": 93.1,
+    "grade": "好",
+    "complete": True,
+    "own_score": 95.0,
+    "own_sheets": [
+        {
+            "sheet_id": "3f0c9a52-6d1e-4f55-9a43-2f7d3c1e8b10",
+            "site_code": "330212",
+            "site_name": "鄞州区",
+            "score": 95.0,
+            "grade": "好",
+            "status": "locked",
+        }
+    ],
+    "grassroots_mean": 91.83,
+    "grassroots_count": 3,
+    "grassroots_by_type": {"town": {"count": 1, "mean": 92.0}, "village": {"count": 2, "mean": 91.75}},
+    "own_weight": 40.0,
+    "grassroots_weight": 60.0,
+    "explanation": "40% × 95.00 (own section A) + 60% × 91.83 (mean of 3 grassroots sites) = 93.10",
+    "preview_sheets": 0,
+}
+
+
 class DistrictRanking(OutputModel):
     """A district's composite, rank and the numbers behind them."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_DISTRICT_EXAMPLE]})
 
     rank: int | None
     """Competition rank in the whole city (equal composites share one)"""
@@ -91,33 +120,6 @@ class DistrictRanking(OutputModel):
     preview_sheets: int = Field(
         description="Sheets counted that are reviewed but not yet locked (preview only)"
     )
-
-
-_DISTRICT_EXAMPLE: JsonDict = {
-    "rank": 1,
-    "district": "yinzhou",
-    "composite": 93.1,
-    "grade": "好",
-    "complete": True,
-    "own_score": 95.0,
-    "own_sheets": [
-        {
-            "sheet_id": "3f0c9a52-6d1e-4f55-9a43-2f7d3c1e8b10",
-            "site_code": "330212",
-            "site_name": "鄞州区",
-            "score": 95.0,
-            "grade": "好",
-            "status": "locked",
-        }
-    ],
-    "grassroots_mean": 91.83,
-    "grassroots_count": 3,
-    "grassroots_by_type": {"town": {"count": 1, "mean": 92.0}, "village": {"count": 2, "mean": 91.75}},
-    "own_weight": 40.0,
-    "grassroots_weight": 60.0,
-    "explanation": "40% × 95.00 (own section A) + 60% × 91.83 (mean of 3 grassroots sites) = 93.10",
-    "preview_sheets": 0,
-}
 
 
 class DistrictRankingPage(_PageOf):
@@ -165,8 +167,23 @@ class SectionSummary(OutputModel):
     """The section's percent weight for this site type"""
 
 
+_SITE_RANKING: JsonDict = {
+    "rank": 1,
+    "sheet_id": "3f0c9a52-6d1e-4f55-9a43-2f7d3c1e8b10",
+    "site": _SITE,
+    "status": "locked",
+    "score": 97.62,
+    "grade": "好",
+    "veto_items": [],
+    "sections": {"C": {"points": 68.5, "max_points": 70.0, "percent": 97.86, "weight": 70.0}},
+    "preview": False,
+}
+
+
 class SiteRanking(OutputModel):
     """A site's rank among the sites of its type."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_SITE_RANKING]})
 
     rank: int | None
     """Competition rank among all sites of the type in the round"""
@@ -197,21 +214,7 @@ class SiteRankingPage(_PageOf):
                     "round_code": "2026Q1",
                     "site_type": "village",
                     "preview": False,
-                    "items": [
-                        {
-                            "rank": 1,
-                            "sheet_id": "3f0c9a52-6d1e-4f55-9a43-2f7d3c1e8b10",
-                            "site": _SITE,
-                            "status": "locked",
-                            "score": 97.62,
-                            "grade": "好",
-                            "veto_items": [],
-                            "sections": {
-                                "C": {"points": 68.5, "max_points": 70.0, "percent": 97.86, "weight": 70.0}
-                            },
-                            "preview": False,
-                        }
-                    ],
+                    "items": [_SITE_RANKING],
                     "total": 1,
                     "limit": 50,
                     "offset": 0,
@@ -230,8 +233,24 @@ class SiteRankingPage(_PageOf):
     """The sites inside your scope, best first"""
 
 
+_ITEM_PROBLEMS: JsonDict = {
+    "item_code": "C01",
+    "title": "“三会一课”制度落实",
+    "section_code": "C",
+    "max_points": 6.0,
+    "sheets": 40,
+    "sheets_with_deductions": 12,
+    "deductions": 15,
+    "findings": 9,
+    "points_lost": 18.5,
+    "mean_points": 5.54,
+}
+
+
 class ItemProblems(OutputModel):
     """How one item fared over the round's sheets."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_ITEM_PROBLEMS]})
 
     item_code: str
     """The item's code"""
@@ -264,20 +283,7 @@ class ItemProblemsPage(_PageOf):
                 {
                     "round_code": "2026Q1",
                     "preview": False,
-                    "items": [
-                        {
-                            "item_code": "C01",
-                            "title": "“三会一课”制度落实",
-                            "section_code": "C",
-                            "max_points": 6.0,
-                            "sheets": 40,
-                            "sheets_with_deductions": 12,
-                            "deductions": 15,
-                            "findings": 9,
-                            "points_lost": 18.5,
-                            "mean_points": 5.54,
-                        }
-                    ],
+                    "items": [_ITEM_PROBLEMS],
                     "total": 1,
                     "limit": 50,
                     "offset": 0,
@@ -305,8 +311,19 @@ class TrendPoint(OutputModel):
     """The rank in the city"""
 
 
+_TREND: JsonDict = {
+    "district": "yinzhou",
+    "points": [
+        {"round_code": "2025Q4", "composite": 90.2, "rank": 2},
+        {"round_code": "2026Q1", "composite": 93.1, "rank": 1},
+    ],
+}
+
+
 class DistrictTrend(OutputModel):
     """A district's results across rounds, oldest first."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_TREND]})
 
     district: str
     """The district or zone slug"""
@@ -322,15 +339,7 @@ class TrendPage(_PageOf):
             "examples": [
                 {
                     "rounds": ["2025Q4", "2026Q1"],
-                    "items": [
-                        {
-                            "district": "yinzhou",
-                            "points": [
-                                {"round_code": "2025Q4", "composite": 90.2, "rank": 2},
-                                {"round_code": "2026Q1", "composite": 93.1, "rank": 1},
-                            ],
-                        }
-                    ],
+                    "items": [_TREND],
                     "total": 1,
                     "limit": 50,
                     "offset": 0,

@@ -14,13 +14,12 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.kit import outbox
 from services.kit.auth import Principal
 from services.kit.pagination import Page, PageParams
 from services.scoring import calc, events, exports
 from services.scoring.enums import LOCKED_ONLY, WITH_PREVIEW, ExportTable, SheetStatus, SiteType
 from services.scoring.errors import NothingToPublish
-from services.scoring.models import ResultsPublication, outbox_event
+from services.scoring.models import ResultsPublication
 from services.scoring.results import access, repository
 from services.scoring.results.schemas import (
     DistrictRankingPage,
@@ -322,21 +321,15 @@ async def publish_results(
     # city-wide event with the whole ranking for the city's leaders and admins. Nobody's inbox holds
     # another district's composite (their rankings view does not show it either).
     for row in snapshot:
-        await outbox.enqueue(
+        await events.to_notify(
             session,
-            outbox_event,
             event_type=events.RESULTS_PUBLISHED,
-            target="notify",
-            path="/events",
             payload=events.results_published_to_district(round_code=round_code, row=row, published_by=actor),
             now=now,
         )
-    await outbox.enqueue(
+    await events.to_notify(
         session,
-        outbox_event,
         event_type=events.RESULTS_PUBLISHED,
-        target="notify",
-        path="/events",
         payload=events.results_published_to_city(
             round_code=round_code, ranking=snapshot, published_by=actor, locked_sheets=locked
         ),

@@ -16,14 +16,61 @@ _SUMMARY_EXAMPLE: JsonDict = {
     "id": 2,
     "version": "2026.2",
     "name": "基层党建专项督查测评体系（2026年第二版）",
-    "status": "draft",
-    "is_default": False,
+    "status": "published",
+    "is_default": True,
     "based_on_id": 1,
-    "definition_sha256": None,
+    "definition_sha256": "5d41402abc4b2a76b9719d911017c592ae2f0c3e8b1d4f6a7c9e0b2d4f6a8c0e",
     "created_by": "u-city-admin",
     "created_at": "2026-04-01T02:00:00Z",
-    "published_by": None,
-    "published_at": None,
+    "published_by": "u-city-admin",
+    "published_at": "2026-04-03T02:00:00Z",
+}
+# A rubric document cut down to one section with one item (the default has 4 sections, 42 items).
+_DEFINITION_EXAMPLE: JsonDict = {
+    "version": "2026.2",
+    "name": "基层党建专项督查测评体系（2026年第二版）",
+    "site_types": {"village": "村", "community": "社区"},
+    "methods": ["看", "问", "访", "核", "查", "谈"],
+    "graded_scale": {"好": 100, "较好": 80, "一般": 60, "差": 0},
+    "grade_bands": [
+        {"grade": "好", "min": 90},
+        {"grade": "较好", "min": 80},
+        {"grade": "一般", "min": 60},
+        {"grade": "差", "min": 0},
+    ],
+    "veto_grade": "差",
+    "satisfaction_poll": {
+        "answer_weights": {"satisfied": 100, "basically_satisfied": 80, "dissatisfied": 0},
+        "groups": {
+            "party_member": {"title": "党员", "weight": 50},
+            "resident": {"title": "群众", "weight": 50},
+        },
+    },
+    "sections": [
+        {
+            "code": "C",
+            "title": "村（社区）、两新组织党组织标准化规范化建设",
+            "points": 6,
+            "site_types": ["village", "community"],
+            "items": [
+                {
+                    "code": "C01",
+                    "title": "“三会一课”制度落实",
+                    "points": 6,
+                    "methods": ["查", "谈"],
+                    "scoring_type": "deduction",
+                    "guidance": "从满分起按问题逐项扣分，扣完为止。",
+                }
+            ],
+        }
+    ],
+    "section_weights": {"village": {"C": 100}, "community": {"C": 100}},
+    "composite": {
+        "own_site_types": ["district", "zone"],
+        "own_weight": 40,
+        "grassroots_site_types": ["village", "community"],
+        "grassroots_weight": 60,
+    },
 }
 
 
@@ -42,17 +89,17 @@ class RubricSummary(OutputModel):
     """draft (editable) or published (frozen)"""
     is_default: bool
     """New rounds are bound to this version"""
-    based_on_id: int | None
+    based_on_id: int | None = None
     """The version this one was copied from"""
-    definition_sha256: str | None
+    definition_sha256: str | None = None
     """SHA-256 of the canonical document, set when published"""
     created_by: str
     """Who drafted it"""
     created_at: datetime
     """When it was drafted"""
-    published_by: str | None
+    published_by: str | None = None
     """Who published it"""
-    published_at: datetime | None
+    published_at: datetime | None = None
     """When it was published"""
 
 
@@ -61,7 +108,7 @@ class RubricRead(RubricSummary):
 
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{**_SUMMARY_EXAMPLE, "definition": {"version": "2026.2"}, "item_count": 42}]
+            "examples": [{**_SUMMARY_EXAMPLE, "definition": _DEFINITION_EXAMPLE, "item_count": 1}]
         }
     )
 
@@ -91,9 +138,7 @@ class RubricDraftCreate(InputModel):
 class RubricDraftUpdate(InputModel):
     """A draft's whole new document."""
 
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"definition": {"version": "2026.2", "name": "…"}}]}
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [{"definition": _DEFINITION_EXAMPLE}]})
 
     definition: RubricDefinition
     """The whole rubric document (sections, items, weights, bands)"""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Body, Depends, Path, Query, Response
 from starlette.responses import Response as RawResponse
 
 from services.kit.auth import PrincipalDep, allow
@@ -170,7 +170,13 @@ async def submit_sheet(
     settings: SettingsDep,
     response: Response,
     if_match: IfMatch = None,
-    body: SheetUpdate | None = None,
+    body: Annotated[
+        SheetUpdate | None,
+        Body(
+            description="Last changes to save before submitting, in the same transaction (optional)",
+            examples=[{"notes": "已复核全部扣分依据"}],
+        ),
+    ] = None,
 ) -> SheetRead:
     """Submit a complete sheet to the team leader (optionally saving last changes first, atomically)."""
     await service.submit_sheet(

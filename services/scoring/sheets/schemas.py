@@ -444,16 +444,10 @@ class SheetRead(OutputModel):
                         "items": 22,
                         "complete": True,
                     },
-                    "return_reason": None,
-                    "content_sha256": None,
                     "created_by": "u-insp1",
                     "created_at": "2026-03-11T01:00:00Z",
                     "submitted_by": "u-insp1",
                     "submitted_at": "2026-03-12T06:30:00Z",
-                    "reviewed_by": None,
-                    "reviewed_at": None,
-                    "locked_by": None,
-                    "locked_at": None,
                 }
             ]
         }
@@ -485,26 +479,28 @@ class SheetRead(OutputModel):
     """Every applicable item"""
     results: SheetResults
     """Subtotals, score and grade"""
-    return_reason: str | None
+    return_reason: str | None = None
     """Why it was last returned"""
-    content_sha256: str | None = Field(description="SHA-256 of the canonical content, set when locked")
+    content_sha256: str | None = Field(
+        default=None, description="SHA-256 of the canonical content, set when locked"
+    )
     created_by: str
     """Who opened it"""
     created_at: datetime
     """When it was opened"""
     updated_at: datetime
     """When it last changed"""
-    submitted_by: str | None
+    submitted_by: str | None = None
     """Who submitted it"""
-    submitted_at: datetime | None
+    submitted_at: datetime | None = None
     """When it was submitted"""
-    reviewed_by: str | None
+    reviewed_by: str | None = None
     """Which team leader reviewed it"""
-    reviewed_at: datetime | None
+    reviewed_at: datetime | None = None
     """When it was reviewed"""
-    locked_by: str | None
+    locked_by: str | None = None
     """Who locked it"""
-    locked_at: datetime | None
+    locked_at: datetime | None = None
     """When it was locked"""
 
 

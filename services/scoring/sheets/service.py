@@ -14,7 +14,6 @@ import httpx
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.kit import outbox
 from services.kit.auth import Principal
 from services.kit.errors import field_error
 from services.kit.pagination import Page, PageParams, Sort
@@ -30,7 +29,7 @@ from services.scoring.errors import (
     SiteNotDrawn,
     StaleEtag,
 )
-from services.scoring.models import ItemScore, Rubric, ScoreSheet, SheetFinding, SheetHistory, outbox_event
+from services.scoring.models import ItemScore, Rubric, ScoreSheet, SheetFinding, SheetHistory
 from services.scoring.rubric import RubricDefinition
 from services.scoring.rubrics.service import (
     canonical_json,
@@ -527,12 +526,8 @@ async def submit_sheet(
                     }
                 ],
             )
-            await outbox.enqueue(
+            await events.to_rectification(
                 session,
-                outbox_event,
-                event_type=events.FINDING_CREATED,
-                target="rectification",
-                path="/findings",
                 payload=events.finding_created(
                     sheet,
                     item_code=row.item_code,
@@ -540,15 +535,12 @@ async def submit_sheet(
                     deduction=d,
                     finding=d["finding"],
                 ),
-                now=now,
                 event_id=event_id,
+                now=now,
             )
-    await outbox.enqueue(
+    await events.to_notify(
         session,
-        outbox_event,
         event_type=events.SUBMITTED,
-        target="notify",
-        path="/events",
         payload=events.sheet_submitted(sheet),
         now=now,
     )
@@ -611,12 +603,9 @@ async def return_sheet(
         now=now,
         changes={"reason": reason},
     )
-    await outbox.enqueue(
+    await events.to_notify(
         session,
-        outbox_event,
         event_type=events.RETURNED,
-        target="notify",
-        path="/events",
         payload=events.sheet_returned(sheet, returned_by=principal.sub),
         now=now,
     )
@@ -671,12 +660,9 @@ async def lock_sheet(
         now=now,
         changes={"content_sha256": sheet.content_sha256},
     )
-    await outbox.enqueue(
+    await events.to_notify(
         session,
-        outbox_event,
         event_type=events.LOCKED,
-        target="notify",
-        path="/events",
         payload=events.sheet_locked(sheet),
         now=now,
     )
