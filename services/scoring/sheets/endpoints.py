@@ -16,11 +16,12 @@ from services.scoring.deps import DistrictQuery, IfMatch, RoundCode, SettingsDep
 from services.scoring.enums import SheetStatus, SiteType
 from services.scoring.models import ScoreSheet
 from services.scoring.sheets import access, service
-from services.scoring.sheets.repository import SORTABLE, SheetFilter
 from services.scoring.sheets.schemas import (
+    SHEET_SORT_FIELDS,
     HistoryEntry,
     ReturnIn,
     SheetCreate,
+    SheetFilter,
     SheetRead,
     SheetSummary,
     SheetUpdate,
@@ -52,7 +53,7 @@ TeamQuery = Annotated[
 ]
 StatusQuery = Annotated[SheetStatus | None, Query(description="Only sheets in this status")]
 SiteTypeQuery = Annotated[SiteType | None, Query(description="Only sites of this type")]
-SheetSort = Annotated[Sort, Depends(sort_param(list(SORTABLE), "site_code"))]
+SheetSort = Annotated[Sort, Depends(sort_param(SHEET_SORT_FIELDS, "site_code"))]
 # Changes: 409 for the sheet's state, 412 for a stale ETag, 428 without If-Match (the server requires it).
 CHANGE_ERRORS = errors(409, 412, 428)
 

@@ -11,13 +11,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.kit.auth import Principal
 from services.kit.pagination import PageParams, Sort, apply_sort
-from services.scoring.enums import SheetStatus, SiteType
 from services.scoring.models import ItemScore, ScoreSheet, SheetFinding, SheetHistory
+from services.scoring.sheets.schemas import SheetFilter
 from services.scoring.sql import execute, insert_rows
 
 __all__ = ["insert_rows"]
 
-SORTABLE: dict[str, Any] = {
+SORTABLE: dict[str, Any] = {  # keyed by SHEET_SORT_FIELDS
     "site_code": col(ScoreSheet.site_code),
     "site_name": col(ScoreSheet.site_name),
     "status": col(ScoreSheet.status),
@@ -33,18 +33,6 @@ class SheetVisibility:
 
     reader: Principal | None
     team_user: str | None
-
-
-@dataclass(frozen=True)
-class SheetFilter:
-    """A round's sheets, narrowed by what a front end filters on."""
-
-    round_code: str
-    status: SheetStatus | None = None
-    district: str | None = None
-    site_type: SiteType | None = None
-    site_code: str | None = None
-    team_id: str | None = None
 
 
 async def get_sheet(session: AsyncSession, sheet_id: str, *, for_update: bool = False) -> ScoreSheet | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import ConfigDict, Field
@@ -48,6 +49,23 @@ _POLL: JsonDict = {
     "party_member": {"satisfied": 28, "basically_satisfied": 3, "dissatisfied": 1},
     "resident": {"satisfied": 41, "basically_satisfied": 6, "dissatisfied": 2},
 }
+
+
+# --- request parameters and bodies ---------------------------------------------------------------
+
+SHEET_SORT_FIELDS = ("site_code", "site_name", "status", "score", "updated_at")
+
+
+@dataclass(frozen=True)
+class SheetFilter:
+    """A round's sheets, narrowed by what a front end filters on."""
+
+    round_code: str
+    status: SheetStatus | None = None
+    district: str | None = None
+    site_type: SiteType | None = None
+    site_code: str | None = None
+    team_id: str | None = None
 
 
 # --- request bodies ------------------------------------------------------------------------------

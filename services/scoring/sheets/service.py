@@ -39,12 +39,12 @@ from services.scoring.rubrics.service import (
     rubric_for_round,
 )
 from services.scoring.sheets import access, repository
-from services.scoring.sheets.repository import SheetFilter
 from services.scoring.sheets.schemas import (
     HistoryEntry,
     ItemScoreIn,
     ItemScoreRead,
     SectionScore,
+    SheetFilter,
     SheetRead,
     SheetResults,
     SheetSummary,
