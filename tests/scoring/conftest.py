@@ -335,3 +335,13 @@ async def outbox_rows(client: httpx.AsyncClient) -> list[Any]:
     async with client.app.state.engine.connect() as conn:  # type: ignore[attr-defined]
         stmt = select(outbox_event).order_by(outbox_event.c.created_at, outbox_event.c.id)
         return list((await conn.execute(stmt)).mappings().all())
+
+
+def problem(r, *fragments: str) -> str:
+    """Assert `r` is a 422 problem+json; return its errors as text for the field checks."""
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    text = str(r.json().get("errors", r.json()))
+    for f in fragments:
+        assert f in text, (f, text)
+    return text
