@@ -10,7 +10,7 @@ from pydantic.config import JsonDict
 
 from services.kit.schema import OutputModel
 from services.scoring.enums import Grade, SheetStatus, SiteType
-from services.scoring.sheets.schemas import SiteRef
+from services.scoring.sheets.schemas import SectionSummary, SiteRef
 
 _SITE: JsonDict = {
     "code": "330212001201",
@@ -152,19 +152,6 @@ class DistrictRankingPage(_PageOf):
     """When the round's results were last published"""
     items: list[DistrictRanking]
     """The districts inside your scope, best first"""
-
-
-class SectionSummary(OutputModel):
-    """A section's subtotal on a ranked sheet."""
-
-    points: float
-    """Points scored"""
-    max_points: float
-    """Maximum points"""
-    percent: float | None
-    """Points as a percent of the maximum"""
-    weight: float
-    """The section's percent weight for this site type"""
 
 
 _SITE_RANKING: JsonDict = {

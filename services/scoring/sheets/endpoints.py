@@ -20,6 +20,7 @@ from services.scoring.sheets.schemas import (
     SHEET_SORT_FIELDS,
     HistoryEntry,
     ReturnIn,
+    SheetContent,
     SheetCreate,
     SheetFilter,
     SheetRead,
@@ -253,7 +254,7 @@ async def get_sheet_history(sheet: ValidSheet, session: SessionDep, page: PageDe
 @router.get(
     "/sheets/{sheet_id}/content",
     response_class=RawResponse,
-    responses={200: {"content": {"application/json": {}}, "description": "The canonical content (JSON)"}},
+    responses={200: {"model": SheetContent, "description": "The canonical content, exactly as hashed"}},
     **allow(*access.READERS),
 )
 async def get_sheet_content(sheet: ValidSheet, session: SessionDep) -> RawResponse:

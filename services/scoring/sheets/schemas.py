@@ -252,6 +252,19 @@ class SectionScore(OutputModel):
     """Applicable items"""
 
 
+class SectionSummary(OutputModel):
+    """A section's subtotal as stored on a sheet."""
+
+    points: float
+    """Points scored"""
+    max_points: float
+    """Maximum points"""
+    percent: float | None
+    """Points as a percent of the maximum"""
+    weight: float
+    """The section's percent weight for this site type"""
+
+
 class SheetResults(OutputModel):
     """A sheet's results, computed from its items."""
 
@@ -312,11 +325,9 @@ class EvidenceRead(OutputModel):
     """When it was attached"""
 
 
-class ItemState(OutputModel):
-    """What an item's score holds."""
+class ItemDetail(OutputModel):
+    """What an inspector recorded for an item."""
 
-    points: float | None = None
-    """Points awarded; null until scored"""
     deductions: list[DeductionRead] = Field(default_factory=list)
     """Deductions (deduction items)"""
     grade: Grade | None = None
@@ -333,6 +344,13 @@ class ItemState(OutputModel):
     """Evidence methods used"""
     evidence: list[EvidenceRead] = Field(default_factory=list)
     """Files supporting the score"""
+
+
+class ItemState(ItemDetail):
+    """What an item's score holds: the points and what they were given for."""
+
+    points: float | None = None
+    """Points awarded; null until scored"""
 
 
 class ItemScoreRead(ItemState):
@@ -607,3 +625,86 @@ class HistoryEntry(OutputModel):
     """When"""
     changes: SheetChanges
     """What changed"""
+
+
+class ContentRubric(OutputModel):
+    """The rubric version a locked sheet was scored on."""
+
+    version: str
+    """The version's name"""
+    sha256: str | None
+    """SHA-256 of the version's canonical document"""
+
+
+class ContentItem(OutputModel):
+    """One item's score in a sheet's canonical content."""
+
+    item_code: str
+    """The item's code"""
+    points: float | None
+    """Points awarded"""
+    detail: ItemDetail
+    """What the inspector recorded"""
+
+
+class SheetContent(OutputModel):
+    """What a lock fixes, as canonical JSON (sorted keys, no spaces, UTF-8): its SHA-256 is the sheet's
+    `content_sha256`. Datetimes inside are written as stored (ISO 8601 with an offset)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "sheet_id": SHEET_ID,
+                    "round_code": "2026Q1",
+                    "rubric": {"version": "2026.1", "sha256": SHA},
+                    "site": _SITE,
+                    "team_id": "T1",
+                    "items": [
+                        {
+                            "item_code": "C01",
+                            "points": 5.0,
+                            "detail": {"deductions": [_DEDUCTION], "methods": ["查"], "notes": ""},
+                        }
+                    ],
+                    "poll": _POLL,
+                    "notes": "",
+                    "score": 92.5,
+                    "grade": "好",
+                    "veto_items": [],
+                    "sections": {"C": {"points": 68.5, "max_points": 70.0, "percent": 97.86, "weight": 70.0}},
+                    "submitted_by": "u-insp1",
+                    "reviewed_by": "u-leader",
+                }
+            ]
+        }
+    )
+
+    sheet_id: str
+    """The sheet's id"""
+    round_code: str
+    """The round"""
+    rubric: ContentRubric
+    """The rubric version"""
+    site: SiteRef
+    """The site scored"""
+    team_id: str
+    """The team assigned"""
+    items: list[ContentItem]
+    """Every item's score, by item code"""
+    poll: dict[str, PollRead] | None
+    """Satisfaction poll counts per group"""
+    notes: str
+    """The sheet's notes"""
+    score: float | None
+    """The 100-point score"""
+    grade: Grade | None
+    """The grade"""
+    veto_items: list[str]
+    """Veto items failed"""
+    sections: dict[str, SectionSummary]
+    """Subtotals by section code"""
+    submitted_by: str | None
+    """Who submitted it"""
+    reviewed_by: str | None
+    """Which team leader reviewed it"""
