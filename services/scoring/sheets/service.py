@@ -87,7 +87,7 @@ def etag_of(sheet: ScoreSheet) -> str:
 
 def check_if_match(sheet: ScoreSheet, if_match: str | None) -> None:
     if not if_match:
-        raise IfMatchRequired("Send If-Match with the ETag you last read", etag=etag_of(sheet))
+        raise IfMatchRequired("Send If-Match with the ETag you last read", current_etag=etag_of(sheet))
     tags = [t.strip().removeprefix("W/") for t in if_match.split(",")]
     if etag_of(sheet) not in tags and "*" not in tags:
         raise StaleEtag(
@@ -355,6 +355,7 @@ def _require_editable(sheet: ScoreSheet) -> None:
         raise InvalidTransition(
             f"Sheet {sheet.id} is {sheet.status}; only draft or returned sheets can be edited",
             sheet_status=sheet.status,
+            allowed=sorted(EDITABLE),
         )
 
 
@@ -557,6 +558,7 @@ async def review_sheet(
         raise InvalidTransition(
             f"Sheet {sheet.id} is {sheet.status}; only a submitted sheet can be reviewed",
             sheet_status=sheet.status,
+            allowed=[SheetStatus.SUBMITTED],
         )
     check_if_match(sheet, if_match)
     sheet.reviewed_by, sheet.reviewed_at = principal.sub, now
@@ -589,6 +591,7 @@ async def return_sheet(
         raise InvalidTransition(
             f"Sheet {sheet.id} is {sheet.status}; only submitted or reviewed sheets can be returned",
             sheet_status=sheet.status,
+            allowed=sorted(RETURNABLE),
         )
     access.require_may_return(sheet, principal, submitted=sheet.status == SheetStatus.SUBMITTED)
     check_if_match(sheet, if_match)
@@ -646,6 +649,7 @@ async def lock_sheet(
         raise InvalidTransition(
             f"Sheet {sheet.id} is {sheet.status}; only a reviewed sheet can be locked",
             sheet_status=sheet.status,
+            allowed=[SheetStatus.REVIEWED],
         )
     check_if_match(sheet, if_match)
     rubric, _, items = await load_sheet_context(session, sheet)

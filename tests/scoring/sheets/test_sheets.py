@@ -170,7 +170,7 @@ class TestUpdateSheet:
         r = await patch(client, sheet, {"notes": "second"})  # still holds version 1's ETag
         assert r.status_code == 412 and r.json()["type"] == "/problems/stale-etag"
         r = await client.patch(f"/sheets/{sheet['id']}", json={"notes": "x"}, headers=as_inspector())
-        assert r.status_code == 428
+        assert r.status_code == 428 and r.json()["current_etag"] == f'"{sheet["id"]}.2"'
         after = (await client.get(f"/sheets/{sheet['id']}", headers=as_inspector())).json()
         assert after["notes"] == "first"
 
@@ -286,6 +286,7 @@ class TestLifecycle:
         submitted = await to_status(client, await filled_sheet(client, VILLAGE), "submitted")
         r = await act(client, submitted, "lock", as_admin())
         assert r.status_code == 409 and r.json()["type"] == "/problems/invalid-transition"
+        assert (r.json()["sheet_status"], r.json()["allowed"]) == ("submitted", ["reviewed"])
 
     async def test_submit_rechecks_sampling(self, client, sampling):
         sheet = await filled_sheet(client, VILLAGE)
