@@ -43,6 +43,7 @@ from services.scoring.sheets.schemas import (
     HistoryEntry,
     ItemScoreIn,
     ItemScoreRead,
+    PollRead,
     SectionScore,
     SheetFilter,
     SheetRead,
@@ -723,7 +724,7 @@ def sheet_read(
         out_items.append(
             ItemScoreRead.model_validate(
                 {
-                    **row.detail,
+                    **d,
                     "item_code": row.item_code,
                     "title": it.title,
                     "section_code": row.section_code,
@@ -757,7 +758,7 @@ def sheet_read(
         status=SheetStatus(sheet.status),
         version=sheet.version,
         etag=etag_of(sheet),
-        poll=sheet.poll,  # type: ignore[arg-type]  # validated into PollRead by the model
+        poll=None if sheet.poll is None else {g: PollRead.model_validate(c) for g, c in sheet.poll.items()},
         notes=sheet.notes,
         items=out_items,
         results=SheetResults(
