@@ -54,10 +54,12 @@ async def to_rectification(
 
 
 def finding_event_id(sheet_id: str, finding_id: str) -> str:
+    """The event id of a finding: the same for the same finding on the same sheet, always."""
     return str(uuid.uuid5(FINDING_NAMESPACE, f"{sheet_id}/{finding_id}"))
 
 
 def site_of(sheet: ScoreSheet) -> dict[str, str]:
+    """The sheet's site as events carry it."""
     return {
         "code": sheet.site_code,
         "name": sheet.site_name,
@@ -86,6 +88,7 @@ def _base(sheet: ScoreSheet) -> dict[str, Any]:
 
 
 def sheet_submitted(sheet: ScoreSheet) -> dict[str, Any]:
+    """Tell the team leader a sheet waits for review."""
     return {
         **_base(sheet),
         "recipients": [{"kind": "person", "user_id": sheet.team_leader_user_id}],
@@ -95,6 +98,7 @@ def sheet_submitted(sheet: ScoreSheet) -> dict[str, Any]:
 
 
 def sheet_returned(sheet: ScoreSheet, *, returned_by: str) -> dict[str, Any]:
+    """Tell the author and the leader a sheet came back, and why."""
     people = sorted({sheet.submitted_by or sheet.created_by, sheet.team_leader_user_id} - {returned_by})
     return {
         **_base(sheet),
@@ -106,6 +110,7 @@ def sheet_returned(sheet: ScoreSheet, *, returned_by: str) -> dict[str, Any]:
 
 
 def sheet_locked(sheet: ScoreSheet) -> dict[str, Any]:
+    """Tell the team leader and the district's admins a sheet is final."""
     return {
         **_base(sheet),
         "recipients": [

@@ -23,8 +23,10 @@ def require_preview_allowed(preview: bool, principal: Principal) -> None:
 
 
 def require_publisher(principal: Principal) -> None:
+    """Publishing a round concerns the whole city: a district-scoped admin may not."""
     require_city_wide(principal, "Publishing a round's results")
 
 
 def covers_district(principal: Principal, district: str) -> bool:
+    """Whether the caller's scope covers the district (its row, its trend)."""
     return principal.covers(orgunit.district_unit(district))

@@ -149,6 +149,7 @@ async def item_statistics(
 
 
 async def latest_publication(session: AsyncSession, round_code: str) -> ResultsPublication | None:
+    """The round's last publication, if any."""
     stmt = (
         select(ResultsPublication)
         .where(col(ResultsPublication.round_code) == round_code)

@@ -34,6 +34,7 @@ from services.scoring.sheets import repository as sheets_repository
 
 
 def statuses(preview: bool) -> tuple[SheetStatus, ...]:
+    """The sheet statuses counted: locked only, or reviewed too in a preview."""
     return WITH_PREVIEW if preview else LOCKED_ONLY
 
 
@@ -199,6 +200,7 @@ async def site_rankings(
 
 
 def site_row(r: Any, rank: int | None) -> dict[str, Any]:
+    """One ranked sheet as the API shows it."""
     return {
         "rank": rank,
         "sheet_id": r.id,

@@ -37,6 +37,7 @@ def canonical_json(doc: Any) -> bytes:
 
 
 def canonical_sha256(doc: Any) -> str:
+    """SHA-256 of the canonical form."""
     return hashlib.sha256(canonical_json(doc)).hexdigest()
 
 

@@ -24,6 +24,7 @@ LOCKERS = (CITY_ADMIN,)
 
 
 def in_team(sheet: ScoreSheet, principal: Principal) -> bool:
+    """Whether the caller is the sheet's team leader or one of its inspectors."""
     return principal.sub in {sheet.team_leader_user_id, *sheet.team_member_ids}
 
 
@@ -50,6 +51,7 @@ def require_readable(sheet: ScoreSheet | None, principal: Principal, sheet_id: s
 
 
 def require_team(sheet: ScoreSheet, principal: Principal) -> None:
+    """Only the sheet's team changes it (403 not-in-team)."""
     if not in_team(sheet, principal):
         raise NotInTeam(
             f"Only team {sheet.team_id} (assigned to {sheet.site_code}) may change this sheet",
@@ -69,6 +71,7 @@ def require_assigned(
 
 
 def require_leader(sheet: ScoreSheet, principal: Principal) -> None:
+    """Only the team's leader reviews the sheet."""
     if principal.sub != sheet.team_leader_user_id:
         raise NotInTeam(
             f"Only the leader of team {sheet.team_id} may review this sheet", team_id=sheet.team_id

@@ -36,6 +36,7 @@ class SheetVisibility:
 
 
 async def get_sheet(session: AsyncSession, sheet_id: str, *, for_update: bool = False) -> ScoreSheet | None:
+    """The sheet, optionally row-locked until the transaction ends."""
     if for_update:
         stmt = select(ScoreSheet).where(col(ScoreSheet.id) == sheet_id).with_for_update()
         return (await execute(session, stmt)).scalars().first()
@@ -43,6 +44,7 @@ async def get_sheet(session: AsyncSession, sheet_id: str, *, for_update: bool = 
 
 
 async def find_sheet(session: AsyncSession, *, round_code: str, site_code: str) -> ScoreSheet | None:
+    """The round's sheet of a site, if opened."""
     stmt = select(ScoreSheet).where(
         col(ScoreSheet.round_code) == round_code, col(ScoreSheet.site_code) == site_code
     )
@@ -50,11 +52,13 @@ async def find_sheet(session: AsyncSession, *, round_code: str, site_code: str) 
 
 
 async def sheet_items(session: AsyncSession, sheet_id: str) -> list[ItemScore]:
+    """The sheet's item rows in rubric order."""
     stmt = select(ItemScore).where(col(ItemScore.sheet_id) == sheet_id).order_by(col(ItemScore.id))
     return list((await execute(session, stmt)).scalars().all())
 
 
 async def count_round_sheets(session: AsyncSession, round_code: str, *, status: str | None = None) -> int:
+    """How many sheets the round has (of one status when given)."""
     stmt = select(func.count()).select_from(ScoreSheet).where(col(ScoreSheet.round_code) == round_code)
     if status is not None:
         stmt = stmt.where(col(ScoreSheet.status) == status)
@@ -109,5 +113,6 @@ async def sheet_history(
 
 
 async def sent_finding_ids(session: AsyncSession, sheet_id: str) -> set[str]:
+    """The findings of the sheet already handed to rectification."""
     stmt = select(col(SheetFinding.finding_id)).where(col(SheetFinding.sheet_id) == sheet_id)
     return set((await execute(session, stmt)).scalars().all())

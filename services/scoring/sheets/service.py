@@ -83,10 +83,12 @@ async def sheet_history(session: AsyncSession, sheet: ScoreSheet, *, page: PageP
 
 
 def etag_of(sheet: ScoreSheet) -> str:
+    """The sheet's ETag: its id and version."""
     return f'"{sheet.id}.{sheet.version}"'
 
 
 def check_if_match(sheet: ScoreSheet, if_match: str | None) -> None:
+    """428 without If-Match, 412 when it names another version."""
     if not if_match:
         raise IfMatchRequired("Send If-Match with the ETag you last read", current_etag=etag_of(sheet))
     tags = [t.strip().removeprefix("W/") for t in if_match.split(",")]
@@ -322,10 +324,12 @@ def _validate_update(
 
 
 def points_of(items: list[ItemScore]) -> dict[str, Decimal | None]:
+    """Each item's points as exact decimals (None while unscored)."""
     return {i.item_code: None if i.points is None else calc.dec(i.points) for i in items}
 
 
 def vetoed_items(definition: RubricDefinition, items: list[ItemScore]) -> set[str]:
+    """The veto items the sheet fails."""
     out = set()
     for i in items:
         rubric_item = definition.item(i.item_code)
@@ -687,6 +691,7 @@ async def sheet_content_json(session: AsyncSession, sheet: ScoreSheet) -> bytes:
 
 
 def site_ref(sheet: ScoreSheet) -> SiteRef:
+    """The site as the sheet stored it."""
     return SiteRef(
         code=sheet.site_code,
         name=sheet.site_name,
@@ -697,6 +702,7 @@ def site_ref(sheet: ScoreSheet) -> SiteRef:
 
 
 def sheet_summary(sheet: ScoreSheet) -> SheetSummary:
+    """The sheet as a list shows it."""
     return SheetSummary(
         id=sheet.id,
         round_code=sheet.round_code,
