@@ -11,8 +11,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 
 async def execute(session: AsyncSession, stmt: Any, params: Any = None) -> Result[Any]:
-    # SQLModel deprecates execute() in favour of exec(); the plain SQLAlchemy call reads the same rows.
     """Run a Core statement on the session."""
+    # SQLModel deprecates execute() in favour of exec(); the plain SQLAlchemy call reads the same rows.
     return await SAAsyncSession.execute(session, stmt, params)
 
 
