@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from services.scoring.enums import Grade
 from services.scoring.rubric import METHODS, RubricDefinition, RubricItem
 
 HUNDRED = Decimal(100)
@@ -29,7 +30,7 @@ def r2(x: Decimal) -> Decimal:
 
 
 def check_item_score(
-    item: RubricItem, data: Mapping[str, Any], scale: Mapping[str, float], loc: list[str | int]
+    item: RubricItem, data: Mapping[str, Any], scale: Mapping[Grade, float], loc: list[str | int]
 ) -> list[dict[str, Any]]:
     """Field errors for one item's score against its rubric item (empty when acceptable)."""
     errors: list[dict[str, Any]] = []
@@ -82,7 +83,7 @@ def check_item_score(
 
 
 def item_points(
-    item: RubricItem, data: Mapping[str, Any], scale: Mapping[str, float], poll_rate: Decimal | None
+    item: RubricItem, data: Mapping[str, Any], scale: Mapping[Grade, float], poll_rate: Decimal | None
 ) -> Decimal | None:
     """Points awarded for one (already checked) item score; None when it cannot be scored yet."""
     max_points = dec(item.points)
@@ -149,8 +150,8 @@ class SectionResult:
 class SheetResult:
     sections: list[SectionResult]
     score: Decimal | None
-    grade: str | None
-    grade_before_veto: str | None
+    grade: Grade | None
+    grade_before_veto: Grade | None
     veto_items: list[str]
     scored_items: int
     items: int
@@ -160,14 +161,14 @@ class SheetResult:
         self.complete = self.scored_items == self.items
 
 
-def grade_for(score: Decimal, rubric: RubricDefinition) -> str:
+def grade_for(score: Decimal, rubric: RubricDefinition) -> Grade:
     for band in rubric.grade_bands:
         if score >= dec(band.min):
             return band.grade
     return rubric.grade_bands[-1].grade
 
 
-def cap_grade(grade: str, cap: str, rubric: RubricDefinition) -> str:
+def cap_grade(grade: Grade, cap: Grade, rubric: RubricDefinition) -> Grade:
     """The worse of `grade` and `cap` (bands are listed best first)."""
     order = [b.grade for b in rubric.grade_bands]
     return order[max(order.index(grade), order.index(cap))]

@@ -20,11 +20,13 @@ from services.kit.clock import SystemClock
 from services.kit.db import make_engine, make_sessionmaker
 from services.kit.http import make_service_client
 from services.kit.migrations import upgrade_to_head
-from services.scoring import clients, repository, service
+from services.scoring import clients
 from services.scoring.config import Settings
+from services.scoring.enums import FindingLevel, Grade, Severity, SheetStatus, SiteType
 from services.scoring.errors import SamplingUnavailable
 from services.scoring.main import MIGRATIONS_DIR
-from services.scoring.schemas import SheetUpdate
+from services.scoring.sheets import repository, service
+from services.scoring.sheets.schemas import SheetUpdate
 
 DEMO_ROUND = "2026Q1"
 
@@ -41,7 +43,14 @@ REASONS = {
     "D": ["网格党小组未实际运转", "矛盾纠纷排查台账缺失", "联户党员走访记录不实", "志愿服务活动记录不全"],
 }
 CATEGORIES = {"A": "主体责任", "B": "直接责任", "C": "组织建设", "D": "社会治理"}
-GRADES = ["好", "较好", "一般", "差"]
+GRADES = list(Grade)
+LIFECYCLE = [
+    SheetStatus.LOCKED,
+    SheetStatus.RETURNED,
+    SheetStatus.REVIEWED,
+    SheetStatus.SUBMITTED,
+    SheetStatus.DRAFT,
+]
 
 
 def _scores(rng: random.Random, definition: Any, site_type: str, site_name: str) -> dict[str, Any]:
@@ -56,8 +65,10 @@ def _scores(rng: random.Random, definition: Any, site_type: str, site_name: str)
                 if rng.random() < 0.5:
                     d["finding"] = {
                         "category": CATEGORIES[section.code],
-                        "severity": rng.choices(["general", "serious", "severe"], [70, 25, 5])[0],
-                        "level": "village_community" if site_type in ("village", "community") else "unit",
+                        "severity": rng.choices(list(Severity), [70, 25, 5])[0],
+                        "level": FindingLevel.VILLAGE_COMMUNITY
+                        if site_type in (SiteType.VILLAGE, SiteType.COMMUNITY)
+                        else FindingLevel.UNIT,
                         "concerns": site_name,
                     }
                 deductions.append(d)
@@ -84,8 +95,8 @@ def _scores(rng: random.Random, definition: Any, site_type: str, site_name: str)
     return {"items": items, "poll": poll}
 
 
-def _target(rng: random.Random) -> str:
-    return rng.choices(["locked", "returned", "reviewed", "submitted", "draft"], [75, 10, 6, 5, 4])[0]
+def _target(rng: random.Random) -> SheetStatus:
+    return rng.choices(LIFECYCLE, [75, 10, 6, 5, 4])[0]
 
 
 async def _one(
@@ -117,7 +128,7 @@ async def _one(
         now=clock.now(),
     )
     target = _target(rng)
-    if target == "draft":
+    if target == SheetStatus.DRAFT:
         return target
     await service.submit_sheet(
         session,
@@ -128,7 +139,7 @@ async def _one(
         http=http,
         sampling_url=settings.sampling_url,
     )
-    if target == "returned":
+    if target == SheetStatus.RETURNED:
         await service.return_sheet(
             session,
             sheet=sheet,
@@ -138,12 +149,12 @@ async def _one(
             now=clock.now(),
         )
         return target
-    if target == "submitted":
+    if target == SheetStatus.SUBMITTED:
         return target
     await service.review_sheet(
         session, sheet=sheet, principal=leader, if_match=service.etag_of(sheet), now=clock.now()
     )
-    if target == "locked":
+    if target == SheetStatus.LOCKED:
         await service.lock_sheet(
             session, sheet=sheet, principal=admin, if_match=service.etag_of(sheet), now=clock.now()
         )

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
-from services.kit import orgunit
-from services.scoring.models import ScoreSheet
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.kit import orgunit, outbox
+from services.scoring.models import ScoreSheet, outbox_event
 
 SUBMITTED = "scoring.sheet.submitted"
 RETURNED = "scoring.sheet.returned"
@@ -19,11 +22,44 @@ FINDING_CREATED = "scoring.finding.created"
 FINDING_NAMESPACE = uuid.UUID("6c1f4f0e-5b7a-4d0e-9a43-2f7d3c1e8b10")
 
 
+async def to_notify(
+    session: AsyncSession, *, event_type: str, payload: dict[str, Any], now: datetime
+) -> None:
+    """Queue an event for notify, in the caller's transaction (the relay sends it after commit)."""
+    await outbox.enqueue(
+        session,
+        outbox_event,
+        event_type=event_type,
+        target="notify",
+        path="/events",
+        payload=payload,
+        now=now,
+    )
+
+
+async def to_rectification(
+    session: AsyncSession, *, payload: dict[str, Any], event_id: str, now: datetime
+) -> None:
+    """Queue a finding for rectification's intake; its id makes the hand-over happen once."""
+    await outbox.enqueue(
+        session,
+        outbox_event,
+        event_type=FINDING_CREATED,
+        target="rectification",
+        path="/findings",
+        payload=payload,
+        now=now,
+        event_id=event_id,
+    )
+
+
 def finding_event_id(sheet_id: str, finding_id: str) -> str:
+    """The event id of a finding: the same for the same finding on the same sheet, always."""
     return str(uuid.uuid5(FINDING_NAMESPACE, f"{sheet_id}/{finding_id}"))
 
 
 def site_of(sheet: ScoreSheet) -> dict[str, str]:
+    """The sheet's site as events carry it."""
     return {
         "code": sheet.site_code,
         "name": sheet.site_name,
@@ -52,6 +88,7 @@ def _base(sheet: ScoreSheet) -> dict[str, Any]:
 
 
 def sheet_submitted(sheet: ScoreSheet) -> dict[str, Any]:
+    """Tell the team leader a sheet waits for review."""
     return {
         **_base(sheet),
         "recipients": [{"kind": "person", "user_id": sheet.team_leader_user_id}],
@@ -61,6 +98,7 @@ def sheet_submitted(sheet: ScoreSheet) -> dict[str, Any]:
 
 
 def sheet_returned(sheet: ScoreSheet, *, returned_by: str) -> dict[str, Any]:
+    """Tell the author and the leader a sheet came back, and why."""
     people = sorted({sheet.submitted_by or sheet.created_by, sheet.team_leader_user_id} - {returned_by})
     return {
         **_base(sheet),
@@ -72,6 +110,7 @@ def sheet_returned(sheet: ScoreSheet, *, returned_by: str) -> dict[str, Any]:
 
 
 def sheet_locked(sheet: ScoreSheet) -> dict[str, Any]:
+    """Tell the team leader and the district's admins a sheet is final."""
     return {
         **_base(sheet),
         "recipients": [

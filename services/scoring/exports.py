@@ -11,25 +11,26 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from services.kit.exports import safe_cell, safe_row
+from services.scoring.enums import SheetStatus, SiteType
 from services.scoring.rubric import RubricDefinition
 
-SITE_TYPE_TITLES = {
-    "district": "区县市",
-    "zone": "功能区",
-    "town": "镇乡",
-    "street": "街道",
-    "village": "村",
-    "community": "社区",
-    "enterprise": "非公企业",
-    "social_org": "社会组织",
-    "institution": "机关事业单位",
+SITE_TYPE_TITLES: dict[str, str] = {
+    SiteType.DISTRICT: "区县市",
+    SiteType.ZONE: "功能区",
+    SiteType.TOWN: "镇乡",
+    SiteType.STREET: "街道",
+    SiteType.VILLAGE: "村",
+    SiteType.COMMUNITY: "社区",
+    SiteType.ENTERPRISE: "非公企业",
+    SiteType.SOCIAL_ORG: "社会组织",
+    SiteType.INSTITUTION: "机关事业单位",
 }
-STATUS_TITLES = {
-    "locked": "已锁定",
-    "reviewed": "已审核（预览）",
-    "submitted": "已提交",
-    "returned": "已退回",
-    "draft": "草稿",
+STATUS_TITLES: dict[str, str] = {
+    SheetStatus.LOCKED: "已锁定",
+    SheetStatus.REVIEWED: "已审核（预览）",
+    SheetStatus.SUBMITTED: "已提交",
+    SheetStatus.RETURNED: "已退回",
+    SheetStatus.DRAFT: "草稿",
 }
 
 Table = tuple[list[str], list[list[Any]]]

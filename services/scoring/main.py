@@ -7,14 +7,30 @@ from services.kit import outbox
 from services.kit.app import create_app
 from services.kit.clock import Clock
 from services.kit.endpoints import whoami_router
-from services.scoring import __version__, endpoints
+from services.scoring import __version__
 from services.scoring.config import Settings
 from services.scoring.models import outbox_event
+from services.scoring.results import endpoints as results
+from services.scoring.rubrics import endpoints as rubrics
+from services.scoring.sheets import endpoints as sheets
 
 # notify takes events one by one at /events and in bulk at /events/batch (docs/events.md).
 NOTIFY_BATCH_PATHS = {("notify", "/events"): "/events/batch"}
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+OPERATIONS_TAG = "scoring.operations"
+TAGS = [
+    {
+        "name": rubrics.TAG,
+        "description": "测评体系版本 — Rubric versions: drafts, publication, round bindings",
+    },
+    {"name": sheets.TAG, "description": "评分表 — Score sheets: scoring, review, locking, history"},
+    {
+        "name": results.TAG,
+        "description": "评分结果 — Results: rankings, problems by item, trend, exports, publication",
+    },
+    {"name": OPERATIONS_TAG, "description": "运维 — Operations: who am I, the outbox"},
+]
 
 
 def build_app(
@@ -43,10 +59,13 @@ def build_app(
         description="Rubrics (测评体系), score sheets (评分表), results and rankings.",
         version=__version__,
         routers=[
-            whoami_router("scoring"),
-            endpoints.router,
-            outbox.outbox_admin_router(outbox_event, tag="operations"),
+            whoami_router(OPERATIONS_TAG),
+            rubrics.router,
+            sheets.router,
+            results.router,
+            outbox.outbox_admin_router(outbox_event, tag=OPERATIONS_TAG),
         ],
+        openapi_tags=TAGS,
         migrations_dir=MIGRATIONS_DIR,
         workers=workers,
         clock=clock,

@@ -9,23 +9,15 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SITE_TYPES = (
-    "district",
-    "zone",
-    "town",
-    "street",
-    "village",
-    "community",
-    "enterprise",
-    "social_org",
-    "institution",
-)
-METHODS = ("看", "问", "访", "核", "查", "谈")
-SCORING_TYPES = ("deduction", "graded", "rate", "check")
+from services.scoring.enums import Grade, Method, ScoringType, SiteType
+
+SITE_TYPES = tuple(t.value for t in SiteType)
+METHODS = tuple(m.value for m in Method)
+SCORING_TYPES = tuple(t.value for t in ScoringType)
 POLL_ANSWERS = ("satisfied", "basically_satisfied", "dissatisfied")
 POLL_SOURCE = "satisfaction_poll"
 
@@ -35,69 +27,117 @@ Loc = list[str | int]
 
 
 class _Doc(BaseModel):
-    # Unknown keys are kept (a city may annotate its rubric) but never read.
-    model_config = ConfigDict(extra="allow")
+    # Unknown keys are kept (a city may annotate its rubric) but never read. Codes, types and methods
+    # stay plain strings while a draft is edited (publishing checks them, naming each); grades are
+    # the closed set of enums.Grade from the start.
+    model_config = ConfigDict(extra="allow", use_attribute_docstrings=True)
 
 
 class RubricItem(_Doc):
+    """One scored item (细项)."""
+
     code: str = Field(min_length=1, max_length=20)
+    """The item's code, unique in the rubric, e.g. `C03`"""
     title: str = Field(min_length=1, max_length=200)
+    """The item's title (Chinese)"""
     points: float
+    """Maximum points"""
     methods: list[str] = Field(default_factory=list)
+    """Evidence methods expected (看问访核查谈)"""
     scoring_type: str
+    """How it is scored: deduction, graded, rate or check"""
     guidance: str = ""
+    """How inspectors score it"""
     veto: bool = False
+    """A veto item (一票否决): failing it caps the sheet's grade"""
     veto_condition: str | None = None
-    # Narrower than the section's site types when an item does not apply everywhere its section does.
+    """What triggers the veto"""
     site_types: list[str] | None = None
-    # `satisfaction_poll`: a rate item whose rate comes from the sheet's poll, not typed in.
+    """Narrower than the section's site types when the item does not apply everywhere its section does"""
     source: str | None = None
+    """`satisfaction_poll`: a rate item whose rate comes from the sheet's poll, not typed in"""
 
 
 class RubricSection(_Doc):
+    """One of the sections (板块) and its items."""
+
     code: str = Field(min_length=1, max_length=20)
+    """The section's code, e.g. `C`"""
     title: str = Field(min_length=1, max_length=200)
+    """The section's title (Chinese)"""
     points: float
+    """Maximum points: the sum of its items' points"""
     site_types: list[str]
+    """Site types the section applies to"""
     items: list[RubricItem]
+    """The section's items"""
 
 
 class GradeBand(_Doc):
-    grade: str
+    """A grade and the lowest 100-point score that earns it."""
+
+    grade: Grade
+    """The grade"""
     min: float
+    """Lowest score with this grade"""
 
 
 class PollGroup(_Doc):
+    """A group asked in the satisfaction poll."""
+
     title: str
+    """The group's name (党员, 群众)"""
     weight: float
+    """The group's weight in the satisfaction rate"""
 
 
 class SatisfactionPoll(_Doc):
+    """How the satisfaction poll (满意度测评) becomes a rate."""
+
     answer_weights: dict[str, float]
+    """Percent credited per answer (satisfied, basically_satisfied, dissatisfied)"""
     groups: dict[str, PollGroup]
+    """The groups polled, by key (party_member, resident)"""
 
 
 class Composite(_Doc):
+    """How a district's composite combines its own sheet with its grassroots sites' mean."""
+
     own_site_types: list[str]
+    """Site types of the district's own sheet (district, zone)"""
     own_weight: float
+    """Percent weight of the own score"""
     grassroots_site_types: list[str]
+    """Site types whose mean counts as the grassroots part"""
     grassroots_weight: float
+    """Percent weight of the grassroots mean"""
 
 
 class RubricDefinition(_Doc):
     """One version of the rubric: sections and items, weights per site type, grade bands, composite."""
 
     version: str = Field(min_length=1, max_length=40)
+    """The version's name, e.g. `2026.1`"""
     name: str = Field(min_length=1, max_length=200)
+    """The rubric's title (Chinese)"""
     site_types: dict[str, str] = Field(default_factory=dict)
+    """Chinese names of the site types, by type"""
     methods: list[str] = Field(default_factory=lambda: list(METHODS))
-    graded_scale: dict[str, float]
+    """The evidence methods (看问访核查谈)"""
+    graded_scale: dict[Grade, float]
+    """Percent of an item's maximum per grade, for graded items"""
     grade_bands: list[GradeBand]
-    veto_grade: str = "差"
+    """Grades of a 100-point score, best first"""
+    veto_grade: Grade = Grade.POOR
+    """The grade a failed veto item caps a sheet at"""
     satisfaction_poll: SatisfactionPoll
+    """How the satisfaction poll is weighted"""
     sections: list[RubricSection]
+    """The sections and their items"""
     section_weights: dict[str, dict[str, float]]
+    """Per site type, each section's percent weight in the 100-point score"""
     composite: Composite
+    """How a district's composite is made"""
 
     # Convenience views used by scoring; cheap enough to rebuild per call.
     def item(self, code: str) -> RubricItem | None:
@@ -255,6 +295,3 @@ def validate_definition(rubric: RubricDefinition, *, base: Loc) -> list[dict[str
         if bad:
             err(["composite", field], f"unknown site types {bad}")
     return errors
-
-
-RubricStatus = Literal["draft", "published"]

@@ -335,3 +335,38 @@ async def outbox_rows(client: httpx.AsyncClient) -> list[Any]:
     async with client.app.state.engine.connect() as conn:  # type: ignore[attr-defined]
         stmt = select(outbox_event).order_by(outbox_event.c.created_at, outbox_event.c.id)
         return list((await conn.execute(stmt)).mappings().all())
+
+
+def problem(r, *fragments: str) -> str:
+    """Assert `r` is a 422 problem+json; return its errors as text for the field checks."""
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    text = str(r.json().get("errors", r.json()))
+    for f in fragments:
+        assert f in text, (f, text)
+    return text
+
+
+# The scope tests' world (tests/scoring/scope.py, */test_scope.py): two districts, own sheet and one site each.
+YINZHOU_VILLAGE, HAISHU_COMMUNITY = "330212001201", "330203001001"
+SCOPE_PLAN = [
+    ("330212", {"A01": {"deductions": [{"points": 8, "reason": "述职评议流于形式"}]}}),
+    (YINZHOU_VILLAGE, {"C01": {"deductions": [{"points": 8, "reason": "未按期换届"}]}}),
+    ("330203", {"A02": {"met": False}}),
+    (HAISHU_COMMUNITY, {}),
+]
+
+
+@pytest.fixture(scope="module")
+async def scope_world(module_client, module_sampling, module_clock) -> dict[str, dict[str, Any]]:
+    """Two districts' locked sheets in ROUND (SCOPE_PLAN) for the scope tests, built once per test module."""
+    module_sampling.drawn.clear()
+    module_sampling.down = False
+    for code in SITES:
+        module_sampling.draw(code)
+    module_clock.set(START)
+    out = {}
+    for code, overrides in SCOPE_PLAN:
+        sheet = await filled_sheet(module_client, code, overrides=overrides)
+        out[code] = await to_status(module_client, sheet, "locked")
+    return out

@@ -5,6 +5,7 @@ import hashlib
 
 import pytest
 
+from services.kit.schema import utc_z
 from services.kit.testing import principal_headers
 from tests.scoring.conftest import (
     FULL_POLL,
@@ -116,9 +117,7 @@ class TestUpdateSheet:
         }
         body = (await patch(client, sheet, {"items": [item]})).json()
         [ev] = next(i for i in body["items"] if i["item_code"] == "C09")["evidence"]
-        assert (
-            ev["added_by"] == INSPECTOR and ev["added_at"] == clock.now().isoformat() and ev["sha256"] == sha
-        )
+        assert ev["added_by"] == INSPECTOR and ev["added_at"] == utc_z(clock.now()) and ev["sha256"] == sha
 
     @pytest.mark.parametrize(
         ("item", "loc"),
@@ -134,7 +133,7 @@ class TestUpdateSheet:
             ({"item_code": "A01", "deductions": []}, ["body", "items", 0, "item_code"]),
             ({"item_code": "Z99", "deductions": []}, ["body", "items", 0, "item_code"]),
             ({"item_code": "C02", "grade": "优秀"}, ["body", "items", 0, "grade"]),
-            ({"item_code": "C10", "met": True, "methods": ["听"]}, ["body", "items", 0, "methods"]),
+            ({"item_code": "C10", "met": True, "methods": ["听"]}, ["body", "items", 0, "methods", 0]),
             ({"item_code": "D08", "rate": 0.5}, ["body", "items", 0, "rate"]),
         ],
     )
@@ -171,7 +170,7 @@ class TestUpdateSheet:
         r = await patch(client, sheet, {"notes": "second"})  # still holds version 1's ETag
         assert r.status_code == 412 and r.json()["type"] == "/problems/stale-etag"
         r = await client.patch(f"/sheets/{sheet['id']}", json={"notes": "x"}, headers=as_inspector())
-        assert r.status_code == 428
+        assert r.status_code == 428 and r.json()["current_etag"] == f'"{sheet["id"]}.2"'
         after = (await client.get(f"/sheets/{sheet['id']}", headers=as_inspector())).json()
         assert after["notes"] == "first"
 
@@ -181,7 +180,7 @@ class TestUpdateSheet:
             patch(client, sheet, {"notes": "甲"}), patch(client, sheet, {"notes": "乙"})
         )
         assert sorted(r.status_code for r in results) == [200, 412]
-        history = (await client.get(f"/sheets/{sheet['id']}/history", headers=as_inspector())).json()
+        history = (await client.get(f"/sheets/{sheet['id']}/history", headers=as_inspector())).json()["items"]
         assert [h["action"] for h in history] == ["created", "updated"]
 
     async def test_user_outside_team_cannot_write_nor_learn_the_sheet_exists(self, client):
@@ -200,7 +199,7 @@ class TestLifecycle:
             and locked["locked_by"] == "u-admin"
             and locked["reviewed_by"] == LEADER
         )
-        history = (await client.get(f"/sheets/{sheet['id']}/history", headers=as_admin())).json()
+        history = (await client.get(f"/sheets/{sheet['id']}/history", headers=as_admin())).json()["items"]
         assert [h["action"] for h in history] == ["created", "updated", "submitted", "reviewed", "locked"]
         assert [h["version"] for h in history] == [1, 2, 3, 4, 5]
         assert history[1]["actor"] == INSPECTOR and "C01" in history[1]["changes"]["items"]
@@ -287,6 +286,7 @@ class TestLifecycle:
         submitted = await to_status(client, await filled_sheet(client, VILLAGE), "submitted")
         r = await act(client, submitted, "lock", as_admin())
         assert r.status_code == 409 and r.json()["type"] == "/problems/invalid-transition"
+        assert (r.json()["sheet_status"], r.json()["allowed"]) == ("submitted", ["reviewed"])
 
     async def test_submit_rechecks_sampling(self, client, sampling):
         sheet = await filled_sheet(client, VILLAGE)

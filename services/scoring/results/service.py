@@ -6,6 +6,7 @@ per sheet and never re-adds item scores.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
@@ -13,30 +14,28 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.kit import orgunit, outbox
 from services.kit.auth import Principal
-from services.scoring import calc, events, repository
+from services.kit.pagination import Page, PageParams
+from services.scoring import calc, events, exports
+from services.scoring.enums import LOCKED_ONLY, WITH_PREVIEW, ExportTable, SheetStatus, SiteType
 from services.scoring.errors import NothingToPublish
-from services.scoring.models import ResultsPublication, outbox_event
+from services.scoring.models import ResultsPublication
+from services.scoring.results import access, repository
+from services.scoring.results.schemas import (
+    DistrictRankingPage,
+    ItemProblemsPage,
+    PublicationRead,
+    SiteRankingPage,
+    TrendPage,
+)
 from services.scoring.rubric import RubricDefinition
-from services.scoring.rubric_service import definition_of, get_rubric
-
-LOCKED_ONLY = ("locked",)
-WITH_PREVIEW = ("locked", "reviewed")
+from services.scoring.rubrics.service import round_definition
+from services.scoring.sheets import repository as sheets_repository
 
 
-def statuses(preview: bool) -> tuple[str, ...]:
+def statuses(preview: bool) -> tuple[SheetStatus, ...]:
+    """The sheet statuses counted: locked only, or reviewed too in a preview."""
     return WITH_PREVIEW if preview else LOCKED_ONLY
-
-
-async def round_definition(
-    session: AsyncSession, round_code: str
-) -> tuple[str | None, RubricDefinition | None]:
-    binding = await repository.get_round_rubric(session, round_code)
-    if binding is None:
-        return None, None
-    rubric = await get_rubric(session, binding.rubric_id)
-    return rubric.version, definition_of(rubric)
 
 
 def _f(x: Decimal | None) -> float | None:
@@ -66,7 +65,7 @@ def district_rows(
             acc[1] += int(a.cents)
         elif a.site_type not in own_types:
             continue
-        if a.status != "locked":
+        if a.status != SheetStatus.LOCKED:
             previews[a.district] += int(a.n)
     own: dict[str, list[Any]] = defaultdict(list)
     for r in own_rows:
@@ -127,7 +126,7 @@ def district_rows(
 
 
 async def ranking_of(
-    session: AsyncSession, *, round_code: str, statuses: tuple[str, ...], definition: RubricDefinition
+    session: AsyncSession, *, round_code: str, statuses: tuple[SheetStatus, ...], definition: RubricDefinition
 ) -> list[dict[str, Any]]:
     """The district ranking of a round from two small queries (grouped sums, and the districts' own sheets)."""
     aggregates = await repository.district_aggregates(session, round_code=round_code, statuses=statuses)
@@ -137,38 +136,49 @@ async def ranking_of(
     return district_rows(aggregates, own_rows, definition)
 
 
-async def district_rankings(
+async def district_ranking_rows(
     session: AsyncSession, *, round_code: str, preview: bool, principal: Principal
-) -> dict[str, Any]:
-    """The district/zone ranking of a round (only locked sheets unless previewing)."""
+) -> tuple[str | None, list[dict[str, Any]]]:
+    """The rubric version and the district/zone ranking of a round (only locked sheets unless previewing)."""
     version, definition = await round_definition(session, round_code)
+    if definition is None:
+        return version, []
+    ranking = await ranking_of(
+        session, round_code=round_code, statuses=statuses(preview), definition=definition
+    )
+    # Each row keeps its city-wide rank; the caller gets only the rows of the districts it covers.
+    return version, [d for d in ranking if access.covers_district(principal, d["district"])]
+
+
+async def district_rankings(
+    session: AsyncSession, *, round_code: str, preview: bool, principal: Principal, page: PageParams
+) -> DistrictRankingPage:
+    """A page of the district/zone ranking of a round, with when it was last published."""
+    version, rows = await district_ranking_rows(
+        session, round_code=round_code, preview=preview, principal=principal
+    )
     publication = await repository.latest_publication(session, round_code)
-    items: list[dict[str, Any]] = []
-    if definition is not None:
-        ranking = await ranking_of(
-            session, round_code=round_code, statuses=statuses(preview), definition=definition
-        )
-        # Each row keeps its city-wide rank; the caller gets only the rows of the districts it covers.
-        items = [d for d in ranking if principal.covers(orgunit.district_unit(d["district"]))]
-    return {
-        "round_code": round_code,
-        "rubric_version": version,
-        "preview": preview,
-        "published_at": publication.published_at if publication else None,
-        "items": items,
-    }
+    paged = Page.slice(rows, page)
+    return DistrictRankingPage.model_validate(
+        {
+            "round_code": round_code,
+            "rubric_version": version,
+            "preview": preview,
+            "published_at": publication.published_at if publication else None,
+            **paged.model_dump(),
+        }
+    )
 
 
 async def site_rankings(
     session: AsyncSession,
     *,
     round_code: str,
-    site_type: str,
+    site_type: SiteType,
     preview: bool,
     principal: Principal,
-    limit: int,
-    offset: int,
-) -> dict[str, Any]:
+    page: PageParams,
+) -> SiteRankingPage:
     """Sites of one type ranked by their 100-point score (ranked in SQL, one page read)."""
     rows, total = await repository.ranked_sites(
         session,
@@ -176,21 +186,21 @@ async def site_rankings(
         statuses=statuses(preview),
         site_type=site_type,
         reader=principal,
-        limit=limit,
-        offset=offset,
+        limit=page.limit,
+        offset=page.offset,
     )
-    return {
-        "round_code": round_code,
-        "site_type": site_type,
-        "preview": preview,
-        "items": [site_row(r, r.rank) for r in rows],
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-    }
+    return SiteRankingPage.model_validate(
+        {
+            "round_code": round_code,
+            "site_type": site_type,
+            "preview": preview,
+            **Page.of([site_row(r, r.rank) for r in rows], total, page).model_dump(),
+        }
+    )
 
 
 def site_row(r: Any, rank: int | None) -> dict[str, Any]:
+    """One ranked sheet as the API shows it."""
     return {
         "rank": rank,
         "sheet_id": r.id,
@@ -206,7 +216,7 @@ def site_row(r: Any, rank: int | None) -> dict[str, Any]:
         "grade": r.grade,
         "veto_items": r.veto_items,
         "sections": r.section_scores,
-        "preview": r.status != "locked",
+        "preview": r.status != SheetStatus.LOCKED,
     }
 
 
@@ -218,8 +228,18 @@ def site_rows(rows: list[Any]) -> list[dict[str, Any]]:
 
 
 async def problems_by_item(
+    session: AsyncSession, *, round_code: str, preview: bool, principal: Principal, page: PageParams
+) -> ItemProblemsPage:
+    """A page of the items that fail most."""
+    rows = await item_problem_rows(session, round_code=round_code, preview=preview, principal=principal)
+    return ItemProblemsPage.model_validate(
+        {"round_code": round_code, "preview": preview, **Page.slice(rows, page).model_dump()}
+    )
+
+
+async def item_problem_rows(
     session: AsyncSession, *, round_code: str, preview: bool, principal: Principal
-) -> dict[str, Any]:
+) -> list[dict[str, Any]]:
     """Which items fail most (over the sheets inside the caller's scope), most findings first."""
     _, definition = await round_definition(session, round_code)
     stats = await repository.item_statistics(
@@ -243,10 +263,12 @@ async def problems_by_item(
             }
         )
     items.sort(key=lambda i: (-i["findings"], -i["deductions"], -i["points_lost"], i["item_code"]))
-    return {"round_code": round_code, "preview": preview, "items": items}
+    return items
 
 
-async def trend(session: AsyncSession, *, district: str | None, principal: Principal) -> dict[str, Any]:
+async def trend(
+    session: AsyncSession, *, district: str | None, principal: Principal, page: PageParams
+) -> TrendPage:
     """Each district's composite and rank across every round with locked sheets, oldest round first."""
     rounds = await repository.rounds_with_sheets(session, statuses=LOCKED_ONLY, reader=principal)
     series: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -261,17 +283,18 @@ async def trend(session: AsyncSession, *, district: str | None, principal: Princ
     names = [
         n
         for n in sorted(series)
-        if (district is None or n == district) and principal.covers(orgunit.district_unit(n))
+        if (district is None or n == district) and access.covers_district(principal, n)
     ]
-    return {"rounds": rounds, "items": [{"district": n, "points": series[n]} for n in names]}
+    rows = [{"district": n, "points": series[n]} for n in names]
+    return TrendPage.model_validate({"rounds": rounds, **Page.slice(rows, page).model_dump()})
 
 
 async def publish_results(
     session: AsyncSession, *, round_code: str, actor: str, now: datetime
-) -> ResultsPublication:
+) -> PublicationRead:
     """Make the round's locked results official and tell the districts and city leaders."""
     _, definition = await round_definition(session, round_code)
-    locked = await repository.count_round_sheets(session, round_code, status="locked")
+    locked = await sheets_repository.count_round_sheets(session, round_code, status=SheetStatus.LOCKED)
     if definition is None or not locked:
         raise NothingToPublish(f"Round {round_code} has no locked score sheets yet")
     ranking = await ranking_of(session, round_code=round_code, statuses=LOCKED_ONLY, definition=definition)
@@ -300,24 +323,62 @@ async def publish_results(
     # city-wide event with the whole ranking for the city's leaders and admins. Nobody's inbox holds
     # another district's composite (their rankings view does not show it either).
     for row in snapshot:
-        await outbox.enqueue(
+        await events.to_notify(
             session,
-            outbox_event,
             event_type=events.RESULTS_PUBLISHED,
-            target="notify",
-            path="/events",
             payload=events.results_published_to_district(round_code=round_code, row=row, published_by=actor),
             now=now,
         )
-    await outbox.enqueue(
+    await events.to_notify(
         session,
-        outbox_event,
         event_type=events.RESULTS_PUBLISHED,
-        target="notify",
-        path="/events",
         payload=events.results_published_to_city(
             round_code=round_code, ranking=snapshot, published_by=actor, locked_sheets=locked
         ),
         now=now,
     )
-    return publication
+    return PublicationRead.model_validate(publication)
+
+
+async def _export_tables(
+    session: AsyncSession, round_code: str, principal: Principal
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], RubricDefinition | None]:
+    """The locked results inside the caller's scope: districts, sites (by type), items; and the rubric."""
+    _, ranking = await district_ranking_rows(
+        session, round_code=round_code, preview=False, principal=principal
+    )
+    rows = await repository.result_rows(session, round_code=round_code, statuses=LOCKED_ONLY)
+    # Ranked within each site type, listed type by type.
+    sites = [
+        r
+        for t in SiteType
+        for r in site_rows([row for row in rows if row.site_type == t])
+        if principal.covers(r["site"]["org_unit"])
+    ]
+    items = await item_problem_rows(session, round_code=round_code, preview=False, principal=principal)
+    _, definition = await round_definition(session, round_code)
+    return ranking, sites, items, definition
+
+
+async def export_csv(
+    session: AsyncSession, *, round_code: str, table: ExportTable, principal: Principal
+) -> bytes:
+    """One table of the round's locked results as CSV (Chinese headers)."""
+    ranking, sites, items, definition = await _export_tables(session, round_code, principal)
+    if table == ExportTable.DISTRICTS:
+        return exports.to_csv(exports.district_table(ranking))
+    if table == ExportTable.SITES:
+        return exports.to_csv(exports.site_table(sites, definition))
+    return exports.to_csv(exports.item_table(items))
+
+
+async def export_xlsx(session: AsyncSession, *, round_code: str, principal: Principal) -> bytes:
+    """The round's locked results as XLSX: district ranking, one sheet per site type, items."""
+    ranking, sites, items, definition = await _export_tables(session, round_code, principal)
+    tables: list[tuple[str, exports.Table]] = [("区县排名", exports.district_table(ranking))]
+    for t in SiteType:
+        of_type = [s for s in sites if s["site"]["type"] == t]
+        if of_type:
+            tables.append((f"{exports.SITE_TYPE_TITLES[t]}排名", exports.site_table(of_type, definition)))
+    tables.append(("细项问题统计", exports.item_table(items)))
+    return await asyncio.to_thread(exports.to_xlsx, tables)

@@ -1,130 +1,26 @@
-"""Scope: every role (a district's `system` API key included) sees and changes only what its scope covers.
-
-Out-of-scope sheets answer exactly like missing ones; aggregates (problems by item, exports, the
-results-published event) hold only the caller's or the recipient's districts.
-"""
+"""Scope of results: rankings, item statistics, trend, exports and the results-published event hold only
+the caller's (or the recipient's) districts; publishing is city-wide."""
 
 import csv
 import io
 import json
-import uuid
 from typing import Any
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from services.kit.testing import principal_headers
 from services.notify.events import CATALOG
 from services.notify.schemas import EventData, RoleRecipient
 from services.notify.templates import render
-from services.scoring.models import ResultsPublication, Rubric
-from tests.scoring.conftest import (
-    ROUND,
-    SITES,
-    START,
-    as_admin,
-    as_district_admin,
-    filled_sheet,
-    outbox_rows,
-    to_status,
-)
-
-# "yinzhou" has seven letters: an unescaped LIKE 'ningbo/_______/%' matched every Yinzhou sheet.
-WILDCARD_SCOPE = "ningbo/_______"
-YINZHOU_VILLAGE, HAISHU_COMMUNITY = "330212001201", "330203001001"
-
-
-def headers(role: str, scope: str, *, kind: str = "user") -> dict[str, str]:
-    return principal_headers(roles=[role], scope=scope, sub=f"u-{role}-{scope}", kind=kind, ttl=3600)
-
-
-def api_key(scope: str) -> dict[str, str]:
-    """A `system` integration's API key scoped to `scope` (never the services' own principal)."""
-    return headers("system", scope, kind="api_key")
-
-
-# (who, headers factory, districts they may see)
-CALLERS: list[tuple[str, Any, set[str]]] = [
-    ("city_admin of the city", lambda: headers("city_admin", "ningbo"), {"yinzhou", "haishu"}),
-    ("city_admin scoped to Haishu", lambda: headers("city_admin", "ningbo/haishu"), {"haishu"}),
-    ("leader scoped to Haishu", lambda: headers("leader", "ningbo/haishu"), {"haishu"}),
-    ("district_admin of Yinzhou", lambda: as_district_admin("yinzhou"), {"yinzhou"}),
-    ("system key of the city", lambda: api_key("ningbo"), {"yinzhou", "haishu"}),
-    ("system key of Yinzhou", lambda: api_key("ningbo/yinzhou"), {"yinzhou"}),
-    ("district_admin with a wildcard scope", lambda: headers("district_admin", WILDCARD_SCOPE), set()),
-    ("system key with a wildcard scope", lambda: api_key(WILDCARD_SCOPE), set()),
-]
-CALLER_IDS = [c[0] for c in CALLERS]
-
-PLAN = [
-    ("330212", {"A01": {"deductions": [{"points": 8, "reason": "述职评议流于形式"}]}}),
-    (YINZHOU_VILLAGE, {"C01": {"deductions": [{"points": 8, "reason": "未按期换届"}]}}),
-    ("330203", {"A02": {"met": False}}),
-    (HAISHU_COMMUNITY, {}),
-]
-
-
-@pytest.fixture(scope="module")
-async def built(module_client, module_sampling, module_clock) -> dict[str, dict[str, Any]]:
-    """Two districts' locked sheets in ROUND, built once for this module's read-only tests."""
-    module_sampling.drawn.clear()
-    module_sampling.down = False
-    for code in SITES:
-        module_sampling.draw(code)
-    module_clock.set(START)
-    out = {}
-    for code, overrides in PLAN:
-        sheet = await filled_sheet(module_client, code, overrides=overrides)
-        out[code] = await to_status(module_client, sheet, "locked")
-    return out
+from services.scoring.models import ResultsPublication
+from tests.scoring.conftest import ROUND, START, as_admin, as_district_admin, outbox_rows
+from tests.scoring.scope import CALLER_IDS, CALLERS, api_key, headers
 
 
 @pytest.fixture
-def client(built, module_client):
+def client(scope_world, module_client):
     return module_client
-
-
-def district_of_sheet(built: dict[str, dict[str, Any]], sheet_id: str) -> str:
-    return next(s["site"]["district"] for s in built.values() if s["id"] == sheet_id)
-
-
-def without(body: dict[str, Any], value: str) -> str:
-    """The problem body with the id asked for masked (and the per-request id left out)."""
-    body = {k: v for k, v in body.items() if k != "request_id"}
-    return json.dumps(body, ensure_ascii=False, sort_keys=True).replace(value, "<id>")
-
-
-class TestSheetsInScope:
-    @pytest.mark.parametrize(("who", "make", "districts"), CALLERS, ids=CALLER_IDS)
-    async def test_list_holds_only_sheets_inside_the_scope(self, client, built, who, make, districts):
-        r = await client.get(f"/rounds/{ROUND}/sheets", headers=make())
-        assert r.status_code == 200
-        assert {s["site"]["district"] for s in r.json()["items"]} == districts
-        assert r.json()["total"] == sum(1 for s in built.values() if s["site"]["district"] in districts)
-
-    @pytest.mark.parametrize(("who", "make", "districts"), CALLERS, ids=CALLER_IDS)
-    @pytest.mark.parametrize("suffix", ["", "/history", "/content"])
-    async def test_out_of_scope_sheet_answers_exactly_like_a_missing_one(
-        self, client, built, who, make, districts, suffix
-    ):
-        missing_id = str(uuid.uuid4())
-        missing = await client.get(f"/sheets/{missing_id}{suffix}", headers=make())
-        assert missing.status_code == 404
-        for sheet in built.values():
-            r = await client.get(f"/sheets/{sheet['id']}{suffix}", headers=make())
-            if sheet["site"]["district"] in districts:
-                assert r.status_code == 200, (who, sheet["site"]["code"])
-            else:
-                assert r.status_code == 404
-                assert r.headers["content-type"] == missing.headers["content-type"]
-                assert without(r.json(), sheet["id"]) == without(missing.json(), missing_id)
-
-    async def test_district_admin_cannot_narrow_the_list_to_another_district(self, client):
-        r = await client.get(
-            f"/rounds/{ROUND}/sheets", params={"district": "haishu"}, headers=as_district_admin("yinzhou")
-        )
-        assert r.status_code == 200 and r.json()["total"] == 0
 
 
 class TestResultsInScope:
@@ -167,7 +63,7 @@ class TestResultsInScope:
 
 class TestExportsInScope:
     @pytest.mark.parametrize(("who", "make", "districts"), CALLERS, ids=CALLER_IDS)
-    async def test_every_csv_table_holds_only_the_scope(self, client, built, who, make, districts):
+    async def test_every_csv_table_holds_only_the_scope(self, client, scope_world, who, make, districts):
         tables = {}
         for table in ("districts", "sites", "items"):
             r = await client.get(f"/rounds/{ROUND}/export.csv", params={"table": table}, headers=make())
@@ -192,45 +88,10 @@ class TestExportsInScope:
         assert items["A01"][4] == 1 and items["A02"][8] == 0
 
 
-class TestCityWideActions:
-    """Rubric versions, round bindings and publication concern the whole city."""
+class TestPublishIsCityWide:
+    """Publishing a round's results concerns the whole city."""
 
     DISTRICT_CITY_ADMIN = staticmethod(lambda: headers("city_admin", "ningbo/yinzhou"))
-
-    async def _rubric_count(self, client) -> int:
-        async with client.app.state.engine.connect() as conn:
-            return int((await conn.execute(select(func.count()).select_from(Rubric))).scalar_one())
-
-    async def test_district_scoped_city_admin_cannot_draft_edit_publish_or_bind(self, client):
-        before = await self._rubric_count(client)
-        r = await client.post("/rubrics", json={"version": "2099.1"}, headers=self.DISTRICT_CITY_ADMIN())
-        assert r.status_code == 403
-        assert await self._rubric_count(client) == before
-        draft = await client.post("/rubrics", json={"version": "2099.2"}, headers=as_admin())
-        assert draft.status_code == 201
-        rid = draft.json()["id"]
-        try:
-            r = await client.put(
-                f"/rubrics/{rid}",
-                json={"definition": draft.json()["definition"]},
-                headers=self.DISTRICT_CITY_ADMIN(),
-            )
-            assert r.status_code == 403
-            r = await client.post(f"/rubrics/{rid}/publish", json={}, headers=self.DISTRICT_CITY_ADMIN())
-            assert r.status_code == 403
-            assert (await client.get(f"/rubrics/{rid}", headers=as_admin())).json()["status"] == "draft"
-            current = (await client.get(f"/rounds/{ROUND}/rubric", headers=as_admin())).json()
-            r = await client.put(
-                f"/rounds/{ROUND}/rubric",
-                json={"rubric_id": current["rubric_id"]},
-                headers=self.DISTRICT_CITY_ADMIN(),
-            )
-            assert r.status_code == 403
-            after = (await client.get(f"/rounds/{ROUND}/rubric", headers=as_admin())).json()
-            assert after["bound_at"] == current["bound_at"]
-        finally:
-            async with client.app.state.engine.begin() as conn:
-                await conn.execute(Rubric.__table__.delete().where(Rubric.__table__.c.id == rid))  # type: ignore[attr-defined]
 
     async def test_district_scoped_callers_cannot_publish_results(self, client):
         for h in (self.DISTRICT_CITY_ADMIN(), api_key("ningbo/yinzhou")):
@@ -240,18 +101,6 @@ class TestCityWideActions:
             n = (await conn.execute(select(func.count()).select_from(ResultsPublication))).scalar_one()
         assert n == 0
         assert not [e for e in await outbox_rows(client) if e["event_type"] == "scoring.results.published"]
-
-    async def test_city_admin_outside_scope_cannot_return_a_sheet(self, client, built):
-        sheet = built[YINZHOU_VILLAGE]
-        r = await client.post(
-            f"/sheets/{sheet['id']}/return",
-            json={"reason": "重评"},
-            headers={**headers("city_admin", "ningbo/haishu"), "If-Match": sheet["etag"]},
-        )
-        assert r.status_code == 404 and r.json()["type"] == "/problems/sheet-not-found"
-
-
-# --- what each person receives when results are published -----------------------------------------
 
 
 def reaches(recipient: Any, person: dict[str, Any]) -> bool:

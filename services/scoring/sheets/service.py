@@ -1,4 +1,7 @@
-"""Scoring's rules for score sheets (no FastAPI here; the endpoint's session owns the transaction)."""
+"""Score sheets' rules: opening, scoring, the review lifecycle, locking, and handing findings over.
+
+No FastAPI here; the endpoint's session owns the transaction.
+"""
 
 from __future__ import annotations
 
@@ -11,91 +14,88 @@ import httpx
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.kit import outbox
 from services.kit.auth import Principal
 from services.kit.errors import field_error
-from services.scoring import calc, clients, events, repository
+from services.kit.pagination import Page, PageParams, Sort
+from services.scoring import calc, clients, events
+from services.scoring.enums import EDITABLE, RETURNABLE, SheetAction, SheetStatus
 from services.scoring.errors import (
     IfMatchRequired,
     InvalidScores,
     InvalidTransition,
-    NotInTeam,
     SheetExists,
     SheetIncomplete,
     SheetLocked,
     SiteNotDrawn,
     StaleEtag,
-    sheet_not_found,
 )
-from services.scoring.models import (
-    ItemScore,
-    Rubric,
-    ScoreSheet,
-    SheetFinding,
-    SheetHistory,
-    outbox_event,
-)
+from services.scoring.models import ItemScore, Rubric, ScoreSheet, SheetFinding, SheetHistory
 from services.scoring.rubric import RubricDefinition
-from services.scoring.rubric_service import (
+from services.scoring.rubrics.service import (
+    canonical_json,
     canonical_sha256,
     definition_of,
     get_rubric,
     rubric_for_round,
 )
-from services.scoring.schemas import ItemScoreIn, SheetUpdate
-
-EDITABLE = ("draft", "returned")
-# Roles that read sheets by scope (WHERE they may look is their principal's scope, for every one of
-# them: a city admin scoped to a district, or a district's API key, sees that district only).
-SCOPED_READERS = ("city_admin", "district_admin", "leader", "system")
-# Roles that read sheets by team: an assignment from sampling is the grant (teams never inspect their
-# home district, so an inspector's own scope says nothing about the sites they score).
-TEAM_ROLES = ("inspector", "team_leader")
-
-
-# --- access --------------------------------------------------------------------------------------
-
-
-def in_team(sheet: ScoreSheet, principal: Principal) -> bool:
-    return principal.sub in {sheet.team_leader_user_id, *sheet.team_member_ids}
-
-
-def can_read(sheet: ScoreSheet, principal: Principal) -> bool:
-    """Readers see the sheets inside their scope; inspectors and team leaders their team's sheets."""
-    if principal.has_role(*SCOPED_READERS) and principal.covers(sheet.org_unit):
-        return True
-    return principal.has_role(*TEAM_ROLES) and in_team(sheet, principal)
+from services.scoring.sheets import access, repository
+from services.scoring.sheets.schemas import (
+    HistoryEntry,
+    ItemScoreIn,
+    ItemScoreRead,
+    PollRead,
+    SectionScore,
+    SheetFilter,
+    SheetRead,
+    SheetResults,
+    SheetSummary,
+    SheetUpdate,
+    SiteRef,
+    TeamRef,
+)
 
 
-def require_readable(sheet: ScoreSheet, principal: Principal) -> None:
-    """404, exactly as for a missing sheet, unless the caller may read `sheet`."""
-    if not can_read(sheet, principal):
-        raise sheet_not_found(sheet.id)
+async def readable_sheet(
+    session: AsyncSession, principal: Principal, sheet_id: str, *, for_update: bool = False
+) -> ScoreSheet:
+    """The sheet, or 404 when it is missing or the caller may not see it (the same answer).
+
+    `for_update` row-locks it until the transaction ends, so two writers with one ETag can't both win.
+    """
+    sheet = await repository.get_sheet(session, sheet_id, for_update=for_update)
+    return access.require_readable(sheet, principal, sheet_id)
 
 
-def require_team(sheet: ScoreSheet, principal: Principal) -> None:
-    if not in_team(sheet, principal):
-        raise NotInTeam(
-            f"Only team {sheet.team_id} (assigned to {sheet.site_code}) may change this sheet",
-            team_id=sheet.team_id,
-        )
+async def list_sheets(
+    session: AsyncSession, *, where: SheetFilter, principal: Principal, sort: Sort, page: PageParams
+) -> Page[SheetSummary]:
+    """The sheets matching `where` that the caller may see (inside their scope, or their team's)."""
+    rows, total = await repository.list_sheets(
+        session, where=where, visible=access.visibility(principal), sort=sort, page=page
+    )
+    return Page.of([sheet_summary(s) for s in rows], total, page)
+
+
+async def sheet_history(session: AsyncSession, sheet: ScoreSheet, *, page: PageParams) -> Page[HistoryEntry]:
+    """A page of every change to the sheet, oldest first."""
+    rows, total = await repository.sheet_history(session, sheet.id, page=page)
+    return Page.of([HistoryEntry.model_validate(h) for h in rows], total, page)
 
 
 def etag_of(sheet: ScoreSheet) -> str:
+    """The sheet's ETag: its id and version."""
     return f'"{sheet.id}.{sheet.version}"'
 
 
 def check_if_match(sheet: ScoreSheet, if_match: str | None) -> None:
+    """428 without If-Match, 412 when it names another version."""
     if not if_match:
-        raise IfMatchRequired("Send If-Match with the ETag you last read", etag=etag_of(sheet))
+        raise IfMatchRequired("Send If-Match with the ETag you last read", current_etag=etag_of(sheet))
     tags = [t.strip().removeprefix("W/") for t in if_match.split(",")]
     if etag_of(sheet) not in tags and "*" not in tags:
         raise StaleEtag(
             "The sheet was changed since you read it; read it again and retry", current_etag=etag_of(sheet)
         )
-
-
-# --- sheets --------------------------------------------------------------------------------------
 
 
 async def _assignment(
@@ -131,11 +131,9 @@ async def create_sheet(
     """Open a draft for a site drawn in the round, by a member of the team it was assigned to."""
     if assignment is None:
         assignment = await _assignment(http, sampling_url, round_code=round_code, site_code=site_code)
-        if principal.sub not in assignment.team_user_ids():
-            raise NotInTeam(
-                f"{site_code} is assigned to team {assignment.team.id}, which you are not in",
-                team_id=assignment.team.id,
-            )
+        access.require_assigned(
+            assignment.team_user_ids(), principal, site_code=site_code, team_id=assignment.team.id, now=False
+        )
     existing = await repository.find_sheet(session, round_code=round_code, site_code=site_code)
     if existing is not None:
         raise SheetExists(
@@ -166,7 +164,7 @@ async def create_sheet(
         district=site.district,
         team_id="",
         team_leader_user_id="",
-        status="draft",
+        status=SheetStatus.DRAFT,
         created_by=principal.sub,
         created_at=now,
         updated_at=now,
@@ -197,7 +195,12 @@ async def create_sheet(
     )
     _recompute(sheet, definition, {it.code: None for _, it in applicable})
     await _history(
-        session, sheet, action="created", actor=principal.sub, now=now, changes={"team_id": sheet.team_id}
+        session,
+        sheet,
+        action=SheetAction.CREATED,
+        actor=principal.sub,
+        now=now,
+        changes={"team_id": sheet.team_id},
     )
     await session.flush()
     return sheet
@@ -253,12 +256,12 @@ def _detail_from(data: ItemScoreIn, old: dict[str, Any], actor: str, now: dateti
         )
     return {
         "deductions": deductions,
-        "grade": data.grade,
+        "grade": None if data.grade is None else data.grade.value,
         "rate": data.rate,
         "met": data.met,
         "veto_triggered": data.veto_triggered,
         "notes": data.notes,
-        "methods": list(dict.fromkeys(data.methods)),
+        "methods": [m.value for m in dict.fromkeys(data.methods)],
         "evidence": _stamp_evidence(
             [e.model_dump() for e in data.evidence], old.get("evidence", []), actor, now
         ),
@@ -321,10 +324,12 @@ def _validate_update(
 
 
 def points_of(items: list[ItemScore]) -> dict[str, Decimal | None]:
+    """Each item's points as exact decimals (None while unscored)."""
     return {i.item_code: None if i.points is None else calc.dec(i.points) for i in items}
 
 
 def vetoed_items(definition: RubricDefinition, items: list[ItemScore]) -> set[str]:
+    """The veto items the sheet fails."""
     out = set()
     for i in items:
         rubric_item = definition.item(i.item_code)
@@ -347,7 +352,7 @@ async def load_sheet_context(
 
 
 def _require_editable(sheet: ScoreSheet) -> None:
-    if sheet.status == "locked":
+    if sheet.status == SheetStatus.LOCKED:
         raise SheetLocked(
             f"Sheet {sheet.id} is locked (SHA-256 {sheet.content_sha256}); it can no longer change"
         )
@@ -355,6 +360,7 @@ def _require_editable(sheet: ScoreSheet) -> None:
         raise InvalidTransition(
             f"Sheet {sheet.id} is {sheet.status}; only draft or returned sheets can be edited",
             sheet_status=sheet.status,
+            allowed=sorted(EDITABLE),
         )
 
 
@@ -368,7 +374,7 @@ async def update_sheet(
     now: datetime,
 ) -> ScoreSheet:
     """Save item scores, the satisfaction poll and notes on a draft or returned sheet."""
-    require_team(sheet, principal)
+    access.require_team(sheet, principal)
     _require_editable(sheet)
     check_if_match(sheet, if_match)
     _, definition, items = await load_sheet_context(session, sheet)
@@ -414,7 +420,7 @@ async def update_sheet(
     sheet.version += 1
     sheet.updated_at = now
     session.add(sheet)
-    await _history(session, sheet, action="updated", actor=principal.sub, now=now, changes=changes)
+    await _history(session, sheet, action=SheetAction.UPDATED, actor=principal.sub, now=now, changes=changes)
     await session.flush()
     return sheet
 
@@ -423,7 +429,7 @@ async def _history(
     session: AsyncSession,
     sheet: ScoreSheet,
     *,
-    action: str,
+    action: SheetAction,
     actor: str,
     now: datetime,
     changes: dict[str, Any],
@@ -444,14 +450,14 @@ async def _move(
     session: AsyncSession,
     sheet: ScoreSheet,
     *,
-    action: str,
-    status: str,
+    action: SheetAction,
+    status: SheetStatus,
     principal: Principal,
     now: datetime,
     changes: dict[str, Any],
 ) -> None:
-    changes = {"status": {"before": sheet.status, "after": status}, **changes}
-    sheet.status = status
+    changes = {"status": {"before": sheet.status, "after": status.value}, **changes}
+    sheet.status = status.value
     sheet.version += 1
     sheet.updated_at = now
     session.add(sheet)
@@ -468,9 +474,18 @@ async def submit_sheet(
     now: datetime,
     http: httpx.AsyncClient,
     sampling_url: str,
+    last_changes: SheetUpdate | None = None,
 ) -> ScoreSheet:
-    """Hand a complete sheet to the team leader; its findings go to rectification, each exactly once."""
-    require_team(sheet, principal)
+    """Hand a complete sheet to the team leader; its findings go to rectification, each exactly once.
+
+    `last_changes` are saved first, in the same transaction: a refused submit saves nothing.
+    """
+    if last_changes is not None:
+        await update_sheet(
+            session, sheet=sheet, update=last_changes, principal=principal, if_match=if_match, now=now
+        )
+        if_match = etag_of(sheet)
+    access.require_team(sheet, principal)
     _require_editable(sheet)
     check_if_match(sheet, if_match)
     _, definition, items = await load_sheet_context(session, sheet)
@@ -482,15 +497,19 @@ async def submit_sheet(
         )
     # Sampling may have re-assigned the site since the sheet was opened: ask again, refresh the team.
     assignment = await _assignment(http, sampling_url, round_code=sheet.round_code, site_code=sheet.site_code)
-    if principal.sub not in assignment.team_user_ids():
-        raise NotInTeam(
-            f"{sheet.site_code} is now assigned to team {assignment.team.id}, which you are not in",
-            team_id=assignment.team.id,
-        )
+    access.require_assigned(
+        assignment.team_user_ids(), principal, site_code=sheet.site_code, team_id=assignment.team.id, now=True
+    )
     _apply_team(sheet, assignment)
     sheet.submitted_by, sheet.submitted_at, sheet.return_reason = principal.sub, now, None
     await _move(
-        session, sheet, action="submitted", status="submitted", principal=principal, now=now, changes={}
+        session,
+        sheet,
+        action=SheetAction.SUBMITTED,
+        status=SheetStatus.SUBMITTED,
+        principal=principal,
+        now=now,
+        changes={},
     )
     sent = await repository.sent_finding_ids(session, sheet.id)
     for row in items:
@@ -513,12 +532,8 @@ async def submit_sheet(
                     }
                 ],
             )
-            await outbox.enqueue(
+            await events.to_rectification(
                 session,
-                outbox_event,
-                event_type=events.FINDING_CREATED,
-                target="rectification",
-                path="/findings",
                 payload=events.finding_created(
                     sheet,
                     item_code=row.item_code,
@@ -526,15 +541,12 @@ async def submit_sheet(
                     deduction=d,
                     finding=d["finding"],
                 ),
-                now=now,
                 event_id=event_id,
+                now=now,
             )
-    await outbox.enqueue(
+    await events.to_notify(
         session,
-        outbox_event,
         event_type=events.SUBMITTED,
-        target="notify",
-        path="/events",
         payload=events.sheet_submitted(sheet),
         now=now,
     )
@@ -546,19 +558,23 @@ async def review_sheet(
     session: AsyncSession, *, sheet: ScoreSheet, principal: Principal, if_match: str | None, now: datetime
 ) -> ScoreSheet:
     """Confirm a submitted sheet as the team leader."""
-    if principal.sub != sheet.team_leader_user_id:
-        raise NotInTeam(
-            f"Only the leader of team {sheet.team_id} may review this sheet", team_id=sheet.team_id
-        )
-    if sheet.status != "submitted":
+    access.require_leader(sheet, principal)
+    if sheet.status != SheetStatus.SUBMITTED:
         raise InvalidTransition(
             f"Sheet {sheet.id} is {sheet.status}; only a submitted sheet can be reviewed",
             sheet_status=sheet.status,
+            allowed=[SheetStatus.SUBMITTED],
         )
     check_if_match(sheet, if_match)
     sheet.reviewed_by, sheet.reviewed_at = principal.sub, now
     await _move(
-        session, sheet, action="reviewed", status="reviewed", principal=principal, now=now, changes={}
+        session,
+        sheet,
+        action=SheetAction.REVIEWED,
+        status=SheetStatus.REVIEWED,
+        principal=principal,
+        now=now,
+        changes={},
     )
     return sheet
 
@@ -573,38 +589,31 @@ async def return_sheet(
     now: datetime,
 ) -> ScoreSheet:
     """Send a submitted or reviewed sheet back for rework, with the reason."""
-    require_readable(sheet, principal)
-    if sheet.status == "locked":
+    access.require_readable(sheet, principal, sheet.id)
+    if sheet.status == SheetStatus.LOCKED:
         raise SheetLocked(f"Sheet {sheet.id} is locked; it can no longer be returned")
-    if sheet.status not in ("submitted", "reviewed"):
+    if sheet.status not in RETURNABLE:
         raise InvalidTransition(
             f"Sheet {sheet.id} is {sheet.status}; only submitted or reviewed sheets can be returned",
             sheet_status=sheet.status,
+            allowed=sorted(RETURNABLE),
         )
-    is_leader = principal.sub == sheet.team_leader_user_id
-    if not principal.has_role("city_admin") and not (is_leader and sheet.status == "submitted"):
-        raise NotInTeam(
-            "Only the team leader (before review) or a city admin may return this sheet",
-            team_id=sheet.team_id,
-        )
+    access.require_may_return(sheet, principal, submitted=sheet.status == SheetStatus.SUBMITTED)
     check_if_match(sheet, if_match)
     sheet.return_reason = reason
     sheet.reviewed_by = sheet.reviewed_at = None
     await _move(
         session,
         sheet,
-        action="returned",
-        status="returned",
+        action=SheetAction.RETURNED,
+        status=SheetStatus.RETURNED,
         principal=principal,
         now=now,
         changes={"reason": reason},
     )
-    await outbox.enqueue(
+    await events.to_notify(
         session,
-        outbox_event,
         event_type=events.RETURNED,
-        target="notify",
-        path="/events",
         payload=events.sheet_returned(sheet, returned_by=principal.sub),
         now=now,
     )
@@ -638,13 +647,14 @@ async def lock_sheet(
     session: AsyncSession, *, sheet: ScoreSheet, principal: Principal, if_match: str | None, now: datetime
 ) -> ScoreSheet:
     """Lock a reviewed sheet for good and fix its content hash."""
-    require_readable(sheet, principal)
-    if sheet.status == "locked":
+    access.require_readable(sheet, principal, sheet.id)
+    if sheet.status == SheetStatus.LOCKED:
         raise SheetLocked(f"Sheet {sheet.id} is already locked")
-    if sheet.status != "reviewed":
+    if sheet.status != SheetStatus.REVIEWED:
         raise InvalidTransition(
             f"Sheet {sheet.id} is {sheet.status}; only a reviewed sheet can be locked",
             sheet_status=sheet.status,
+            allowed=[SheetStatus.REVIEWED],
         )
     check_if_match(sheet, if_match)
     rubric, _, items = await load_sheet_context(session, sheet)
@@ -653,19 +663,141 @@ async def lock_sheet(
     await _move(
         session,
         sheet,
-        action="locked",
-        status="locked",
+        action=SheetAction.LOCKED,
+        status=SheetStatus.LOCKED,
         principal=principal,
         now=now,
         changes={"content_sha256": sheet.content_sha256},
     )
-    await outbox.enqueue(
+    await events.to_notify(
         session,
-        outbox_event,
         event_type=events.LOCKED,
-        target="notify",
-        path="/events",
         payload=events.sheet_locked(sheet),
         now=now,
     )
     return sheet
+
+
+async def sheet_out(session: AsyncSession, sheet: ScoreSheet) -> tuple[SheetRead, str]:
+    """The sheet as the API shows it, and its ETag."""
+    rubric, definition, items = await load_sheet_context(session, sheet)
+    return sheet_read(sheet, rubric, definition, items), etag_of(sheet)
+
+
+async def sheet_content_json(session: AsyncSession, sheet: ScoreSheet) -> bytes:
+    """The canonical content whose SHA-256 a locked sheet carries."""
+    rubric, _, items = await load_sheet_context(session, sheet)
+    return canonical_json(sheet_content(sheet, rubric, items))
+
+
+def site_ref(sheet: ScoreSheet) -> SiteRef:
+    """The site as the sheet stored it."""
+    return SiteRef(
+        code=sheet.site_code,
+        name=sheet.site_name,
+        type=sheet.site_type,
+        org_unit=sheet.org_unit,
+        district=sheet.district,
+    )
+
+
+def sheet_summary(sheet: ScoreSheet) -> SheetSummary:
+    """The sheet as a list shows it."""
+    return SheetSummary(
+        id=sheet.id,
+        round_code=sheet.round_code,
+        site=site_ref(sheet),
+        team_id=sheet.team_id,
+        status=SheetStatus(sheet.status),
+        version=sheet.version,
+        score=sheet.score,
+        grade=sheet.grade,
+        veto_items=sheet.veto_items,
+        updated_at=sheet.updated_at,
+    )
+
+
+def sheet_read(
+    sheet: ScoreSheet, rubric: Rubric, definition: RubricDefinition, items: list[ItemScore]
+) -> SheetRead:
+    """The whole sheet as the API shows it, its results recomputed from its items."""
+    result = calc.sheet_result(definition, sheet.site_type, points_of(items), vetoed_items(definition, items))
+    out_items = []
+    for row in items:
+        it = definition.item(row.item_code)
+        assert it is not None
+        d = row.detail
+        out_items.append(
+            ItemScoreRead.model_validate(
+                {
+                    **d,
+                    "item_code": row.item_code,
+                    "title": it.title,
+                    "section_code": row.section_code,
+                    "scoring_type": it.scoring_type,
+                    "max_points": row.max_points,
+                    "expected_methods": it.methods,
+                    "veto": it.veto,
+                    "points": row.points,
+                    "deductions": d.get("deductions") or [],
+                    "notes": d.get("notes") or "",
+                    "methods": d.get("methods") or [],
+                    "evidence": d.get("evidence") or [],
+                    "veto_triggered": bool(d.get("veto_triggered")),
+                    "updated_by": row.updated_by,
+                    "updated_at": row.updated_at,
+                }
+            )
+        )
+    return SheetRead(
+        id=sheet.id,
+        round_code=sheet.round_code,
+        rubric_id=sheet.rubric_id,
+        rubric_version=rubric.version,
+        site=site_ref(sheet),
+        team=TeamRef(
+            id=sheet.team_id,
+            name=sheet.team_name,
+            leader_user_id=sheet.team_leader_user_id,
+            member_user_ids=sheet.team_member_ids,
+        ),
+        status=SheetStatus(sheet.status),
+        version=sheet.version,
+        etag=etag_of(sheet),
+        poll=None if sheet.poll is None else {g: PollRead.model_validate(c) for g, c in sheet.poll.items()},
+        notes=sheet.notes,
+        items=out_items,
+        results=SheetResults(
+            sections=[
+                SectionScore(
+                    code=s.code,
+                    title=s.title,
+                    weight=float(s.weight),
+                    points=float(s.points),
+                    max_points=float(s.max_points),
+                    percent=None if s.percent is None else float(s.percent),
+                    scored_items=s.scored_items,
+                    items=s.items,
+                )
+                for s in result.sections
+            ],
+            score=None if result.score is None else float(result.score),
+            grade=result.grade,
+            grade_before_veto=result.grade_before_veto,
+            veto_items=result.veto_items,
+            scored_items=result.scored_items,
+            items=result.items,
+            complete=result.complete,
+        ),
+        return_reason=sheet.return_reason,
+        content_sha256=sheet.content_sha256,
+        created_by=sheet.created_by,
+        created_at=sheet.created_at,
+        updated_at=sheet.updated_at,
+        submitted_by=sheet.submitted_by,
+        submitted_at=sheet.submitted_at,
+        reviewed_by=sheet.reviewed_by,
+        reviewed_at=sheet.reviewed_at,
+        locked_by=sheet.locked_by,
+        locked_at=sheet.locked_at,
+    )

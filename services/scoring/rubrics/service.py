@@ -14,8 +14,9 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.kit.errors import field_error
-from services.scoring import repository
+from services.kit.errors import NotFound, field_error
+from services.kit.pagination import Page, PageParams
+from services.scoring.enums import RubricStatus
 from services.scoring.errors import (
     RoundRubricLocked,
     RubricFrozen,
@@ -25,6 +26,9 @@ from services.scoring.errors import (
 )
 from services.scoring.models import RoundRubric, Rubric
 from services.scoring.rubric import RubricDefinition, parse_definition, validate_definition
+from services.scoring.rubrics import repository
+from services.scoring.rubrics.schemas import RoundRubricRead, RubricRead, RubricSummary
+from services.scoring.sheets import repository as sheets_repository
 
 
 def canonical_json(doc: Any) -> bytes:
@@ -33,6 +37,7 @@ def canonical_json(doc: Any) -> bytes:
 
 
 def canonical_sha256(doc: Any) -> str:
+    """SHA-256 of the canonical form."""
     return hashlib.sha256(canonical_json(doc)).hexdigest()
 
 
@@ -41,7 +46,7 @@ _parsed: dict[tuple[int, str], RubricDefinition] = {}
 
 def definition_of(rubric: Rubric) -> RubricDefinition:
     """The parsed rubric; published versions are frozen, so their parse is cached by id and hash."""
-    if rubric.status == "published" and rubric.id is not None and rubric.definition_sha256:
+    if rubric.status == RubricStatus.PUBLISHED and rubric.id is not None and rubric.definition_sha256:
         key = (rubric.id, rubric.definition_sha256)
         if key not in _parsed:
             _parsed[key] = parse_definition(rubric.definition)
@@ -49,7 +54,26 @@ def definition_of(rubric: Rubric) -> RubricDefinition:
     return parse_definition(rubric.definition)
 
 
+def rubric_read(rubric: Rubric) -> RubricRead:
+    """A version with its document as the API shows it."""
+    definition = definition_of(rubric)
+    return RubricRead.model_validate(
+        {
+            **RubricSummary.model_validate(rubric).model_dump(),
+            "definition": definition,
+            "item_count": definition.item_count(),
+        }
+    )
+
+
+async def list_rubrics(session: AsyncSession, *, page: PageParams) -> Page[RubricSummary]:
+    """Every version, drafts and published, oldest first."""
+    rows, total = await repository.list_rubrics(session, page=page)
+    return Page.of([RubricSummary.model_validate(r) for r in rows], total, page)
+
+
 async def get_rubric(session: AsyncSession, rubric_id: int) -> Rubric:
+    """The version, or 404."""
     rubric = await repository.get_rubric(session, rubric_id)
     if rubric is None:
         raise RubricNotFound(f"No rubric version with id {rubric_id}", rubric_id=rubric_id)
@@ -95,7 +119,7 @@ async def create_draft(
     rubric = Rubric(
         version=version,
         name=definition.get("name", version),
-        status="draft",
+        status=RubricStatus.DRAFT,
         definition=definition,
         based_on_id=base.id,
         created_by=actor,
@@ -108,25 +132,19 @@ async def create_draft(
 
 
 async def update_draft(
-    session: AsyncSession, *, rubric: Rubric, definition: dict[str, Any], now: datetime
+    session: AsyncSession, *, rubric: Rubric, definition: RubricDefinition, now: datetime
 ) -> Rubric:
-    """Replace a draft's document; its shape is checked now, its rules when it is published."""
-    if rubric.status != "draft":
+    """Replace a draft's document; its shape is checked on the way in, its rules when it is published."""
+    if rubric.status != RubricStatus.DRAFT:
         raise RubricFrozen(f"Rubric {rubric.version} is published and frozen; draft a new version instead")
-    try:
-        parsed = parse_definition(definition)
-    except ValueError as exc:
-        errors = [
-            field_error(["body", "definition", *e["loc"]], e["msg"], e["type"])
-            for e in exc.errors()  # type: ignore[attr-defined]
-        ]
-        raise RubricInvalid("The rubric document is malformed", errors=errors) from exc
+    parsed = definition
     if parsed.version != rubric.version:
         raise RubricInvalid(
             "The document's version must match the draft's",
             errors=[field_error(["body", "definition", "version"], f"must be {rubric.version!r}")],
         )
-    rubric.definition = definition
+    # Stored as sent: only what the author wrote (and any annotation), no defaults filled in.
+    rubric.definition = definition.model_dump(mode="json", exclude_unset=True)
     rubric.name = parsed.name
     rubric.updated_at = now
     session.add(rubric)
@@ -138,7 +156,7 @@ async def publish_rubric(
     session: AsyncSession, *, rubric: Rubric, make_default: bool, actor: str, now: datetime
 ) -> Rubric:
     """Validate a draft and freeze it; optionally make it the version new rounds bind."""
-    if rubric.status != "draft":
+    if rubric.status != RubricStatus.DRAFT:
         raise RubricFrozen(f"Rubric {rubric.version} is already published")
     errors = validate_definition(parse_definition(rubric.definition), base=["definition"])
     if errors:
@@ -147,7 +165,7 @@ async def publish_rubric(
         )
     if make_default:
         await repository.clear_default_rubric(session)
-    rubric.status = "published"
+    rubric.status = RubricStatus.PUBLISHED
     rubric.is_default = make_default
     rubric.definition_sha256 = canonical_sha256(rubric.definition)
     rubric.published_by = actor
@@ -163,7 +181,7 @@ async def bind_round(
 ) -> RoundRubric:
     """Bind a round to a published version; refused once the round has sheets on another version."""
     rubric = await _named_rubric(session, rubric_id, "rubric_id")
-    if rubric.status != "published":
+    if rubric.status != RubricStatus.PUBLISHED:
         raise RubricInvalid(
             "Only a published rubric version can be bound to a round",
             errors=[field_error(["body", "rubric_id"], f"rubric {rubric.version} is a draft")],
@@ -172,7 +190,7 @@ async def bind_round(
     if (
         binding is not None
         and binding.rubric_id != rubric_id
-        and await repository.count_round_sheets(session, round_code)
+        and await sheets_repository.count_round_sheets(session, round_code)
     ):
         raise RoundRubricLocked(
             f"Round {round_code} already has score sheets on another rubric version",
@@ -204,3 +222,32 @@ async def rubric_for_round(session: AsyncSession, *, round_code: str, actor: str
         assert binding is not None
         return await get_rubric(session, binding.rubric_id)
     return rubric
+
+
+async def round_rubric(session: AsyncSession, round_code: str) -> RoundRubricRead:
+    """Which version a round is scored on; 404 while no sheet has bound it."""
+    binding = await repository.get_round_rubric(session, round_code)
+    if binding is None:
+        raise NotFound(
+            f"Round {round_code} is not bound to a rubric yet; its first sheet binds the default",
+            round_code=round_code,
+        )
+    rubric = await get_rubric(session, binding.rubric_id)
+    return RoundRubricRead(
+        round_code=round_code,
+        rubric_id=binding.rubric_id,
+        rubric_version=rubric.version,
+        bound_by=binding.bound_by,
+        bound_at=binding.bound_at,
+    )
+
+
+async def round_definition(
+    session: AsyncSession, round_code: str
+) -> tuple[str | None, RubricDefinition | None]:
+    """The version name and document a round is scored on; (None, None) while it is unbound."""
+    binding = await repository.get_round_rubric(session, round_code)
+    if binding is None:
+        return None, None
+    rubric = await get_rubric(session, binding.rubric_id)
+    return rubric.version, definition_of(rubric)

@@ -98,6 +98,24 @@ class TestDistrictRankings:
         assert "40% × 92.00" in yinzhou["explanation"] and "= 94.48" in yinzhou["explanation"]
         assert yinzhou["preview_sheets"] == 0 and yinzhou["complete"]
 
+    async def test_is_a_page_of_the_round(self, client):
+        body = (await client.get(f"/rounds/{ROUND}/rankings/districts", headers=as_admin())).json()
+        assert (body["round_code"], body["total"], body["limit"], body["offset"]) == (ROUND, 2, 50, 0)
+        second = (
+            await client.get(
+                f"/rounds/{ROUND}/rankings/districts", params={"limit": 1, "offset": 1}, headers=as_admin()
+            )
+        ).json()
+        assert [d["district"] for d in second["items"]] == ["yinzhou"] and second["items"][0]["rank"] == 2
+        assert (second["total"], second["limit"], second["offset"]) == (2, 1, 1)
+
+    async def test_unknown_query_parameter_is_refused_naming_it(self, client):
+        r = await client.get(
+            f"/rounds/{ROUND}/rankings/districts", params={"previw": "true"}, headers=as_admin()
+        )
+        assert r.status_code == 422
+        assert r.json()["errors"][0]["loc"] == ["query", "previw"]
+
     async def test_preview_counts_reviewed_sheets_and_marks_them(self, client):
         body = (
             await client.get(
@@ -212,6 +230,16 @@ class TestProblemsByItem:
             by_code["C01"]["mean_points"],
         ) == (3, 1, 5.33)
         assert by_code["A02"]["points_lost"] == 10.0
+        assert body["total"] == len(body["items"]) and (body["limit"], body["offset"]) == (50, 0)
+
+    async def test_pages(self, client):
+        whole = (await client.get(f"/rounds/{ROUND}/problems/by-item", headers=as_admin())).json()
+        page = (
+            await client.get(
+                f"/rounds/{ROUND}/problems/by-item", params={"limit": 2, "offset": 1}, headers=as_admin()
+            )
+        ).json()
+        assert page["items"] == whole["items"][1:3] and page["total"] == whole["total"]
 
 
 class TestPublishAndTrend:
@@ -255,6 +283,7 @@ class TestPublishAndTrend:
         [haishu] = body["items"]
         assert [p["round_code"] for p in haishu["points"]] == ["2025Q4", ROUND]
         assert haishu["points"][1]["composite"] == 96.0
+        assert (body["total"], body["limit"], body["offset"]) == (1, 50, 0)
 
 
 class TestExports:

@@ -1,0 +1,32 @@
+"""Who may see and publish results.
+
+Overseers (city and district admins, leaders, `system` keys) read results, each only for the
+districts and sites inside their scope (a row keeps its city-wide rank). Previewing reviewed sheets
+that are not locked yet is for city admins; publishing a round concerns the whole city.
+"""
+
+from __future__ import annotations
+
+from services.kit import orgunit
+from services.kit.auth import Principal
+from services.kit.errors import Forbidden
+from services.scoring.roles import CITY_ADMIN, RESULT_READERS, require_city_wide
+
+READERS = RESULT_READERS
+PUBLISHERS = (CITY_ADMIN,)
+
+
+def require_preview_allowed(preview: bool, principal: Principal) -> None:
+    """Results that are not locked yet are for a city admin's eyes only."""
+    if preview and not principal.has_role(CITY_ADMIN):
+        raise Forbidden("Only a city admin may preview results that are not locked yet")
+
+
+def require_publisher(principal: Principal) -> None:
+    """Publishing a round concerns the whole city: a district-scoped admin may not."""
+    require_city_wide(principal, "Publishing a round's results")
+
+
+def covers_district(principal: Principal, district: str) -> bool:
+    """Whether the caller's scope covers the district (its row, its trend)."""
+    return principal.covers(orgunit.district_unit(district))

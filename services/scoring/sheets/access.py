@@ -1,0 +1,88 @@
+"""Who may see and change a score sheet.
+
+Role says WHAT a caller may do; scope says WHERE. Overseers (city and district admins, leaders,
+`system` keys) read the sheets inside their scope. Inspectors and team leaders read their team's
+sheets wherever they are (an assignment from sampling is the grant: teams never inspect their home
+district). Only the team changes a sheet; only its leader reviews it; the leader before review, or a
+city admin, returns it; a city admin locks it. A sheet the caller may not see is answered exactly
+like a missing one (404).
+"""
+
+from __future__ import annotations
+
+from services.kit.auth import Principal
+from services.scoring.errors import NotInTeam, sheet_not_found
+from services.scoring.models import ScoreSheet
+from services.scoring.roles import ANY_READER, CITY_ADMIN, SCOPED_READERS, TEAM
+from services.scoring.sheets.repository import SheetVisibility
+
+READERS = ANY_READER
+WRITERS = TEAM
+REVIEWERS = ("team_leader",)
+RETURNERS = ("team_leader", CITY_ADMIN)
+LOCKERS = (CITY_ADMIN,)
+
+
+def in_team(sheet: ScoreSheet, principal: Principal) -> bool:
+    """Whether the caller is the sheet's team leader or one of its inspectors."""
+    return principal.sub in {sheet.team_leader_user_id, *sheet.team_member_ids}
+
+
+def can_read(sheet: ScoreSheet, principal: Principal) -> bool:
+    """Readers see the sheets inside their scope; inspectors and team leaders their team's sheets."""
+    if principal.has_role(*SCOPED_READERS) and principal.covers(sheet.org_unit):
+        return True
+    return principal.has_role(*TEAM) and in_team(sheet, principal)
+
+
+def visibility(principal: Principal) -> SheetVisibility:
+    """What `principal` may see in a list: by scope, by team, or both."""
+    return SheetVisibility(
+        reader=principal if principal.has_role(*SCOPED_READERS) else None,
+        team_user=principal.sub if principal.has_role(*TEAM) else None,
+    )
+
+
+def require_readable(sheet: ScoreSheet | None, principal: Principal, sheet_id: str) -> ScoreSheet:
+    """The sheet; 404, exactly as for a missing sheet, unless the caller may read it."""
+    if sheet is None or not can_read(sheet, principal):
+        raise sheet_not_found(sheet_id)
+    return sheet
+
+
+def require_team(sheet: ScoreSheet, principal: Principal) -> None:
+    """Only the sheet's team changes it (403 not-in-team)."""
+    if not in_team(sheet, principal):
+        raise NotInTeam(
+            f"Only team {sheet.team_id} (assigned to {sheet.site_code}) may change this sheet",
+            team_id=sheet.team_id,
+        )
+
+
+def require_assigned(
+    user_ids: set[str], principal: Principal, *, site_code: str, team_id: str, now: bool
+) -> None:
+    """The caller is in the team sampling assigned the site to (asked again at submit time)."""
+    if principal.sub not in user_ids:
+        raise NotInTeam(
+            f"{site_code} is {'now ' if now else ''}assigned to team {team_id}, which you are not in",
+            team_id=team_id,
+        )
+
+
+def require_leader(sheet: ScoreSheet, principal: Principal) -> None:
+    """Only the team's leader reviews the sheet."""
+    if principal.sub != sheet.team_leader_user_id:
+        raise NotInTeam(
+            f"Only the leader of team {sheet.team_id} may review this sheet", team_id=sheet.team_id
+        )
+
+
+def require_may_return(sheet: ScoreSheet, principal: Principal, *, submitted: bool) -> None:
+    """The team leader before review, or a city admin."""
+    is_leader = principal.sub == sheet.team_leader_user_id
+    if not principal.has_role(CITY_ADMIN) and not (is_leader and submitted):
+        raise NotInTeam(
+            "Only the team leader (before review) or a city admin may return this sheet",
+            team_id=sheet.team_id,
+        )
