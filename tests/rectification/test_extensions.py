@@ -55,8 +55,8 @@ class TestRequestExtension:
             for h in (await client.get(f"/problems/{p['id']}/history", headers=CITY)).json()["items"]
             if h["action"] == "extension_approved"
         )
-        assert entry["detail"]["previous_deadline_at"] == "2026-02-04T15:59:59+00:00"
-        assert entry["detail"]["deadline_at"] == "2026-02-20T15:59:59+00:00"
+        assert entry["detail"]["previous_deadline_at"] == "2026-02-04T15:59:59Z"
+        assert entry["detail"]["deadline_at"] == "2026-02-20T15:59:59Z"
         timers = await pending_timers(client, p["id"])
         due = next(t for t in timers if t["kind"] == "due")
         assert due["fire_at"].isoformat() == "2026-02-20T15:59:59+00:00"

@@ -116,7 +116,7 @@ class TestRefusals:
         r = await act(client, p["id"], "close", {}, YINZHOU)
         assert r.status_code == 409
         assert r.json()["type"] == "/problems/transition-not-allowed"
-        assert r.json()["allowed_from"] == ["submitted"]
+        assert r.json()["allowed"] == ["submitted"]
         assert await history(client, p["id"]) == [("created", None, "open")]
         r = await act(client, p["id"], "progress", {"note": "x"}, ZHANG)
         assert r.status_code == 409

@@ -1,4 +1,4 @@
-from services.rectification.schemas import SiteRef
+from services.rectification.findings.schemas import SiteRef
 
 
 def test_sites_with_credit_codes_are_accepted():

@@ -134,7 +134,7 @@ class TestReminders:
         assert {"kind": "person", "user_id": "u-yinzhou-admin"} in reminders[0]["payload"]["recipients"]
 
     async def test_event_ids_are_derived_from_the_timer(self, client, clock):
-        from services.rectification.scheduler import timer_event_id
+        from services.rectification.deadlines.service import timer_event_id
 
         await create(client, severity="severe")
         clock.set(local(2026, 1, 9))

@@ -105,10 +105,14 @@ class TestFollowUpSites:
         await create(client, severity="severe")
         await create(client, CITY, site=HAISHU_SITE, responsible_person=None)
         clock.set(datetime(2026, 1, 14, 1, 0, tzinfo=UTC))
-        r = await client.get("/follow-up-sites", headers=SYSTEM)
+        # Sampling asks for up to 500 at once (services/sampling/clients.py).
+        r = await client.get("/follow-up-sites", params={"limit": 500}, headers=SYSTEM)
         assert r.status_code == 200
         assert r.json() == {
-            "items": [{"site_code": "330212001001", "district": "yinzhou", "overdue_count": 2}]
+            "items": [{"site_code": "330212001001", "district": "yinzhou", "overdue_count": 2}],
+            "total": 1,
+            "limit": 500,
+            "offset": 0,
         }
         # Internal: people and API keys (even city-wide ones) do not find the route.
         for headers in (YINZHOU, CITY, CITY_KEY):

@@ -2,8 +2,8 @@
 
 from datetime import UTC, date, datetime, timedelta
 
-from services.rectification.schedule import light_bounds, light_for
-from services.rectification.workdays import WorkCalendar, end_of_local_day, entered_year
+from services.rectification.countdown import light_bounds, light_for
+from services.rectification.working_days import WorkCalendar, end_of_local_day, entered_year
 
 
 class TestIsWorkday:

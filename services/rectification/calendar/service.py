@@ -1,4 +1,5 @@
-"""A person's milestones as an iCalendar feed (RFC 5545), read by calendar apps through a secret URL."""
+"""A person's milestones as an iCalendar feed (RFC 5545), read by calendar apps through a secret URL
+(no FastAPI here)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from icalendar import Alarm, Calendar, Event
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.kit.auth import Principal
-from services.rectification import repository
+from services.rectification.calendar import access, repository
+from services.rectification.calendar.schemas import CalendarTokenRead
+from services.rectification.enums import MILESTONE_LABELS, SEVERITY_LABELS
 from services.rectification.models import CalendarToken
-from services.rectification.schedule import MILESTONE_LABELS, SEVERITY_LABELS
-from services.rectification.workdays import local_date
+from services.rectification.problems import repository as problem_repository
+from services.rectification.working_days import local_date
 
 PRODID = "-//Ningbo dangjian inspection//rectification//ZH"
 
@@ -22,21 +25,23 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def issue_token(session: AsyncSession, *, principal: Principal, now: datetime) -> str:
-    """A new feed token for `principal` (the old one stops working); only its hash is stored, with the
-    principal's scope, which bounds what the feed shows."""
+async def issue_token(
+    session: AsyncSession, *, principal: Principal, now: datetime, base_url: str
+) -> CalendarTokenRead:
+    """A new feed token for `principal` (the old one stops working) and its URL under `base_url`.
+
+    Only its hash is stored, with the principal's scope, which bounds what the feed shows.
+    """
     token = secrets.token_urlsafe(32)
-    row = await session.get(CalendarToken, principal.sub)
+    row = await repository.get_token(session, principal.sub)
     if row is None:
-        session.add(
-            CalendarToken(
-                user_id=principal.sub, token_hash=hash_token(token), created_at=now, scope=principal.scope
-            )
+        row = CalendarToken(
+            user_id=principal.sub, token_hash=hash_token(token), created_at=now, scope=principal.scope
         )
     else:
         row.token_hash, row.created_at, row.scope = hash_token(token), now, principal.scope
-    await session.flush()
-    return token
+    await repository.save_token(session, row)
+    return CalendarTokenRead(url=f"{base_url.rstrip('/')}/calendar/{token}.ics", token=token)
 
 
 async def feed_for_token(session: AsyncSession, *, token: str, now: datetime) -> bytes | None:
@@ -46,11 +51,8 @@ async def feed_for_token(session: AsyncSession, *, token: str, now: datetime) ->
         return None
     user_id, scope = owner
     # The feed is read without the gateway's principal: it stands in for the one who issued it.
-    reader = Principal(sub=user_id, roles=("responsible",), scope=scope)
-    problems = await repository.open_problems_of_person(
-        session, repository.Visibility(principal=reader, own_person_id=user_id)
-    )
-    milestones = await repository.milestones_of(session, [p.id for p in problems if p.id is not None])
+    problems = await problem_repository.open_problems_of_person(session, access.feed_reader(user_id, scope))
+    milestones = await problem_repository.milestones_of(session, [p.id for p in problems if p.id is not None])
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")

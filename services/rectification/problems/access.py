@@ -16,16 +16,12 @@ from __future__ import annotations
 
 from services.kit import orgunit
 from services.kit.auth import Principal
-from services.kit.errors import Forbidden, field_error
-from services.rectification import repository
+from services.kit.errors import field_error
 from services.rectification.clients import Directory, DirectoryPerson, DirectorySite
-from services.rectification.errors import InvalidReference, InvalidSchedule, ProblemForbidden
+from services.rectification.errors import InvalidReference, ProblemForbidden
 from services.rectification.models import Problem
-from services.rectification.schemas import SiteRef
-
-# Roles that see every problem inside their scope (not beyond it: the scope still applies).
-OVERSEERS = ("city_admin", "district_admin", "leader", "system")
-ISSUERS = ("team_leader", "inspector")
+from services.rectification.problems import repository
+from services.rectification.roles import ISSUERS, OVERSEERS
 
 
 def visibility(principal: Principal) -> repository.Visibility:
@@ -58,11 +54,18 @@ def can_view(principal: Principal, problem: Problem) -> bool:
     return on_site and principal.has_role(*ISSUERS) and problem.issued_by == principal.sub
 
 
+def visible_to(principal: Principal, problem: Problem | None) -> Problem | None:
+    """`problem` if `principal` may see it; None (the same as missing) otherwise."""
+    return problem if problem is not None and can_view(principal, problem) else None
+
+
 def is_admin_over(principal: Principal, problem: Problem) -> bool:
+    """A city or district admin whose scope covers the problem's site."""
     return principal.has_role("city_admin", "district_admin") and principal.covers(problem.org_unit)
 
 
 def require(allowed: bool, action: str, problem: Problem) -> None:
+    """403 naming the action when it is not `allowed`."""
     if not allowed:
         raise ProblemForbidden(
             f"You may not {action} problem {problem.id}", problem_id=problem.id, action=action
@@ -82,25 +85,6 @@ def require_responsible(principal: Principal, problem: Problem, action: str) -> 
 def require_verifier(principal: Principal, problem: Problem, action: str) -> None:
     """The issuing authority, or the district (or city) admin above the site."""
     require(problem.issued_by == principal.sub or is_admin_over(principal, problem), action, problem)
-
-
-def require_issuer(principal: Principal, problem: Problem, action: str) -> None:
-    """The issuing authority (the person who issued it, or the city's organisation department)."""
-    require(
-        problem.issued_by == principal.sub
-        or (principal.has_role("city_admin") and principal.covers(problem.org_unit)),
-        action,
-        problem,
-    )
-
-
-def require_city_wide(principal: Principal, what: str) -> None:
-    """City-wide settings (countdown templates, the holiday calendar) need a city-wide scope as well as the role."""
-    if not principal.city_wide:
-        raise Forbidden(
-            f"Only a city-wide caller may change {what}; your scope is {principal.scope!r}",
-            scope=principal.scope,
-        )
 
 
 # --- facts a write names: from the directories, inside the caller's scope ---------------------
@@ -154,14 +138,4 @@ def check_unit(principal: Principal, district: str, unit: str, loc: list[str | i
         raise InvalidReference(
             f"{unit} is outside this problem's district or your scope",
             errors=[field_error(loc, f"must lie inside {district_unit} and your scope {principal.scope}")],
-        )
-
-
-def check_site(site: SiteRef, loc: list[str | int]) -> None:
-    """A finding's site (from scoring) lies in the district it names."""
-    district_unit = orgunit.district_unit(site.district)
-    if not orgunit.covers(district_unit, site.org_unit):
-        raise InvalidSchedule(
-            f"Site org unit {site.org_unit} is not inside district {site.district}",
-            errors=[field_error([*loc, "org_unit"], f"must lie inside {district_unit}")],
         )

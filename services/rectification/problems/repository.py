@@ -1,4 +1,4 @@
-"""Every query rectification runs."""
+"""Every query on problems, their milestones and their history."""
 
 from __future__ import annotations
 
@@ -7,32 +7,33 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, and_, case, cast, false, func, insert, or_, select, update
+from sqlalchemy import Float, and_, case, cast, delete, false, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.kit.auth import Principal
-from services.rectification.models import (
-    CalendarToken,
-    CalendarYear,
-    ExtensionRequest,
-    Milestone,
-    Problem,
-    ProblemHistory,
-    ScheduleTemplate,
-    Timer,
-    milestone_table,
-    problem_table,
-    timer_table,
-)
+from services.kit.pagination import PageParams, Sort, apply_sort, contains
+from services.rectification.enums import ACTIVE, Status
+from services.rectification.models import Milestone, Problem, ProblemHistory, milestone_table, problem_table
 
-ACTIVE = ("open", "in_progress", "returned")
 P = problem_table.c
-T = timer_table.c
+H = ProblemHistory.__table__.c  # type: ignore[attr-defined]
 
 
 def _is_postgres(session: AsyncSession) -> bool:
     return session.bind.dialect.name == "postgresql"  # type: ignore[union-attr]
+
+
+# What a problem list may be sorted by (``?sort=``).
+SORT_COLUMNS = {
+    "id": P.id,
+    "created_at": P.created_at,
+    "deadline_at": P.deadline_at,
+    "light_due_at": P.light_due_at,
+    "district": P.district,
+    "severity": P.severity,
+    "status": P.status,
+}
 
 
 async def get_problem(session: AsyncSession, problem_id: int, *, for_update: bool = False) -> Problem | None:
@@ -63,10 +64,38 @@ async def milestones_of(session: AsyncSession, problem_ids: Sequence[int]) -> di
     return out
 
 
-async def history_of(session: AsyncSession, problem_id: int) -> list[ProblemHistory]:
-    H = ProblemHistory.__table__.c  # type: ignore[attr-defined]
-    stmt = select(ProblemHistory).where(H.problem_id == problem_id).order_by(H.id)
-    return list((await session.execute(stmt)).scalars())
+async def history_of(
+    session: AsyncSession, problem_id: int, page: PageParams
+) -> tuple[list[ProblemHistory], int]:
+    """One page of a problem's history, oldest first, and how many entries it has."""
+    where = H.problem_id == problem_id
+    total = (
+        await session.execute(select(func.count()).select_from(ProblemHistory).where(where))
+    ).scalar_one()
+    stmt = page.apply(select(ProblemHistory).where(where).order_by(H.id))
+    return list((await session.execute(stmt)).scalars()), int(total)
+
+
+async def add_problem(session: AsyncSession, problem: Problem) -> int:
+    """Insert a problem; returns the id it got."""
+    session.add(problem)
+    await session.flush()
+    assert problem.id is not None
+    return problem.id
+
+
+def add_milestones(session: AsyncSession, milestones: Sequence[Milestone]) -> None:
+    session.add_all(milestones)
+
+
+async def delete_milestone(session: AsyncSession, milestone: Milestone) -> None:
+    """Remove a milestone (a returned problem's verification) and forget the object."""
+    await session.execute(delete(milestone_table).where(milestone_table.c.id == milestone.id))
+    session.expunge(milestone)
+
+
+async def flush(session: AsyncSession) -> None:
+    await session.flush()
 
 
 @dataclass
@@ -81,6 +110,8 @@ class Visibility:
 
 @dataclass
 class ProblemFilter:
+    """What a list of problems is narrowed to; None means "any"."""
+
     district: str | None = None
     site_code: str | None = None
     category: str | None = None
@@ -88,6 +119,11 @@ class ProblemFilter:
     status: str | None = None
     responsible_person_id: str | None = None
     round_code: str | None = None
+    sheet_id: str | None = None
+    # True: only problems nobody is responsible for yet; False: only assigned ones.
+    unassigned: bool | None = None
+    # Text search over the item title, the description and the site's name and code.
+    q: str | None = None
     light_range: tuple[datetime | None, datetime | None] | None = None
     # Who is looking; None only for the service's own internal queries.
     visible: Visibility | None = None
@@ -125,9 +161,16 @@ def _where(f: ProblemFilter) -> list[ColumnElement[bool]]:
         (P.status, f.status),
         (P.responsible_person_id, f.responsible_person_id),
         (P.round_code, f.round_code),
+        (P.sheet_id, f.sheet_id),
     ):
         if value is not None:
             where.append(col == value)
+    if f.unassigned is not None:
+        where.append(
+            P.responsible_person_id.is_(None) if f.unassigned else P.responsible_person_id.is_not(None)
+        )
+    if f.q is not None:
+        where.append(contains(f.q, P.item_title, P.description, P.site_name, P.site_code))
     if f.light_range is not None:
         low, high = f.light_range
         where.append(P.light_due_at.is_not(None))
@@ -142,13 +185,17 @@ def _where(f: ProblemFilter) -> list[ColumnElement[bool]]:
 
 
 async def list_problems(
-    session: AsyncSession, f: ProblemFilter, *, limit: int, offset: int, by_urgency: bool = False
+    session: AsyncSession, f: ProblemFilter, page: PageParams, *, sort: Sort | None = None
 ) -> tuple[list[Problem], int]:
+    """One page of the problems `f` selects, in `sort` order (None: most urgent first), and the total."""
     where = _where(f)
     total = (await session.execute(select(func.count()).select_from(Problem).where(*where))).scalar_one()
-    order = [P.light_due_at.is_(None), P.light_due_at, P.id] if by_urgency else [P.id.desc()]
-    stmt = select(Problem).where(*where).order_by(*order).limit(limit).offset(offset)
-    return list((await session.execute(stmt)).scalars()), int(total)
+    stmt = select(Problem).where(*where)
+    if sort is None:
+        stmt = stmt.order_by(P.light_due_at.is_(None), P.light_due_at, P.id)
+    else:
+        stmt = apply_sort(stmt, sort, SORT_COLUMNS, tiebreak=P.id)
+    return list((await session.execute(page.apply(stmt))).scalars()), int(total)
 
 
 def add_history(
@@ -176,47 +223,10 @@ def add_history(
     )
 
 
-async def cancel_pending_timers(session: AsyncSession, problem_id: int) -> int:
-    result = await session.execute(
-        update(timer_table)
-        .where(T.problem_id == problem_id, T.status == "pending")
-        .values(status="cancelled")
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-async def insert_timers(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        await session.execute(insert(timer_table), rows)
-
-
-async def pending_timers(session: AsyncSession, problem_id: int) -> list[Timer]:
-    stmt = select(Timer).where(T.problem_id == problem_id, T.status == "pending").order_by(T.fire_at, T.id)
-    return list((await session.execute(stmt)).scalars())
-
-
-async def templates(session: AsyncSession) -> dict[str, ScheduleTemplate]:
-    return {t.severity: t for t in (await session.execute(select(ScheduleTemplate))).scalars()}
-
-
-async def calendar_years(session: AsyncSession) -> list[CalendarYear]:
-    return list((await session.execute(select(CalendarYear))).scalars())
-
-
 async def provisional_open_problems(session: AsyncSession) -> list[Problem]:
-    stmt = select(Problem).where(P.provisional.is_(True), P.status != "closed")
+    """Open problems whose schedule was computed across a year nobody knew the holidays of."""
+    stmt = select(Problem).where(P.provisional.is_(True), P.status != Status.CLOSED)
     return list((await session.execute(stmt)).scalars())
-
-
-async def extensions_of(session: AsyncSession, problem_id: int) -> list[ExtensionRequest]:
-    E = ExtensionRequest.__table__.c  # type: ignore[attr-defined]
-    stmt = select(ExtensionRequest).where(E.problem_id == problem_id).order_by(E.id)
-    return list((await session.execute(stmt)).scalars())
-
-
-async def get_extension(session: AsyncSession, problem_id: int, extension_id: int) -> ExtensionRequest | None:
-    ext = await session.get(ExtensionRequest, extension_id)
-    return ext if ext is not None and ext.problem_id == problem_id else None
 
 
 def _days_between(session: AsyncSession, later: Any, earlier: Any) -> Any:
@@ -230,13 +240,13 @@ async def district_stats_rows(
 ) -> list[dict[str, Any]]:
     """Counts per (district, category, severity) in one grouped query."""
     overdue = and_(P.status.in_(ACTIVE), P.deadline_at < now)
-    closed = P.status == "closed"
+    closed = P.status == Status.CLOSED
     stmt = (
         select(
             P.district,
             P.category,
             P.severity,
-            func.sum(case((P.status != "closed", 1), else_=0)).label("open"),
+            func.sum(case((P.status != Status.CLOSED, 1), else_=0)).label("open"),
             func.sum(case((overdue, 1), else_=0)).label("overdue"),
             func.sum(case((and_(closed, P.closed_on_time.is_(True)), 1), else_=0)).label("closed_on_time"),
             func.sum(case((and_(closed, P.closed_on_time.is_(False)), 1), else_=0)).label("closed_late"),
@@ -252,43 +262,59 @@ async def district_stats_rows(
 
 
 async def overdue_problems(
-    session: AsyncSession, f: ProblemFilter, *, now: datetime, limit: int, offset: int
+    session: AsyncSession, f: ProblemFilter, page: PageParams, *, now: datetime
 ) -> tuple[list[Problem], int]:
+    """One page of the active problems past their deadline, by district, most overdue first."""
     where = [*_where(f), P.status.in_(ACTIVE), P.deadline_at < now]
     total = (await session.execute(select(func.count()).select_from(Problem).where(*where))).scalar_one()
-    stmt = select(Problem).where(*where).order_by(P.district, P.deadline_at, P.id).limit(limit).offset(offset)
+    stmt = page.apply(select(Problem).where(*where).order_by(P.district, P.deadline_at, P.id))
     return list((await session.execute(stmt)).scalars()), int(total)
 
 
 async def follow_up_sites(
-    session: AsyncSession, *, now: datetime, round_code: str | None, district: str | None, visible: Visibility
-) -> list[dict[str, Any]]:
+    session: AsyncSession,
+    page: PageParams,
+    *,
+    now: datetime,
+    round_code: str | None,
+    district: str | None,
+    visible: Visibility,
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of the sites with overdue problems (most overdue problems first), and how many there are."""
     where = [P.status.in_(ACTIVE), P.deadline_at < now, visible_clause(visible)]
     if round_code:
         where.append(P.round_code == round_code)
     if district:
         where.append(P.district == district)
-    stmt = (
-        select(P.site_code, P.district, func.count().label("overdue_count"))
-        .where(*where)
-        .group_by(P.site_code, P.district)
-        .order_by(func.count().desc(), P.site_code)
-    )
-    return [dict(r._mapping) for r in (await session.execute(stmt)).all()]
-
-
-async def token_owner(session: AsyncSession, token_hash: str) -> tuple[str, str] | None:
-    """The (user id, scope) a feed token was issued to."""
-    C = CalendarToken.__table__.c  # type: ignore[attr-defined]
-    row = (await session.execute(select(C.user_id, C.scope).where(C.token_hash == token_hash))).first()
-    return None if row is None else (row.user_id, row.scope)
+    grouped = select(P.site_code, P.district, func.count().label("overdue_count")).where(*where)
+    grouped = grouped.group_by(P.site_code, P.district)
+    total = (await session.execute(select(func.count()).select_from(grouped.subquery()))).scalar_one()
+    stmt = page.apply(grouped.order_by(func.count().desc(), P.site_code))
+    return [dict(r._mapping) for r in (await session.execute(stmt)).all()], int(total)
 
 
 async def open_problems_of_person(session: AsyncSession, v: Visibility) -> list[Problem]:
     """The open problems `v`'s person is responsible for, inside the scope the feed was issued for."""
     stmt = (
         select(Problem)
-        .where(P.responsible_person_id == v.own_person_id, P.status != "closed", visible_clause(v))
+        .where(P.responsible_person_id == v.own_person_id, P.status != Status.CLOSED, visible_clause(v))
         .order_by(P.deadline_at)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def problems_from_findings(
+    session: AsyncSession, *, round_code: str, limit: int, except_source_prefix: str
+) -> list[Problem]:
+    """The first `limit` problems (by id) a round's findings made, leaving out sources with a prefix."""
+    stmt = (
+        select(Problem)
+        .where(
+            P.round_code == round_code,
+            P.source_event_id.is_not(None),
+            ~P.source_event_id.startswith(except_source_prefix, autoescape=True),
+        )
+        .order_by(P.id)
+        .limit(limit)
     )
     return list((await session.execute(stmt)).scalars())

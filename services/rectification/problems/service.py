@@ -1,59 +1,92 @@
-"""Rectification rules: creating problems, their lifecycle, and how a problem reads (no FastAPI here)."""
+"""Problem rules: creating problems, their lifecycle, and how they read (no FastAPI here)."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import delete
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.kit import orgunit, outbox
 from services.kit.auth import Principal
 from services.kit.errors import field_error
-from services.rectification import access, calendars, events, repository, timers
+from services.kit.pagination import Page, PageParams, Sort
+from services.rectification import events
 from services.rectification.clients import Directory
-from services.rectification.errors import InvalidSchedule, TransitionNotAllowed
-from services.rectification.models import Milestone, Problem, milestone_table, outbox_event
-from services.rectification.policy import Policy
-from services.rectification.schedule import (
-    MILESTONE_LABELS,
-    SEVERITY_LABELS,
+from services.rectification.countdown import (
     MilestonePlan,
     Template,
     days_left,
+    light_bounds,
     light_for,
     plan_milestones,
     plan_verification,
 )
-from services.rectification.schemas import (
+from services.rectification.deadlines import service as deadlines
+from services.rectification.deadlines.policy import Policy
+from services.rectification.enums import (
+    MILESTONE_LABELS,
+    SEVERITY_LABELS,
+    EvidenceStage,
+    HistoryAction,
+    Light,
+    MilestoneKind,
+    Status,
+)
+from services.rectification.errors import InvalidSchedule, ProblemNotFound, TransitionNotAllowed
+from services.rectification.events import EventType
+from services.rectification.models import Milestone, Problem, ProblemHistory, outbox_event
+from services.rectification.problems import access, repository
+from services.rectification.problems.schemas import (
     AssignIn,
-    FindingEnvelope,
+    BulletinItem,
+    Counts,
+    DistrictStats,
+    EvidenceIn,
+    FollowUpSite,
+    HistoryRead,
     MilestoneRead,
     PersonRead,
     ProblemCreate,
     ProblemRead,
     SiteRead,
 )
-from services.rectification.workdays import WorkCalendar, end_of_local_day, local_date
-
-ACTIVE = repository.ACTIVE
+from services.rectification.working_days import WorkCalendar, end_of_local_day, local_date
 
 
-def require_state(problem: Problem, allowed: tuple[str, ...], action: str) -> None:
+def require_state(problem: Problem, allowed: tuple[Status, ...], action: str) -> None:
+    """409 naming the states `action` is allowed from, unless the problem is in one."""
     if problem.status not in allowed:
         raise TransitionNotAllowed(
             f"Cannot {action} a problem that is {problem.status} (allowed from: {', '.join(allowed)})",
             problem_status=problem.status,
             action=action,
-            allowed_from=list(allowed),
+            allowed=[str(a) for a in allowed],
         )
+
+
+async def visible_problem(
+    session: AsyncSession, principal: Principal, problem_id: int, *, for_update: bool
+) -> Problem:
+    """The problem if `principal` may see it; a write locks it for its transaction (one change at a time).
+
+    A problem the caller may not see is answered exactly like a missing one: neither its existence
+    nor its place leaks.
+    """
+    problem = access.visible_to(
+        principal, await repository.get_problem(session, problem_id, for_update=for_update)
+    )
+    if problem is None:
+        raise ProblemNotFound(f"No problem with id {problem_id}", problem_id=problem_id)
+    return problem
 
 
 # --- creating problems -----------------------------------------------------------------------
 
 
-async def _insert_problem(
+async def insert_problem(
     session: AsyncSession,
     *,
     problem: Problem,
@@ -62,15 +95,14 @@ async def _insert_problem(
     now: datetime,
     policy: Policy,
 ) -> Problem:
-    problem.deadline_at = next(p.due_at for p in plans if p.kind == "completion")
+    """Record a new problem with its milestones, its history, its event and its timers."""
+    problem.deadline_at = next(p.due_at for p in plans if p.kind == MilestoneKind.COMPLETION)
     problem.provisional = any(p.provisional for p in plans)
     problem.light_due_at = problem.deadline_at
-    session.add(problem)
-    await session.flush()
-    assert problem.id is not None
+    problem_id = await repository.add_problem(session, problem)
     milestones = [
         Milestone(
-            problem_id=problem.id,
+            problem_id=problem_id,
             kind=p.kind,
             position=p.position,
             due_at=p.due_at,
@@ -82,13 +114,13 @@ async def _insert_problem(
         )
         for p in plans
     ]
-    session.add_all(milestones)
+    repository.add_milestones(session, milestones)
     repository.add_history(
         session,
         problem=problem,
         at=now,
         actor=actor,
-        action="created",
+        action=HistoryAction.CREATED,
         from_status=None,
         to_status=problem.status,
         detail={"deadline_at": problem.deadline_at.isoformat(), "provisional": problem.provisional},
@@ -96,60 +128,16 @@ async def _insert_problem(
     recipients = events.responsible_recipients(problem)
     if problem.responsible_person_id:
         recipients.append(events.role("district_admin", events.district_unit(problem)))
-    await emit(session, "rectification.problem.created", problem, recipients, now=now)
-    await session.flush()
-    await timers.resync_timers(
+    await emit(session, EventType.PROBLEM_CREATED, problem, recipients, now=now)
+    await repository.flush(session)
+    await deadlines.resync_timers(
         session, problem=problem, milestones=milestones, now=now, policy=policy, bump=False
     )
     return problem
 
 
-async def create_problem_from_finding(
-    session: AsyncSession, *, envelope: FindingEnvelope, now: datetime, policy: Policy
-) -> tuple[Problem, bool]:
-    """The problem for a scoring finding; the same event id always gives the same problem."""
-    existing = await repository.get_problem_by_source(session, envelope.id)
-    if existing is not None:
-        return existing, False
-    data = envelope.data
-    access.check_site(data.site, ["body", "data", "site"])
-    template = await calendars.template_for(session, data.severity)
-    plans = plan_milestones(
-        calendar=await calendars.load_calendar(session), template=template, starts_at=now, deadline_at=None
-    )
-    description = f"{data.item_title}：{data.reason}" if data.item_title else data.reason
-    problem = Problem(
-        source_event_id=envelope.id,
-        round_code=data.round_code,
-        sheet_id=data.sheet_id,
-        item_code=data.item_code,
-        item_title=data.item_title,
-        site_code=data.site.code,
-        site_name=data.site.name,
-        site_type=data.site.type,
-        org_unit=data.site.org_unit,
-        district=data.site.district,
-        level=data.level,
-        category=data.category,
-        severity=data.severity,
-        description=description,
-        concerns=data.concerns,
-        deduction_points=data.deduction_points,
-        evidence=[],
-        issued_by=data.issued_by,
-        issuing_unit=orgunit.city_root(),
-        responsible_unit=data.site.org_unit,
-        status="open",
-        created_at=now,
-        deadline_at=now,
-        template=template.as_dict(),
-    )
-    return await _insert_problem(
-        session, problem=problem, plans=plans, actor=data.issued_by, now=now, policy=policy
-    ), True
-
-
 def deadline_moment(on: date | None, at: datetime | None) -> datetime | None:
+    """A deadline given as a day (it ends 23:59:59 Beijing time) or as a moment, in UTC."""
     if at is not None:
         return at.astimezone(UTC)
     return end_of_local_day(on) if on is not None else None
@@ -193,16 +181,16 @@ async def create_problem(
     errors = []
     if deadline is not None and deadline <= now:
         errors.append(field_error(deadline_loc, f"the deadline {deadline.isoformat()} is in the past"))
-    template = await calendars.template_for(session, problem_in.severity)
+    template = await deadlines.template_for(session, problem_in.severity)
     plans = plan_milestones(
-        calendar=await calendars.load_calendar(session),
+        calendar=await deadlines.load_calendar(session),
         template=template,
         starts_at=now,
         deadline_at=deadline,
         plan_due_at=deadline_moment(problem_in.plan_due_on, None),
         midterm_due_at=deadline_moment(problem_in.midterm_due_on, None),
     )
-    completion = next(p for p in plans if p.kind == "completion")
+    completion = next(p for p in plans if p.kind == MilestoneKind.COMPLETION)
     for name, on in (("plan_due_on", problem_in.plan_due_on), ("midterm_due_on", problem_in.midterm_due_on)):
         if on is None:
             continue
@@ -230,18 +218,18 @@ async def create_problem(
         severity=problem_in.severity,
         description=problem_in.description,
         concerns=problem_in.concerns,
-        evidence=[{**e.model_dump(), "stage": "finding"} for e in problem_in.evidence],
+        evidence=[{**e.model_dump(), "stage": EvidenceStage.FINDING} for e in problem_in.evidence],
         issued_by=principal.sub,
         issuing_unit=principal.scope or orgunit.city_root(),
         responsible_unit=problem_in.responsible_unit or (person.org_unit if person else site.org_unit),
         responsible_person_id=person.user_id if person else None,
         responsible_person_name=person.name if person else None,
-        status="open",
+        status=Status.OPEN,
         created_at=now,
         deadline_at=completion.due_at,
         template=template.as_dict(),
     )
-    return await _insert_problem(
+    return await insert_problem(
         session, problem=problem, plans=plans, actor=principal.sub, now=now, policy=policy
     )
 
@@ -250,29 +238,31 @@ async def create_problem(
 
 
 async def milestones_for(session: AsyncSession, problem: Problem) -> list[Milestone]:
+    """The problem's milestones, in order."""
     assert problem.id is not None
     return (await repository.milestones_of(session, [problem.id]))[problem.id]
 
 
-def _milestone(milestones: list[Milestone], kind: str) -> Milestone | None:
+def _milestone(milestones: list[Milestone], kind: MilestoneKind) -> Milestone | None:
     return next((m for m in milestones if m.kind == kind), None)
 
 
 async def emit(
     session: AsyncSession,
-    event_type: str,
+    event_type: EventType,
     problem: Problem,
     recipients: list[dict[str, Any]],
     *,
     now: datetime,
     **extra: Any,
 ) -> None:
+    """Enqueue `event_type` about `problem` for notify, in the caller's transaction."""
     await outbox.enqueue(
         session,
         outbox_event,
         event_type=event_type,
-        target="notify",
-        path="/events",
+        target=events.TARGET,
+        path=events.PATH,
         payload=events.build(event_type, problem, recipients, **extra),
         now=now,
     )
@@ -284,15 +274,16 @@ async def transition(
     problem: Problem,
     milestones: list[Milestone],
     to_status: str,
-    action: str,
+    action: HistoryAction,
     principal: Principal,
     now: datetime,
     policy: Policy,
     detail: dict[str, Any] | None = None,
 ) -> Problem:
+    """Move the problem to `to_status`, record it, and reschedule its timers."""
     from_status = problem.status
     problem.status = to_status
-    timers.set_light_due(problem, milestones)
+    deadlines.set_light_due(problem, milestones)
     repository.add_history(
         session,
         problem=problem,
@@ -303,8 +294,8 @@ async def transition(
         to_status=to_status,
         detail=detail,
     )
-    await session.flush()
-    await timers.resync_timers(session, problem=problem, milestones=milestones, now=now, policy=policy)
+    await repository.flush(session)
+    await deadlines.resync_timers(session, problem=problem, milestones=milestones, now=now, policy=policy)
     return problem
 
 
@@ -313,17 +304,17 @@ async def start(
 ) -> Problem:
     """Begin (or resume after a return) the rectification, with its plan; the plan milestone is met."""
     access.require_responsible(principal, problem, "start")
-    require_state(problem, ("open", "returned"), "start")
+    require_state(problem, (Status.OPEN, Status.RETURNED), "start")
     milestones = await milestones_for(session, problem)
-    plan_ms = _milestone(milestones, "plan")
+    plan_ms = _milestone(milestones, MilestoneKind.PLAN)
     if plan_ms is not None and plan_ms.done_at is None:
         plan_ms.done_at = now
     return await transition(
         session,
         problem=problem,
         milestones=milestones,
-        to_status="in_progress",
-        action="start",
+        to_status=Status.IN_PROGRESS,
+        action=HistoryAction.START,
         principal=principal,
         now=now,
         policy=policy,
@@ -336,29 +327,30 @@ async def report_progress(
     *,
     problem: Problem,
     note: str,
-    evidence: list[dict[str, Any]],
+    evidence: Sequence[EvidenceIn],
     principal: Principal,
     now: datetime,
     policy: Policy,
 ) -> Problem:
     """Record a progress report; the first one meets the mid-term milestone."""
     access.require_responsible(principal, problem, "report progress on")
-    require_state(problem, ("in_progress",), "report progress on")
+    require_state(problem, (Status.IN_PROGRESS,), "report progress on")
     milestones = await milestones_for(session, problem)
-    midterm = _milestone(milestones, "midterm")
+    midterm = _milestone(milestones, MilestoneKind.MIDTERM)
     if midterm is not None and midterm.done_at is None:
         midterm.done_at = now
-    problem.evidence = [*problem.evidence, *({**e, "stage": "progress"} for e in evidence)]
+    given = [e.model_dump() for e in evidence]
+    problem.evidence = [*problem.evidence, *({**e, "stage": EvidenceStage.PROGRESS} for e in given)]
     return await transition(
         session,
         problem=problem,
         milestones=milestones,
-        to_status="in_progress",
-        action="progress",
+        to_status=Status.IN_PROGRESS,
+        action=HistoryAction.PROGRESS,
         principal=principal,
         now=now,
         policy=policy,
-        detail={"note": note, "evidence": evidence},
+        detail={"note": note, "evidence": given},
     )
 
 
@@ -367,37 +359,37 @@ async def submit(
     *,
     problem: Problem,
     note: str,
-    evidence: list[dict[str, Any]],
+    evidence: Sequence[EvidenceIn],
     principal: Principal,
     now: datetime,
     policy: Policy,
 ) -> Problem:
     """Submit the rectification for verification, with evidence; the verification countdown starts."""
     access.require_responsible(principal, problem, "submit")
-    require_state(problem, ("in_progress", "returned"), "submit")
+    require_state(problem, (Status.IN_PROGRESS, Status.RETURNED), "submit")
     milestones = await milestones_for(session, problem)
     for m in milestones:
-        if m.kind in ("plan", "midterm", "completion") and m.done_at is None:
+        if m.kind != MilestoneKind.VERIFICATION and m.done_at is None:
             m.done_at = now
     template = (
         Template(**problem.template)
         if problem.template
-        else await calendars.template_for(session, problem.severity)
+        else await deadlines.template_for(session, problem.severity)
     )
     vplan = plan_verification(
-        calendar=await calendars.load_calendar(session), template=template, submitted_at=now
+        calendar=await deadlines.load_calendar(session), template=template, submitted_at=now
     )
-    verification = _milestone(milestones, "verification")
+    verification = _milestone(milestones, MilestoneKind.VERIFICATION)
     if verification is None:
         assert problem.id is not None
         verification = Milestone(
             problem_id=problem.id,
-            kind="verification",
+            kind=MilestoneKind.VERIFICATION,
             position=4,
             due_at=vplan.due_at,
             original_due_at=vplan.due_at,
         )
-        session.add(verification)
+        repository.add_milestones(session, [verification])
         milestones.append(verification)
     verification.due_at = verification.original_due_at = vplan.due_at
     verification.base_on = vplan.base_on.isoformat() if vplan.base_on else None
@@ -408,17 +400,18 @@ async def submit(
     )
     verification.done_at = None
     problem.submitted_at = now
-    problem.evidence = [*problem.evidence, *({**e, "stage": "completion"} for e in evidence)]
+    given = [e.model_dump() for e in evidence]
+    problem.evidence = [*problem.evidence, *({**e, "stage": EvidenceStage.COMPLETION} for e in given)]
     return await transition(
         session,
         problem=problem,
         milestones=milestones,
-        to_status="submitted",
-        action="submit",
+        to_status=Status.SUBMITTED,
+        action=HistoryAction.SUBMIT,
         principal=principal,
         now=now,
         policy=policy,
-        detail={"note": note, "evidence": evidence, "on_time": now <= problem.deadline_at},
+        detail={"note": note, "evidence": given, "on_time": now <= problem.deadline_at},
     )
 
 
@@ -433,9 +426,9 @@ async def close(
 ) -> Problem:
     """Verify and close the problem (销号); every pending timer is cancelled."""
     access.require_verifier(principal, problem, "close")
-    require_state(problem, ("submitted",), "close")
+    require_state(problem, (Status.SUBMITTED,), "close")
     milestones = await milestones_for(session, problem)
-    verification = _milestone(milestones, "verification")
+    verification = _milestone(milestones, MilestoneKind.VERIFICATION)
     if verification is not None:
         verification.done_at = now
     problem.closed_at = now
@@ -444,8 +437,8 @@ async def close(
         session,
         problem=problem,
         milestones=milestones,
-        to_status="closed",
-        action="close",
+        to_status=Status.CLOSED,
+        action=HistoryAction.CLOSE,
         principal=principal,
         now=now,
         policy=policy,
@@ -457,7 +450,7 @@ async def close(
     ]
     await emit(
         session,
-        "rectification.problem.closed",
+        EventType.PROBLEM_CLOSED,
         problem,
         recipients,
         now=now,
@@ -478,23 +471,22 @@ async def return_for_rework(
 ) -> Problem:
     """Send a submitted rectification back for rework; the original countdown continues."""
     access.require_verifier(principal, problem, "return")
-    require_state(problem, ("submitted",), "return")
+    require_state(problem, (Status.SUBMITTED,), "return")
     milestones = await milestones_for(session, problem)
-    completion = _milestone(milestones, "completion")
+    completion = _milestone(milestones, MilestoneKind.COMPLETION)
     if completion is not None:
         completion.done_at = None
-    verification = _milestone(milestones, "verification")
+    verification = _milestone(milestones, MilestoneKind.VERIFICATION)
     if verification is not None:
-        await session.execute(delete(milestone_table).where(milestone_table.c.id == verification.id))
+        await repository.delete_milestone(session, verification)
         milestones.remove(verification)
-        session.expunge(verification)
     problem.submitted_at = None
     await transition(
         session,
         problem=problem,
         milestones=milestones,
-        to_status="returned",
-        action="return",
+        to_status=Status.RETURNED,
+        action=HistoryAction.RETURN,
         principal=principal,
         now=now,
         policy=policy,
@@ -502,7 +494,7 @@ async def return_for_rework(
     )
     await emit(
         session,
-        "rectification.problem.returned",
+        EventType.PROBLEM_RETURNED,
         problem,
         events.responsible_recipients(problem),
         now=now,
@@ -527,7 +519,7 @@ async def assign(
     caller's scope; their unit and name come from the directory (422 naming the field otherwise).
     """
     access.require(access.is_admin_over(principal, problem), "assign a responsible person to", problem)
-    if problem.status == "closed":
+    if problem.status == Status.CLOSED:
         raise TransitionNotAllowed(
             "A closed problem cannot be reassigned", problem_status=problem.status, action="assign"
         )
@@ -548,7 +540,7 @@ async def assign(
         problem=problem,
         milestones=milestones,
         to_status=problem.status,
-        action="assign" if previous is None else "reassign",
+        action=HistoryAction.ASSIGN if previous is None else HistoryAction.REASSIGN,
         principal=principal,
         now=now,
         policy=policy,
@@ -561,7 +553,7 @@ async def assign(
     )
     await emit(
         session,
-        "rectification.problem.assigned",
+        EventType.PROBLEM_ASSIGNED,
         problem,
         [events.person(person.user_id)],
         now=now,
@@ -573,11 +565,16 @@ async def assign(
 # --- reading ---------------------------------------------------------------------------------
 
 
+def person_read(user_id: str | None, name: str | None) -> PersonRead | None:
+    return PersonRead(user_id=user_id, name=name) if user_id else None
+
+
 def to_read(
     problem: Problem, milestones: list[Milestone], *, now: datetime, calendar: WorkCalendar, policy: Policy
 ) -> ProblemRead:
+    """How a problem reads at `now`: its countdown, days left and light."""
     today = local_date(now)
-    active = problem.status != "closed"
+    active = problem.status != Status.CLOSED
     due = problem.light_due_at
     return ProblemRead(
         id=problem.id or 0,
@@ -606,11 +603,7 @@ def to_read(
         issued_by=problem.issued_by,
         issuing_unit=problem.issuing_unit,
         responsible_unit=problem.responsible_unit,
-        responsible_person=(
-            PersonRead(user_id=problem.responsible_person_id, name=problem.responsible_person_name)
-            if problem.responsible_person_id
-            else None
-        ),
+        responsible_person=person_read(problem.responsible_person_id, problem.responsible_person_name),
         status=problem.status,
         created_at=problem.created_at,
         deadline_at=problem.deadline_at,
@@ -640,3 +633,183 @@ def to_read(
             for m in milestones
         ],
     )
+
+
+async def read(session: AsyncSession, problem: Problem, *, now: datetime, policy: Policy) -> ProblemRead:
+    """One problem as it reads at `now`."""
+    return (await read_many(session, [problem], now=now, policy=policy))[0]
+
+
+async def read_many(
+    session: AsyncSession, problems: Sequence[Problem], *, now: datetime, policy: Policy
+) -> list[ProblemRead]:
+    """Problems as they read at `now` (their milestones in one query)."""
+    milestones = await repository.milestones_of(session, [p.id for p in problems if p.id is not None])
+    calendar = await deadlines.load_calendar(session)
+    return [
+        to_read(p, milestones[p.id], now=now, calendar=calendar, policy=policy)
+        for p in problems
+        if p.id is not None
+    ]
+
+
+async def list_problems(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    problem_filter: repository.ProblemFilter,
+    light: Light | None,
+    page: PageParams,
+    sort: Sort,
+    now: datetime,
+    policy: Policy,
+) -> Page[ProblemRead]:
+    """The problems `principal` may see that the filter (and the light at `now`) selects."""
+    if light is not None:
+        problem_filter.light_range = light_bounds(
+            light, now, yellow_days=policy.yellow_days, red_days=policy.red_days
+        )
+    problems, total = await repository.list_problems(
+        session, access.visibility_filter(principal, problem_filter), page, sort=sort
+    )
+    return Page.of(await read_many(session, problems, now=now, policy=policy), total, page)
+
+
+async def list_my_problems(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    include_closed: bool,
+    page: PageParams,
+    now: datetime,
+    policy: Policy,
+) -> Page[ProblemRead]:
+    """The problems `principal` is responsible for, most urgent first (closed ones last, if asked for)."""
+    f = repository.ProblemFilter(
+        responsible_person_id=principal.sub,
+        visible=repository.Visibility(principal=principal, own_person_id=principal.sub),
+    )
+    if not include_closed:
+        f.light_range = (None, None)
+    problems, total = await repository.list_problems(session, f, page)
+    return Page.of(await read_many(session, problems, now=now, policy=policy), total, page)
+
+
+async def history(session: AsyncSession, problem: Problem, page: PageParams) -> Page[HistoryRead]:
+    """One page of the problem's history, oldest first."""
+    assert problem.id is not None
+    rows, total = await repository.history_of(session, problem.id, page)
+    return Page.of([_history_read(h) for h in rows], total, page)
+
+
+def _history_read(entry: ProblemHistory) -> HistoryRead:
+    return HistoryRead.model_validate(
+        {
+            "at": entry.at,
+            "actor": entry.actor,
+            "action": entry.action,
+            "from_status": entry.from_status,
+            "to_status": entry.to_status,
+            "detail": entry.detail,
+        }
+    )
+
+
+# --- statistics, bulletin, follow-up ---------------------------------------------------------
+
+_COUNT_KEYS = ("open", "overdue", "closed_on_time", "closed_late")
+
+
+def district_stats_from_rows(rows: Sequence[dict[str, Any]]) -> list[DistrictStats]:
+    """Per-district totals (and by category and severity) from the grouped counts, by district."""
+    totals: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        d = totals.setdefault(
+            r["district"],
+            {
+                "counts": dict.fromkeys(_COUNT_KEYS, 0),
+                "close_days": 0.0,
+                "cat": defaultdict(Counts),
+                "sev": defaultdict(Counts),
+            },
+        )
+        for k in _COUNT_KEYS:
+            n = int(r[k] or 0)
+            d["counts"][k] += n
+            setattr(d["cat"][r["category"]], k, getattr(d["cat"][r["category"]], k) + n)
+            setattr(d["sev"][r["severity"]], k, getattr(d["sev"][r["severity"]], k) + n)
+        d["close_days"] += float(r["close_days"] or 0.0)
+    items = []
+    for district, d in sorted(totals.items()):
+        closed = d["counts"]["closed_on_time"] + d["counts"]["closed_late"]
+        items.append(
+            DistrictStats(
+                district=district,
+                **d["counts"],
+                average_days_to_close=round(d["close_days"] / closed, 2) if closed else None,
+                by_category=dict(d["cat"]),
+                by_severity=dict(d["sev"]),
+            )
+        )
+    return items
+
+
+async def district_stats(
+    session: AsyncSession, *, principal: Principal, round_code: str | None, page: PageParams, now: datetime
+) -> Page[DistrictStats]:
+    """Open, overdue and closed (on time / late) problems per district that `principal` may see."""
+    f = access.visibility_filter(principal, repository.ProblemFilter(round_code=round_code))
+    rows = await repository.district_stats_rows(session, f, now=now)
+    return Page.slice(district_stats_from_rows(rows), page)
+
+
+async def overdue_bulletin(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    district: str | None,
+    round_code: str | None,
+    page: PageParams,
+    now: datetime,
+) -> Page[BulletinItem]:
+    """The overdue problems for the bulletin (问题通报), by district, most overdue first."""
+    f = access.visibility_filter(
+        principal, repository.ProblemFilter(district=district, round_code=round_code)
+    )
+    problems, total = await repository.overdue_problems(session, f, page, now=now)
+    items = [
+        BulletinItem(
+            problem_id=p.id or 0,
+            district=p.district,
+            site_code=p.site_code,
+            site_name=p.site_name,
+            org_unit=p.org_unit,
+            category=p.category,
+            severity=p.severity,
+            severity_label=SEVERITY_LABELS.get(p.severity, p.severity),
+            description=p.description,
+            responsible_unit=p.responsible_unit,
+            responsible_person=person_read(p.responsible_person_id, p.responsible_person_name),
+            deadline_at=p.deadline_at,
+            days_overdue=(local_date(now) - local_date(p.deadline_at)).days,
+            status=p.status,
+        )
+        for p in problems
+    ]
+    return Page.of(items, total, page)
+
+
+async def follow_up_sites(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    round_code: str | None,
+    district: str | None,
+    page: PageParams,
+    now: datetime,
+) -> Page[FollowUpSite]:
+    """Sites with overdue problems, most first, for the follow-up visit (回头看)."""
+    rows, total = await repository.follow_up_sites(
+        session, page, now=now, round_code=round_code, district=district, visible=access.visibility(principal)
+    )
+    return Page.of([FollowUpSite.model_validate(r) for r in rows], total, page)

@@ -1,11 +1,15 @@
-"""Countdown schedules (倒排时间表): templates per severity, milestones, days left and the light."""
+"""Countdown schedules (倒排时间表), pure: templates per severity, milestones, days left and the light.
+
+No I/O: the holiday calendar comes in as a :class:`~services.rectification.working_days.WorkCalendar`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 
-from services.rectification.workdays import (
+from services.rectification.enums import Light, MilestoneKind, Severity
+from services.rectification.working_days import (
     LOCAL_TZ,
     WorkCalendar,
     end_of_local_day,
@@ -13,17 +17,6 @@ from services.rectification.workdays import (
     start_of_local_day,
 )
 
-SEVERITIES = ("general", "serious", "severe")
-SEVERITY_LABELS = {"general": "一般", "serious": "较重", "severe": "严重"}
-LEVELS = ("village_community", "unit", "individual")
-MILESTONE_KINDS = ("plan", "midterm", "completion", "verification")
-MILESTONE_LABELS = {
-    "plan": "制定整改方案",
-    "midterm": "中期进展报告",
-    "completion": "整改完成",
-    "verification": "验收销号",
-}
-LIGHTS = ("green", "yellow", "red", "overdue")
 # Reminders that are not at the due moment go out at 09:00 local time on their day.
 REMINDER_TIME = time(9, 0)
 
@@ -45,15 +38,17 @@ class Template:
 
 
 DEFAULT_TEMPLATES: dict[str, Template] = {
-    "general": Template(5, True, 50, 30, False, 5, True),
-    "serious": Template(3, True, 50, 15, False, 5, True),
-    "severe": Template(2, True, 50, 7, False, 3, True),
+    Severity.GENERAL: Template(5, True, 50, 30, False, 5, True),
+    Severity.SERIOUS: Template(3, True, 50, 15, False, 5, True),
+    Severity.SEVERE: Template(2, True, 50, 7, False, 3, True),
 }
 
 
 @dataclass
 class MilestonePlan:
-    kind: str
+    """Where one milestone falls, and how it was computed (so it can be recomputed)."""
+
+    kind: MilestoneKind
     position: int
     due_at: datetime
     base_on: date | None
@@ -87,7 +82,7 @@ def plan_milestones(
     if deadline_at is None:
         day, prov = add_days(calendar, start_on, template.completion_days, template.completion_working)
         completion = MilestonePlan(
-            "completion",
+            MilestoneKind.COMPLETION,
             3,
             end_of_local_day(day),
             start_on,
@@ -96,11 +91,11 @@ def plan_milestones(
             prov,
         )
     else:
-        completion = MilestonePlan("completion", 3, deadline_at, None, None, False, False)
+        completion = MilestonePlan(MilestoneKind.COMPLETION, 3, deadline_at, None, None, False, False)
     if plan_due_at is None:
         day, prov = add_days(calendar, start_on, template.plan_days, template.plan_working)
         plan = MilestonePlan(
-            "plan",
+            MilestoneKind.PLAN,
             1,
             min(end_of_local_day(day), completion.due_at),
             start_on,
@@ -109,15 +104,15 @@ def plan_milestones(
             prov,
         )
     else:
-        plan = MilestonePlan("plan", 1, plan_due_at, None, None, False, False)
+        plan = MilestonePlan(MilestoneKind.PLAN, 1, plan_due_at, None, None, False, False)
     if midterm_due_at is None:
         span = (local_date(completion.due_at) - start_on).days
         day = start_on + timedelta(days=span * template.midterm_percent // 100)
         midterm = MilestonePlan(
-            "midterm", 2, min(end_of_local_day(day), completion.due_at), None, None, False, False
+            MilestoneKind.MIDTERM, 2, min(end_of_local_day(day), completion.due_at), None, None, False, False
         )
     else:
-        midterm = MilestonePlan("midterm", 2, midterm_due_at, None, None, False, False)
+        midterm = MilestonePlan(MilestoneKind.MIDTERM, 2, midterm_due_at, None, None, False, False)
     return [plan, midterm, completion]
 
 
@@ -126,7 +121,7 @@ def plan_verification(*, calendar: WorkCalendar, template: Template, submitted_a
     base = local_date(submitted_at)
     day, prov = add_days(calendar, base, template.verification_days, template.verification_working)
     return MilestonePlan(
-        "verification",
+        MilestoneKind.VERIFICATION,
         4,
         end_of_local_day(day),
         base,
@@ -141,32 +136,32 @@ def days_left(due_at: datetime, now: datetime) -> int:
     return (local_date(due_at) - local_date(now)).days
 
 
-def light_for(due_at: datetime | None, now: datetime, *, yellow_days: int, red_days: int) -> str | None:
+def light_for(due_at: datetime | None, now: datetime, *, yellow_days: int, red_days: int) -> Light | None:
     """green, yellow (≤ yellow_days left), red (≤ red_days left) or overdue; None when nothing is due."""
     if due_at is None:
         return None
     if now > due_at:
-        return "overdue"
+        return Light.OVERDUE
     left = days_left(due_at, now)
     if left <= red_days:
-        return "red"
+        return Light.RED
     if left <= yellow_days:
-        return "yellow"
-    return "green"
+        return Light.YELLOW
+    return Light.GREEN
 
 
 def light_bounds(
-    light: str, now: datetime, *, yellow_days: int, red_days: int
+    light: Light, now: datetime, *, yellow_days: int, red_days: int
 ) -> tuple[datetime | None, datetime | None]:
     """[low, high) range of the due moment that gives `light` at `now` (the SQL form of light_for)."""
     today = local_date(now)
     red_end = start_of_local_day(today + timedelta(days=red_days + 1))
     yellow_end = start_of_local_day(today + timedelta(days=yellow_days + 1))
     return {
-        "overdue": (None, now),
-        "red": (now, red_end),
-        "yellow": (red_end, yellow_end),
-        "green": (yellow_end, None),
+        Light.OVERDUE: (None, now),
+        Light.RED: (now, red_end),
+        Light.YELLOW: (red_end, yellow_end),
+        Light.GREEN: (yellow_end, None),
     }[light]
 
 

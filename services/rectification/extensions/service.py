@@ -8,11 +8,26 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.kit.auth import Principal
 from services.kit.errors import field_error
-from services.rectification import access, events, repository, service
+from services.kit.pagination import Page, PageParams
+from services.rectification import events
+from services.rectification.deadlines.policy import Policy
+from services.rectification.enums import ACTIVE, ExtensionStatus, HistoryAction
 from services.rectification.errors import ExtensionNotAllowed, ExtensionNotFound, InvalidSchedule
+from services.rectification.events import EventType
+from services.rectification.extensions import access, repository
+from services.rectification.extensions.schemas import ExtensionCreate, ExtensionRead
 from services.rectification.models import ExtensionRequest, Problem
-from services.rectification.policy import Policy
-from services.rectification.schemas import ExtensionCreate
+from services.rectification.problems import repository as problem_repository
+from services.rectification.problems import service as problem_service
+
+
+async def list_extensions(
+    session: AsyncSession, *, problem: Problem, status: ExtensionStatus | None, page: PageParams
+) -> Page[ExtensionRead]:
+    """One page of a problem's extension requests (in `status`, if given), oldest first."""
+    assert problem.id is not None
+    rows, total = await repository.page_of(session, problem.id, page, status=status)
+    return Page.of([ExtensionRead.model_validate(e) for e in rows], total, page)
 
 
 async def request_extension(
@@ -25,15 +40,15 @@ async def request_extension(
     policy: Policy,
 ) -> ExtensionRequest:
     """Ask the issuing authority to move the deadline."""
-    access.require_responsible(principal, problem, "request an extension for")
-    if problem.status not in repository.ACTIVE:
+    access.require_requester(principal, problem)
+    if problem.status not in ACTIVE:
         raise ExtensionNotAllowed(
             f"No extension can be requested for a problem that is {problem.status}",
             problem_status=problem.status,
         )
     assert problem.id is not None
     existing = await repository.extensions_of(session, problem.id)
-    if any(e.status == "pending" for e in existing):
+    if any(e.status == ExtensionStatus.PENDING for e in existing):
         raise ExtensionNotAllowed("An extension request for this problem is already pending")
     if len(existing) >= policy.max_extensions:
         raise ExtensionNotAllowed(
@@ -49,7 +64,7 @@ async def request_extension(
                 )
             ],
         )
-    new_deadline = service.deadline_moment(ext_in.new_deadline_on, ext_in.new_deadline_at)
+    new_deadline = problem_service.deadline_moment(ext_in.new_deadline_on, ext_in.new_deadline_at)
     assert new_deadline is not None
     loc: list[str | int] = ["body", "new_deadline_on" if ext_in.new_deadline_on else "new_deadline_at"]
     if new_deadline <= problem.deadline_at or new_deadline <= now:
@@ -67,21 +82,21 @@ async def request_extension(
         reason=ext_in.reason,
         requested_deadline_at=new_deadline,
         previous_deadline_at=problem.deadline_at,
-        status="pending",
+        status=ExtensionStatus.PENDING,
         created_at=now,
     )
-    session.add(ext)
-    repository.add_history(
+    await repository.add(session, ext)
+    problem_repository.add_history(
         session,
         problem=problem,
         at=now,
         actor=principal.sub,
-        action="extension_requested",
+        action=HistoryAction.EXTENSION_REQUESTED,
         from_status=problem.status,
         to_status=problem.status,
         detail={"reason": ext_in.reason, "requested_deadline_at": new_deadline.isoformat()},
     )
-    await session.flush()
+    await problem_repository.flush(session)
     return ext
 
 
@@ -101,20 +116,20 @@ async def decide_extension(
     ext = await repository.get_extension(session, problem.id, extension_id)
     if ext is None:
         raise ExtensionNotFound(f"No extension request {extension_id} on problem {problem.id}")
-    access.require_issuer(principal, problem, "decide extensions of")
-    if ext.status != "pending":
+    access.require_issuer(principal, problem)
+    if ext.status != ExtensionStatus.PENDING:
         raise ExtensionNotAllowed(
             f"This extension request was already {ext.status}", extension_status=ext.status
         )
-    if problem.status not in repository.ACTIVE:
+    if problem.status not in ACTIVE:
         raise ExtensionNotAllowed(
             f"The problem is {problem.status}; the extension can no longer apply",
             problem_status=problem.status,
         )
-    ext.status = "approved" if approve else "rejected"
+    ext.status = ExtensionStatus.APPROVED if approve else ExtensionStatus.REJECTED
     ext.decided_by, ext.decided_at, ext.decision_note = principal.sub, now, note
     old_deadline = problem.deadline_at
-    milestones = await service.milestones_for(session, problem)
+    milestones = await problem_service.milestones_for(session, problem)
     if approve:
         if ext.requested_deadline_at <= now:
             raise ExtensionNotAllowed("The requested deadline has already passed; ask for a new date")
@@ -126,12 +141,12 @@ async def decide_extension(
         problem.deadline_at = ext.requested_deadline_at
         problem.extension_count += 1
         problem.provisional = any(m.provisional for m in milestones if m.done_at is None)
-    await service.transition(
+    await problem_service.transition(
         session,
         problem=problem,
         milestones=milestones,
         to_status=problem.status,
-        action="extension_approved" if approve else "extension_rejected",
+        action=HistoryAction.EXTENSION_APPROVED if approve else HistoryAction.EXTENSION_REJECTED,
         principal=principal,
         now=now,
         policy=policy,
@@ -142,9 +157,9 @@ async def decide_extension(
             "note": note,
         },
     )
-    await service.emit(
+    await problem_service.emit(
         session,
-        "rectification.extension.decided",
+        EventType.EXTENSION_DECIDED,
         problem,
         [events.person(ext.requested_by)],
         now=now,

@@ -1,0 +1,25 @@
+"""Every query on calendar feed tokens."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.rectification.models import CalendarToken
+
+C = CalendarToken.__table__.c  # type: ignore[attr-defined]
+
+
+async def get_token(session: AsyncSession, user_id: str) -> CalendarToken | None:
+    return await session.get(CalendarToken, user_id)
+
+
+async def save_token(session: AsyncSession, token: CalendarToken) -> None:
+    session.add(token)
+    await session.flush()
+
+
+async def token_owner(session: AsyncSession, token_hash: str) -> tuple[str, str] | None:
+    """The (user id, scope) a feed token was issued to."""
+    row = (await session.execute(select(C.user_id, C.scope).where(C.token_hash == token_hash))).first()
+    return None if row is None else (row.user_id, row.scope)
