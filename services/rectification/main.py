@@ -28,7 +28,6 @@ OPENAPI_TAGS = [
         "description": "问题清单与整改流程 — Problems: entering, lifecycle, bulletin and statistics",
     },
     {"name": extensions.TAG, "description": "延期申请 — Extension requests and their decisions"},
-    {"name": findings.TAG, "description": "问题接收 — Intake of scoring's findings (services only)"},
     {
         "name": deadlines.TAG,
         "description": "倒排时间表与节假日 — Countdown templates and the holiday calendar",

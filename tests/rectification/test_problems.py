@@ -110,7 +110,7 @@ class TestCreateProblem:
 
     async def test_site_facts_come_from_the_directory_not_the_body(self, client):
         body = problem_body()
-        body["site"].update(name="假村", org_unit="ningbo/haishu/yuehu", district="haishu", type="x")
+        body["site"].update(name="假村", org_unit="ningbo/haishu/yuehu", district="haishu", type="community")
         body["responsible_person"] = {"user_id": "u-zhang-wei", "name": "假名", "org_unit": "ningbo/haishu"}
         p = await create(client, CITY, **body)
         assert p["site"] == {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.kit.schema import OutputModel
 from services.kit.text import InputModel
@@ -22,10 +22,10 @@ _TEMPLATE_EXAMPLE: dict[str, Any] = {
 }
 
 
-class TemplateIn(InputModel):
-    """A countdown template: how many days each milestone of a new problem gets."""
+class TemplateFields(BaseModel):
+    """How many days each milestone of a new problem gets."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [_TEMPLATE_EXAMPLE]})
+    model_config = ConfigDict(use_attribute_docstrings=True)
 
     plan_days: int = Field(ge=1, le=365)
     """Days from the finding to the rectification plan (制定整改方案)"""
@@ -43,7 +43,13 @@ class TemplateIn(InputModel):
     """Whether `verification_days` counts working days"""
 
 
-class TemplateRead(OutputModel):
+class TemplateIn(InputModel, TemplateFields):
+    """A countdown template: how many days each milestone of a new problem gets."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_TEMPLATE_EXAMPLE]})
+
+
+class TemplateRead(OutputModel, TemplateFields):
     """The countdown template of one severity."""
 
     model_config = ConfigDict(
@@ -54,20 +60,6 @@ class TemplateRead(OutputModel):
         }
     )
 
-    plan_days: int
-    """Days from the finding to the rectification plan (制定整改方案)"""
-    plan_working: bool
-    """Whether `plan_days` counts working days (else calendar days)"""
-    midterm_percent: int
-    """Where the mid-term report falls, in percent of the time to the deadline"""
-    completion_days: int
-    """Days from the finding to the deadline (整改完成)"""
-    completion_working: bool
-    """Whether `completion_days` counts working days"""
-    verification_days: int
-    """Days from the submission to verification and closing (验收销号)"""
-    verification_working: bool
-    """Whether `verification_days` counts working days"""
     severity: Severity
     """The severity this template applies to"""
     severity_label: str

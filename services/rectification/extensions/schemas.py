@@ -80,9 +80,9 @@ class ExtensionRead(OutputModel):
     """Pending, approved or rejected"""
     created_at: datetime
     """When it was asked"""
-    decided_by: str | None
+    decided_by: str | None = None
     """Who decided"""
-    decided_at: datetime | None
+    decided_at: datetime | None = None
     """When it was decided"""
-    decision_note: str | None
+    decision_note: str | None = None
     """The decision's note"""

@@ -67,7 +67,7 @@ class SiteIn(InputModel):
     code: str = Field(pattern=SITE_CODE)
     """The site's code in sampling's directory"""
     name: str | None = Field(default=None, max_length=200, description=IGNORED)
-    type: str | None = Field(default=None, max_length=20, description=IGNORED)
+    type: SiteType | None = Field(default=None, description=IGNORED)
     org_unit: str | None = Field(default=None, max_length=400, description=IGNORED)
     district: str | None = Field(default=None, max_length=40, description=IGNORED)
 
@@ -81,7 +81,7 @@ class SiteRead(OutputModel):
     """The site's code in sampling's directory (administrative division or credit code)"""
     name: str
     """The site's name"""
-    type: SiteType | None
+    type: SiteType | None = None
     """The site's type"""
     org_unit: str
     """The site's org unit (a path such as ningbo/yinzhou/dongwu/tiantong)"""
@@ -139,7 +139,7 @@ class PersonRead(OutputModel):
 
     user_id: str
     """The person's user id"""
-    name: str | None
+    name: str | None = None
     """The person's name, from notify's directory"""
 
 
@@ -227,7 +227,7 @@ class MilestoneRead(OutputModel):
     """The day it is due, in Beijing time"""
     original_due_at: datetime
     """When it was first due (before any extension)"""
-    done_at: datetime | None
+    done_at: datetime | None = None
     """When it was met"""
     provisional: bool
     """Whether the date was computed across a year whose holidays are not known yet"""
@@ -281,15 +281,15 @@ class ProblemRead(OutputModel):
 
     id: int
     """The problem's id"""
-    source_event_id: str | None
+    source_event_id: str | None = None
     """The scoring finding event it came from (None when entered by hand)"""
-    round_code: str | None
+    round_code: str | None = None
     """The inspection round it was found in"""
-    sheet_id: str | None
+    sheet_id: str | None = None
     """The score sheet it comes from"""
-    item_code: str | None
+    item_code: str | None = None
     """The rubric item it concerns"""
-    item_title: str | None
+    item_title: str | None = None
     """The rubric item's title"""
     site: SiteRead
     """Where it was found"""
@@ -307,9 +307,9 @@ class ProblemRead(OutputModel):
     """The severity in Chinese"""
     description: str
     """What is wrong"""
-    concerns: str | None
+    concerns: str | None = None
     """Who or what it concerns, when narrower than the site"""
-    deduction_points: float | None
+    deduction_points: float | None = None
     """Points deducted on the score sheet"""
     evidence: list[EvidenceRead]
     """Every piece of evidence, in the order given"""
@@ -319,7 +319,7 @@ class ProblemRead(OutputModel):
     """The issuing authority's unit"""
     responsible_unit: str
     """The unit that must rectify it"""
-    responsible_person: PersonRead | None
+    responsible_person: PersonRead | None = None
     """Who must rectify it (责任人); None until assigned"""
     status: Status
     """Where it is in its rectification"""
@@ -329,19 +329,19 @@ class ProblemRead(OutputModel):
     """The rectification deadline (限期整改)"""
     deadline_on: date
     """The deadline's day, in Beijing time"""
-    days_left: int | None
+    days_left: int | None = None
     """Calendar days left to what it counts down to (None once closed)"""
-    working_days_left: int | None
+    working_days_left: int | None = None
     """Working days left (None once closed)"""
-    light: Light | None
+    light: Light | None = None
     """The countdown light (None once closed)"""
     provisional: bool
     """Whether a date was computed across a year whose holidays are not known yet"""
-    submitted_at: datetime | None
+    submitted_at: datetime | None = None
     """When the rectification was submitted for verification"""
-    closed_at: datetime | None
+    closed_at: datetime | None = None
     """When it was verified and closed (销号)"""
-    closed_on_time: bool | None
+    closed_on_time: bool | None = None
     """Whether it was submitted by the deadline (once closed)"""
     extension_count: int
     """How many extensions were approved"""
@@ -409,9 +409,9 @@ class HistoryRead(OutputModel):
     """Who did it"""
     action: HistoryAction
     """What happened"""
-    from_status: Status | None
+    from_status: Status | None = None
     """The status before"""
-    to_status: Status | None
+    to_status: Status | None = None
     """The status after"""
     detail: HistoryDetail
     """What was recorded with it"""
@@ -516,7 +516,7 @@ class DistrictStats(Counts):
 
     district: str
     """The district or zone"""
-    average_days_to_close: float | None
+    average_days_to_close: float | None = None
     """Average days from recording to closing (None when none closed)"""
     by_category: dict[str, Counts]
     """The counts per problem category"""
@@ -566,7 +566,7 @@ class BulletinItem(OutputModel):
     """What is wrong"""
     responsible_unit: str
     """The unit that must rectify it"""
-    responsible_person: PersonRead | None
+    responsible_person: PersonRead | None = None
     """Who must rectify it"""
     deadline_at: datetime
     """The missed deadline"""
