@@ -15,8 +15,8 @@ from tests.rectification.conftest import (
     pending_timers,
     tick,
 )
-from tests.rectification.test_extensions import ask, decide
-from tests.rectification.test_lifecycle import LEADER_AS_CITY, act
+from tests.rectification.extensions.test_extensions import ask, decide
+from tests.rectification.problems.test_lifecycle import LEADER_AS_CITY, act
 
 
 def local(y, m, d, h=9, mi=0, s=0):

@@ -10,7 +10,7 @@ from tests.rectification.conftest import (
     events,
     pending_timers,
 )
-from tests.rectification.test_lifecycle import LEADER_AS_CITY, act, history
+from tests.rectification.problems.test_lifecycle import LEADER_AS_CITY, act, history
 
 
 async def ask(client, pid, new_deadline_on="2026-02-20", headers=ZHANG):

@@ -22,7 +22,7 @@ from tests.rectification.conftest import (
     SignedAs,
     create,
 )
-from tests.rectification.test_lifecycle import act, history
+from tests.rectification.problems.test_lifecycle import act, history
 
 WILDCARD = SignedAs(roles=["district_admin"], scope="ningbo/_______", sub="u-wild")
 WILDCARD_KEY = SignedAs(roles=["system"], scope="ningbo/_______", sub="key:wild", kind="api_key")

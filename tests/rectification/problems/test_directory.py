@@ -19,7 +19,7 @@ from tests.rectification.conftest import (
     events,
     problem_body,
 )
-from tests.rectification.test_lifecycle import act, history
+from tests.rectification.problems.test_lifecycle import act, history
 
 TOWN_ADMIN = SignedAs(roles=["district_admin"], scope="ningbo/yinzhou/dongwu/tiantong", sub="u-town-admin")
 
