@@ -115,3 +115,25 @@ class TestRequestExtension:
     async def test_unknown_request_is_404(self, client):
         p = await create(client)
         assert (await decide(client, p["id"], 99, headers=CITY)).status_code == 404
+
+
+class TestListExtensions:
+    async def test_page_filtered_by_status(self, client):
+        p = await create(client)
+        first = (await ask(client, p["id"])).json()
+        assert (await decide(client, p["id"], first["id"], approve=False, headers=CITY)).status_code == 200
+        second = (await ask(client, p["id"], new_deadline_on="2026-02-25")).json()
+
+        async def listed(**params):
+            r = await client.get(f"/problems/{p['id']}/extensions", params=params, headers=CITY)
+            assert r.status_code == 200, r.text
+            return r.json()
+
+        every = await listed()
+        assert [e["id"] for e in every["items"]] == [first["id"], second["id"]]
+        assert (every["total"], every["limit"], every["offset"]) == (2, 50, 0)
+        assert [e["id"] for e in (await listed(status="pending"))["items"]] == [second["id"]]
+        assert [e["status"] for e in (await listed(status="rejected"))["items"]] == ["rejected"]
+        assert (await listed(status="approved"))["total"] == 0
+        r = await client.get(f"/problems/{p['id']}/extensions", params={"status": "maybe"}, headers=CITY)
+        assert r.status_code == 422

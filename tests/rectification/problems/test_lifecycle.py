@@ -186,3 +186,24 @@ class TestAssign:
 
 
 LEADER_AS_CITY = SignedAs(roles=["city_admin", "team_leader"], scope="ningbo", sub="u-team-leader")
+
+
+class TestHistoryPage:
+    async def test_history_is_a_page_oldest_first(self, client):
+        p = await create(client)
+        await to_submitted(client, p["id"])
+        r = await client.get(f"/problems/{p['id']}/history", params={"limit": 2, "offset": 1}, headers=CITY)
+        assert r.status_code == 200, r.text
+        page = r.json()
+        assert (page["total"], page["limit"], page["offset"]) == (3, 2, 1)
+        assert [h["action"] for h in page["items"]] == ["start", "submit"]
+        submit = page["items"][1]["detail"]
+        assert submit["on_time"] is True
+        assert submit["evidence"][0]["file_hash"] == EVIDENCE[0]["file_hash"]
+        assert page["items"][1]["at"].endswith("Z")
+
+    async def test_evidence_reads_with_its_stage(self, client):
+        p = await create(client)
+        await to_submitted(client, p["id"])
+        evidence = (await client.get(f"/problems/{p['id']}", headers=CITY)).json()["evidence"]
+        assert [(e["name"], e["stage"]) for e in evidence] == [(EVIDENCE[0]["name"], "completion")]

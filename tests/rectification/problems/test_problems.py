@@ -203,6 +203,68 @@ class TestListProblems:
         assert len(r.json()["items"]) == 1
         assert (await client.get("/problems", params={"limit": 501}, headers=CITY)).status_code == 422
 
+    async def test_filters_by_sheet_and_assignment(self, client):
+        a = await create(client, sheet_id="118")
+        b = await create(client, CITY, responsible_person=None, sheet_id="119")
+
+        async def ids(**params):
+            r = await client.get("/problems", params=params, headers=CITY)
+            assert r.status_code == 200, r.text
+            return sorted(p["id"] for p in r.json()["items"])
+
+        assert await ids(sheet_id="118") == [a["id"]]
+        assert await ids(unassigned="true") == [b["id"]]
+        assert await ids(unassigned="false") == [a["id"]]
+
+    async def test_text_search_covers_title_description_and_site(self, client):
+        a = await create(client, description="党费收缴不及时", item_title="党费管理")
+        b = await create(
+            client, CITY, site={"code": "330203001"}, responsible_person=None, description="台账缺失"
+        )
+
+        async def ids(q):
+            r = await client.get("/problems", params={"q": q}, headers=CITY)
+            assert r.status_code == 200, r.text
+            return sorted(p["id"] for p in r.json()["items"])
+
+        assert await ids("党费") == [a["id"]]
+        assert await ids("台账") == [b["id"]]
+        assert await ids("月湖") == [b["id"]]  # the site's name
+        assert await ids("330212001001") == [a["id"]]  # the site's code
+        assert await ids("100%") == []  # % matches itself
+
+    async def test_sort(self, client):
+        a = await create(client, deadline_on="2026-03-01")
+        b = await create(client, deadline_on="2026-02-01")
+
+        async def ids(**params):
+            r = await client.get("/problems", params=params, headers=CITY)
+            assert r.status_code == 200, r.text
+            return [p["id"] for p in r.json()["items"]]
+
+        assert await ids() == [b["id"], a["id"]]  # newest first by default
+        assert await ids(sort="deadline_at") == [b["id"], a["id"]]
+        assert await ids(sort="-deadline_at") == [a["id"], b["id"]]
+        assert await ids(sort="id") == [a["id"], b["id"]]
+        r = await client.get("/problems", params={"sort": "description"}, headers=CITY)
+        assert r.status_code == 422
+
+    async def test_unknown_query_parameter_is_refused(self, client):
+        r = await client.get("/problems", params={"assigned_to": "u-li-na"}, headers=CITY)
+        assert r.status_code == 422
+        assert r.json()["errors"][0]["loc"] == ["query", "assigned_to"]
+
+    async def test_enums_in_the_answer(self, client):
+        await create(client)
+        p = (await client.get("/problems", headers=CITY)).json()["items"][0]
+        assert (p["status"], p["light"], p["severity"], p["level"]) == (
+            "open",
+            "green",
+            "general",
+            "village_community",
+        )
+        assert p["created_at"].endswith("Z") and p["deadline_at"].endswith("Z")
+
 
 LI_REF_JSON = {"user_id": "u-li-na", "name": "李娜", "org_unit": "ningbo/yinzhou/dongwu"}
 
