@@ -9,7 +9,7 @@ they issued it.
 from __future__ import annotations
 
 from services.kit.auth import Principal
-from services.rectification.problems.repository import Visibility
+from services.rectification.problems.filters import Visibility
 
 
 def feed_reader(user_id: str, scope: str) -> Visibility:

@@ -20,13 +20,13 @@ from services.kit.errors import field_error
 from services.rectification.clients import Directory, DirectoryPerson, DirectorySite
 from services.rectification.errors import InvalidReference, ProblemForbidden
 from services.rectification.models import Problem
-from services.rectification.problems import repository
+from services.rectification.problems.filters import ProblemFilter, Visibility
 from services.rectification.roles import ISSUERS, OVERSEERS
 
 
-def visibility(principal: Principal) -> repository.Visibility:
+def visibility(principal: Principal) -> Visibility:
     """What `principal` may see, for lists and aggregates."""
-    return repository.Visibility(
+    return Visibility(
         principal=principal,
         all_in_scope=principal.is_service or principal.has_role(*OVERSEERS),
         own_person_id=principal.sub if principal.has_role("responsible") else None,
@@ -34,7 +34,7 @@ def visibility(principal: Principal) -> repository.Visibility:
     )
 
 
-def visibility_filter(principal: Principal, f: repository.ProblemFilter) -> repository.ProblemFilter:
+def visibility_filter(principal: Principal, f: ProblemFilter) -> ProblemFilter:
     """Restrict a list to what `principal` may see."""
     f.visible = visibility(principal)
     return f

@@ -16,7 +16,8 @@ from services.kit.openapi import errors
 from services.kit.pagination import Page, PageDep, PageParams, SearchQuery, Sort, page_params, sort_param
 from services.rectification.deps import DirectoryDep, PolicyDep, ValidProblem
 from services.rectification.enums import Light, Severity, Status
-from services.rectification.problems import repository, service
+from services.rectification.problems import service
+from services.rectification.problems.filters import SORT_FIELDS, ProblemFilter
 from services.rectification.problems.schemas import (
     AssignIn,
     BulletinItem,
@@ -48,7 +49,7 @@ RoundQuery = Annotated[
         max_length=64, pattern=_NO_CONTROL, description="Only problems of this inspection round, e.g. 2026Q1"
     ),
 ]
-SortDep = Annotated[Sort, Depends(sort_param(list(repository.SORT_COLUMNS), "-id"))]
+SortDep = Annotated[Sort, Depends(sort_param(SORT_FIELDS, "-id"))]
 # Sampling asks for every follow-up site at once (up to 500).
 FollowUpPageDep = Annotated[PageParams, Depends(page_params(default=500))]
 TRANSITION_ERRORS = errors(409)
@@ -105,7 +106,7 @@ async def list_problems(
     ] = None,
 ) -> Page[ProblemRead]:
     """List problems (问题清单) you may see, filtered, searched (`q`: title, description, site) and sorted."""
-    f = repository.ProblemFilter(
+    f = ProblemFilter(
         district=district,
         site_code=site_code,
         category=category,

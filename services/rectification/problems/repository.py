@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -11,10 +10,10 @@ from sqlalchemy import Float, and_, case, cast, delete, false, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.kit.auth import Principal
 from services.kit.pagination import PageParams, Sort, apply_sort, contains
 from services.rectification.enums import ACTIVE, Status
 from services.rectification.models import Milestone, Problem, ProblemHistory, milestone_table, problem_table
+from services.rectification.problems.filters import SORT_FIELDS, ProblemFilter, Visibility
 
 P = problem_table.c
 H = ProblemHistory.__table__.c  # type: ignore[attr-defined]
@@ -24,7 +23,7 @@ def _is_postgres(session: AsyncSession) -> bool:
     return session.bind.dialect.name == "postgresql"  # type: ignore[union-attr]
 
 
-# What a problem list may be sorted by (``?sort=``).
+# The columns of the fields a problem list may be sorted by (``?sort=``).
 SORT_COLUMNS = {
     "id": P.id,
     "created_at": P.created_at,
@@ -34,6 +33,7 @@ SORT_COLUMNS = {
     "severity": P.severity,
     "status": P.status,
 }
+assert tuple(SORT_COLUMNS) == SORT_FIELDS
 
 
 async def get_problem(session: AsyncSession, problem_id: int, *, for_update: bool = False) -> Problem | None:
@@ -96,37 +96,6 @@ async def delete_milestone(session: AsyncSession, milestone: Milestone) -> None:
 
 async def flush(session: AsyncSession) -> None:
     await session.flush()
-
-
-@dataclass
-class Visibility:
-    """What one caller may see (decided in access.py): always inside its scope, then by role."""
-
-    principal: Principal
-    all_in_scope: bool = False
-    own_person_id: str | None = None
-    issued_by: str | None = None
-
-
-@dataclass
-class ProblemFilter:
-    """What a list of problems is narrowed to; None means "any"."""
-
-    district: str | None = None
-    site_code: str | None = None
-    category: str | None = None
-    severity: str | None = None
-    status: str | None = None
-    responsible_person_id: str | None = None
-    round_code: str | None = None
-    sheet_id: str | None = None
-    # True: only problems nobody is responsible for yet; False: only assigned ones.
-    unassigned: bool | None = None
-    # Text search over the item title, the description and the site's name and code.
-    q: str | None = None
-    light_range: tuple[datetime | None, datetime | None] | None = None
-    # Who is looking; None only for the service's own internal queries.
-    visible: Visibility | None = None
 
 
 def visible_clause(v: Visibility) -> ColumnElement[bool]:

@@ -39,6 +39,7 @@ from services.rectification.errors import InvalidSchedule, ProblemNotFound, Tran
 from services.rectification.events import EventType
 from services.rectification.models import Milestone, Problem, ProblemHistory, outbox_event
 from services.rectification.problems import access, repository
+from services.rectification.problems.filters import ProblemFilter, Visibility
 from services.rectification.problems.schemas import (
     AssignIn,
     BulletinItem,
@@ -657,7 +658,7 @@ async def list_problems(
     session: AsyncSession,
     *,
     principal: Principal,
-    problem_filter: repository.ProblemFilter,
+    problem_filter: ProblemFilter,
     light: Light | None,
     page: PageParams,
     sort: Sort,
@@ -685,9 +686,9 @@ async def list_my_problems(
     policy: Policy,
 ) -> Page[ProblemRead]:
     """The problems `principal` is responsible for, most urgent first (closed ones last, if asked for)."""
-    f = repository.ProblemFilter(
+    f = ProblemFilter(
         responsible_person_id=principal.sub,
-        visible=repository.Visibility(principal=principal, own_person_id=principal.sub),
+        visible=Visibility(principal=principal, own_person_id=principal.sub),
     )
     if not include_closed:
         f.light_range = (None, None)
@@ -758,7 +759,7 @@ async def district_stats(
     session: AsyncSession, *, principal: Principal, round_code: str | None, page: PageParams, now: datetime
 ) -> Page[DistrictStats]:
     """Open, overdue and closed (on time / late) problems per district that `principal` may see."""
-    f = access.visibility_filter(principal, repository.ProblemFilter(round_code=round_code))
+    f = access.visibility_filter(principal, ProblemFilter(round_code=round_code))
     rows = await repository.district_stats_rows(session, f, now=now)
     return Page.slice(district_stats_from_rows(rows), page)
 
@@ -773,9 +774,7 @@ async def overdue_bulletin(
     now: datetime,
 ) -> Page[BulletinItem]:
     """The overdue problems for the bulletin (问题通报), by district, most overdue first."""
-    f = access.visibility_filter(
-        principal, repository.ProblemFilter(district=district, round_code=round_code)
-    )
+    f = access.visibility_filter(principal, ProblemFilter(district=district, round_code=round_code))
     problems, total = await repository.overdue_problems(session, f, page, now=now)
     items = [
         BulletinItem(
