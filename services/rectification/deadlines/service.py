@@ -340,6 +340,7 @@ async def fire_due_timers(
     problem_ids = {t.problem_id for t in claimed}
     problems = await repository.problem_rows(session, problem_ids)
     due_at = await repository.open_milestone_dues(session, problem_ids)
+    messages: list[tuple[str, events.EventType, dict[str, Any]]] = []
     next_timers: list[dict[str, Any]] = []
     skipped: list[int] = []
     for t in claimed:
@@ -364,17 +365,7 @@ async def fire_due_timers(
             now=now,
         )
         payload["scheduled_for"] = t.fire_at.isoformat()
-        await outbox.enqueue(
-            session,
-            outbox_event,
-            event_type=event_type,
-            target=events.TARGET,
-            path=events.PATH,
-            payload=payload,
-            now=now,
-            event_id=timer_event_id(t.id),
-        )
-        result.fired += 1
+        messages.append((timer_event_id(t.id), event_type, payload))
         if t.kind == TimerKind.ESCALATION:
             next_timers.append(
                 _timer_row(
@@ -390,5 +381,18 @@ async def fire_due_timers(
             )
     await repository.skip_timers(session, skipped)
     await repository.insert_timers(session, next_timers)
-    result.skipped = len(skipped)
+    # One event per timer, through the kit. TODO(after the kit's enqueue_many lands): one INSERT for
+    # the whole batch, `outbox.enqueue_many(session, outbox_event, [OutboxMessage(...)], now=now)`.
+    for event_id, event_type, payload in messages:
+        await outbox.enqueue(
+            session,
+            outbox_event,
+            event_type=event_type,
+            target=events.TARGET,
+            path=events.PATH,
+            payload=payload,
+            now=now,
+            event_id=event_id,
+        )
+    result.fired, result.skipped = len(messages), len(skipped)
     return result
