@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.rectification.models import CalendarToken
-
-C = CalendarToken.__table__.c  # type: ignore[attr-defined]
 
 
 async def get_token(session: AsyncSession, user_id: str) -> CalendarToken | None:
@@ -21,5 +20,11 @@ async def save_token(session: AsyncSession, token: CalendarToken) -> None:
 
 async def token_owner(session: AsyncSession, token_hash: str) -> tuple[str, str] | None:
     """The (user id, scope) a feed token was issued to."""
-    row = (await session.execute(select(C.user_id, C.scope).where(C.token_hash == token_hash))).first()
+    row = (
+        await session.execute(
+            select(col(CalendarToken.user_id), col(CalendarToken.scope)).where(
+                col(CalendarToken.token_hash) == token_hash
+            )
+        )
+    ).first()
     return None if row is None else (row.user_id, row.scope)

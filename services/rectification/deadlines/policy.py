@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+
+from services.rectification.config import Settings
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,8 @@ class Policy:
     max_extensions: int = 2
 
 
-def policy_from(settings: Any) -> Policy:
+def policy_from(settings: Settings) -> Policy:
+    """The policy the service's settings describe (reminder offsets latest first)."""
     return Policy(
         yellow_days=settings.light_yellow_days,
         red_days=settings.light_red_days,

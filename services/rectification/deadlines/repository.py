@@ -89,7 +89,7 @@ def claim_statement(session: AsyncSession, *, now: datetime, batch_size: int) ->
         .order_by(T.fire_at)
         .limit(batch_size)
     )
-    if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
+    if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     return (
         update(timer_table)

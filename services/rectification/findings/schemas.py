@@ -21,6 +21,7 @@ FINDING_EXAMPLE: dict[str, Any] = {
     "data": {
         "round_code": "2026Q1",
         "sheet_id": "118",
+        "finding_id": "611",
         "item_code": "C-07",
         "item_title": "组织生活制度落实",
         "site": SITE_EXAMPLE,
@@ -61,6 +62,8 @@ class FindingData(InputModel):
     """The inspection round"""
     sheet_id: str = Field(max_length=64)
     """The score sheet"""
+    finding_id: str | None = Field(default=None, max_length=64)
+    """The deduction on the sheet the finding records (scoring's id)"""
     item_code: str = Field(max_length=20)
     """The rubric item"""
     item_title: str | None = Field(default=None, max_length=200)
@@ -84,7 +87,7 @@ class FindingData(InputModel):
     team_id: str | None = Field(default=None, max_length=64)
     """The inspection team"""
 
-    @field_validator("sheet_id", "team_id", mode="before")
+    @field_validator("sheet_id", "finding_id", "team_id", mode="before")
     @classmethod
     def _ids_as_text(cls, v: Any) -> Any:
         return str(v) if isinstance(v, int) else v

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Float, and_, case, cast, delete, false, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.kit.pagination import PageParams, Sort, apply_sort, contains
@@ -16,11 +17,10 @@ from services.rectification.models import Milestone, Problem, ProblemHistory, mi
 from services.rectification.problems.filters import SORT_FIELDS, ProblemFilter, Visibility
 
 P = problem_table.c
-H = ProblemHistory.__table__.c  # type: ignore[attr-defined]
 
 
 def _is_postgres(session: AsyncSession) -> bool:
-    return session.bind.dialect.name == "postgresql"  # type: ignore[union-attr]
+    return session.get_bind().dialect.name == "postgresql"
 
 
 # The columns of the fields a problem list may be sorted by (``?sort=``).
@@ -68,11 +68,11 @@ async def history_of(
     session: AsyncSession, problem_id: int, page: PageParams
 ) -> tuple[list[ProblemHistory], int]:
     """One page of a problem's history, oldest first, and how many entries it has."""
-    where = H.problem_id == problem_id
+    where = col(ProblemHistory.problem_id) == problem_id
     total = (
         await session.execute(select(func.count()).select_from(ProblemHistory).where(where))
     ).scalar_one()
-    stmt = page.apply(select(ProblemHistory).where(where).order_by(H.id))
+    stmt = page.apply(select(ProblemHistory).where(where).order_by(col(ProblemHistory.id)))
     return list((await session.execute(stmt)).scalars()), int(total)
 
 
@@ -122,7 +122,7 @@ def _visibility(f: ProblemFilter) -> ColumnElement[bool] | None:
 
 def _where(f: ProblemFilter) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = []
-    for col, value in (
+    for column, value in (
         (P.district, f.district),
         (P.site_code, f.site_code),
         (P.category, f.category),
@@ -133,7 +133,7 @@ def _where(f: ProblemFilter) -> list[ColumnElement[bool]]:
         (P.sheet_id, f.sheet_id),
     ):
         if value is not None:
-            where.append(col == value)
+            where.append(column == value)
     if f.unassigned is not None:
         where.append(
             P.responsible_person_id.is_(None) if f.unassigned else P.responsible_person_id.is_not(None)

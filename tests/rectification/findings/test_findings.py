@@ -23,6 +23,7 @@ FINDING = {
     "data": {
         "round_code": "2026Q1",
         "sheet_id": 42,
+        "finding_id": 7,
         "item_code": "C03",
         "item_title": "“三会一课”固定化常态化",
         "site": {
@@ -137,3 +138,38 @@ class TestConcurrentDeliveries:
         retry = await post(client, FINDING)
         assert retry.status_code == 201
         assert retry.json() == next(r.json() for r in results if r.status_code == 201)
+
+
+class TestContractWithScoring:
+    def test_the_payload_scoring_builds_is_accepted_field_for_field(self):
+        # Unknown body fields are refused (InputModel): every key scoring sends must be declared here.
+        from types import SimpleNamespace
+
+        from services.rectification.findings.schemas import FindingEnvelope
+        from services.scoring.events import FINDING_CREATED, finding_created
+
+        sheet = SimpleNamespace(
+            id=42,
+            round_code="2026Q1",
+            site_code="330212001001",
+            site_name="天童村",
+            site_type="village",
+            org_unit="ningbo/yinzhou/dongwu/tiantong",
+            district="yinzhou",
+            team_leader_user_id="u-team-leader",
+            team_id=3,
+        )
+        data = finding_created(
+            sheet,  # type: ignore[arg-type]
+            item_code="C03",
+            item_title="“三会一课”固定化常态化",
+            deduction={"id": 7, "points": 3, "reason": "党课记录缺失"},
+            finding={
+                "category": "组织生活",
+                "severity": "serious",
+                "level": "village_community",
+                "concerns": None,
+            },
+        )
+        envelope = FindingEnvelope.model_validate({**FINDING, "type": FINDING_CREATED, "data": data})
+        assert envelope.data.finding_id == "7" and envelope.data.sheet_id == "42"
