@@ -15,23 +15,25 @@ import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
 from services.kit.auth import Principal
 from services.kit.clock import SystemClock
 from services.kit.db import make_engine, make_sessionmaker
 from services.kit.migrations import upgrade_to_head
-from services.rectification import extensions, repository, service, timers
 from services.rectification.clients import DirectoryPerson, DirectorySite, FixedDirectory
 from services.rectification.config import Settings
+from services.rectification.deadlines import service as deadlines
+from services.rectification.deadlines.policy import Policy, policy_from
+from services.rectification.enums import Level, Severity, SiteType
+from services.rectification.extensions import service as extensions
+from services.rectification.extensions.schemas import ExtensionCreate
+from services.rectification.findings.schemas import SiteRef
 from services.rectification.main import MIGRATIONS_DIR
-from services.rectification.models import Problem, problem_table
-from services.rectification.policy import Policy, policy_from
-from services.rectification.schemas import AssignIn, ExtensionCreate, PersonIn, ProblemCreate, SiteIn, SiteRef
-from services.rectification.workdays import local_date
+from services.rectification.problems import repository, service
+from services.rectification.problems.schemas import AssignIn, EvidenceIn, PersonIn, ProblemCreate, SiteIn
+from services.rectification.working_days import local_date
 
 CITY = Principal(sub="u-city-admin", roles=("city_admin",), scope="ningbo", name="市委组织部督查科")
-EVIDENCE = [{"file_hash": "9f2c" * 16, "name": "整改佐证.pdf", "note": "演示数据"}]
+EVIDENCE = [EvidenceIn(file_hash="9f2c" * 16, name="整改佐证.pdf", note="演示数据")]
 
 SITES = {
     "tiantong": SiteRef(
@@ -184,9 +186,11 @@ async def _run_scenario(session, sc: Scenario, *, today: datetime, policy: Polic
     problem_in = ProblemCreate(
         site=SiteIn(code=SITES[sc.site].code),
         round_code=round_code,
-        level="village_community" if SITES[sc.site].type in ("village", "community") else "unit",
+        level=Level.VILLAGE_COMMUNITY
+        if SITES[sc.site].type in (SiteType.VILLAGE, SiteType.COMMUNITY)
+        else Level.UNIT,
         category=sc.category,
-        severity=sc.severity,  # type: ignore[arg-type]
+        severity=Severity(sc.severity),
         description=sc.description,
         responsible_person=PersonIn(user_id=PEOPLE[sc.site].user_id),
         deadline_on=deadline_on,
@@ -261,7 +265,7 @@ async def _run_scenario(session, sc: Scenario, *, today: datetime, policy: Polic
                 policy=policy,
             )
     # Reschedule from now: the scenario's past reminders are history, not a backlog to send.
-    await timers.resync_timers(
+    await deadlines.resync_timers(
         session,
         problem=problem,
         milestones=await service.milestones_for(session, problem),
@@ -281,20 +285,11 @@ async def _advance_findings(session, *, today: datetime, policy: Policy) -> int:
     that scoring's demo round sent, each moved only while it has no responsible person yet. Run again,
     it changes nothing (before, every run took six more unassigned problems of any round).
     """
-    first = (
-        await session.execute(
-            select(Problem)
-            .where(
-                problem_table.c.round_code == DEMO_ROUND,
-                problem_table.c.source_event_id.is_not(None),
-                ~problem_table.c.source_event_id.like("demo:%"),
-            )
-            .order_by(problem_table.c.id)
-            .limit(FINDINGS_TO_ADVANCE)
-        )
-    ).scalars()
+    first = await repository.problems_from_findings(
+        session, round_code=DEMO_ROUND, limit=FINDINGS_TO_ADVANCE, except_source_prefix=marker("")
+    )
     moved = 0
-    for i, problem in enumerate(list(first)):
+    for i, problem in enumerate(first):
         if problem.responsible_person_id is not None:
             continue
         person = DirectoryPerson(
@@ -340,17 +335,10 @@ async def run(settings: Settings | None = None, *, now: datetime | None = None) 
         created = 0
         async with sessionmaker() as session:
             # File the scenarios under the demo round whose findings arrived, if any did.
-            round_code = (
-                await session.execute(
-                    select(problem_table.c.round_code)
-                    .where(
-                        problem_table.c.round_code == DEMO_ROUND,
-                        problem_table.c.source_event_id.is_not(None),
-                        ~problem_table.c.source_event_id.like("demo:%"),
-                    )
-                    .limit(1)
-                )
-            ).scalar_one_or_none() or "DEMO"
+            arrived = await repository.problems_from_findings(
+                session, round_code=DEMO_ROUND, limit=1, except_source_prefix=marker("")
+            )
+            round_code = DEMO_ROUND if arrived else "DEMO"
         for sc in SCENARIOS:
             async with sessionmaker() as session, session.begin():
                 if await repository.get_problem_by_source(session, marker(sc.name)) is not None:

@@ -1,3 +1,5 @@
+"""Service-wide dependencies: the rules' policy, the directories, and the problem a path names."""
+
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -6,11 +8,10 @@ from services.kit.auth import PrincipalDep
 from services.kit.db import SessionDep
 from services.kit.deps import HttpDep
 from services.kit.params import IdPath
-from services.rectification import access, repository
 from services.rectification.clients import Directory, HttpDirectory
-from services.rectification.errors import ProblemNotFound
+from services.rectification.deadlines.policy import Policy, policy_from
 from services.rectification.models import Problem
-from services.rectification.policy import Policy, policy_from
+from services.rectification.problems import service as problem_service
 
 
 def _policy(request: Request) -> Policy:
@@ -36,15 +37,10 @@ DirectoryDep = Annotated[Directory, Depends(_directory)]
 async def valid_problem_id(
     request: Request, session: SessionDep, principal: PrincipalDep, problem_id: IdPath
 ) -> Problem:
-    """The problem if the caller may see it; a write locks it for its transaction (one change at a time).
-
-    A problem the caller may not see is answered exactly like a missing one: neither its existence
-    nor its place leaks.
-    """
-    problem = await repository.get_problem(session, problem_id, for_update=request.method != "GET")
-    if problem is None or not access.can_view(principal, problem):
-        raise ProblemNotFound(f"No problem with id {problem_id}", problem_id=problem_id)
-    return problem
+    """The problem if the caller may see it (404 otherwise); a write locks it for its transaction."""
+    return await problem_service.visible_problem(
+        session, principal, problem_id, for_update=request.method != "GET"
+    )
 
 
 ValidProblem = Annotated[Problem, Depends(valid_problem_id)]

@@ -1,17 +1,60 @@
-"""Outbox payloads for notify: the event's own fields plus who should hear about it."""
+"""The events rectification sends (all to notify), in one place: their types, and the payload
+builders (the event's own fields plus who should hear about it). docs/events.md documents them."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, Protocol
 
 from services.kit import orgunit
-from services.rectification.models import Problem
-from services.rectification.schedule import MILESTONE_LABELS, SEVERITY_LABELS, days_left
-from services.rectification.workdays import local_date
+from services.rectification.countdown import days_left
+from services.rectification.enums import MILESTONE_LABELS, SEVERITY_LABELS, MilestoneKind, Priority, TimerKind
+from services.rectification.working_days import local_date
 
 
-def district_unit(problem: Problem) -> str:
+class EventType(StrEnum):
+    """Every event type rectification enqueues."""
+
+    PROBLEM_CREATED = "rectification.problem.created"
+    PROBLEM_ASSIGNED = "rectification.problem.assigned"
+    PROBLEM_RETURNED = "rectification.problem.returned"
+    PROBLEM_CLOSED = "rectification.problem.closed"
+    PROBLEM_OVERDUE = "rectification.problem.overdue"
+    EXTENSION_DECIDED = "rectification.extension.decided"
+    DEADLINE_DUE = "rectification.deadline.due"
+    MILESTONE_REMINDER = "rectification.milestone.reminder"
+
+
+# Where every event goes: notify's intake (the relay batches them to /events/batch, see main.py).
+TARGET = "notify"
+PATH = "/events"
+
+
+class ProblemFacts(Protocol):
+    """What a payload reads from a problem: an ORM row, or the scheduler's plain row."""
+
+    id: int | None
+    round_code: str | None
+    site_code: str
+    site_name: str
+    site_type: str | None
+    org_unit: str
+    district: str
+    category: str
+    severity: str
+    level: str
+    description: str
+    item_code: str | None
+    issued_by: str
+    responsible_unit: str
+    responsible_person_id: str | None
+    responsible_person_name: str | None
+    status: str
+    deadline_at: datetime
+
+
+def district_unit(problem: ProblemFacts) -> str:
     return orgunit.district_unit(problem.district)
 
 
@@ -23,14 +66,14 @@ def role(name: str, org_unit: str) -> dict[str, Any]:
     return {"kind": "role", "role": name, "org_unit": org_unit}
 
 
-def responsible_recipients(problem: Problem) -> list[dict[str, Any]]:
+def responsible_recipients(problem: ProblemFacts) -> list[dict[str, Any]]:
     """The responsible person, or, while nobody is assigned yet, the district's admins."""
     if problem.responsible_person_id:
         return [person(problem.responsible_person_id)]
     return [role("district_admin", district_unit(problem))]
 
 
-def verifier_recipients(problem: Problem) -> list[dict[str, Any]]:
+def verifier_recipients(problem: ProblemFacts) -> list[dict[str, Any]]:
     return [person(problem.issued_by), role("district_admin", district_unit(problem))]
 
 
@@ -40,7 +83,7 @@ def superior_unit(unit: str) -> str | None:
     return "/".join(parts[:-1]) if len(parts) > 3 else None
 
 
-def escalation_recipients(problem: Problem) -> list[dict[str, Any]]:
+def escalation_recipients(problem: ProblemFacts) -> list[dict[str, Any]]:
     """The responsible person, the unit above theirs, the district's admins and the city."""
     out = responsible_recipients(problem)
     above = superior_unit(problem.responsible_unit)
@@ -56,7 +99,7 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-def problem_fields(problem: Problem) -> dict[str, Any]:
+def problem_fields(problem: ProblemFacts) -> dict[str, Any]:
     return {
         "problem_id": problem.id,
         "round_code": problem.round_code,
@@ -88,22 +131,22 @@ def problem_fields(problem: Problem) -> dict[str, Any]:
 
 
 def build(
-    event_type: str,
-    problem: Problem,
+    event_type: EventType,
+    problem: ProblemFacts,
     recipients: list[dict[str, Any]],
     *,
-    priority: str = "normal",
+    priority: Priority = Priority.NORMAL,
     **extra: Any,
 ) -> dict[str, Any]:
     data = problem_fields(problem)
     data.update({k: (_iso(v) if isinstance(v, datetime) else v) for k, v in extra.items()})
     data["recipients"] = recipients
-    data["priority"] = priority
+    data["priority"] = str(priority)
     return data
 
 
 def timer_payload(
-    problem: Problem,
+    problem: ProblemFacts,
     *,
     kind: str,
     milestone: str,
@@ -112,7 +155,7 @@ def timer_payload(
     sequence: int,
     timer_id: int,
     now: datetime,
-) -> tuple[str, dict[str, Any]]:
+) -> tuple[EventType, dict[str, Any]]:
     """The event a fired timer sends: a milestone reminder, the due moment, or an escalation."""
     common = {
         "timer_id": timer_id,
@@ -121,28 +164,30 @@ def timer_payload(
         "due_at": due_at,
         "days_left": days_left(due_at, now),
     }
-    if kind == "escalation":
-        return "rectification.problem.overdue", build(
-            "rectification.problem.overdue",
+    if kind == TimerKind.ESCALATION:
+        return EventType.PROBLEM_OVERDUE, build(
+            EventType.PROBLEM_OVERDUE,
             problem,
             escalation_recipients(problem),
-            priority="urgent",
+            priority=Priority.URGENT,
             escalation=sequence,
             days_overdue=-days_left(due_at, now),
             **common,
         )
     recipients = (
-        verifier_recipients(problem) if milestone == "verification" else responsible_recipients(problem)
+        verifier_recipients(problem)
+        if milestone == MilestoneKind.VERIFICATION
+        else responsible_recipients(problem)
     )
-    if kind == "due":
-        return "rectification.deadline.due", build(
-            "rectification.deadline.due", problem, recipients, priority="urgent", **common
+    if kind == TimerKind.DUE:
+        return EventType.DEADLINE_DUE, build(
+            EventType.DEADLINE_DUE, problem, recipients, priority=Priority.URGENT, **common
         )
-    return "rectification.milestone.reminder", build(
-        "rectification.milestone.reminder",
+    return EventType.MILESTONE_REMINDER, build(
+        EventType.MILESTONE_REMINDER,
         problem,
         recipients,
-        priority="urgent" if offset_days <= 1 else "normal",
+        priority=Priority.URGENT if offset_days <= 1 else Priority.NORMAL,
         days_before=offset_days,
         **common,
     )

@@ -21,10 +21,10 @@ from services.kit.testing import (
     running_app,
 )
 from services.rectification.config import Settings
+from services.rectification.deadlines.policy import policy_from
+from services.rectification.deadlines.service import TickResult, fire_due_timers
 from services.rectification.main import build_app
 from services.rectification.models import metadata, outbox_event, problem_table, timer_table
-from services.rectification.policy import policy_from
-from services.rectification.scheduler import TickResult, fire_due_timers
 from tests.conftest import POSTGRES_ADMIN_URL, TEST_DB
 
 # Monday 5 January 2026, 09:00 in Ningbo.

@@ -11,8 +11,8 @@ from services.kit import outbox
 from services.kit.clock import FrozenClock
 from services.kit.testing import running_app
 from services.rectification.config import Settings
+from services.rectification.deadlines.service import timer_event_id
 from services.rectification.main import build_app, relay_config
-from services.rectification.scheduler import timer_event_id
 from tests.rectification.conftest import START, YINZHOU, FakeDirectories, problem_body, tick
 
 

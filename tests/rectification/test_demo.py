@@ -8,7 +8,7 @@ from services.rectification import demo
 from services.rectification.config import Settings
 from services.rectification.main import build_app
 from tests.rectification.conftest import CITY
-from tests.rectification.test_findings import FINDING, post
+from tests.rectification.findings.test_findings import FINDING, post
 
 
 async def test_demo_covers_every_state_and_light_and_is_idempotent(database_url):

@@ -13,7 +13,7 @@ from services.rectification import demo
 from services.rectification.config import Settings
 from services.rectification.main import build_app
 from tests.rectification.conftest import CITY
-from tests.rectification.test_findings import FINDING, post
+from tests.rectification.findings.test_findings import FINDING, post
 
 
 def finding(round_code: str) -> dict[str, Any]:

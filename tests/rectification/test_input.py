@@ -18,8 +18,8 @@ from tests.rectification.conftest import (
     create,
     problem_body,
 )
-from tests.rectification.test_findings import FINDING, post
-from tests.rectification.test_lifecycle import act, history
+from tests.rectification.findings.test_findings import FINDING, post
+from tests.rectification.problems.test_lifecycle import act, history
 
 HUGE = 2**63
 

@@ -13,8 +13,8 @@ from sqlalchemy import text
 from services.kit.db import make_engine
 from services.kit.migrations import upgrade_to_head
 from services.kit.testing import ManagedProcess, python_module_args
+from services.rectification.deadlines.service import timer_event_id
 from services.rectification.main import MIGRATIONS_DIR
-from services.rectification.scheduler import timer_event_id
 from tests.conftest import TEST_DB
 
 pytestmark = [

@@ -1,0 +1,1 @@
+"""The milestone calendar feed (iCalendar) and its secret tokens."""

@@ -1,0 +1,1 @@
+"""Deadlines: countdown templates, the holiday calendar, durable timers and the scheduler's tick."""

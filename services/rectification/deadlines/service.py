@@ -1,0 +1,398 @@
+"""Deadlines: the countdown templates, the holiday calendar, and each problem's durable timers
+(reminders, the due moment, escalations) with the scheduler tick that fires them (no FastAPI here).
+
+A problem's timers are rescheduled on every change (:func:`resync_timers`); a tick
+(:func:`fire_due_timers`) claims the due ones and enqueues their events in the same transaction, so
+a timer fires once whatever the number of replicas (see services/rectification/scheduler.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.kit import outbox
+from services.kit.auth import Principal
+from services.kit.errors import field_error
+from services.rectification import events
+from services.rectification.countdown import DEFAULT_TEMPLATES, Template, add_days, reminder_moment
+from services.rectification.deadlines import repository
+from services.rectification.deadlines.policy import Policy
+from services.rectification.deadlines.schemas import (
+    CalendarYearIn,
+    CalendarYearRead,
+    TemplateIn,
+    TemplateRead,
+)
+from services.rectification.enums import (
+    SEVERITY_LABELS,
+    CalendarSource,
+    HistoryAction,
+    MilestoneKind,
+    Severity,
+    Status,
+    TimerKind,
+    TimerStatus,
+)
+from services.rectification.errors import InvalidSchedule
+from services.rectification.models import CalendarYear, Milestone, Problem, ScheduleTemplate, outbox_event
+from services.rectification.problems import repository as problem_repository
+from services.rectification.working_days import WorkCalendar, end_of_local_day, entered_year
+
+TIMER_EVENT_NAMESPACE = uuid.UUID("6f1c63b6-4d0e-4b8e-9d57-8f0f5e6d2a11")
+
+
+# --- the working-day calendar and the countdown templates ------------------------------------
+
+
+async def load_calendar(session: AsyncSession) -> WorkCalendar:
+    """The working-day calendar with every year a city admin entered."""
+    years = await repository.calendar_years(session)
+    return WorkCalendar({y.year: entered_year(y.holidays, y.workdays) for y in years})
+
+
+def _template(row: ScheduleTemplate) -> Template:
+    return Template(
+        row.plan_days,
+        row.plan_working,
+        row.midterm_percent,
+        row.completion_days,
+        row.completion_working,
+        row.verification_days,
+        row.verification_working,
+    )
+
+
+async def template_for(session: AsyncSession, severity: str) -> Template:
+    """The countdown template of `severity`: the city admin's, else the built-in one."""
+    row = await repository.get_template(session, severity)
+    return DEFAULT_TEMPLATES[severity] if row is None else _template(row)
+
+
+def template_read(severity: str, template: Template, customised: bool) -> TemplateRead:
+    return TemplateRead(
+        severity=Severity(severity),
+        severity_label=SEVERITY_LABELS[severity],
+        customised=customised,
+        **template.as_dict(),
+    )
+
+
+async def list_templates(session: AsyncSession) -> list[TemplateRead]:
+    """The template of every severity, saying which ones a city admin customised."""
+    rows = await repository.templates(session)
+    return [
+        template_read(sev, _template(rows[sev]) if sev in rows else default, sev in rows)
+        for sev, default in DEFAULT_TEMPLATES.items()
+    ]
+
+
+async def put_template(
+    session: AsyncSession, *, severity: str, template_in: TemplateIn, principal: Principal, now: datetime
+) -> TemplateRead:
+    """Replace the countdown template of one severity (applies to problems created from now on)."""
+    row = await repository.get_template(session, severity)
+    values = template_in.model_dump()
+    if row is None:
+        row = ScheduleTemplate(severity=severity, updated_by=principal.sub, updated_at=now, **values)
+    else:
+        for k, v in values.items():
+            setattr(row, k, v)
+        row.updated_by, row.updated_at = principal.sub, now
+    await repository.save(session, row)
+    return template_read(severity, _template(row), True)
+
+
+def _calendar_errors(year: int, year_in: CalendarYearIn) -> list[dict[str, Any]]:
+    errors = []
+    for name, days in (("holidays", year_in.holidays), ("workdays", year_in.workdays)):
+        for i, d in enumerate(days):
+            if d.year != year:
+                errors.append(field_error(["body", name, i], f"{d} is not in {year}"))
+    for i, d in enumerate(year_in.workdays):
+        if d.weekday() < 5:
+            errors.append(
+                field_error(["body", "workdays", i], f"{d} is a weekday; adjusted working days are weekends")
+            )
+        if d in set(year_in.holidays):
+            errors.append(field_error(["body", "workdays", i], f"{d} is also listed as a holiday"))
+    return errors
+
+
+async def enter_calendar_year(
+    session: AsyncSession,
+    *,
+    year: int,
+    year_in: CalendarYearIn,
+    principal: Principal,
+    now: datetime,
+    policy: Policy,
+) -> CalendarYearRead:
+    """Record a year's official holidays and 调休 days, then recompute every provisional schedule."""
+    errors = _calendar_errors(year, year_in)
+    if errors:
+        raise InvalidSchedule("The calendar for this year is inconsistent", errors=errors)
+    row = await repository.get_calendar_year(session, year)
+    holidays = sorted({d.isoformat() for d in year_in.holidays})
+    workdays = sorted({d.isoformat() for d in year_in.workdays})
+    if row is None:
+        row = CalendarYear(
+            year=year, holidays=holidays, workdays=workdays, entered_by=principal.sub, entered_at=now
+        )
+    else:
+        row.holidays, row.workdays, row.entered_by, row.entered_at = holidays, workdays, principal.sub, now
+    await repository.save(session, row)
+    recomputed = await _recompute_provisional(session, year=year, principal=principal, now=now, policy=policy)
+    return CalendarYearRead(
+        year=year,
+        source=CalendarSource.ENTERED,
+        holidays=sorted(set(year_in.holidays)),
+        workdays=sorted(set(year_in.workdays)),
+        recomputed_problems=recomputed,
+    )
+
+
+async def _recompute_provisional(
+    session: AsyncSession, *, year: int, principal: Principal, now: datetime, policy: Policy
+) -> int:
+    calendar = await load_calendar(session)
+    recomputed = 0
+    for problem in await problem_repository.provisional_open_problems(session):
+        assert problem.id is not None
+        milestones = (await problem_repository.milestones_of(session, [problem.id]))[problem.id]
+        for m in milestones:
+            if m.done_at is None and m.provisional and m.base_on and m.days is not None:
+                day, prov = add_days(calendar, date.fromisoformat(m.base_on), m.days, m.working)
+                m.due_at, m.provisional = end_of_local_day(day), prov
+                if m.kind == MilestoneKind.COMPLETION:
+                    problem.deadline_at = m.due_at
+        problem.provisional = any(m.provisional for m in milestones if m.done_at is None)
+        set_light_due(problem, milestones)
+        problem_repository.add_history(
+            session,
+            problem=problem,
+            at=now,
+            actor=principal.sub,
+            action=HistoryAction.SCHEDULE_RECOMPUTED,
+            from_status=problem.status,
+            to_status=problem.status,
+            detail={"year": year, "deadline_at": problem.deadline_at.isoformat()},
+        )
+        await resync_timers(session, problem=problem, milestones=milestones, now=now, policy=policy)
+        recomputed += 1
+    return recomputed
+
+
+async def calendar_year(session: AsyncSession, year: int) -> CalendarYearRead:
+    """Where a year's working days come from: entered, the package, or the Mon-Fri fallback."""
+    calendar = await load_calendar(session)
+    entered = calendar.entered.get(year)
+    if entered is not None:
+        return CalendarYearRead(
+            year=year,
+            source=CalendarSource.ENTERED,
+            holidays=sorted(entered.holidays),
+            workdays=sorted(entered.workdays),
+        )
+    if not calendar.knows_year(year):
+        return CalendarYearRead(year=year, source=CalendarSource.FALLBACK, holidays=[], workdays=[])
+    import chinese_calendar
+
+    holidays = sorted(d for d in chinese_calendar.holidays if d.year == year)
+    workdays = sorted(d for d in chinese_calendar.workdays if d.year == year)
+    return CalendarYearRead(year=year, source=CalendarSource.PACKAGE, holidays=holidays, workdays=workdays)
+
+
+# --- a problem's timers ----------------------------------------------------------------------
+
+
+def set_light_due(problem: Problem, milestones: list[Milestone]) -> None:
+    """Point the light at what the problem now counts down to (see `Problem.light_due_at`)."""
+    if problem.status == Status.CLOSED:
+        problem.light_due_at = None
+    elif problem.status == Status.SUBMITTED:
+        verification = next((m for m in milestones if m.kind == MilestoneKind.VERIFICATION), None)
+        problem.light_due_at = verification.due_at if verification else problem.deadline_at
+    else:
+        problem.light_due_at = problem.deadline_at
+
+
+def _timer_row(
+    problem_id: int | None,
+    *,
+    kind: TimerKind,
+    milestone: str,
+    fire_at: datetime,
+    state_version: int,
+    recipient_id: str | None,
+    now: datetime,
+    offset_days: int = 0,
+    sequence: int = 0,
+) -> dict[str, Any]:
+    return {
+        "problem_id": problem_id,
+        "kind": kind,
+        "milestone": milestone,
+        "offset_days": offset_days,
+        "sequence": sequence,
+        "fire_at": fire_at,
+        "status": TimerStatus.PENDING,
+        "state_version": state_version,
+        "recipient_id": recipient_id,
+        "created_at": now,
+    }
+
+
+def timer_rows(
+    problem: Problem, milestones: list[Milestone], *, now: datetime, policy: Policy
+) -> list[dict[str, Any]]:
+    """Every timer a problem needs from `now` on (none in the past: a moved timer is never sent late)."""
+    if problem.status == Status.CLOSED:
+        return []
+    rows: list[dict[str, Any]] = []
+
+    def add(kind: TimerKind, milestone: str, fire_at: datetime, offset: int = 0, sequence: int = 0) -> None:
+        rows.append(
+            _timer_row(
+                problem.id,
+                kind=kind,
+                milestone=milestone,
+                fire_at=fire_at,
+                state_version=problem.state_version,
+                recipient_id=problem.responsible_person_id,
+                now=now,
+                offset_days=offset,
+                sequence=sequence,
+            )
+        )
+
+    for m in milestones:
+        if m.done_at is not None:
+            continue
+        if (m.kind == MilestoneKind.VERIFICATION) != (problem.status == Status.SUBMITTED):
+            continue
+        for offset in policy.reminder_offsets_days:
+            fire_at = reminder_moment(m.due_at, offset)
+            if fire_at > now:
+                due = offset == 0 and m.kind == MilestoneKind.COMPLETION
+                add(TimerKind.DUE if due else TimerKind.REMINDER, m.kind, fire_at, offset)
+        if m.kind == MilestoneKind.COMPLETION:
+            first = m.due_at + policy.escalation_first_after
+            sequence = 1
+            if first <= now:
+                sequence += int((now - first) / policy.escalation_repeat) + 1
+            add(TimerKind.ESCALATION, m.kind, first + (sequence - 1) * policy.escalation_repeat, 0, sequence)
+    return rows
+
+
+async def resync_timers(
+    session: AsyncSession,
+    *,
+    problem: Problem,
+    milestones: list[Milestone],
+    now: datetime,
+    policy: Policy,
+    bump: bool = True,
+) -> None:
+    """Cancel the problem's pending timers and schedule the ones its current state needs."""
+    assert problem.id is not None
+    if bump:
+        problem.state_version += 1
+        await problem_repository.flush(session)
+    await repository.cancel_pending_timers(session, problem.id)
+    await repository.insert_timers(session, timer_rows(problem, milestones, now=now, policy=policy))
+
+
+# --- the scheduler's tick --------------------------------------------------------------------
+
+
+def timer_event_id(timer_id: int) -> str:
+    """The outbox event id of a timer: the same timer can never produce two events."""
+    return str(uuid.uuid5(TIMER_EVENT_NAMESPACE, f"timer:{timer_id}"))
+
+
+@dataclass
+class TickResult:
+    """What one tick did: timers claimed, of which fired (an event each) and skipped (stale)."""
+
+    claimed: int = 0
+    fired: int = 0
+    skipped: int = 0
+
+
+async def fire_due_timers(
+    session: AsyncSession, *, now: datetime, batch_size: int, policy: Policy
+) -> TickResult:
+    """One tick inside the caller's transaction: claim due timers and enqueue their events.
+
+    A timer whose problem changed since it was scheduled (state_version differs) or closed is marked
+    ``skipped`` and sends nothing. Escalations re-arm themselves: firing one schedules the next.
+    Event ids derive from the timer id, a second guard: the outbox's primary key refuses a duplicate.
+    """
+    claimed = await repository.claim_due_timers(session, now=now, batch_size=batch_size)
+    result = TickResult(claimed=len(claimed))
+    if not claimed:
+        return result
+    problem_ids = {t.problem_id for t in claimed}
+    problems = await repository.problem_rows(session, problem_ids)
+    due_at = await repository.open_milestone_dues(session, problem_ids)
+    messages: list[tuple[str, events.EventType, dict[str, Any]]] = []
+    next_timers: list[dict[str, Any]] = []
+    skipped: list[int] = []
+    for t in claimed:
+        problem = problems.get(t.problem_id)
+        milestone_due = due_at.get((t.problem_id, t.milestone))
+        if (
+            problem is None
+            or problem.status == Status.CLOSED
+            or problem.state_version != t.state_version
+            or milestone_due is None
+        ):
+            skipped.append(t.id)
+            continue
+        event_type, payload = events.timer_payload(
+            problem,
+            kind=t.kind,
+            milestone=t.milestone,
+            due_at=milestone_due,
+            offset_days=t.offset_days,
+            sequence=t.sequence,
+            timer_id=t.id,
+            now=now,
+        )
+        payload["scheduled_for"] = t.fire_at.isoformat()
+        messages.append((timer_event_id(t.id), event_type, payload))
+        if t.kind == TimerKind.ESCALATION:
+            next_timers.append(
+                _timer_row(
+                    t.problem_id,
+                    kind=TimerKind.ESCALATION,
+                    milestone=t.milestone,
+                    fire_at=t.fire_at + policy.escalation_repeat,
+                    state_version=t.state_version,
+                    recipient_id=problem.responsible_person_id,
+                    now=now,
+                    sequence=t.sequence + 1,
+                )
+            )
+    await repository.skip_timers(session, skipped)
+    await repository.insert_timers(session, next_timers)
+    # One event per timer, through the kit. TODO(after the kit's enqueue_many lands): one INSERT for
+    # the whole batch, `outbox.enqueue_many(session, outbox_event, [OutboxMessage(...)], now=now)`.
+    for event_id, event_type, payload in messages:
+        await outbox.enqueue(
+            session,
+            outbox_event,
+            event_type=event_type,
+            target=events.TARGET,
+            path=events.PATH,
+            payload=payload,
+            now=now,
+            event_id=event_id,
+        )
+    result.fired, result.skipped = len(messages), len(skipped)
+    return result

@@ -1,0 +1,146 @@
+"""Every status, kind and type rectification knows, each an enum (the same values in requests,
+responses, the database and events), with the Chinese labels people read."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    """How serious a problem is; it picks the countdown template."""
+
+    GENERAL = "general"
+    SERIOUS = "serious"
+    SEVERE = "severe"
+
+
+class Level(StrEnum):
+    """Down to what a problem is recorded: a village/community, a unit or an individual."""
+
+    VILLAGE_COMMUNITY = "village_community"
+    UNIT = "unit"
+    INDIVIDUAL = "individual"
+
+
+class Status(StrEnum):
+    """Where a problem is in its rectification."""
+
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    SUBMITTED = "submitted"
+    RETURNED = "returned"
+    CLOSED = "closed"
+
+
+# Statuses in which the responsible side still works on the problem (its deadline counts).
+ACTIVE: tuple[Status, ...] = (Status.OPEN, Status.IN_PROGRESS, Status.RETURNED)
+
+
+class Light(StrEnum):
+    """The countdown light: green, yellow and red by days left, overdue once past."""
+
+    GREEN = "green"
+    YELLOW = "yellow"
+    RED = "red"
+    OVERDUE = "overdue"
+
+
+class MilestoneKind(StrEnum):
+    """A node of the countdown schedule (倒排时间表), in order."""
+
+    PLAN = "plan"
+    MIDTERM = "midterm"
+    COMPLETION = "completion"
+    VERIFICATION = "verification"
+
+
+class EvidenceStage(StrEnum):
+    """When a piece of evidence was given: with the finding, a progress report or the submission."""
+
+    FINDING = "finding"
+    PROGRESS = "progress"
+    COMPLETION = "completion"
+
+
+class HistoryAction(StrEnum):
+    """What happened to a problem, as its history records it."""
+
+    CREATED = "created"
+    START = "start"
+    PROGRESS = "progress"
+    SUBMIT = "submit"
+    CLOSE = "close"
+    RETURN = "return"
+    ASSIGN = "assign"
+    REASSIGN = "reassign"
+    EXTENSION_REQUESTED = "extension_requested"
+    EXTENSION_APPROVED = "extension_approved"
+    EXTENSION_REJECTED = "extension_rejected"
+    SCHEDULE_RECOMPUTED = "schedule_recomputed"
+
+
+class ExtensionStatus(StrEnum):
+    """Where an extension request stands."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class SiteType(StrEnum):
+    """A site's type, as sampling's directory (名录库) records it."""
+
+    DISTRICT = "district"
+    ZONE = "zone"
+    TOWN = "town"
+    STREET = "street"
+    VILLAGE = "village"
+    COMMUNITY = "community"
+    ENTERPRISE = "enterprise"
+    SOCIAL_ORG = "social_org"
+    INSTITUTION = "institution"
+
+
+class CalendarSource(StrEnum):
+    """Where a year's working days come from."""
+
+    ENTERED = "entered"
+    PACKAGE = "package"
+    FALLBACK = "fallback"
+
+
+class TimerKind(StrEnum):
+    """What a durable timer sends when it fires."""
+
+    REMINDER = "reminder"
+    DUE = "due"
+    ESCALATION = "escalation"
+
+
+class TimerStatus(StrEnum):
+    """A timer's state: pending until it fires, is skipped (stale) or is cancelled (rescheduled)."""
+
+    PENDING = "pending"
+    FIRED = "fired"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+class Priority(StrEnum):
+    """How urgently notify should deliver an event."""
+
+    NORMAL = "normal"
+    URGENT = "urgent"
+
+
+SEVERITY_LABELS: dict[str, str] = {
+    Severity.GENERAL: "一般",
+    Severity.SERIOUS: "较重",
+    Severity.SEVERE: "严重",
+}
+MILESTONE_LABELS: dict[str, str] = {
+    MilestoneKind.PLAN: "制定整改方案",
+    MilestoneKind.MIDTERM: "中期进展报告",
+    MilestoneKind.COMPLETION: "整改完成",
+    MilestoneKind.VERIFICATION: "验收销号",
+}

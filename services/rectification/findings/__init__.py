@@ -1,0 +1,1 @@
+"""The intake of scoring's findings: one problem per event, however often it is delivered."""

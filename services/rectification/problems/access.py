@@ -1,0 +1,141 @@
+"""Who may see and do what with a problem.
+
+Role says WHAT a caller may do; scope says WHERE. Every caller, whatever its role (a city admin, a
+`system` API key), sees only problems whose site lies inside its scope (`Principal.scope_filter`,
+`Principal.covers`; an empty scope covers nothing). Only the services' own principal is unrestricted.
+Inside its scope:
+
+- an overseer (city or district admin, leader, `system` integration) sees every problem;
+- a responsible person sees the problems assigned to them (their own unit may stand in for the site's);
+- an inspector or team leader sees the problems they issued.
+
+A problem the caller may not see is answered exactly like a missing one (404).
+"""
+
+from __future__ import annotations
+
+from services.kit import orgunit
+from services.kit.auth import Principal
+from services.kit.errors import field_error
+from services.rectification.clients import Directory, DirectoryPerson, DirectorySite
+from services.rectification.errors import InvalidReference, ProblemForbidden
+from services.rectification.models import Problem
+from services.rectification.problems.filters import ProblemFilter, Visibility
+from services.rectification.roles import ISSUERS, OVERSEERS
+
+
+def visibility(principal: Principal) -> Visibility:
+    """What `principal` may see, for lists and aggregates."""
+    return Visibility(
+        principal=principal,
+        all_in_scope=principal.is_service or principal.has_role(*OVERSEERS),
+        own_person_id=principal.sub if principal.has_role("responsible") else None,
+        issued_by=principal.sub if principal.has_role(*ISSUERS) else None,
+    )
+
+
+def visibility_filter(principal: Principal, f: ProblemFilter) -> ProblemFilter:
+    """Restrict a list to what `principal` may see."""
+    f.visible = visibility(principal)
+    return f
+
+
+def can_view(principal: Principal, problem: Problem) -> bool:
+    """The same rule as :func:`visibility`, for one problem."""
+    on_site = principal.covers(problem.org_unit)
+    if on_site and (principal.is_service or principal.has_role(*OVERSEERS)):
+        return True
+    if (
+        principal.has_role("responsible")
+        and problem.responsible_person_id == principal.sub
+        and (on_site or principal.covers(problem.responsible_unit))
+    ):
+        return True
+    return on_site and principal.has_role(*ISSUERS) and problem.issued_by == principal.sub
+
+
+def visible_to(principal: Principal, problem: Problem | None) -> Problem | None:
+    """`problem` if `principal` may see it; None (the same as missing) otherwise."""
+    return problem if problem is not None and can_view(principal, problem) else None
+
+
+def is_admin_over(principal: Principal, problem: Problem) -> bool:
+    """A city or district admin whose scope covers the problem's site."""
+    return principal.has_role("city_admin", "district_admin") and principal.covers(problem.org_unit)
+
+
+def require(allowed: bool, action: str, problem: Problem) -> None:
+    """403 naming the action when it is not `allowed`."""
+    if not allowed:
+        raise ProblemForbidden(
+            f"You may not {action} problem {problem.id}", problem_id=problem.id, action=action
+        )
+
+
+def require_responsible(principal: Principal, problem: Problem, action: str) -> None:
+    """The responsible person, or an admin above the site acting for them."""
+    require(
+        (principal.has_role("responsible") and problem.responsible_person_id == principal.sub)
+        or is_admin_over(principal, problem),
+        action,
+        problem,
+    )
+
+
+def require_verifier(principal: Principal, problem: Problem, action: str) -> None:
+    """The issuing authority, or the district (or city) admin above the site."""
+    require(problem.issued_by == principal.sub or is_admin_over(principal, problem), action, problem)
+
+
+# --- facts a write names: from the directories, inside the caller's scope ---------------------
+
+
+async def resolve_person(
+    directory: Directory, principal: Principal, *, district: str, user_id: str, loc: list[str | int]
+) -> DirectoryPerson:
+    """The responsible person from notify's directory: known, active, in the problem's district and
+    in the caller's scope; 422 naming `loc` otherwise.
+
+    Unknown and out-of-scope people get the same answer, so the directory cannot be probed.
+    """
+    person = await directory.person(user_id)
+    if person is None or not person.active or not principal.covers(person.org_unit):
+        raise InvalidReference(
+            f"No active person {user_id!r} in the directory inside your scope",
+            errors=[field_error(loc, "unknown person, inactive, or outside your scope")],
+        )
+    district_unit = orgunit.district_unit(district)
+    if not orgunit.covers(district_unit, person.org_unit):
+        raise InvalidReference(
+            f"Responsible person {user_id} ({person.org_unit}) does not lie in the problem's district",
+            errors=[field_error(loc, f"the person must belong to a unit inside {district_unit}")],
+        )
+    return person
+
+
+async def resolve_site(
+    directory: Directory, principal: Principal, *, code: str, loc: list[str | int]
+) -> DirectorySite:
+    """The site from sampling's directory: known, active and inside the caller's scope; 422 otherwise."""
+    site = await directory.site(code)
+    if (
+        site is None
+        or not site.active
+        or not principal.covers(site.org_unit)
+        or not orgunit.covers(orgunit.district_unit(site.district), site.org_unit)
+    ):
+        raise InvalidReference(
+            f"No active site {code!r} in the directory inside your scope",
+            errors=[field_error(loc, "unknown site, inactive, or outside your scope")],
+        )
+    return site
+
+
+def check_unit(principal: Principal, district: str, unit: str, loc: list[str | int]) -> None:
+    """A unit a body names (the responsible unit) lies in the problem's district and the caller's scope."""
+    district_unit = orgunit.district_unit(district)
+    if not orgunit.covers(district_unit, unit) or not principal.covers(unit):
+        raise InvalidReference(
+            f"{unit} is outside this problem's district or your scope",
+            errors=[field_error(loc, f"must lie inside {district_unit} and your scope {principal.scope}")],
+        )

@@ -1,0 +1,814 @@
+"""Problem rules: creating problems, their lifecycle, and how they read (no FastAPI here)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.kit import orgunit, outbox
+from services.kit.auth import Principal
+from services.kit.errors import field_error
+from services.kit.pagination import Page, PageParams, Sort
+from services.rectification import events
+from services.rectification.clients import Directory
+from services.rectification.countdown import (
+    MilestonePlan,
+    Template,
+    days_left,
+    light_bounds,
+    light_for,
+    plan_milestones,
+    plan_verification,
+)
+from services.rectification.deadlines import service as deadlines
+from services.rectification.deadlines.policy import Policy
+from services.rectification.enums import (
+    MILESTONE_LABELS,
+    SEVERITY_LABELS,
+    EvidenceStage,
+    HistoryAction,
+    Light,
+    MilestoneKind,
+    Status,
+)
+from services.rectification.errors import InvalidSchedule, ProblemNotFound, TransitionNotAllowed
+from services.rectification.events import EventType
+from services.rectification.models import Milestone, Problem, ProblemHistory, outbox_event
+from services.rectification.problems import access, repository
+from services.rectification.problems.filters import ProblemFilter, Visibility
+from services.rectification.problems.schemas import (
+    AssignIn,
+    BulletinItem,
+    Counts,
+    DistrictStats,
+    EvidenceIn,
+    FollowUpSite,
+    HistoryRead,
+    MilestoneRead,
+    PersonRead,
+    ProblemCreate,
+    ProblemRead,
+    SiteRead,
+)
+from services.rectification.working_days import WorkCalendar, end_of_local_day, local_date
+
+
+def require_state(problem: Problem, allowed: tuple[Status, ...], action: str) -> None:
+    """409 naming the states `action` is allowed from, unless the problem is in one."""
+    if problem.status not in allowed:
+        raise TransitionNotAllowed(
+            f"Cannot {action} a problem that is {problem.status} (allowed from: {', '.join(allowed)})",
+            problem_status=problem.status,
+            action=action,
+            allowed=[str(a) for a in allowed],
+        )
+
+
+async def visible_problem(
+    session: AsyncSession, principal: Principal, problem_id: int, *, for_update: bool
+) -> Problem:
+    """The problem if `principal` may see it; a write locks it for its transaction (one change at a time).
+
+    A problem the caller may not see is answered exactly like a missing one: neither its existence
+    nor its place leaks.
+    """
+    problem = access.visible_to(
+        principal, await repository.get_problem(session, problem_id, for_update=for_update)
+    )
+    if problem is None:
+        raise ProblemNotFound(f"No problem with id {problem_id}", problem_id=problem_id)
+    return problem
+
+
+# --- creating problems -----------------------------------------------------------------------
+
+
+async def insert_problem(
+    session: AsyncSession,
+    *,
+    problem: Problem,
+    plans: list[MilestonePlan],
+    actor: str,
+    now: datetime,
+    policy: Policy,
+) -> Problem:
+    """Record a new problem with its milestones, its history, its event and its timers."""
+    problem.deadline_at = next(p.due_at for p in plans if p.kind == MilestoneKind.COMPLETION)
+    problem.provisional = any(p.provisional for p in plans)
+    problem.light_due_at = problem.deadline_at
+    problem_id = await repository.add_problem(session, problem)
+    milestones = [
+        Milestone(
+            problem_id=problem_id,
+            kind=p.kind,
+            position=p.position,
+            due_at=p.due_at,
+            original_due_at=p.due_at,
+            base_on=p.base_on.isoformat() if p.base_on else None,
+            days=p.days,
+            working=p.working,
+            provisional=p.provisional,
+        )
+        for p in plans
+    ]
+    repository.add_milestones(session, milestones)
+    repository.add_history(
+        session,
+        problem=problem,
+        at=now,
+        actor=actor,
+        action=HistoryAction.CREATED,
+        from_status=None,
+        to_status=problem.status,
+        detail={"deadline_at": problem.deadline_at.isoformat(), "provisional": problem.provisional},
+    )
+    recipients = events.responsible_recipients(problem)
+    if problem.responsible_person_id:
+        recipients.append(events.role("district_admin", events.district_unit(problem)))
+    await emit(session, EventType.PROBLEM_CREATED, problem, recipients, now=now)
+    await repository.flush(session)
+    await deadlines.resync_timers(
+        session, problem=problem, milestones=milestones, now=now, policy=policy, bump=False
+    )
+    return problem
+
+
+def deadline_moment(on: date | None, at: datetime | None) -> datetime | None:
+    """A deadline given as a day (it ends 23:59:59 Beijing time) or as a moment, in UTC."""
+    if at is not None:
+        return at.astimezone(UTC)
+    return end_of_local_day(on) if on is not None else None
+
+
+async def create_problem(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    problem_in: ProblemCreate,
+    directory: Directory,
+    now: datetime,
+    policy: Policy,
+) -> Problem:
+    """A problem entered by hand by a city or district admin.
+
+    The site comes from sampling's directory and the responsible person from notify's, both inside
+    the caller's scope (422 naming the field otherwise); the body names them by code and user id.
+    """
+    site = await access.resolve_site(
+        directory, principal, code=problem_in.site.code, loc=["body", "site", "code"]
+    )
+    person = None
+    if problem_in.responsible_person is not None:
+        person = await access.resolve_person(
+            directory,
+            principal,
+            district=site.district,
+            user_id=problem_in.responsible_person.user_id,
+            loc=["body", "responsible_person", "user_id"],
+        )
+    if problem_in.responsible_unit is not None:
+        access.check_unit(principal, site.district, problem_in.responsible_unit, ["body", "responsible_unit"])
+    if problem_in.deadline_on is not None and problem_in.deadline_at is not None:
+        raise InvalidSchedule(
+            "Give the deadline as a date or as a moment, not both",
+            errors=[field_error(["body", "deadline_at"], "give either deadline_on or deadline_at")],
+        )
+    deadline = deadline_moment(problem_in.deadline_on, problem_in.deadline_at)
+    deadline_loc: list[str | int] = ["body", "deadline_at" if problem_in.deadline_at else "deadline_on"]
+    errors = []
+    if deadline is not None and deadline <= now:
+        errors.append(field_error(deadline_loc, f"the deadline {deadline.isoformat()} is in the past"))
+    template = await deadlines.template_for(session, problem_in.severity)
+    plans = plan_milestones(
+        calendar=await deadlines.load_calendar(session),
+        template=template,
+        starts_at=now,
+        deadline_at=deadline,
+        plan_due_at=deadline_moment(problem_in.plan_due_on, None),
+        midterm_due_at=deadline_moment(problem_in.midterm_due_on, None),
+    )
+    completion = next(p for p in plans if p.kind == MilestoneKind.COMPLETION)
+    for name, on in (("plan_due_on", problem_in.plan_due_on), ("midterm_due_on", problem_in.midterm_due_on)):
+        if on is None:
+            continue
+        moment = end_of_local_day(on)
+        if moment <= now:
+            errors.append(field_error(["body", name], f"{on} is in the past"))
+        elif moment > completion.due_at:
+            errors.append(
+                field_error(["body", name], f"{on} is after the deadline {local_date(completion.due_at)}")
+            )
+    if errors:
+        raise InvalidSchedule("The countdown schedule is not possible", errors=errors)
+    problem = Problem(
+        round_code=problem_in.round_code,
+        sheet_id=problem_in.sheet_id,
+        item_code=problem_in.item_code,
+        item_title=problem_in.item_title,
+        site_code=site.code,
+        site_name=site.name,
+        site_type=site.type,
+        org_unit=site.org_unit,
+        district=site.district,
+        level=problem_in.level,
+        category=problem_in.category,
+        severity=problem_in.severity,
+        description=problem_in.description,
+        concerns=problem_in.concerns,
+        evidence=[{**e.model_dump(), "stage": EvidenceStage.FINDING} for e in problem_in.evidence],
+        issued_by=principal.sub,
+        issuing_unit=principal.scope or orgunit.city_root(),
+        responsible_unit=problem_in.responsible_unit or (person.org_unit if person else site.org_unit),
+        responsible_person_id=person.user_id if person else None,
+        responsible_person_name=person.name if person else None,
+        status=Status.OPEN,
+        created_at=now,
+        deadline_at=completion.due_at,
+        template=template.as_dict(),
+    )
+    return await insert_problem(
+        session, problem=problem, plans=plans, actor=principal.sub, now=now, policy=policy
+    )
+
+
+# --- lifecycle -------------------------------------------------------------------------------
+
+
+async def milestones_for(session: AsyncSession, problem: Problem) -> list[Milestone]:
+    """The problem's milestones, in order."""
+    assert problem.id is not None
+    return (await repository.milestones_of(session, [problem.id]))[problem.id]
+
+
+def _milestone(milestones: list[Milestone], kind: MilestoneKind) -> Milestone | None:
+    return next((m for m in milestones if m.kind == kind), None)
+
+
+async def emit(
+    session: AsyncSession,
+    event_type: EventType,
+    problem: Problem,
+    recipients: list[dict[str, Any]],
+    *,
+    now: datetime,
+    **extra: Any,
+) -> None:
+    """Enqueue `event_type` about `problem` for notify, in the caller's transaction."""
+    await outbox.enqueue(
+        session,
+        outbox_event,
+        event_type=event_type,
+        target=events.TARGET,
+        path=events.PATH,
+        payload=events.build(event_type, problem, recipients, **extra),
+        now=now,
+    )
+
+
+async def transition(
+    session: AsyncSession,
+    *,
+    problem: Problem,
+    milestones: list[Milestone],
+    to_status: str,
+    action: HistoryAction,
+    principal: Principal,
+    now: datetime,
+    policy: Policy,
+    detail: dict[str, Any] | None = None,
+) -> Problem:
+    """Move the problem to `to_status`, record it, and reschedule its timers."""
+    from_status = problem.status
+    problem.status = to_status
+    deadlines.set_light_due(problem, milestones)
+    repository.add_history(
+        session,
+        problem=problem,
+        at=now,
+        actor=principal.sub,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        detail=detail,
+    )
+    await repository.flush(session)
+    await deadlines.resync_timers(session, problem=problem, milestones=milestones, now=now, policy=policy)
+    return problem
+
+
+async def start(
+    session: AsyncSession, *, problem: Problem, plan: str, principal: Principal, now: datetime, policy: Policy
+) -> Problem:
+    """Begin (or resume after a return) the rectification, with its plan; the plan milestone is met."""
+    access.require_responsible(principal, problem, "start")
+    require_state(problem, (Status.OPEN, Status.RETURNED), "start")
+    milestones = await milestones_for(session, problem)
+    plan_ms = _milestone(milestones, MilestoneKind.PLAN)
+    if plan_ms is not None and plan_ms.done_at is None:
+        plan_ms.done_at = now
+    return await transition(
+        session,
+        problem=problem,
+        milestones=milestones,
+        to_status=Status.IN_PROGRESS,
+        action=HistoryAction.START,
+        principal=principal,
+        now=now,
+        policy=policy,
+        detail={"plan": plan},
+    )
+
+
+async def report_progress(
+    session: AsyncSession,
+    *,
+    problem: Problem,
+    note: str,
+    evidence: Sequence[EvidenceIn],
+    principal: Principal,
+    now: datetime,
+    policy: Policy,
+) -> Problem:
+    """Record a progress report; the first one meets the mid-term milestone."""
+    access.require_responsible(principal, problem, "report progress on")
+    require_state(problem, (Status.IN_PROGRESS,), "report progress on")
+    milestones = await milestones_for(session, problem)
+    midterm = _milestone(milestones, MilestoneKind.MIDTERM)
+    if midterm is not None and midterm.done_at is None:
+        midterm.done_at = now
+    given = [e.model_dump() for e in evidence]
+    problem.evidence = [*problem.evidence, *({**e, "stage": EvidenceStage.PROGRESS} for e in given)]
+    return await transition(
+        session,
+        problem=problem,
+        milestones=milestones,
+        to_status=Status.IN_PROGRESS,
+        action=HistoryAction.PROGRESS,
+        principal=principal,
+        now=now,
+        policy=policy,
+        detail={"note": note, "evidence": given},
+    )
+
+
+async def submit(
+    session: AsyncSession,
+    *,
+    problem: Problem,
+    note: str,
+    evidence: Sequence[EvidenceIn],
+    principal: Principal,
+    now: datetime,
+    policy: Policy,
+) -> Problem:
+    """Submit the rectification for verification, with evidence; the verification countdown starts."""
+    access.require_responsible(principal, problem, "submit")
+    require_state(problem, (Status.IN_PROGRESS, Status.RETURNED), "submit")
+    milestones = await milestones_for(session, problem)
+    for m in milestones:
+        if m.kind != MilestoneKind.VERIFICATION and m.done_at is None:
+            m.done_at = now
+    template = (
+        Template(**problem.template)
+        if problem.template
+        else await deadlines.template_for(session, problem.severity)
+    )
+    vplan = plan_verification(
+        calendar=await deadlines.load_calendar(session), template=template, submitted_at=now
+    )
+    verification = _milestone(milestones, MilestoneKind.VERIFICATION)
+    if verification is None:
+        assert problem.id is not None
+        verification = Milestone(
+            problem_id=problem.id,
+            kind=MilestoneKind.VERIFICATION,
+            position=4,
+            due_at=vplan.due_at,
+            original_due_at=vplan.due_at,
+        )
+        repository.add_milestones(session, [verification])
+        milestones.append(verification)
+    verification.due_at = verification.original_due_at = vplan.due_at
+    verification.base_on = vplan.base_on.isoformat() if vplan.base_on else None
+    verification.days, verification.working, verification.provisional = (
+        vplan.days,
+        vplan.working,
+        vplan.provisional,
+    )
+    verification.done_at = None
+    problem.submitted_at = now
+    given = [e.model_dump() for e in evidence]
+    problem.evidence = [*problem.evidence, *({**e, "stage": EvidenceStage.COMPLETION} for e in given)]
+    return await transition(
+        session,
+        problem=problem,
+        milestones=milestones,
+        to_status=Status.SUBMITTED,
+        action=HistoryAction.SUBMIT,
+        principal=principal,
+        now=now,
+        policy=policy,
+        detail={"note": note, "evidence": given, "on_time": now <= problem.deadline_at},
+    )
+
+
+async def close(
+    session: AsyncSession,
+    *,
+    problem: Problem,
+    note: str | None,
+    principal: Principal,
+    now: datetime,
+    policy: Policy,
+) -> Problem:
+    """Verify and close the problem (销号); every pending timer is cancelled."""
+    access.require_verifier(principal, problem, "close")
+    require_state(problem, (Status.SUBMITTED,), "close")
+    milestones = await milestones_for(session, problem)
+    verification = _milestone(milestones, MilestoneKind.VERIFICATION)
+    if verification is not None:
+        verification.done_at = now
+    problem.closed_at = now
+    problem.closed_on_time = problem.submitted_at is not None and problem.submitted_at <= problem.deadline_at
+    await transition(
+        session,
+        problem=problem,
+        milestones=milestones,
+        to_status=Status.CLOSED,
+        action=HistoryAction.CLOSE,
+        principal=principal,
+        now=now,
+        policy=policy,
+        detail={"note": note, "on_time": problem.closed_on_time},
+    )
+    recipients = [
+        *events.responsible_recipients(problem),
+        events.role("district_admin", events.district_unit(problem)),
+    ]
+    await emit(
+        session,
+        EventType.PROBLEM_CLOSED,
+        problem,
+        recipients,
+        now=now,
+        closed_on_time=problem.closed_on_time,
+        note=note,
+    )
+    return problem
+
+
+async def return_for_rework(
+    session: AsyncSession,
+    *,
+    problem: Problem,
+    reason: str,
+    principal: Principal,
+    now: datetime,
+    policy: Policy,
+) -> Problem:
+    """Send a submitted rectification back for rework; the original countdown continues."""
+    access.require_verifier(principal, problem, "return")
+    require_state(problem, (Status.SUBMITTED,), "return")
+    milestones = await milestones_for(session, problem)
+    completion = _milestone(milestones, MilestoneKind.COMPLETION)
+    if completion is not None:
+        completion.done_at = None
+    verification = _milestone(milestones, MilestoneKind.VERIFICATION)
+    if verification is not None:
+        await repository.delete_milestone(session, verification)
+        milestones.remove(verification)
+    problem.submitted_at = None
+    await transition(
+        session,
+        problem=problem,
+        milestones=milestones,
+        to_status=Status.RETURNED,
+        action=HistoryAction.RETURN,
+        principal=principal,
+        now=now,
+        policy=policy,
+        detail={"reason": reason},
+    )
+    await emit(
+        session,
+        EventType.PROBLEM_RETURNED,
+        problem,
+        events.responsible_recipients(problem),
+        now=now,
+        reason=reason,
+    )
+    return problem
+
+
+async def assign(
+    session: AsyncSession,
+    *,
+    problem: Problem,
+    assign_in: AssignIn,
+    principal: Principal,
+    directory: Directory,
+    now: datetime,
+    policy: Policy,
+) -> Problem:
+    """Assign or reassign the responsible person; reminders move to the new person.
+
+    The person must be known to notify's directory, lie in the problem's district and in the
+    caller's scope; their unit and name come from the directory (422 naming the field otherwise).
+    """
+    access.require(access.is_admin_over(principal, problem), "assign a responsible person to", problem)
+    if problem.status == Status.CLOSED:
+        raise TransitionNotAllowed(
+            "A closed problem cannot be reassigned", problem_status=problem.status, action="assign"
+        )
+    person = await access.resolve_person(
+        directory,
+        principal,
+        district=problem.district,
+        user_id=assign_in.responsible_person.user_id,
+        loc=["body", "responsible_person", "user_id"],
+    )
+    previous = problem.responsible_person_id
+    problem.responsible_person_id = person.user_id
+    problem.responsible_person_name = person.name
+    problem.responsible_unit = person.org_unit
+    milestones = await milestones_for(session, problem)
+    await transition(
+        session,
+        problem=problem,
+        milestones=milestones,
+        to_status=problem.status,
+        action=HistoryAction.ASSIGN if previous is None else HistoryAction.REASSIGN,
+        principal=principal,
+        now=now,
+        policy=policy,
+        detail={
+            "from": previous,
+            "to": person.user_id,
+            "responsible_unit": person.org_unit,
+            "reason": assign_in.reason,
+        },
+    )
+    await emit(
+        session,
+        EventType.PROBLEM_ASSIGNED,
+        problem,
+        [events.person(person.user_id)],
+        now=now,
+        previous_responsible_person_id=previous,
+    )
+    return problem
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def person_read(user_id: str | None, name: str | None) -> PersonRead | None:
+    return PersonRead(user_id=user_id, name=name) if user_id else None
+
+
+def to_read(
+    problem: Problem, milestones: list[Milestone], *, now: datetime, calendar: WorkCalendar, policy: Policy
+) -> ProblemRead:
+    """How a problem reads at `now`: its countdown, days left and light."""
+    today = local_date(now)
+    active = problem.status != Status.CLOSED
+    due = problem.light_due_at
+    return ProblemRead(
+        id=problem.id or 0,
+        source_event_id=problem.source_event_id,
+        round_code=problem.round_code,
+        sheet_id=problem.sheet_id,
+        item_code=problem.item_code,
+        item_title=problem.item_title,
+        site=SiteRead(
+            code=problem.site_code,
+            name=problem.site_name,
+            type=problem.site_type,
+            org_unit=problem.org_unit,
+            district=problem.district,
+        ),
+        org_unit=problem.org_unit,
+        district=problem.district,
+        level=problem.level,
+        category=problem.category,
+        severity=problem.severity,
+        severity_label=SEVERITY_LABELS.get(problem.severity, problem.severity),
+        description=problem.description,
+        concerns=problem.concerns,
+        deduction_points=problem.deduction_points,
+        evidence=problem.evidence,
+        issued_by=problem.issued_by,
+        issuing_unit=problem.issuing_unit,
+        responsible_unit=problem.responsible_unit,
+        responsible_person=person_read(problem.responsible_person_id, problem.responsible_person_name),
+        status=problem.status,
+        created_at=problem.created_at,
+        deadline_at=problem.deadline_at,
+        deadline_on=local_date(problem.deadline_at),
+        days_left=days_left(due, now) if active and due else None,
+        working_days_left=calendar.working_days_between(today, local_date(due)) if active and due else None,
+        light=light_for(due, now, yellow_days=policy.yellow_days, red_days=policy.red_days)
+        if active
+        else None,
+        provisional=problem.provisional,
+        submitted_at=problem.submitted_at,
+        closed_at=problem.closed_at,
+        closed_on_time=problem.closed_on_time,
+        extension_count=problem.extension_count,
+        milestones=[
+            MilestoneRead(
+                kind=m.kind,
+                label=MILESTONE_LABELS.get(m.kind, m.kind),
+                due_at=m.due_at,
+                due_on=local_date(m.due_at),
+                original_due_at=m.original_due_at,
+                done_at=m.done_at,
+                provisional=m.provisional,
+                days_left=days_left(m.due_at, now),
+                working_days_left=calendar.working_days_between(today, local_date(m.due_at)),
+            )
+            for m in milestones
+        ],
+    )
+
+
+async def read(session: AsyncSession, problem: Problem, *, now: datetime, policy: Policy) -> ProblemRead:
+    """One problem as it reads at `now`."""
+    return (await read_many(session, [problem], now=now, policy=policy))[0]
+
+
+async def read_many(
+    session: AsyncSession, problems: Sequence[Problem], *, now: datetime, policy: Policy
+) -> list[ProblemRead]:
+    """Problems as they read at `now` (their milestones in one query)."""
+    milestones = await repository.milestones_of(session, [p.id for p in problems if p.id is not None])
+    calendar = await deadlines.load_calendar(session)
+    return [
+        to_read(p, milestones[p.id], now=now, calendar=calendar, policy=policy)
+        for p in problems
+        if p.id is not None
+    ]
+
+
+async def list_problems(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    problem_filter: ProblemFilter,
+    light: Light | None,
+    page: PageParams,
+    sort: Sort,
+    now: datetime,
+    policy: Policy,
+) -> Page[ProblemRead]:
+    """The problems `principal` may see that the filter (and the light at `now`) selects."""
+    if light is not None:
+        problem_filter.light_range = light_bounds(
+            light, now, yellow_days=policy.yellow_days, red_days=policy.red_days
+        )
+    problems, total = await repository.list_problems(
+        session, access.visibility_filter(principal, problem_filter), page, sort=sort
+    )
+    return Page.of(await read_many(session, problems, now=now, policy=policy), total, page)
+
+
+async def list_my_problems(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    include_closed: bool,
+    page: PageParams,
+    now: datetime,
+    policy: Policy,
+) -> Page[ProblemRead]:
+    """The problems `principal` is responsible for, most urgent first (closed ones last, if asked for)."""
+    f = ProblemFilter(
+        responsible_person_id=principal.sub,
+        visible=Visibility(principal=principal, own_person_id=principal.sub),
+    )
+    if not include_closed:
+        f.light_range = (None, None)
+    problems, total = await repository.list_problems(session, f, page)
+    return Page.of(await read_many(session, problems, now=now, policy=policy), total, page)
+
+
+async def history(session: AsyncSession, problem: Problem, page: PageParams) -> Page[HistoryRead]:
+    """One page of the problem's history, oldest first."""
+    assert problem.id is not None
+    rows, total = await repository.history_of(session, problem.id, page)
+    return Page.of([_history_read(h) for h in rows], total, page)
+
+
+def _history_read(entry: ProblemHistory) -> HistoryRead:
+    return HistoryRead.model_validate(
+        {
+            "at": entry.at,
+            "actor": entry.actor,
+            "action": entry.action,
+            "from_status": entry.from_status,
+            "to_status": entry.to_status,
+            "detail": entry.detail,
+        }
+    )
+
+
+# --- statistics, bulletin, follow-up ---------------------------------------------------------
+
+_COUNT_KEYS = ("open", "overdue", "closed_on_time", "closed_late")
+
+
+def district_stats_from_rows(rows: Sequence[dict[str, Any]]) -> list[DistrictStats]:
+    """Per-district totals (and by category and severity) from the grouped counts, by district."""
+    totals: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        d = totals.setdefault(
+            r["district"],
+            {
+                "counts": dict.fromkeys(_COUNT_KEYS, 0),
+                "close_days": 0.0,
+                "cat": defaultdict(Counts),
+                "sev": defaultdict(Counts),
+            },
+        )
+        for k in _COUNT_KEYS:
+            n = int(r[k] or 0)
+            d["counts"][k] += n
+            setattr(d["cat"][r["category"]], k, getattr(d["cat"][r["category"]], k) + n)
+            setattr(d["sev"][r["severity"]], k, getattr(d["sev"][r["severity"]], k) + n)
+        d["close_days"] += float(r["close_days"] or 0.0)
+    items = []
+    for district, d in sorted(totals.items()):
+        closed = d["counts"]["closed_on_time"] + d["counts"]["closed_late"]
+        items.append(
+            DistrictStats(
+                district=district,
+                **d["counts"],
+                average_days_to_close=round(d["close_days"] / closed, 2) if closed else None,
+                by_category=dict(d["cat"]),
+                by_severity=dict(d["sev"]),
+            )
+        )
+    return items
+
+
+async def district_stats(
+    session: AsyncSession, *, principal: Principal, round_code: str | None, page: PageParams, now: datetime
+) -> Page[DistrictStats]:
+    """Open, overdue and closed (on time / late) problems per district that `principal` may see."""
+    f = access.visibility_filter(principal, ProblemFilter(round_code=round_code))
+    rows = await repository.district_stats_rows(session, f, now=now)
+    return Page.slice(district_stats_from_rows(rows), page)
+
+
+async def overdue_bulletin(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    district: str | None,
+    round_code: str | None,
+    page: PageParams,
+    now: datetime,
+) -> Page[BulletinItem]:
+    """The overdue problems for the bulletin (问题通报), by district, most overdue first."""
+    f = access.visibility_filter(principal, ProblemFilter(district=district, round_code=round_code))
+    problems, total = await repository.overdue_problems(session, f, page, now=now)
+    items = [
+        BulletinItem(
+            problem_id=p.id or 0,
+            district=p.district,
+            site_code=p.site_code,
+            site_name=p.site_name,
+            org_unit=p.org_unit,
+            category=p.category,
+            severity=p.severity,
+            severity_label=SEVERITY_LABELS.get(p.severity, p.severity),
+            description=p.description,
+            responsible_unit=p.responsible_unit,
+            responsible_person=person_read(p.responsible_person_id, p.responsible_person_name),
+            deadline_at=p.deadline_at,
+            days_overdue=(local_date(now) - local_date(p.deadline_at)).days,
+            status=p.status,
+        )
+        for p in problems
+    ]
+    return Page.of(items, total, page)
+
+
+async def follow_up_sites(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    round_code: str | None,
+    district: str | None,
+    page: PageParams,
+    now: datetime,
+) -> Page[FollowUpSite]:
+    """Sites with overdue problems, most first, for the follow-up visit (回头看)."""
+    rows, total = await repository.follow_up_sites(
+        session, page, now=now, round_code=round_code, district=district, visible=access.visibility(principal)
+    )
+    return Page.of([FollowUpSite.model_validate(r) for r in rows], total, page)
