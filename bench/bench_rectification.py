@@ -32,8 +32,9 @@ from services.kit.testing import (
     drop_postgres_database,
 )
 from services.rectification.main import MIGRATIONS_DIR
-from services.rectification.policy import Policy
-from services.rectification.scheduler import claim_statement, run_loop
+from services.rectification.deadlines.policy import Policy
+from services.rectification.deadlines.repository import claim_statement
+from services.rectification.scheduler import run_loop
 
 PROBLEMS = 100_000
 TIMERS_PER_PROBLEM = 5
