@@ -31,9 +31,9 @@ from services.kit.testing import (
     create_postgres_database,
     drop_postgres_database,
 )
-from services.rectification.main import MIGRATIONS_DIR
 from services.rectification.deadlines.policy import Policy
 from services.rectification.deadlines.repository import claim_statement
+from services.rectification.main import MIGRATIONS_DIR
 from services.rectification.scheduler import run_loop
 
 PROBLEMS = 100_000
