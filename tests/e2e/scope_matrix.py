@@ -481,7 +481,10 @@ ROWS: tuple[Row, ...] = (
             "in": {"round_code": "{round}", "site_code": "{assigned_in}"},
             "out": {"round_code": "{round}", "site_code": "{assigned_out}"},
         },
-        body=_both({"visit_on": "{visit_in}"}, {"visit_on": "{visit_out}"}),
+        body=_both(
+            {"visit_from": "{visit_in}", "visit_to": "{visit_in}", "reason": "矩阵测试"},
+            {"visit_from": "{visit_out}", "visit_to": "{visit_out}", "reason": "矩阵测试"},
+        ),
         ok=OK_CONFIG,
     ),
     Row("GET", f"{S}/me/assignments", "assignments", "list", ADMIN | TEAM),
@@ -502,7 +505,7 @@ ROWS: tuple[Row, ...] = (
         "write",
         ADMIN,
         params={"any": {}},
-        body={"any": "{rubric_body}"},
+        body={"any": "{rubric_new}"},
         ok=OK_CONFIG,
     ),
     Row(
@@ -512,7 +515,7 @@ ROWS: tuple[Row, ...] = (
         "write",
         ADMIN,
         params=_any(rubric_id="{rubric}"),
-        body={"any": "{rubric_body}"},
+        body={"any": "{rubric_definition}"},
         ok=OK_CONFIG,
     ),
     Row(

@@ -215,7 +215,8 @@ async def seed(m: Matrix) -> None:
         s["sheet_out"] = next(x["id"] for x in sheets if x["site"]["code"] == s["assigned_out"])
         s["rubric"] = (await ok(await c.get("/api/v1/scoring/rubrics", headers=admin)))["items"][0]["id"]
         rubric = await ok(await c.get(f"/api/v1/scoring/rubrics/{s['rubric']}", headers=admin))
-        s["rubric_body"] = {k: v for k, v in rubric.items() if k in ("version", "name", "definition")}
+        s["rubric_new"] = {"version": "matrix-1", "name": rubric["name"]}
+        s["rubric_definition"] = {"definition": rubric["definition"]}
         templates = (await ok(await c.get("/api/v1/rectification/schedule-templates", headers=admin)))[
             "items"
         ]
