@@ -30,11 +30,15 @@ import httpx
 from fastapi import FastAPI
 
 from services.kit.logs import get_logger
-from services.notify import delivery_repository, repository
 from services.notify.channels import Outcome, send_email, send_sms, send_webhook, timed, webhook_client
 from services.notify.config import Settings
+from services.notify.deliveries import repository as delivery_repository
 from services.notify.models import WebhookSubscription
-from services.notify.service import quiet_release
+from services.notify.notifications import repository as notification_repository
+from services.notify.people import repository as people_repository
+from services.notify.people.service import quiet_release
+from services.notify.subscriptions import repository as subscription_repository
+from services.notify.subscriptions import service as subscription_service
 
 log = get_logger("notify.delivery")
 
@@ -52,10 +56,10 @@ def external_client(settings: Settings) -> httpx.AsyncClient:
 
 
 def webhook_session(app: FastAPI) -> aiohttp.ClientSession:
-    session = getattr(app.state, "webhook_session", None)
+    session: aiohttp.ClientSession | None = getattr(app.state, "webhook_session", None)
     if session is None or session.closed:
         session = app.state.webhook_session = webhook_client(app.state.settings)
-    return session  # type: ignore[no-any-return]
+    return session
 
 
 async def close_clients(app: FastAPI) -> None:
@@ -112,11 +116,11 @@ class Slots:
 
 def slots(app: FastAPI) -> Slots:
     """This process's delivery slots (one per app: a second app in the same process is a replica)."""
-    found = getattr(app.state, "delivery_slots", None)
+    found: Slots | None = getattr(app.state, "delivery_slots", None)
     if found is None:
         worker = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         found = app.state.delivery_slots = Slots(worker=worker)
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 @dataclass
@@ -140,7 +144,7 @@ async def claim(app: FastAPI) -> Claim:
                 lease=lease,
                 worker=held.worker,
             )
-            subs = {s.id: s for s in await repository.subscriptions(session) if s.id is not None}
+            subs = {s.id: s for s in await subscription_repository.subscriptions(session) if s.id is not None}
             for sub_id in subs:
                 free = settings.webhook_max_in_flight - held.webhooks[sub_id]
                 rows += await delivery_repository.claim_webhooks(
@@ -226,10 +230,10 @@ async def heartbeat_once(app: FastAPI) -> int:
 async def record_outcomes(
     session: Any, settings: Settings, rows: list[dict[str, Any]], outcomes: list[Outcome], *, now: datetime
 ) -> None:
-    people = await repository.people_by_ids(
+    people = await people_repository.people_by_ids(
         session, [r["person_id"] for r in rows if r["person_id"] and r["channel"] in ("email", "sms")]
     )
-    data = await repository.notifications_data(
+    data = await notification_repository.notifications_data(
         session, [r["notification_id"] for r in rows if r["channel"] == "inbox"]
     )
     attempts: list[dict[str, Any]] = []
@@ -241,7 +245,7 @@ async def record_outcomes(
             sent_groups.setdefault(row["attempts"], []).append(row["id"])
     settled: set[int] = set()
     for n, ids in sent_groups.items():
-        settled |= await repository.settle_sent(session, ids=ids, attempts=n, now=now)
+        settled |= await delivery_repository.settle_sent(session, ids=ids, attempts=n, now=now)
     for row, out in zip(rows, outcomes, strict=True):
         if out.ok:
             if row["id"] not in settled:
@@ -256,7 +260,7 @@ async def record_outcomes(
                 if person is not None and row["priority"] != "urgent":
                     due = quiet_release(person, due)
                 values = {"next_attempt_at": due, "leased_until": None, "last_error": out.error}
-            if not await repository.settle_delivery(
+            if not await delivery_repository.settle_delivery(
                 session, delivery_id=row["id"], attempts=row["attempts"], values=values
             ):
                 continue  # another worker owns this row now
@@ -287,43 +291,10 @@ async def record_outcomes(
             )
         if row["channel"] == "webhook" and row["subscription_id"] is not None:
             sub_results.setdefault(row["subscription_id"], []).append(out.ok)
-    await repository.insert_attempts(session, attempts)
-    await repository.insert_inbox_messages(session, inbox)
+    await delivery_repository.insert_attempts(session, attempts)
+    await notification_repository.insert_inbox_messages(session, inbox)
     if sub_results:
-        await _track_subscriptions(session, settings, sub_results, now)
-
-
-async def _track_subscriptions(
-    session: Any, settings: Settings, results: dict[int, list[bool]], now: datetime
-) -> None:
-    """Count failures in a row per subscription; disable one that keeps failing for long enough."""
-    subs = await repository.subscriptions_by_ids(session, list(results))
-    for sub_id, oks in results.items():
-        sub = subs.get(sub_id)
-        if sub is None or not sub.enabled:
-            continue
-        for ok in oks:
-            if ok:
-                sub.consecutive_failures = 0
-                sub.failing_since = None
-            else:
-                sub.consecutive_failures += 1
-                sub.failing_since = sub.failing_since or now
-        if (
-            sub.failing_since is not None
-            and sub.consecutive_failures >= settings.webhook_disable_after_failures
-            and (now - sub.failing_since).total_seconds() >= settings.webhook_disable_after_seconds
-        ):
-            sub.enabled = False
-            sub.disabled_at = now
-            sub.disabled_reason = (
-                f"{sub.consecutive_failures} failed attempts in a row since {sub.failing_since.isoformat()}"
-            )
-            n = await repository.fail_pending_for_subscription(
-                session, sub_id, "subscription disabled after repeated failure"
-            )
-            log.warning("webhook subscription disabled", subscription_id=sub_id, dead_lettered=n)
-    await session.flush()
+        await subscription_service.record_results(session, settings, sub_results, now)
 
 
 async def _loop(app: FastAPI) -> None:
@@ -379,7 +350,7 @@ async def delivery_loop(app: FastAPI) -> None:
 
 
 def external_http(app: FastAPI) -> httpx.AsyncClient:
-    client = getattr(app.state, "external_http", None)
+    client: httpx.AsyncClient | None = getattr(app.state, "external_http", None)
     if client is None:
         client = app.state.external_http = external_client(app.state.settings)
-    return client  # type: ignore[no-any-return]
+    return client

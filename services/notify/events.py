@@ -12,6 +12,11 @@ from typing import Any
 CHANNELS = ("inbox", "email", "sms")
 """Channels that render a template per recipient; webhooks carry the event itself."""
 
+MESSAGE = "notify.message"
+"""A plain message (title and body) sent through POST /notifications."""
+DIGEST = "notify.digest"
+"""The daily digest notify writes itself (not in the catalogue: nobody sends it)."""
+
 _SITE = {
     "code": "330212001001",
     "name": "东吴镇天童村",
@@ -217,7 +222,7 @@ CATALOG: dict[str, EventType] = {
             "【党建督查】您的延期申请{{ '已批准' if approved | default(false) else '未获批准' }}。",
         ),
         _e(
-            "notify.message",
+            MESSAGE,
             "通知",
             {"title": "关于开展季度督查的通知", "body": "请各单位做好迎检准备。"},
             "{{ title }}",

@@ -264,7 +264,7 @@ class TestNotificationsAndDeliveries:
         assert {d["recipient"] for d in mine["items"]} == {"u-yinzhou-responsible", "u-yinzhou-admin"}
         assert mine["total"] == 4  # inbox + email each
         assert (await _pending(sent, CITY_KEY))["total"] == 8
-        stats = (await sent.client.get("/deliveries/stats", headers=YINZHOU_KEY)).json()
+        stats = (await sent.client.get("/deliveries/stats", headers=YINZHOU_KEY)).json()["items"]
         assert {s["channel"]: s["by_status"] for s in stats}["inbox"] == {"pending": 2}
         assert (await _pending(sent, WILDCARD_KEY))["total"] == 0
 
@@ -370,7 +370,9 @@ class TestTemplates:
             "/templates/notify.message/inbox", json={"body": "{{ body }}"}, headers=district_city_admin
         )
         assert r.status_code == 403
-        versions = (await notify.client.get("/templates/notify.message/inbox/versions", headers=ADMIN)).json()
+        versions = (
+            await notify.client.get("/templates/notify.message/inbox/versions", headers=ADMIN)
+        ).json()["items"]
         assert [v["version"] for v in versions] == [0]
 
 

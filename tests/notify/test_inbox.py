@@ -64,16 +64,16 @@ class TestListInbox:
         assert r.json()["type"] == "/problems/inbox-message-not-found"
 
     async def test_each_message_lands_in_the_inbox_once_even_if_delivered_twice(self, me):
-        from services.notify import repository
         from services.notify.channels import Outcome
+        from services.notify.deliveries import repository
         from services.notify.delivery import record_outcomes
 
         await me.event("dup", recipients=[{"kind": "person", "user_id": "u-a"}])
         async with me.app.state.sessionmaker() as s, s.begin():
             from datetime import timedelta
 
-            rows = await repository.claim_deliveries(
-                s, now=me.clock.now(), limit=10, lease=timedelta(seconds=60)
+            rows = await repository.claim_messages(
+                s, now=me.clock.now(), limit=10, lease=timedelta(seconds=60), worker="test"
             )
         async with me.app.state.sessionmaker() as s, s.begin():
             await record_outcomes(s, me.app.state.settings, rows, [Outcome(True)], now=me.clock.now())

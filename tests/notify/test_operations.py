@@ -21,7 +21,8 @@ class TestDeliveryStatistics:
         await notify.event("o2", recipients=[{"kind": "person", "user_id": "u-b"}], priority="urgent")
         await notify.deliver()
         stats = {
-            s["channel"]: s for s in (await notify.client.get("/deliveries/stats", headers=ADMIN)).json()
+            s["channel"]: s
+            for s in (await notify.client.get("/deliveries/stats", headers=ADMIN)).json()["items"]
         }
         assert stats["inbox"]["by_status"] == {"sent": 2}
         assert stats["sms"]["by_status"] == {"failed": 2}
