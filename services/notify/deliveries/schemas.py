@@ -51,9 +51,9 @@ class DeliveryAttemptRead(OutputModel):
     """When it was tried."""
     ok: bool
     """Whether the channel accepted it."""
-    status_code: int | None
+    status_code: int | None = None
     """The HTTP status the webhook receiver or SMS provider answered, if any."""
-    error: str | None
+    error: str | None = None
     """Why it failed, if it did."""
     duration_ms: float
     """How long the try took, in milliseconds."""
@@ -74,7 +74,7 @@ class DeliveryRead(OutputModel):
     """The channel it goes out on."""
     recipient: str
     """A user id, or ``webhook:<subscription id>``."""
-    destination: str | None
+    destination: str | None = None
     """Email address or phone (masked), webhook URL, or null for the inbox."""
     priority: Priority
     """Urgent deliveries skip quiet hours and digests."""
@@ -84,11 +84,11 @@ class DeliveryRead(OutputModel):
     """Tries so far (since the last re-drive)."""
     next_attempt_at: datetime
     """When it is (or was) due next."""
-    last_error: str | None
+    last_error: str | None = None
     """The error of the last failed try."""
     created_at: datetime
     """When it was queued."""
-    sent_at: datetime | None
+    sent_at: datetime | None = None
     """When the channel accepted it."""
     attempt_log: list[DeliveryAttemptRead] = Field(default_factory=list)
     """Every try, first to last."""
@@ -123,7 +123,7 @@ class ChannelStats(OutputModel):
     """How many deliveries are in each status (statuses with none are left out)."""
     attempts: int
     """Tries spent on the channel in all."""
-    mean_attempts_when_sent: float | None
+    mean_attempts_when_sent: float | None = None
     """Mean tries per sent delivery, or null when none was sent."""
 
     @classmethod

@@ -15,8 +15,6 @@ from services.notify.enums import Channel, Priority, Role
 from services.notify.events import MESSAGE
 from services.notify.people.schemas import USER_ID_PATTERN
 
-EVENT_TYPE_PATTERN = r"^[A-Za-z0-9_.\-]+$"
-
 
 class PersonRecipient(InputModel):
     """One person of the directory."""
@@ -146,7 +144,7 @@ _ACCEPTED_EXAMPLE: JsonDict = {
 class EventResult(OutputModel):
     """What became of one event of a batch."""
 
-    id: str | None
+    id: str | None = None
     """The event id (null when the event had no usable id)."""
     status: int = Field(description="What POST /events would have answered for this event.")
     body: dict[str, JsonValue]

@@ -16,6 +16,7 @@ from services.kit.params import IdPath
 from services.notify.deliveries.schemas import DeliveryRead, Updated
 from services.notify.deps import StreamSlots
 from services.notify.errors import TooManyStreams
+from services.notify.events import EventTypeName
 from services.notify.notifications import service
 from services.notify.notifications.schemas import InboxMessageRead, NotificationRead, UnreadCount
 from services.notify.scope import ADMIN
@@ -23,7 +24,6 @@ from services.notify.scope import ADMIN
 TAG = "notify.notifications"
 router = APIRouter(tags=[TAG])
 
-EVENT_TYPE_PATTERN = r"^[A-Za-z0-9_.\-]+$"
 NotificationIdPath = Annotated[
     str, Path(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f/]+$", description="The event id")
 ]
@@ -46,13 +46,7 @@ async def list_inbox(
     principal: PrincipalDep,
     page: PageDep,
     event_type: Annotated[
-        str | None,
-        Query(
-            alias="type",
-            max_length=100,
-            pattern=EVENT_TYPE_PATTERN,
-            description="Only messages of this event type",
-        ),
+        EventTypeName | None, Query(alias="type", description="Only messages of this event type")
     ] = None,
     unread_only: Annotated[bool, Query(description="Only unread messages")] = False,
 ) -> Page[InboxMessageRead]:

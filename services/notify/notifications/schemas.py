@@ -49,7 +49,7 @@ class NotificationRead(OutputModel):
     """Who sent it: a service, or the user or integration that asked."""
     priority: Priority
     """Urgent notifications skip quiet hours and digests."""
-    not_before: datetime | None
+    not_before: datetime | None = None
     """Nothing is sent before this moment."""
     occurred_at: datetime
     """When the event happened."""
@@ -96,7 +96,7 @@ class InboxMessageRead(OutputModel):
     """The event's fields, for clients that link to what it concerns."""
     created_at: datetime
     """When it arrived."""
-    read_at: datetime | None
+    read_at: datetime | None = None
     """When you marked it read, or null."""
 
 

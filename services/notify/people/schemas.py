@@ -71,9 +71,9 @@ class PreferencesRead(OutputModel):
 
     channels: dict[str, list[MessageChannel]]
     """Channels per event type; key "*" is the fallback; empty means the defaults (inbox and email, plus SMS when urgent)."""
-    quiet_start: str | None
+    quiet_start: str | None = None
     """Start of the quiet hours (local HH:MM), or null for none."""
-    quiet_end: str | None
+    quiet_end: str | None = None
     """End of the quiet hours (local HH:MM), or null for none."""
     timezone: str
     """The IANA time zone of the quiet hours and the digest time."""
@@ -144,9 +144,9 @@ class PersonRead(OutputModel):
     """Roles reached by role recipients."""
     is_contact: bool
     """One of the org unit's contacts."""
-    phone: str | None
+    phone: str | None = None
     """Mobile number, masked."""
-    email: str | None
+    email: str | None = None
     """Email address, masked."""
     active: bool
     """An inactive person receives nothing."""

@@ -70,11 +70,11 @@ class SubscriptionRead(OutputModel):
     """Whether events are sent to it."""
     consecutive_failures: int
     """Failed attempts in a row since the last success."""
-    failing_since: datetime | None
+    failing_since: datetime | None = None
     """When the current run of failures began."""
-    disabled_at: datetime | None
+    disabled_at: datetime | None = None
     """When it was disabled (by an administrator, or after failing too long)."""
-    disabled_reason: str | None
+    disabled_reason: str | None = None
     """Why it was disabled."""
     created_at: datetime
     """When it was created."""

@@ -9,6 +9,7 @@ from pydantic import ConfigDict, Field, JsonValue
 from services.kit.schema import OutputModel
 from services.kit.text import InputModel
 from services.notify.enums import MessageChannel
+from services.notify.events import EventTypeName
 
 
 class TemplateUpdate(InputModel):
@@ -35,9 +36,9 @@ class TemplateUpdate(InputModel):
 class TemplatePreview(OutputModel):
     """A template rendered with its event type's sample payload."""
 
-    subject: str | None
+    subject: str | None = None
     """The subject rendered (null for SMS or when the template has none)."""
-    body: str | None
+    body: str | None = None
     """The body rendered."""
 
 
@@ -69,7 +70,7 @@ class TemplateRead(OutputModel):
     channel: MessageChannel
     """The channel it renders for."""
     version: int = Field(description="0 is the built-in default; saved versions count from 1.")
-    subject: str | None
+    subject: str | None = None
     """Email subject or inbox title (null for SMS)."""
     body: str
     """The message text (Jinja2)."""
@@ -95,7 +96,7 @@ class EventTypeRead(OutputModel):
         }
     )
 
-    type: str
+    type: EventTypeName
     """The event type (its name in events and templates)."""
     title: str
     """What it means, in Chinese."""
