@@ -247,6 +247,7 @@ class TestCreateNotification:
         r = await notify.client.get("/event-types", headers=ADMIN)
         types = {e["type"] for e in r.json()["items"]}
         assert "rectification.problem.overdue" in types and "sampling.round.published" in types
+        assert r.json()["total"] == len(types)
 
 
 def _as(user_id: str) -> dict[str, str]:
