@@ -43,7 +43,7 @@ def add(session: AsyncSession, delivery: Delivery) -> None:
     session.add(delivery)
 
 
-async def insert_deliveries(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+async def insert_deliveries(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
     if rows:
         await session.execute(insert(Delivery), rows)
 
@@ -172,7 +172,7 @@ async def settle_sent(session: AsyncSession, *, ids: Sequence[int], attempts: in
     return {r[0] for r in result.all()}
 
 
-async def insert_attempts(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+async def insert_attempts(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
     if rows:
         await session.execute(insert(DeliveryAttempt), rows)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -15,12 +15,12 @@ StoredAnswer = tuple[str, int, Any]
 """(request hash, status, answer) stored under an idempotency key."""
 
 
-async def insert_notifications(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+async def insert_notifications(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
     if rows:
         await session.execute(insert(Notification), rows)
 
 
-async def insert_idempotency_keys(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+async def insert_idempotency_keys(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
     if rows:
         await session.execute(insert(idempotency_key), rows)
 

@@ -10,10 +10,10 @@ into the rows to write (:class:`PlannedNotification`) or the answer stored for a
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 import orjson
 from pydantic import ValidationError
@@ -55,7 +55,7 @@ from services.notify.templates.service import render_message, template_context
 
 HELD_BY_DIGEST = (Channel.EMAIL, Channel.SMS)
 
-Answer = tuple[int, dict[str, Any]]
+Answer = tuple[int, Mapping[str, Any]]
 """(status, body) of an accepted or replayed notification."""
 
 
@@ -117,15 +117,59 @@ class Lookups:
     subscriptions: list[WebhookSubscription] | None = None
 
 
+class DeliveryRow(TypedDict):
+    """One delivery to insert."""
+
+    notification_id: str
+    event_type: str
+    channel: str
+    recipient: str
+    person_id: str | None
+    subscription_id: int | None
+    destination: str | None
+    priority: str
+    subject: str | None
+    body: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    created_at: datetime
+
+
+class NotificationRow(TypedDict):
+    """One notification to insert."""
+
+    id: str
+    event_type: str
+    source: str
+    priority: str
+    not_before: datetime | None
+    occurred_at: datetime
+    data: dict[str, Any]
+    recipients: list[dict[str, Any]]
+    org_unit: str
+    created_by: str
+    created_at: datetime
+
+
+class Accepted(TypedDict):
+    """The 202 answer (the shape of ``NotificationAccepted``), stored for replays."""
+
+    id: str
+    event_type: str
+    recipients: list[str]
+    deliveries: dict[str, int]
+
+
 @dataclass
 class PlannedNotification:
     """Everything one accepted notification writes, ready for one bulk insert."""
 
     key: str
     body_hash: str
-    notification: dict[str, Any]
-    deliveries: list[dict[str, Any]]
-    answer: dict[str, Any]
+    notification: NotificationRow
+    deliveries: list[DeliveryRow]
+    answer: Accepted
 
 
 # ---- reading what came in
@@ -246,7 +290,7 @@ async def accept_request(
 
 async def accept_batch(
     session: AsyncSession, sender: Sender, events: Sequence[dict[str, Any]]
-) -> list[tuple[str | None, int, dict[str, Any]]]:
+) -> list[tuple[str | None, int, Mapping[str, Any]]]:
     """Accept or refuse each event on its own; (id, status, body) per event, in order.
 
     What every event would look up on its own is fetched once for all, and the accepted ones are
@@ -257,7 +301,7 @@ async def accept_batch(
         answers=await repository.stored_answers(session, ids),
         existing=await repository.existing_notification_ids(session, ids),
     )
-    results: list[tuple[str | None, int, dict[str, Any]]] = []
+    results: list[tuple[str | None, int, Mapping[str, Any]]] = []
     planned: list[PlannedNotification] = []
     for i, item in enumerate(events):
         item_id = item.get("id") if usable_id(item.get("id")) else None
@@ -332,7 +376,7 @@ async def plan(
     counts = {c.value: 0 for c in Channel}
     for row in rows:
         counts[row["channel"]] += 1
-    answer = {
+    answer: Accepted = {
         "id": incoming.notification_id,
         "event_type": incoming.event_type,
         "recipients": [p.user_id for p in people],
@@ -446,7 +490,7 @@ def _start(sender: Sender, incoming: Incoming) -> datetime:
 
 def _person_deliveries(
     sender: Sender, incoming: Incoming, person: Person, templates: dict[tuple[str, str], Template]
-) -> list[dict[str, Any]]:
+) -> list[DeliveryRow]:
     """One row per channel the person hears this on, rendered, held for a digest or for quiet hours."""
     ctx = template_context(
         data=incoming.data,
@@ -501,7 +545,7 @@ def _render(
 
 def _webhook_deliveries(
     sender: Sender, incoming: Incoming, subscriptions: Sequence[WebhookSubscription]
-) -> list[dict[str, Any]]:
+) -> list[DeliveryRow]:
     """One row per enabled subscription that receives this event type at this place."""
     return [
         _delivery_row(
@@ -534,8 +578,8 @@ def _delivery_row(
     due: datetime,
     person_id: str | None = None,
     subscription_id: int | None = None,
-) -> dict[str, Any]:
-    row: dict[str, Any] = {
+) -> DeliveryRow:
+    return {
         "notification_id": incoming.notification_id,
         "event_type": incoming.event_type,
         "channel": str(channel),
@@ -551,10 +595,9 @@ def _delivery_row(
         "person_id": person_id,
         "subscription_id": subscription_id,
     }
-    return row
 
 
-def _notification_row(sender: Sender, incoming: Incoming) -> dict[str, Any]:
+def _notification_row(sender: Sender, incoming: Incoming) -> NotificationRow:
     return {
         "id": incoming.notification_id,
         "event_type": incoming.event_type,
