@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import orjson
@@ -62,6 +63,25 @@ def _sender(principal: PrincipalDep, clock: ClockDep, settings: SettingsDep) -> 
 SenderDep = Annotated[service.Sender, Depends(_sender)]
 
 
+@dataclass(frozen=True)
+class KeyedBody:
+    """The Idempotency-Key and the raw body it covers."""
+
+    key: str
+    body: bytes
+
+
+async def _keyed_body(
+    request: Request, sender: SenderDep, idempotency_key: IdempotencyKey = None
+) -> KeyedBody:
+    """422 without an Idempotency-Key, 413 for a body over the limit."""
+    key = _require_key(idempotency_key)
+    return KeyedBody(key, await _body(request, sender.settings.max_payload_bytes))
+
+
+KeyedBodyDep = Annotated[KeyedBody, Depends(_keyed_body)]
+
+
 @router.post(
     "/events", status_code=202, response_model=NotificationAccepted, responses=errors(409, 413), **internal()
 )
@@ -70,12 +90,10 @@ async def receive_event(
     request: Request,
     session: SessionDep,
     sender: SenderDep,
-    idempotency_key: IdempotencyKey = None,
+    sent: KeyedBodyDep,
 ) -> Response:
     """Accept a domain event from another service's outbox (once per Idempotency-Key; services only)."""
-    key = _require_key(idempotency_key)
-    raw = await _body(request, sender.settings.max_payload_bytes)
-    status, answer = await service.accept_event(session, sender, key=key, raw=raw)
+    status, answer = await service.accept_event(session, sender, key=sent.key, raw=sent.body)
     request.app.state.delivery_wake.set()
     return _json(status, answer)
 
@@ -106,11 +124,11 @@ async def create_notification(
     request: Request,
     session: SessionDep,
     sender: SenderDep,
-    idempotency_key: IdempotencyKey = None,
+    sent: KeyedBodyDep,
 ) -> Response:
     """Send a notification to people, roles or org units inside your scope (once per Idempotency-Key)."""
-    key = _require_key(idempotency_key)
-    body = await _body(request, sender.settings.max_payload_bytes)
-    status, answer = await service.accept_request(session, sender, notification_in, key=key, body=body)
+    status, answer = await service.accept_request(
+        session, sender, notification_in, key=sent.key, body=sent.body
+    )
     request.app.state.delivery_wake.set()
     return _json(status, answer)
