@@ -28,11 +28,13 @@ from typing import Any
 import aiohttp
 import httpx
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kit.logs import get_logger
 from services.notify.channels import Outcome, send_email, send_sms, send_webhook, timed, webhook_client
 from services.notify.config import Settings
 from services.notify.deliveries import repository as delivery_repository
+from services.notify.deliveries.repository import ClaimedDelivery
 from services.notify.models import WebhookSubscription
 from services.notify.notifications import repository as notification_repository
 from services.notify.people import repository as people_repository
@@ -94,22 +96,24 @@ class Slots:
     messages: int = 0  # email, SMS and inbox rows held
     claiming: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    def take(self, rows: list[dict[str, Any]]) -> None:
+    def take(self, rows: list[ClaimedDelivery]) -> None:
         for row in rows:
             self.held[row["id"]] = row["attempts"]
-            if row["channel"] == "webhook":
-                self.webhooks[row["subscription_id"]] += 1
+            sub_id = row["subscription_id"]
+            if row["channel"] == "webhook" and sub_id is not None:
+                self.webhooks[sub_id] += 1
             else:
                 self.messages += 1
 
-    def give_back(self, rows: list[dict[str, Any]]) -> None:
+    def give_back(self, rows: list[ClaimedDelivery]) -> None:
         for row in rows:
             if self.held.pop(row["id"], None) is None:
                 continue
-            if row["channel"] == "webhook":
-                self.webhooks[row["subscription_id"]] -= 1
-                if self.webhooks[row["subscription_id"]] <= 0:
-                    del self.webhooks[row["subscription_id"]]
+            sub_id = row["subscription_id"]
+            if row["channel"] == "webhook" and sub_id is not None:
+                self.webhooks[sub_id] -= 1
+                if self.webhooks[sub_id] <= 0:
+                    del self.webhooks[sub_id]
             else:
                 self.messages -= 1
 
@@ -125,7 +129,7 @@ def slots(app: FastAPI) -> Slots:
 
 @dataclass
 class Claim:
-    rows: list[dict[str, Any]]
+    rows: list[ClaimedDelivery]
     subs: dict[int, WebhookSubscription]
 
 
@@ -159,7 +163,7 @@ async def claim(app: FastAPI) -> Claim:
     return Claim(rows, subs)
 
 
-async def _send(app: FastAPI, row: dict[str, Any], subs: dict[int, WebhookSubscription]) -> Outcome:
+async def _send(app: FastAPI, row: ClaimedDelivery, subs: dict[int, WebhookSubscription]) -> Outcome:
     settings: Settings = app.state.settings
     channel = row["channel"]
     if channel == "inbox":
@@ -168,7 +172,7 @@ async def _send(app: FastAPI, row: dict[str, Any], subs: dict[int, WebhookSubscr
         return await timed(send_email(settings, row))
     if channel == "sms":
         return await timed(send_sms(external_http(app), settings, row))
-    sub = subs.get(row["subscription_id"])
+    sub = subs.get(row["subscription_id"] or 0)
     if sub is None or not sub.enabled:
         return Outcome(False, False, None, "the webhook subscription is disabled")
     # The signature timestamp is wire-level replay protection checked against the receiver's real
@@ -181,7 +185,7 @@ async def send_and_record(app: FastAPI, claimed: Claim) -> None:
     settings: Settings = app.state.settings
     rows = claimed.rows
 
-    async def one(row: dict[str, Any]) -> Outcome:
+    async def one(row: ClaimedDelivery) -> Outcome:
         try:
             return await _send(app, row, claimed.subs)
         except Exception as exc:  # a sender bug must not lose the batch's outcomes
@@ -228,7 +232,12 @@ async def heartbeat_once(app: FastAPI) -> int:
 
 
 async def record_outcomes(
-    session: Any, settings: Settings, rows: list[dict[str, Any]], outcomes: list[Outcome], *, now: datetime
+    session: AsyncSession,
+    settings: Settings,
+    rows: list[ClaimedDelivery],
+    outcomes: list[Outcome],
+    *,
+    now: datetime,
 ) -> None:
     people = await people_repository.people_by_ids(
         session, [r["person_id"] for r in rows if r["person_id"] and r["channel"] in ("email", "sms")]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypedDict, cast
 
 from sqlalchemy import ColumnElement, CursorResult, Result, and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +29,31 @@ PENDING, SENT, FAILED, HELD = (
     DeliveryStatus.FAILED.value,
     DeliveryStatus.HELD.value,
 )
+
+
+class ClaimedDelivery(TypedDict):
+    """A delivery row as the worker claims it (the ``delivery`` table's columns)."""
+
+    id: int
+    notification_id: str
+    event_type: str
+    channel: str
+    recipient: str
+    person_id: str | None
+    subscription_id: int | None
+    destination: str | None
+    priority: str
+    subject: str | None
+    body: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    leased_until: datetime | None
+    leased_by: str | None
+    last_error: str | None
+    digest_id: int | None
+    created_at: datetime
+    sent_at: datetime | None
 
 
 def _rowcount(result: Result[Any]) -> int:
@@ -216,7 +241,7 @@ async def _claim(
     limit: int,
     lease: timedelta,
     worker: str,
-) -> list[dict[str, Any]]:
+) -> list[ClaimedDelivery]:
     if limit <= 0:
         return []
     due = (
@@ -243,12 +268,13 @@ async def _claim(
         .values(leased_until=now + lease, leased_by=worker, attempts=_t.c.attempts + 1)
         .returning(*_t.c)
     )
-    return sorted((dict(r._mapping) for r in rows), key=lambda r: (r["next_attempt_at"], r["id"]))
+    claimed = [cast(ClaimedDelivery, dict(r._mapping)) for r in rows]
+    return sorted(claimed, key=lambda r: (r["next_attempt_at"], r["id"]))
 
 
 async def claim_messages(
     session: AsyncSession, *, now: datetime, limit: int, lease: timedelta, worker: str
-) -> list[dict[str, Any]]:
+) -> list[ClaimedDelivery]:
     """Lease up to `limit` due inbox, email and SMS deliveries to `worker`."""
     return await _claim(
         session, _t.c.channel != Channel.WEBHOOK.value, now=now, limit=limit, lease=lease, worker=worker
@@ -257,7 +283,7 @@ async def claim_messages(
 
 async def claim_webhooks(
     session: AsyncSession, *, subscription_id: int, now: datetime, limit: int, lease: timedelta, worker: str
-) -> list[dict[str, Any]]:
+) -> list[ClaimedDelivery]:
     """Lease up to `limit` due webhook deliveries of one subscription to `worker`."""
     where = and_(_t.c.subscription_id == subscription_id, _t.c.channel == Channel.WEBHOOK.value)
     return await _claim(session, where, now=now, limit=limit, lease=lease, worker=worker)
