@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -14,6 +14,7 @@ import aiosmtplib
 import httpx
 
 from services.notify.config import Settings
+from services.notify.deliveries.repository import ClaimedDelivery
 from services.notify.signing import (
     Lookup,
     TargetRefused,
@@ -62,7 +63,7 @@ def webhook_client(settings: Settings, *, lookup: Lookup = system_lookup) -> aio
 
 
 async def send_webhook(
-    client: aiohttp.ClientSession, settings: Settings, row: dict[str, Any], secret: str, now_ts: int
+    client: aiohttp.ClientSession, settings: Settings, row: ClaimedDelivery, secret: str, now_ts: int
 ) -> Outcome:
     """POST the event, signed per Standard Webhooks; the webhook-id is the event id on every retry.
 
@@ -72,6 +73,8 @@ async def send_webhook(
     connect; a literal address in the URL never reaches a resolver, so it is checked here.
     """
     url = row["destination"]
+    if not url:
+        return Outcome(False, False, None, "the delivery has no webhook URL")
     if not settings.webhook_allow_private:
         host = urlsplit(url).hostname or ""
         if _is_ip(host) and (reason := refused_addresses(host, [host])):
@@ -101,7 +104,7 @@ def _is_ip(host: str) -> bool:
     return True
 
 
-async def send_email(settings: Settings, row: dict[str, Any]) -> Outcome:
+async def send_email(settings: Settings, row: ClaimedDelivery) -> Outcome:
     msg = EmailMessage()
     msg["From"] = settings.smtp_from
     msg["To"] = row["destination"]
@@ -128,7 +131,7 @@ async def send_email(settings: Settings, row: dict[str, Any]) -> Outcome:
     return Outcome(True)
 
 
-async def send_sms(client: httpx.AsyncClient, settings: Settings, row: dict[str, Any]) -> Outcome:
+async def send_sms(client: httpx.AsyncClient, settings: Settings, row: ClaimedDelivery) -> Outcome:
     """POST to the SMS provider adapter (contract in docs/notify.md)."""
     payload = {
         "to": row["destination"],
@@ -151,8 +154,9 @@ async def send_sms(client: httpx.AsyncClient, settings: Settings, row: dict[str,
     return _http_outcome(resp)
 
 
-async def timed(coro: Any) -> Outcome:
+async def timed(coro: Awaitable[Outcome]) -> Outcome:
+    """Await a send and record how long it took."""
     started = time.perf_counter()
-    outcome: Outcome = await coro
+    outcome = await coro
     outcome.duration_ms = round((time.perf_counter() - started) * 1000, 2)
     return outcome

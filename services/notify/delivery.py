@@ -28,13 +28,19 @@ from typing import Any
 import aiohttp
 import httpx
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kit.logs import get_logger
-from services.notify import delivery_repository, repository
 from services.notify.channels import Outcome, send_email, send_sms, send_webhook, timed, webhook_client
 from services.notify.config import Settings
+from services.notify.deliveries import repository as delivery_repository
+from services.notify.deliveries.repository import ClaimedDelivery
 from services.notify.models import WebhookSubscription
-from services.notify.service import quiet_release
+from services.notify.notifications import repository as notification_repository
+from services.notify.people import repository as people_repository
+from services.notify.people.service import quiet_release
+from services.notify.subscriptions import repository as subscription_repository
+from services.notify.subscriptions import service as subscription_service
 
 log = get_logger("notify.delivery")
 
@@ -52,10 +58,10 @@ def external_client(settings: Settings) -> httpx.AsyncClient:
 
 
 def webhook_session(app: FastAPI) -> aiohttp.ClientSession:
-    session = getattr(app.state, "webhook_session", None)
+    session: aiohttp.ClientSession | None = getattr(app.state, "webhook_session", None)
     if session is None or session.closed:
         session = app.state.webhook_session = webhook_client(app.state.settings)
-    return session  # type: ignore[no-any-return]
+    return session
 
 
 async def close_clients(app: FastAPI) -> None:
@@ -90,38 +96,40 @@ class Slots:
     messages: int = 0  # email, SMS and inbox rows held
     claiming: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    def take(self, rows: list[dict[str, Any]]) -> None:
+    def take(self, rows: list[ClaimedDelivery]) -> None:
         for row in rows:
             self.held[row["id"]] = row["attempts"]
-            if row["channel"] == "webhook":
-                self.webhooks[row["subscription_id"]] += 1
+            sub_id = row["subscription_id"]
+            if row["channel"] == "webhook" and sub_id is not None:
+                self.webhooks[sub_id] += 1
             else:
                 self.messages += 1
 
-    def give_back(self, rows: list[dict[str, Any]]) -> None:
+    def give_back(self, rows: list[ClaimedDelivery]) -> None:
         for row in rows:
             if self.held.pop(row["id"], None) is None:
                 continue
-            if row["channel"] == "webhook":
-                self.webhooks[row["subscription_id"]] -= 1
-                if self.webhooks[row["subscription_id"]] <= 0:
-                    del self.webhooks[row["subscription_id"]]
+            sub_id = row["subscription_id"]
+            if row["channel"] == "webhook" and sub_id is not None:
+                self.webhooks[sub_id] -= 1
+                if self.webhooks[sub_id] <= 0:
+                    del self.webhooks[sub_id]
             else:
                 self.messages -= 1
 
 
 def slots(app: FastAPI) -> Slots:
     """This process's delivery slots (one per app: a second app in the same process is a replica)."""
-    found = getattr(app.state, "delivery_slots", None)
+    found: Slots | None = getattr(app.state, "delivery_slots", None)
     if found is None:
         worker = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         found = app.state.delivery_slots = Slots(worker=worker)
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 @dataclass
 class Claim:
-    rows: list[dict[str, Any]]
+    rows: list[ClaimedDelivery]
     subs: dict[int, WebhookSubscription]
 
 
@@ -140,7 +148,7 @@ async def claim(app: FastAPI) -> Claim:
                 lease=lease,
                 worker=held.worker,
             )
-            subs = {s.id: s for s in await repository.subscriptions(session) if s.id is not None}
+            subs = {s.id: s for s in await subscription_repository.subscriptions(session) if s.id is not None}
             for sub_id in subs:
                 free = settings.webhook_max_in_flight - held.webhooks[sub_id]
                 rows += await delivery_repository.claim_webhooks(
@@ -155,7 +163,7 @@ async def claim(app: FastAPI) -> Claim:
     return Claim(rows, subs)
 
 
-async def _send(app: FastAPI, row: dict[str, Any], subs: dict[int, WebhookSubscription]) -> Outcome:
+async def _send(app: FastAPI, row: ClaimedDelivery, subs: dict[int, WebhookSubscription]) -> Outcome:
     settings: Settings = app.state.settings
     channel = row["channel"]
     if channel == "inbox":
@@ -164,7 +172,7 @@ async def _send(app: FastAPI, row: dict[str, Any], subs: dict[int, WebhookSubscr
         return await timed(send_email(settings, row))
     if channel == "sms":
         return await timed(send_sms(external_http(app), settings, row))
-    sub = subs.get(row["subscription_id"])
+    sub = subs.get(row["subscription_id"] or 0)
     if sub is None or not sub.enabled:
         return Outcome(False, False, None, "the webhook subscription is disabled")
     # The signature timestamp is wire-level replay protection checked against the receiver's real
@@ -177,7 +185,7 @@ async def send_and_record(app: FastAPI, claimed: Claim) -> None:
     settings: Settings = app.state.settings
     rows = claimed.rows
 
-    async def one(row: dict[str, Any]) -> Outcome:
+    async def one(row: ClaimedDelivery) -> Outcome:
         try:
             return await _send(app, row, claimed.subs)
         except Exception as exc:  # a sender bug must not lose the batch's outcomes
@@ -224,12 +232,17 @@ async def heartbeat_once(app: FastAPI) -> int:
 
 
 async def record_outcomes(
-    session: Any, settings: Settings, rows: list[dict[str, Any]], outcomes: list[Outcome], *, now: datetime
+    session: AsyncSession,
+    settings: Settings,
+    rows: list[ClaimedDelivery],
+    outcomes: list[Outcome],
+    *,
+    now: datetime,
 ) -> None:
-    people = await repository.people_by_ids(
+    people = await people_repository.people_by_ids(
         session, [r["person_id"] for r in rows if r["person_id"] and r["channel"] in ("email", "sms")]
     )
-    data = await repository.notifications_data(
+    data = await notification_repository.notifications_data(
         session, [r["notification_id"] for r in rows if r["channel"] == "inbox"]
     )
     attempts: list[dict[str, Any]] = []
@@ -241,7 +254,7 @@ async def record_outcomes(
             sent_groups.setdefault(row["attempts"], []).append(row["id"])
     settled: set[int] = set()
     for n, ids in sent_groups.items():
-        settled |= await repository.settle_sent(session, ids=ids, attempts=n, now=now)
+        settled |= await delivery_repository.settle_sent(session, ids=ids, attempts=n, now=now)
     for row, out in zip(rows, outcomes, strict=True):
         if out.ok:
             if row["id"] not in settled:
@@ -256,7 +269,7 @@ async def record_outcomes(
                 if person is not None and row["priority"] != "urgent":
                     due = quiet_release(person, due)
                 values = {"next_attempt_at": due, "leased_until": None, "last_error": out.error}
-            if not await repository.settle_delivery(
+            if not await delivery_repository.settle_delivery(
                 session, delivery_id=row["id"], attempts=row["attempts"], values=values
             ):
                 continue  # another worker owns this row now
@@ -287,43 +300,10 @@ async def record_outcomes(
             )
         if row["channel"] == "webhook" and row["subscription_id"] is not None:
             sub_results.setdefault(row["subscription_id"], []).append(out.ok)
-    await repository.insert_attempts(session, attempts)
-    await repository.insert_inbox_messages(session, inbox)
+    await delivery_repository.insert_attempts(session, attempts)
+    await notification_repository.insert_inbox_messages(session, inbox)
     if sub_results:
-        await _track_subscriptions(session, settings, sub_results, now)
-
-
-async def _track_subscriptions(
-    session: Any, settings: Settings, results: dict[int, list[bool]], now: datetime
-) -> None:
-    """Count failures in a row per subscription; disable one that keeps failing for long enough."""
-    subs = await repository.subscriptions_by_ids(session, list(results))
-    for sub_id, oks in results.items():
-        sub = subs.get(sub_id)
-        if sub is None or not sub.enabled:
-            continue
-        for ok in oks:
-            if ok:
-                sub.consecutive_failures = 0
-                sub.failing_since = None
-            else:
-                sub.consecutive_failures += 1
-                sub.failing_since = sub.failing_since or now
-        if (
-            sub.failing_since is not None
-            and sub.consecutive_failures >= settings.webhook_disable_after_failures
-            and (now - sub.failing_since).total_seconds() >= settings.webhook_disable_after_seconds
-        ):
-            sub.enabled = False
-            sub.disabled_at = now
-            sub.disabled_reason = (
-                f"{sub.consecutive_failures} failed attempts in a row since {sub.failing_since.isoformat()}"
-            )
-            n = await repository.fail_pending_for_subscription(
-                session, sub_id, "subscription disabled after repeated failure"
-            )
-            log.warning("webhook subscription disabled", subscription_id=sub_id, dead_lettered=n)
-    await session.flush()
+        await subscription_service.record_results(session, settings, sub_results, now)
 
 
 async def _loop(app: FastAPI) -> None:
@@ -379,7 +359,7 @@ async def delivery_loop(app: FastAPI) -> None:
 
 
 def external_http(app: FastAPI) -> httpx.AsyncClient:
-    client = getattr(app.state, "external_http", None)
+    client: httpx.AsyncClient | None = getattr(app.state, "external_http", None)
     if client is None:
         client = app.state.external_http = external_client(app.state.settings)
-    return client  # type: ignore[no-any-return]
+    return client

@@ -1,51 +1,22 @@
+"""Service-wide dependencies and the per-process state of notify's live streams."""
+
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Request
 
-from services.kit.auth import PrincipalDep
-from services.kit.db import SessionDep
-from services.kit.params import IdPath
-from services.notify import access, repository
 from services.notify.config import Settings
-from services.notify.models import Person, WebhookSubscription
-from services.notify.schemas import USER_ID_PATTERN
 
 
 def _settings(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
-
-
-UserIdPath = Annotated[str, Path(min_length=1, max_length=100, pattern=USER_ID_PATTERN)]
-
-
-async def valid_person_id(session: SessionDep, principal: PrincipalDep, user_id: UserIdPath) -> Person:
-    """The person, if the caller may see them (themself, or inside its scope); else 404 as if missing."""
-    person = await repository.get_person(session, user_id)
-    if person is None or not access.can_see_person(principal, person):
-        raise access.person_not_found(user_id)
-    return person
-
-
-async def valid_subscription_id(
-    session: SessionDep, principal: PrincipalDep, subscription_id: IdPath
-) -> WebhookSubscription:
-    """The subscription, if its scope lies inside the caller's; else 404 as if missing."""
-    sub = await session.get(WebhookSubscription, subscription_id)
-    if sub is None:
-        raise access.subscription_not_found(subscription_id)
-    access.require_subscription_visible(principal, sub)
-    return sub
-
-
-ValidPerson = Annotated[Person, Depends(valid_person_id)]
-ValidSubscription = Annotated[WebhookSubscription, Depends(valid_subscription_id)]
 
 
 class Broadcast:

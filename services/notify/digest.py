@@ -11,10 +11,14 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kit.logs import get_logger
-from services.notify import repository
 from services.notify.config import Settings
+from services.notify.deliveries import repository as delivery_repository
+from services.notify.enums import DeliveryStatus
+from services.notify.events import DIGEST
 from services.notify.models import Delivery, Notification, Person
-from services.notify.service import digest_due
+from services.notify.notifications import repository as notification_repository
+from services.notify.people import repository as people_repository
+from services.notify.people.service import digest_due
 
 log = get_logger("notify.digest")
 
@@ -33,17 +37,18 @@ def _digest_text(person: Person, items: list[Delivery], channel: str, settings: 
 
 async def build_digest(session: AsyncSession, *, person: Person, settings: Settings, now: datetime) -> int:
     """Gather the person's held messages into one digest per channel; returns how many were gathered."""
-    held = await repository.held_deliveries(session, person.user_id)
+    held = await delivery_repository.held_deliveries(session, person.user_id)
     by_channel: dict[str, list[Delivery]] = defaultdict(list)
     for d in held:
         by_channel[d.channel].append(d)
     local_day = digest_due(person, now)[1]
     notification_id = f"digest-{person.user_id}-{local_day.isoformat()}"
     if by_channel:
-        session.add(
+        notification_repository.add(
+            session,
             Notification(
                 id=notification_id,
-                event_type="notify.digest",
+                event_type=DIGEST,
                 source="notify",
                 occurred_at=now,
                 data={"count": len(held)},
@@ -51,13 +56,13 @@ async def build_digest(session: AsyncSession, *, person: Person, settings: Setti
                 org_unit=person.org_unit,
                 created_by="notify",
                 created_at=now,
-            )
+            ),
         )
     for channel, items in by_channel.items():
         subject, body = _digest_text(person, items, channel, settings)
         digest = Delivery(
             notification_id=notification_id,
-            event_type="notify.digest",
+            event_type=DIGEST,
             channel=channel,
             recipient=person.user_id,
             person_id=person.user_id,
@@ -67,10 +72,10 @@ async def build_digest(session: AsyncSession, *, person: Person, settings: Setti
             next_attempt_at=now,
             created_at=now,
         )
-        session.add(digest)
+        delivery_repository.add(session, digest)
         await session.flush()
         for d in items:
-            d.status = "digested"
+            d.status = DeliveryStatus.DIGESTED
             d.digest_id = digest.id
     person.last_digest_on = local_day
     await session.flush()
@@ -83,7 +88,7 @@ async def digest_once(app: FastAPI) -> int:
     now = app.state.clock.now()
     gathered = 0
     async with app.state.sessionmaker() as session, session.begin():
-        for person in await repository.digest_candidates(session):
+        for person in await people_repository.digest_candidates(session):
             due, _ = digest_due(person, now)
             if due:
                 gathered += await build_digest(session, person=person, settings=settings, now=now)

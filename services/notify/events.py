@@ -7,10 +7,38 @@ templates saved through the API are rendered strictly, and must render against t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 CHANNELS = ("inbox", "email", "sms")
 """Channels that render a template per recipient; webhooks carry the event itself."""
+
+
+class EventTypeName(StrEnum):
+    """Every event type notify understands (the catalogue below), and the digest it writes itself."""
+
+    SAMPLING_ROUND_PUBLISHED = "sampling.round.published"
+    SAMPLING_ASSIGNMENT_CHANGED = "sampling.assignment.changed"
+    SCORING_SHEET_SUBMITTED = "scoring.sheet.submitted"
+    SCORING_SHEET_RETURNED = "scoring.sheet.returned"
+    SCORING_SHEET_LOCKED = "scoring.sheet.locked"
+    SCORING_RESULTS_PUBLISHED = "scoring.results.published"
+    RECTIFICATION_PROBLEM_CREATED = "rectification.problem.created"
+    RECTIFICATION_PROBLEM_ASSIGNED = "rectification.problem.assigned"
+    RECTIFICATION_MILESTONE_REMINDER = "rectification.milestone.reminder"
+    RECTIFICATION_DEADLINE_DUE = "rectification.deadline.due"
+    RECTIFICATION_PROBLEM_OVERDUE = "rectification.problem.overdue"
+    RECTIFICATION_PROBLEM_CLOSED = "rectification.problem.closed"
+    RECTIFICATION_PROBLEM_RETURNED = "rectification.problem.returned"
+    RECTIFICATION_EXTENSION_DECIDED = "rectification.extension.decided"
+    NOTIFY_MESSAGE = "notify.message"
+    NOTIFY_DIGEST = "notify.digest"
+
+
+MESSAGE = EventTypeName.NOTIFY_MESSAGE
+"""A plain message (title and body) sent through POST /notifications."""
+DIGEST = EventTypeName.NOTIFY_DIGEST
+"""The daily digest notify writes itself (not in the catalogue: nobody sends it)."""
 
 _SITE = {
     "code": "330212001001",
@@ -62,7 +90,7 @@ CATALOG: dict[str, EventType] = {
     e.type: e
     for e in [
         _e(
-            "sampling.round.published",
+            EventTypeName.SAMPLING_ROUND_PUBLISHED,
             "督查批次已发布",
             {
                 "round_code": "2026Q1",
@@ -75,7 +103,7 @@ CATALOG: dict[str, EventType] = {
             "【党建督查】督查批次{{ round_code }}已发布，请登录系统查看安排。",
         ),
         _e(
-            "sampling.assignment.changed",
+            EventTypeName.SAMPLING_ASSIGNMENT_CHANGED,
             "督查任务有变更",
             {
                 "round_code": "2026Q1",
@@ -93,7 +121,7 @@ CATALOG: dict[str, EventType] = {
             "【党建督查】{{ round_code }}批次{{ site.name | default('') }}督查安排已变更，请登录系统查看。",
         ),
         _e(
-            "scoring.sheet.submitted",
+            EventTypeName.SCORING_SHEET_SUBMITTED,
             "评分表已提交",
             {
                 "round_code": "2026Q1",
@@ -108,7 +136,7 @@ CATALOG: dict[str, EventType] = {
             "【党建督查】{{ site.name | default('') }}评分表已提交，请审核。",
         ),
         _e(
-            "scoring.sheet.returned",
+            EventTypeName.SCORING_SHEET_RETURNED,
             "评分表被退回",
             {
                 "round_code": "2026Q1",
@@ -124,7 +152,7 @@ CATALOG: dict[str, EventType] = {
             "【党建督查】{{ site.name | default('') }}评分表被退回，请修改后重新提交。",
         ),
         _e(
-            "scoring.sheet.locked",
+            EventTypeName.SCORING_SHEET_LOCKED,
             "评分表已锁定",
             {
                 "round_code": "2026Q1",
@@ -141,7 +169,7 @@ CATALOG: dict[str, EventType] = {
             "【党建督查】{{ site.name | default('') }}评分已确认。",
         ),
         _e(
-            "scoring.results.published",
+            EventTypeName.SCORING_RESULTS_PUBLISHED,
             "督查结果已发布",
             {"round_code": "2026Q1", "org_unit": "ningbo", "district": None},
             "{{ round_code }} 督查结果已发布",
@@ -149,7 +177,7 @@ CATALOG: dict[str, EventType] = {
             "【党建督查】{{ round_code }}批次督查结果已发布。",
         ),
         _e(
-            "rectification.problem.created",
+            EventTypeName.RECTIFICATION_PROBLEM_CREATED,
             "新问题待整改",
             _PROBLEM,
             "新问题：{{ title | default('督查发现问题') }}",
@@ -158,7 +186,7 @@ CATALOG: dict[str, EventType] = {
             "【党建督查】{{ site.name | default('') }}有新整改问题，期限{{ deadline | default('见系统') }}。",
         ),
         _e(
-            "rectification.problem.assigned",
+            EventTypeName.RECTIFICATION_PROBLEM_ASSIGNED,
             "问题已指派责任人",
             _PROBLEM,
             "整改任务：{{ title | default('督查发现问题') }}",
@@ -166,7 +194,7 @@ CATALOG: dict[str, EventType] = {
             "【党建督查】您有新的整改任务，请于{{ deadline | default('期限') }}前完成。",
         ),
         _e(
-            "rectification.milestone.reminder",
+            EventTypeName.RECTIFICATION_MILESTONE_REMINDER,
             "整改节点提醒",
             {**_PROBLEM, "milestone": "中期进展", "due_on": "2026-04-15", "days_left": 3},
             "整改节点提醒：{{ milestone | default('节点') }}",
@@ -175,7 +203,7 @@ CATALOG: dict[str, EventType] = {
             "【党建督查】整改节点{{ milestone | default('') }}将于{{ due_on | default('近日') }}到期，请抓紧办理。",
         ),
         _e(
-            "rectification.deadline.due",
+            EventTypeName.RECTIFICATION_DEADLINE_DUE,
             "整改期限已到",
             _PROBLEM,
             "整改期限已到：{{ title | default('整改问题') }}",
@@ -183,7 +211,7 @@ CATALOG: dict[str, EventType] = {
             "【党建督查】整改期限已到，请立即提交整改结果。",
         ),
         _e(
-            "rectification.problem.overdue",
+            EventTypeName.RECTIFICATION_PROBLEM_OVERDUE,
             "问题逾期督办",
             {**_PROBLEM, "days_overdue": 2},
             "逾期督办：{{ title | default('整改问题') }}",
@@ -192,7 +220,7 @@ CATALOG: dict[str, EventType] = {
             "【党建督查】{{ site.name | default('') }}整改问题已逾期，请督促落实。",
         ),
         _e(
-            "rectification.problem.closed",
+            EventTypeName.RECTIFICATION_PROBLEM_CLOSED,
             "问题已销号",
             _PROBLEM,
             "已销号：{{ title | default('整改问题') }}",
@@ -200,7 +228,7 @@ CATALOG: dict[str, EventType] = {
             "【党建督查】整改问题已验收销号。",
         ),
         _e(
-            "rectification.problem.returned",
+            EventTypeName.RECTIFICATION_PROBLEM_RETURNED,
             "整改被退回",
             {**_PROBLEM, "reason": "佐证材料不足"},
             "整改被退回：{{ title | default('整改问题') }}",
@@ -209,7 +237,7 @@ CATALOG: dict[str, EventType] = {
             "【党建督查】整改结果被退回，请补充后重新提交。",
         ),
         _e(
-            "rectification.extension.decided",
+            EventTypeName.RECTIFICATION_EXTENSION_DECIDED,
             "延期申请已处理",
             {**_PROBLEM, "approved": True, "new_deadline": "2026-05-31"},
             "延期申请{{ '已批准' if approved | default(false) else '未批准' }}",
@@ -217,7 +245,7 @@ CATALOG: dict[str, EventType] = {
             "【党建督查】您的延期申请{{ '已批准' if approved | default(false) else '未获批准' }}。",
         ),
         _e(
-            "notify.message",
+            EventTypeName.NOTIFY_MESSAGE,
             "通知",
             {"title": "关于开展季度督查的通知", "body": "请各单位做好迎检准备。"},
             "{{ title }}",

@@ -1,3 +1,5 @@
+"""The notify app: its routers, its workers (delivery, digest, outbox relay) and its tags."""
+
 import asyncio
 from pathlib import Path
 
@@ -9,30 +11,46 @@ from services.kit.clock import Clock
 from services.kit.endpoints import whoami_router
 from services.notify import __version__
 from services.notify.config import Settings
+from services.notify.deliveries import endpoints as deliveries
 from services.notify.delivery import delivery_loop
 from services.notify.deps import Broadcast, StreamSlots
 from services.notify.digest import digest_loop
-from services.notify.endpoints import directory, inbox, intake, operations, templates, webhooks
+from services.notify.intake import endpoints as intake
 from services.notify.models import outbox_event
+from services.notify.notifications import endpoints as notifications
+from services.notify.people import endpoints as people
+from services.notify.subscriptions import endpoints as subscriptions
+from services.notify.templates import endpoints as templates
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+OPERATIONS_TAG = "notify.operations"
 
 TAGS = [
     {
-        "name": "intake",
-        "description": "Notification requests and domain events, accepted once per Idempotency-Key.",
+        "name": intake.TAG,
+        "description": "通知接收 — Notification requests and domain events, accepted once per Idempotency-Key.",
     },
     {
-        "name": "directory",
-        "description": "People who receive notifications, their contact points and preferences.",
+        "name": people.TAG,
+        "description": "接收人名录 — People who receive notifications, their contact points and preferences.",
     },
-    {"name": "templates", "description": "Jinja2 templates per event type and channel, versioned."},
-    {"name": "inbox", "description": "In-app messages of the caller, with a live Server-Sent Events stream."},
     {
-        "name": "webhooks",
-        "description": "Subscriptions of other systems, signed per the Standard Webhooks specification.",
+        "name": notifications.TAG,
+        "description": "通知与站内信 — Notifications with their deliveries; your in-app messages and their live stream.",
     },
-    {"name": "operations", "description": "Dead letters, retries, delivery statistics, the outbox."},
+    {
+        "name": deliveries.TAG,
+        "description": "投递记录 — Deliveries per channel: the dead-letter list, re-drives and statistics.",
+    },
+    {
+        "name": subscriptions.TAG,
+        "description": "Webhook订阅 — Subscriptions of other systems, signed per the Standard Webhooks specification.",
+    },
+    {
+        "name": templates.TAG,
+        "description": "消息模板 — Jinja2 templates per event type and channel, versioned; the event-type catalogue.",
+    },
+    {"name": OPERATIONS_TAG, "description": "运维 — The outbox of notify's own events, and who is calling."},
 ]
 
 
@@ -59,17 +77,17 @@ def build_app(settings: Settings | None = None, *, clock: Clock | None = None) -
     app = create_app(
         settings=settings,
         title="Notify (通知)",
-        description="Notification intake, templates, inbox, webhooks, email and SMS.",
+        description="通知服务 — Notification intake, templates, inbox, webhooks, email and SMS.",
         version=__version__,
         routers=[
-            intake,
-            directory,
-            templates,
-            inbox,
-            webhooks,
-            operations,
-            outbox.outbox_admin_router(outbox_event, tag="operations"),
-            whoami_router("notify"),
+            intake.router,
+            people.router,
+            notifications.router,
+            deliveries.router,
+            subscriptions.router,
+            templates.router,
+            outbox.outbox_admin_router(outbox_event, tag=OPERATIONS_TAG),
+            whoami_router(OPERATIONS_TAG),
         ],
         migrations_dir=MIGRATIONS_DIR,
         workers=workers,

@@ -174,3 +174,19 @@ async def notify(database_url, settings_overrides) -> AsyncIterator[Harness]:
 @pytest.fixture
 def anyio_backend() -> Iterator[str]:
     yield "asyncio"
+
+
+@pytest.fixture
+async def city(notify: Harness) -> Harness:
+    """Two districts' people, each with contact points."""
+    await notify.person("u-yinzhou-admin", org_unit="ningbo/yinzhou", roles=["district_admin"])
+    await notify.person("u-yinzhou-responsible", org_unit="ningbo/yinzhou/dongwu", roles=["responsible"])
+    await notify.person("u-haishu-admin", org_unit="ningbo/haishu", roles=["district_admin"])
+    await notify.person(
+        "u-haishu-responsible",
+        org_unit="ningbo/haishu",
+        roles=["responsible"],
+        email="hs@haishu.gov.cn",
+        is_contact=True,
+    )
+    return notify

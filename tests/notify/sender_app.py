@@ -20,7 +20,7 @@ from services.kit.auth import allow
 from services.kit.db import SessionDep, service_metadata
 from services.kit.deps import ClockDep
 from services.kit.serve import serve_service
-from services.kit.settings import ServiceSettings
+from services.kit.settings import ServiceSettings, peer_url
 
 metadata = service_metadata()
 outbox_event = outbox.outbox_table(metadata)
@@ -31,6 +31,7 @@ class SenderSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="SENDER_", extra="ignore", populate_by_name=True)
     service_name: ClassVar[str] = "sender"
     port: int = 8099
+    notify_url: str = peer_url("NOTIFY_URL", "http://127.0.0.1:8004")
     relay_backoff_cap: float = 1.0
     relay_batch_size: int = 100
     relay_concurrency: int = 32

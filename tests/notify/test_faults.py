@@ -164,7 +164,7 @@ async def _all_delivered(stack: Stack, expected: set[str], within: float = 180) 
 
 
 async def _webhook_stats(stack: Stack) -> dict[str, int]:
-    stats = (await stack.http.get(f"{stack.notify_url}/deliveries/stats", headers=_admin())).json()
+    stats = (await stack.http.get(f"{stack.notify_url}/deliveries/stats", headers=_admin())).json()["items"]
     return next(s for s in stats if s["channel"] == "webhook")["by_status"]  # type: ignore[no-any-return]
 
 

@@ -48,6 +48,17 @@ class TestListInbox:
         closed = (await me.client.get("/inbox?type=rectification.problem.closed", headers=ME)).json()
         assert closed["total"] == 1 and closed["items"][0]["notification_id"] == "i2"
 
+    async def test_an_unknown_event_type_filter_is_refused(self, me):
+        r = await me.client.get("/inbox?type=rectification.problem.lost", headers=ME)
+        assert r.status_code == 422
+        assert r.json()["errors"][0]["loc"] == ["query", "type"]
+
+    async def test_messages_come_in_the_list_envelope_with_utc_times(self, me):
+        await _send(me, "z1")
+        page = (await me.client.get("/inbox?limit=1", headers=ME)).json()
+        assert (page["total"], page["limit"], page["offset"]) == (1, 1, 0)
+        assert page["items"][0]["created_at"].endswith("Z")
+
     async def test_unread_count_and_mark_all_read(self, me):
         for i in range(3):
             await _send(me, f"c{i}")
@@ -64,16 +75,16 @@ class TestListInbox:
         assert r.json()["type"] == "/problems/inbox-message-not-found"
 
     async def test_each_message_lands_in_the_inbox_once_even_if_delivered_twice(self, me):
-        from services.notify import repository
         from services.notify.channels import Outcome
+        from services.notify.deliveries import repository
         from services.notify.delivery import record_outcomes
 
         await me.event("dup", recipients=[{"kind": "person", "user_id": "u-a"}])
         async with me.app.state.sessionmaker() as s, s.begin():
             from datetime import timedelta
 
-            rows = await repository.claim_deliveries(
-                s, now=me.clock.now(), limit=10, lease=timedelta(seconds=60)
+            rows = await repository.claim_messages(
+                s, now=me.clock.now(), limit=10, lease=timedelta(seconds=60), worker="test"
             )
         async with me.app.state.sessionmaker() as s, s.begin():
             await record_outcomes(s, me.app.state.settings, rows, [Outcome(True)], now=me.clock.now())

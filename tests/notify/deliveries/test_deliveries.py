@@ -11,7 +11,38 @@ from services.notify.main import build_app
 from tests.notify.conftest import ADMIN
 
 
+class TestListDeliveries:
+    async def test_filters_by_status_and_channel_and_sorts_by_id_either_way(self, notify):
+        await notify.person("u-a")
+        r = await notify.event("d1", recipients=[{"kind": "person", "user_id": "u-a"}], priority="urgent")
+        assert r.json()["deliveries"] == {"inbox": 1, "email": 1, "sms": 1, "webhook": 0}
+        sms = (await notify.client.get("/deliveries?status=pending&channel=sms", headers=ADMIN)).json()
+        assert [d["channel"] for d in sms["items"]] == ["sms"]
+        assert (sms["total"], sms["limit"], sms["offset"]) == (1, 50, 0)
+        oldest = (await notify.client.get("/deliveries?status=pending&sort=id", headers=ADMIN)).json()
+        newest = (await notify.client.get("/deliveries?status=pending", headers=ADMIN)).json()
+        ids = [d["id"] for d in oldest["items"]]
+        assert ids == sorted(ids) and len(ids) == 3
+        assert [d["id"] for d in newest["items"]] == ids[::-1]
+
+    async def test_an_unknown_sort_status_or_parameter_is_refused_naming_it(self, notify):
+        for query, loc in (
+            ("sort=priority", ["query", "sort"]),
+            ("status=lost", ["query", "status"]),
+            ("colour=red", ["query", "colour"]),
+        ):
+            r = await notify.client.get(f"/deliveries?{query}", headers=ADMIN)
+            assert r.status_code == 422, query
+            assert r.json()["errors"][0]["loc"] == loc
+
+
 class TestDeliveryStatistics:
+    async def test_one_item_per_channel_in_the_list_envelope(self, notify):
+        r = await notify.client.get("/deliveries/stats", headers=ADMIN)
+        page = r.json()
+        assert [s["channel"] for s in page["items"]] == ["inbox", "email", "sms", "webhook"]
+        assert (page["total"], page["limit"], page["offset"]) == (4, 4, 0)
+
     async def test_counts_per_channel_and_status(self, notify, receiver):
         notify.app.state.settings.sms_url = receiver.sms_url
         await notify.person("u-a", email=None)
@@ -21,7 +52,8 @@ class TestDeliveryStatistics:
         await notify.event("o2", recipients=[{"kind": "person", "user_id": "u-b"}], priority="urgent")
         await notify.deliver()
         stats = {
-            s["channel"]: s for s in (await notify.client.get("/deliveries/stats", headers=ADMIN)).json()
+            s["channel"]: s
+            for s in (await notify.client.get("/deliveries/stats", headers=ADMIN)).json()["items"]
         }
         assert stats["inbox"]["by_status"] == {"sent": 2}
         assert stats["sms"]["by_status"] == {"failed": 2}

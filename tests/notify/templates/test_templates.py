@@ -16,7 +16,7 @@ class TestListTemplates:
     async def test_every_event_type_has_chinese_builtins_on_every_channel(self, notify):
         r = await notify.client.get("/templates", headers=ADMIN)
         assert r.status_code == 200
-        items = r.json()
+        items = r.json()["items"]
         assert {(t["channel"]) for t in items} == {"inbox", "email", "sms"}
         overdue = next(
             t for t in items if t["event_type"] == "rectification.problem.overdue" and t["channel"] == "inbox"
@@ -47,7 +47,7 @@ class TestSaveTemplate:
             "body": "党员活动室台账记录不完整已逾期2天",
         }
         versions = await notify.client.get(f"{URL}/inbox/versions", headers=ADMIN)
-        assert [v["version"] for v in versions.json()] == [2, 1, 0]
+        assert [v["version"] for v in versions.json()["items"]] == [2, 1, 0]
         await notify.event(
             "t1",
             "rectification.problem.overdue",
@@ -71,7 +71,7 @@ class TestSaveTemplate:
         assert body["errors"][0]["line"] == 3
         assert "line 3" in body["errors"][0]["msg"]
         versions = await notify.client.get(f"{URL}/email/versions", headers=ADMIN)
-        assert [v["version"] for v in versions.json()] == [0]
+        assert [v["version"] for v in versions.json()["items"]] == [0]
 
     async def test_variable_missing_from_the_sample_is_refused_with_its_line(self, notify):
         r = await notify.client.put(

@@ -245,8 +245,9 @@ class TestCreateNotification:
 
     async def test_event_types_are_listed_with_samples(self, notify):
         r = await notify.client.get("/event-types", headers=ADMIN)
-        types = {e["type"] for e in r.json()}
+        types = {e["type"] for e in r.json()["items"]}
         assert "rectification.problem.overdue" in types and "sampling.round.published" in types
+        assert r.json()["total"] == len(types)
 
 
 def _as(user_id: str) -> dict[str, str]:
@@ -329,16 +330,19 @@ class TestConcurrentTwins:
         from services.kit import outbox
         from services.kit.auth import service_principal
         from services.kit.orgunit import city_root
-        from services.notify import service
+        from services.notify.enums import Priority
+        from services.notify.intake import service
 
         if os.environ.get("TEST_DB", "sqlite") != "postgres":
             pytest.skip("SQLite serialises writers at BEGIN: a twin cannot interleave there")
         await notify.person("u-a")
-        kw = dict(
-            settings=notify.app.state.settings,
-            now=notify.clock.now(),
+        sender = service.Sender(
             principal=service_principal("rectification"),
-            idempotency="twin",
+            now=notify.clock.now(),
+            settings=notify.app.state.settings,
+        )
+        incoming = service.Incoming(
+            key="twin",
             body=b"{}",
             notification_id="twin",
             event_type="notify.message",
@@ -346,24 +350,22 @@ class TestConcurrentTwins:
             occurred_at=notify.clock.now(),
             data={"title": "t", "body": "b"},
             recipients=[],
-            priority="normal",
+            priority=Priority.NORMAL,
             not_before=None,
             place=city_root(),
-            loc={
-                "type": ["body", "type"],
-                "recipients": ["body", "data", "recipients"],
-                "data": ["body", "data"],
-            },
             webhook_payload=b"{}",
+            fields=service.FieldPaths.of_envelope(["body"]),
         )
         sm = notify.app.state.sessionmaker
         async with sm() as first, sm() as second:
-            plan_a = await service.plan_notification(first, **kw)
-            plan_b = await service.plan_notification(second, **kw)
+            plan_a = await service.plan(first, sender, incoming, service.Lookups())
+            plan_b = await service.plan(second, sender, incoming, service.Lookups())
+            assert isinstance(plan_a, service.PlannedNotification)
+            assert isinstance(plan_b, service.PlannedNotification)
             await service.write_planned(first, [plan_a], now=notify.clock.now())
             await first.commit()
             with pytest.raises(outbox.IdempotencyKeyInUse):
                 await service.write_planned(second, [plan_b], now=notify.clock.now())
             await second.rollback()
         async with sm() as third:
-            assert await service.accept_notification(third, **kw) == (202, plan_a.answer)
+            assert await service.accept(third, sender, incoming) == (202, plan_a.answer)

@@ -43,6 +43,16 @@ class TestDirectory:
         assert r.status_code == 422
         assert r.json()["errors"][0]["loc"] == ["body", "phone"]
 
+    async def test_an_unknown_role_is_refused_in_a_person_and_in_the_filter(self, notify):
+        r = await notify.client.put(
+            "/people/u-x", json={"name": "x", "org_unit": "ningbo", "roles": ["chairman"]}, headers=ADMIN
+        )
+        assert r.status_code == 422
+        assert r.json()["errors"][0]["loc"] == ["body", "roles", 0]
+        r = await notify.client.get("/people?role=chairman", headers=ADMIN)
+        assert r.status_code == 422
+        assert r.json()["errors"][0]["loc"] == ["query", "role"]
+
 
 class TestPreferences:
     async def test_person_chooses_channels_per_event_type(self, notify):

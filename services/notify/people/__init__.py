@@ -1,0 +1,1 @@
+"""The recipient directory: people, their contact points and their notification preferences."""
