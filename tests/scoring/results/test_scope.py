@@ -11,8 +11,8 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from services.notify.events import CATALOG
-from services.notify.schemas import EventData, RoleRecipient
-from services.notify.templates import render
+from services.notify.intake.schemas import EventData, RoleRecipient
+from services.notify.rendering import render
 from services.scoring.models import ResultsPublication
 from tests.scoring.conftest import ROUND, START, as_admin, as_district_admin, outbox_rows
 from tests.scoring.scope import CALLER_IDS, CALLERS, api_key, headers
@@ -104,7 +104,7 @@ class TestPublishIsCityWide:
 
 
 def reaches(recipient: Any, person: dict[str, Any]) -> bool:
-    """Notify's rule (services/notify/service.py resolve_recipients): a role reaches its holders
+    """Notify's rule (services/notify/intake/service.py resolve_recipients): a role reaches its holders
     anywhere within the unit; a person spec reaches that person."""
     if isinstance(recipient, RoleRecipient):
         unit = person["org_unit"]
