@@ -1,14 +1,15 @@
 """Org-unit paths: one grammar, one notion of "inside", one escaped SQL prefix filter.
 
 An org unit is a path from the city down: ``<city>/<district>/<town>/<site>``, e.g.
-``ningbo/yinzhou/dongwu/tiantong``. Every scope (a user's, an API key's) is such a path, and a caller
+``<city>/yinzhou/dongwu/tiantong``. Every scope (a user's, an API key's) is such a path, and a caller
 sees a row when the row's unit equals the scope or lies below it. The city root is configuration
-(``CITY_ROOT``), not a literal: the same code serves another city.
+(``CITY_ROOT``), not a literal: the same code serves another city, and the kit has no default —
+a process that is not told its city refuses to start (see :mod:`services.kit.settings`).
 
 Segments are ASCII letters, digits, ``_`` and ``-``; codes keep their case (unified social credit
 codes carry capitals). ``%``, ``_``-wildcards and ``\\`` therefore never need to be trusted in SQL:
 :func:`under` escapes the prefix anyway, so a scope ``ningbo/_______`` matches only the literal
-segment ``_______`` and nothing else.
+segment ``_______`` and nothing else. (Examples here use the development city, ``ningbo``.)
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field
 from sqlalchemy import ColumnElement, false, or_
 
-DEFAULT_CITY_ROOT = "ningbo"
 MAX_DEPTH = 6
 MAX_LENGTH = 400
 
@@ -29,19 +29,30 @@ _SEGMENT = r"[A-Za-z0-9_\-]{1,64}"
 ORG_UNIT_PATTERN = rf"^[a-z][a-z0-9_\-]{{0,63}}(/{_SEGMENT}){{0,{MAX_DEPTH - 1}}}$"
 _ORG_UNIT_RE = re.compile(ORG_UNIT_PATTERN)
 
-_city_root = DEFAULT_CITY_ROOT
+CITY_ROOT_PATTERN = r"^[a-z][a-z0-9_\-]{0,63}$"
+
+_city_root: str | None = None
+
+
+class CityRootNotConfigured(RuntimeError):
+    """An org unit was needed before the process was told its city (``CITY_ROOT``)."""
 
 
 def set_city_root(root: str) -> None:
     """Configure the city root for this process (called by the app factories from settings)."""
     global _city_root
-    if not re.fullmatch(r"[a-z][a-z0-9_\-]{0,63}", root):
+    if not re.fullmatch(CITY_ROOT_PATTERN, root):
         raise ValueError(f"CITY_ROOT {root!r} must be one lower-case slug such as 'ningbo'")
     _city_root = root
 
 
 def city_root() -> str:
-    """The configured city root, e.g. ``ningbo``."""
+    """The configured city root, e.g. ``ningbo``; raises when none was configured."""
+    if _city_root is None:
+        raise CityRootNotConfigured(
+            "CITY_ROOT is not configured: set the CITY_ROOT environment variable (e.g. CITY_ROOT=ningbo) "
+            "before the process starts"
+        )
     return _city_root
 
 
@@ -51,13 +62,14 @@ def parse(unit: str) -> str:
         raise ValueError("an org unit is a string such as 'ningbo/yinzhou'")
     if len(unit) > MAX_LENGTH:
         raise ValueError(f"an org unit is at most {MAX_LENGTH} characters")
+    root = city_root()
     if not _ORG_UNIT_RE.fullmatch(unit):
         raise ValueError(
-            f"{unit[:80]!r} is not an org-unit path: '{_city_root}' then '/'-separated segments of "
+            f"{unit[:80]!r} is not an org-unit path: '{root}' then '/'-separated segments of "
             "letters, digits, '_' or '-' (e.g. 'ningbo/yinzhou/dongwu')"
         )
-    if unit.split("/", 1)[0] != _city_root:
-        raise ValueError(f"{unit[:80]!r} does not lie in this city ('{_city_root}')")
+    if unit.split("/", 1)[0] != root:
+        raise ValueError(f"{unit[:80]!r} does not lie in this city ('{root}')")
     return unit
 
 
@@ -102,7 +114,7 @@ def under(column: Any, scope: str) -> ColumnElement[bool]:
 
 def district_unit(district: str) -> str:
     """The org unit of a district or zone slug: ``yinzhou`` → ``ningbo/yinzhou``."""
-    return f"{_city_root}/{district}"
+    return f"{city_root()}/{district}"
 
 
 def district_of(unit: str) -> str | None:
@@ -113,4 +125,4 @@ def district_of(unit: str) -> str | None:
 
 def is_city_wide(scope: str) -> bool:
     """Whether `scope` is the whole city."""
-    return scope == _city_root
+    return scope == city_root()

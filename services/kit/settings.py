@@ -8,6 +8,8 @@ from typing import Any, ClassVar, Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.kit.orgunit import CITY_ROOT_PATTERN
+
 # Development-only placeholder; refused whenever ENVIRONMENT=production.
 DEV_PRINCIPAL_SECRET = "dev-only-principal-secret-change-me-0000000000"
 
@@ -31,10 +33,10 @@ class BaseProcessSettings(BaseSettings):
     log_level: str = Field("INFO", validation_alias=_shared("LOG_LEVEL"))
     log_json: bool = Field(True, validation_alias=_shared("LOG_JSON"))
     access_log: bool = Field(True, validation_alias=_shared("ACCESS_LOG"))
-    # The root of every org-unit path (see services.kit.orgunit); one city per deployment.
-    city_root: str = Field(
-        "ningbo", validation_alias=_shared("CITY_ROOT"), pattern=r"^[a-z][a-z0-9_\-]{0,63}$"
-    )
+    # The root of every org-unit path (see services.kit.orgunit); one city per deployment. No default:
+    # the process's environment names it (the Makefile, devrun and the test suite use the development
+    # city; a deployment its own), and a process without it refuses to start.
+    city_root: str = Field(validation_alias=_shared("CITY_ROOT"), pattern=CITY_ROOT_PATTERN)
     # HS256 secret the gateway signs forwarded principals with; services verify with it.
     principal_secret: SecretStr = Field(
         SecretStr(DEV_PRINCIPAL_SECRET), validation_alias=_shared("PRINCIPAL_SECRET")
@@ -42,6 +44,16 @@ class BaseProcessSettings(BaseSettings):
     principal_ttl_seconds: int = Field(60, validation_alias=_shared("PRINCIPAL_TTL_SECONDS"))
     # Lets end-to-end tests move a process's clock; never available in production.
     clock_control: bool = Field(False, validation_alias=_shared("CLOCK_CONTROL"))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _require_city_root(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not any(str(k).lower() == "city_root" for k in data):
+            raise ValueError(
+                "CITY_ROOT is not set: every process needs the root of its org-unit paths, "
+                "e.g. CITY_ROOT=ningbo (see docs/operations.md)"
+            )
+        return data
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> BaseProcessSettings:
