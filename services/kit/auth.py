@@ -39,7 +39,7 @@ ORG_UNIT_PATTERN = orgunit.ORG_UNIT_PATTERN
 
 
 def scope_covers(scope: str, unit: str) -> bool:
-    """Whether org unit `unit` (e.g. ``ningbo/yinzhou/dongwu``) lies inside `scope` (e.g. ``ningbo/yinzhou``).
+    """Whether org unit `unit` (e.g. ``city/east/town``) lies inside `scope` (e.g. ``city/east``).
 
     An empty scope covers nothing: only the services' own principal is unrestricted (see
     :meth:`Principal.covers`).

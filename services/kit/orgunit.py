@@ -1,15 +1,15 @@
 """Org-unit paths: one grammar, one notion of "inside", one escaped SQL prefix filter.
 
 An org unit is a path from the city down: ``<city>/<district>/<town>/<site>``, e.g.
-``<city>/yinzhou/dongwu/tiantong``. Every scope (a user's, an API key's) is such a path, and a caller
+``<city>/<district>/<town>/<site>`` path such as ``city/district-a/town-b/site-c``. Every scope (a user's, an API key's) is such a path, and a caller
 sees a row when the row's unit equals the scope or lies below it. The city root is configuration
 (``CITY_ROOT``), not a literal: the same code serves another city, and the kit has no default —
 a process that is not told its city refuses to start (see :mod:`services.kit.settings`).
 
 Segments are ASCII letters, digits, ``_`` and ``-``; codes keep their case (unified social credit
 codes carry capitals). ``%``, ``_``-wildcards and ``\\`` therefore never need to be trusted in SQL:
-:func:`under` escapes the prefix anyway, so a scope ``ningbo/_______`` matches only the literal
-segment ``_______`` and nothing else. (Examples here use the development city, ``ningbo``.)
+:func:`under` escapes the prefix anyway, so a scope ``city/_______`` matches only the literal
+segment ``_______`` and nothing else. Examples here use the placeholder root ``city``.
 """
 
 from __future__ import annotations
@@ -42,15 +42,15 @@ def set_city_root(root: str) -> None:
     """Configure the city root for this process (called by the app factories from settings)."""
     global _city_root
     if not re.fullmatch(CITY_ROOT_PATTERN, root):
-        raise ValueError(f"CITY_ROOT {root!r} must be one lower-case slug such as 'ningbo'")
+        raise ValueError(f"CITY_ROOT {root!r} must be one lower-case slug such as 'city'")
     _city_root = root
 
 
 def city_root() -> str:
-    """The configured city root, e.g. ``ningbo``; raises when none was configured."""
+    """The configured city root, e.g. ``city``; raises when none was configured."""
     if _city_root is None:
         raise CityRootNotConfigured(
-            "CITY_ROOT is not configured: set the CITY_ROOT environment variable (e.g. CITY_ROOT=ningbo) "
+            "CITY_ROOT is not configured: set the CITY_ROOT environment variable (one lower-case slug) "
             "before the process starts"
         )
     return _city_root
@@ -59,14 +59,14 @@ def city_root() -> str:
 def parse(unit: str) -> str:
     """Return `unit` normalised, or raise ValueError naming what is wrong with it."""
     if not isinstance(unit, str):
-        raise ValueError("an org unit is a string such as 'ningbo/yinzhou'")
+        raise ValueError("an org unit is a string such as 'city/district'")
     if len(unit) > MAX_LENGTH:
         raise ValueError(f"an org unit is at most {MAX_LENGTH} characters")
     root = city_root()
     if not _ORG_UNIT_RE.fullmatch(unit):
         raise ValueError(
             f"{unit[:80]!r} is not an org-unit path: '{root}' then '/'-separated segments of "
-            "letters, digits, '_' or '-' (e.g. 'ningbo/yinzhou/dongwu')"
+            f"letters, digits, '_' or '-' (e.g. '{root}/district/town')"
         )
     if unit.split("/", 1)[0] != root:
         raise ValueError(f"{unit[:80]!r} does not lie in this city ('{root}')")
@@ -85,9 +85,15 @@ def _after(unit: str) -> str:
     return parse(unit)
 
 
+def _example(schema: dict[str, Any]) -> None:
+    """An example in this city, filled in when the document is built (the kit knows no city)."""
+    if _city_root is not None:
+        schema["examples"] = [f"{_city_root}/district/town"]
+
+
 OrgUnit = Annotated[
     str,
-    Field(pattern=ORG_UNIT_PATTERN, max_length=MAX_LENGTH, examples=["ningbo/yinzhou/dongwu"]),
+    Field(pattern=ORG_UNIT_PATTERN, max_length=MAX_LENGTH, json_schema_extra=_example),
     AfterValidator(_after),
 ]
 """A request field that must be an org-unit path inside this city."""
@@ -113,12 +119,12 @@ def under(column: Any, scope: str) -> ColumnElement[bool]:
 
 
 def district_unit(district: str) -> str:
-    """The org unit of a district or zone slug: ``yinzhou`` → ``ningbo/yinzhou``."""
+    """The org unit of a district or zone slug: ``east`` → ``city/east``."""
     return f"{city_root()}/{district}"
 
 
 def district_of(unit: str) -> str | None:
-    """The district or zone slug a unit lies in (``ningbo/yinzhou/dongwu`` → ``yinzhou``)."""
+    """The district or zone slug a unit lies in (``city/east/town`` → ``east``)."""
     parts = unit.split("/")
     return parts[1] if len(parts) > 1 else None
 

@@ -51,7 +51,7 @@ class BaseProcessSettings(BaseSettings):
         if isinstance(data, dict) and not any(str(k).lower() == "city_root" for k in data):
             raise ValueError(
                 "CITY_ROOT is not set: every process needs the root of its org-unit paths, "
-                "e.g. CITY_ROOT=ningbo (see docs/operations.md)"
+                "e.g. CITY_ROOT=hangzhou (see docs/operations.md)"
             )
         return data
 
@@ -67,10 +67,10 @@ class BaseProcessSettings(BaseSettings):
 
 
 def peer_url(env: str, default: str) -> Any:
-    """A peer service's base URL, read from its unprefixed variable (``NOTIFY_URL``) by every process.
+    """A peer service's base URL, read from its unprefixed variable (``<PEER>_URL``) by every process.
 
     Each service declares the peers it talks to in its own settings, e.g.
-    ``notify_url: str = peer_url("NOTIFY_URL", "http://127.0.0.1:8004")``.
+    ``peer_url: str = peer_url("PEER_URL", "http://127.0.0.1:8005")``.
     """
     return Field(default, validation_alias=_shared(env))
 
@@ -88,7 +88,8 @@ class ServiceSettings(BaseProcessSettings):
     # Outbox relay: how often it polls and how hard it retries before giving up on an event.
     outbox_enabled: bool = True
     outbox_poll_seconds: float = 0.5
-    # Measured: 400 per pass reaches >1,000 deliveries/s to notify on PostgreSQL; 100 stayed near 750.
+    # Measured: 400 per pass reaches >1,000 deliveries/s to a receiving service on PostgreSQL; 100 stayed
+    # near 750 (bench/).
     outbox_batch_size: int = 400
     outbox_max_attempts: int = 12
 
