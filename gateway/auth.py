@@ -17,12 +17,11 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from starlette.requests import HTTPConnection
 
+from gateway import repository
 from gateway.config import Settings
-from gateway.models import ApiKey
 from services.kit import orgunit
 from services.kit.auth import ROLES, Principal
 from services.kit.clock import Clock
@@ -242,7 +241,7 @@ class Authenticator:
         if not presented.startswith(API_KEY_PREFIX) or not key_id or not secret:
             raise Unauthorized("Malformed API key", headers=_WWW_AUTH)
         async with self.sessionmaker() as session:
-            row = await session.get(ApiKey, key_id)
+            row = await repository.get_api_key(session, key_id)
         now = self.clock.now()
         if row is None or not hmac.compare_digest(row.secret_hash, hash_secret(secret)):
             raise Unauthorized("Unknown API key", headers=_WWW_AUTH)
@@ -270,7 +269,7 @@ class Authenticator:
             return
         self._last_used_written[key_id] = now
         async with self.sessionmaker() as session, session.begin():
-            await session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))  # type: ignore[arg-type]
+            await repository.touch_api_key(session, key_id, now=now)
 
     def forget_api_key(self, key_id: str) -> None:
         """Called on revocation so this process stops accepting the key at once."""

@@ -655,11 +655,11 @@ class OutboxEventRead(OutputModel):
     """How many deliveries were tried since the event was written or last re-driven."""
     next_attempt_at: datetime
     """When the relay tries it next (for a pending event)."""
-    last_error: str | None
+    last_error: str | None = None
     """What the last failed attempt got: the receiver's status and problem, or the network error."""
     created_at: datetime
     """When the event was written (the business change's transaction)."""
-    sent_at: datetime | None
+    sent_at: datetime | None = None
     """When the target accepted it; null until then."""
     payload: dict[str, JsonValue]
     """The event's body as sent (its shape depends on the event type)."""
