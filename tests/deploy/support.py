@@ -121,13 +121,11 @@ def yaml_documents(path: Path) -> list[dict[str, Any]]:
     return [doc for doc in yaml.safe_load_all(path.read_text()) if doc is not None]
 
 
-def k8s_documents() -> list[tuple[Path, dict[str, Any]]]:
-    return [
-        (path, doc)
-        for path in sorted(K8S.glob("*.yaml"))
-        if path.name != "kustomization.yaml"
-        for doc in yaml_documents(path)
-    ]
+def k8s_documents() -> list[dict[str, Any]]:
+    """deploy/k8s rendered (kustomize: see tests/deploy/kustomize.py), one document per resource."""
+    from tests.deploy.kustomize import render
+
+    return render(K8S)
 
 
 _VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:-|:\?|-|\?)(?P<arg>[^}]*))?\}")
