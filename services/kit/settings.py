@@ -8,6 +8,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.kit import orgunit
 from services.kit.orgunit import CITY_ROOT_PATTERN
 
 # Development-only placeholder; refused whenever ENVIRONMENT=production.
@@ -54,6 +55,13 @@ class BaseProcessSettings(BaseSettings):
                 "e.g. CITY_ROOT=hangzhou (see docs/operations.md)"
             )
         return data
+
+    @model_validator(mode="after")
+    def _configure_the_city(self) -> BaseProcessSettings:
+        # Reading its settings is how a process learns its city: every entry point (an app, the
+        # migration CLI, a demo loader) then builds org units in it without a step of its own.
+        orgunit.set_city_root(self.city_root)
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> BaseProcessSettings:

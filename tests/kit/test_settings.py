@@ -9,6 +9,7 @@ from unittest import mock
 import pytest
 from pydantic import ValidationError
 
+from services.kit import orgunit
 from services.kit.settings import DEV_PRINCIPAL_SECRET, ServiceSettings, peer_url
 
 
@@ -28,10 +29,16 @@ def test_city_root_is_required_and_named_in_the_error() -> None:
         load()
 
 
-def test_city_root_is_one_slug() -> None:
+def test_city_root_is_one_slug_and_reading_it_configures_the_process() -> None:
+    before = orgunit.city_root()
     with pytest.raises(ValidationError):
         load(CITY_ROOT="Ningbo/Yinzhou")
-    assert load(CITY_ROOT="hangzhou").city_root == "hangzhou"
+    try:
+        assert load(CITY_ROOT="hangzhou").city_root == "hangzhou"
+        # A CLI or a demo loader that only reads its settings builds org units in its city.
+        assert orgunit.city_root() == "hangzhou"
+    finally:
+        orgunit.set_city_root(before)
 
 
 def test_shared_names_are_unprefixed_and_own_names_prefixed() -> None:
