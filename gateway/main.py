@@ -314,4 +314,5 @@ async def merged_openapi(app: FastAPI) -> dict[str, Any]:
         if unavailable:
             merged["info"]["x-unavailable-services"] = unavailable
         app.state.merged_openapi = merged
-    return app.state.merged_openapi  # type: ignore[no-any-return]
+    document: dict[str, Any] = app.state.merged_openapi
+    return document

@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import httpx
 import orjson
@@ -52,6 +52,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kit.auth import PrincipalDep, allow
@@ -251,7 +252,7 @@ async def claim_due(session: AsyncSession, cfg: RelayConfig, now: datetime) -> l
         .order_by(t.c.next_attempt_at)
         .limit(cfg.batch_size)
     )
-    if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
+    if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     ids = [r[0] for r in (await session.execute(due)).all()]
     if not ids:
@@ -450,7 +451,7 @@ async def record_outcomes(
             .where(t.c.id == row["id"], t.c.status == PENDING, t.c.attempts == row["attempts"])
             .values(**values)
         )
-        if values.get("status") == FAILED and result.rowcount:  # type: ignore[attr-defined]
+        if values.get("status") == FAILED and cast(CursorResult[Any], result).rowcount:
             dead.append((row, error, retryable))
     return dead
 
@@ -564,7 +565,7 @@ async def list_events(
 async def purge_sent(session: AsyncSession, table: Table, *, before: datetime) -> int:
     """Delete events delivered before `before` (run it from an operations job to keep the table small)."""
     result = await session.execute(delete(table).where(table.c.status == SENT, table.c.sent_at < before))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return int(cast(CursorResult[Any], result).rowcount or 0)
 
 
 class IdempotencyKeyInUse(Conflict):

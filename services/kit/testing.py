@@ -16,14 +16,14 @@ import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
 from services.kit import orgunit
-from services.kit.auth import PRINCIPAL_HEADER, Principal, sign_principal
+from services.kit.auth import PRINCIPAL_HEADER, Principal, PrincipalKind, sign_principal
 from services.kit.settings import DEV_PRINCIPAL_SECRET
 
 DEFAULT_POSTGRES_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -48,7 +48,7 @@ def principal_headers(
     machine never outlives them. Pass `ttl` to test expiry (a negative one is already expired).
     """
     scope = orgunit.city_root() if scope is None else scope
-    p = Principal(sub=sub, roles=tuple(roles), scope=scope, name=name, kind=kind)  # type: ignore[arg-type]
+    p = Principal(sub=sub, roles=tuple(roles), scope=scope, name=name, kind=cast(PrincipalKind, kind))
     return {PRINCIPAL_HEADER: sign_principal(p, secret=secret, ttl_seconds=ttl)}
 
 
