@@ -14,6 +14,7 @@ segment ``_______`` and nothing else. Examples here use the placeholder root ``c
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Annotated, Any
 
@@ -47,7 +48,14 @@ def set_city_root(root: str) -> None:
 
 
 def city_root() -> str:
-    """The configured city root, e.g. ``city``; raises when none was configured."""
+    """The configured city root, e.g. ``city``; raises when none was configured.
+
+    Configured by the process's settings (reading them sets it) or, for code that runs before any
+    settings are read (a module-level constant in a script), by the ``CITY_ROOT`` environment
+    variable the settings would read.
+    """
+    if _city_root is None and os.environ.get("CITY_ROOT"):
+        set_city_root(os.environ["CITY_ROOT"])
     if _city_root is None:
         raise CityRootNotConfigured(
             "CITY_ROOT is not configured: set the CITY_ROOT environment variable (one lower-case slug) "

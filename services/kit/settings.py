@@ -1,4 +1,6 @@
-"""Settings base: one ``Settings`` per process, env prefix ``<SERVICE>_``; nothing else reads the env."""
+"""Settings base: one ``Settings`` per process, env prefix ``<SERVICE>_``; nothing else reads the env
+(except :func:`services.kit.orgunit.city_root`, for code that runs before any settings are read).
+"""
 
 from __future__ import annotations
 

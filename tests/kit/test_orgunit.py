@@ -57,10 +57,22 @@ class TestParse:
 
     def test_the_kit_has_no_default_city(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(orgunit, "_city_root", None)
+        monkeypatch.delenv("CITY_ROOT")
         with pytest.raises(orgunit.CityRootNotConfigured, match="CITY_ROOT"):
             orgunit.city_root()
         with pytest.raises(orgunit.CityRootNotConfigured):
             orgunit.parse("ningbo/yinzhou")
+
+    def test_before_any_settings_the_environment_names_the_city(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(orgunit, "_city_root", None)
+        monkeypatch.setenv("CITY_ROOT", "hangzhou")
+        assert orgunit.parse("hangzhou/xihu") == "hangzhou/xihu"
+        monkeypatch.setattr(orgunit, "_city_root", None)
+        monkeypatch.setenv("CITY_ROOT", "Not A Slug")
+        with pytest.raises(ValueError, match="slug"):
+            orgunit.city_root()
 
     def test_a_city_root_is_one_slug(self) -> None:
         with pytest.raises(ValueError, match="one lower-case slug"):
