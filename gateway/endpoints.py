@@ -119,7 +119,7 @@ async def create_api_key(
         id=key_id,
         name=body.name,
         secret_hash=hash_secret(secret),
-        roles=list(body.roles),
+        roles=body.roles,
         scope=body.scope,
         created_by=admin.sub,
         created_at=now,

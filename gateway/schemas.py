@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field, field_validator
 
-from services.kit.auth import PrincipalKind, Role
+from services.kit.auth import ROLES, PrincipalKind, Role
 from services.kit.orgunit import OrgUnit
 from services.kit.schema import OutputModel
 from services.kit.text import InputModel
@@ -43,14 +43,20 @@ class ApiKeyCreate(InputModel):
 
     name: str = Field(min_length=1, max_length=200)
     """What the key is for, shown in the list of keys."""
-    roles: list[Role] = Field(min_length=1, max_length=20)
+    # Checked as a whole (one error naming every unknown role, at `roles`); an enum in the document.
+    roles: list[str] = Field(
+        min_length=1, max_length=20, json_schema_extra={"items": {"type": "string", "enum": list(ROLES)}}
+    )
     """The roles the key acts with (duplicates are dropped)."""
     scope: OrgUnit = Field(description="The org unit the key may act in; inside your own scope.")
     expires_at: datetime | None = Field(None, description="In the future, with a timezone offset.")
 
     @field_validator("roles")
     @classmethod
-    def _distinct(cls, v: list[Role]) -> list[Role]:
+    def _known_roles(cls, v: list[str]) -> list[str]:
+        unknown = sorted(set(v) - set(ROLES))
+        if unknown:
+            raise ValueError(f"unknown roles {unknown}; known: {list(ROLES)}")
         return sorted(set(v))
 
     @field_validator("expires_at")

