@@ -474,7 +474,8 @@ def receiver_problem(error: str | None) -> dict[str, Any]:
         if problem.get(key) is not None:
             out[key] = str(problem[key])[:2000]
     if isinstance(problem.get("errors"), list):
-        out["errors"] = problem["errors"]
+        # Field errors are objects (RFC 9457 extension as the kit writes it); anything else is dropped.
+        out["errors"] = [e for e in problem["errors"] if isinstance(e, dict)]
     return out if len(out) > 1 else {**out, "detail": body[:500]}
 
 
@@ -630,7 +631,7 @@ _EVENT_EXAMPLE: dict[str, Any] = {
     "status": "failed",
     "attempts": 12,
     "next_attempt_at": "2026-10-09T01:30:00Z",
-    "last_error": "422 https://errors.example/problems/validation-error: 字段 place 不在本市",
+    "last_error": 'HTTP 422: {"title": "Invalid request", "detail": "字段 place 不在本市"}',
     "created_at": "2026-10-09T01:00:00Z",
     "sent_at": None,
     "payload": {"problem_id": 42, "place": "city/district/town", "title": "党员活动室未按时开放"},

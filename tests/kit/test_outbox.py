@@ -445,6 +445,12 @@ class TestReceiverProblem:
             "errors": [{"loc": ["x"]}],
         }
 
+    def test_field_errors_that_are_not_objects_are_dropped_so_the_list_still_renders(self):
+        error = 'HTTP 422: {"title":"Invalid","detail":"d","errors":["bad", {"loc":["y"]}, 3]}'
+        problem = outbox.receiver_problem(error)
+        assert problem["errors"] == [{"loc": ["y"]}]
+        assert outbox.ReceiverProblem.model_validate(problem).errors == [{"loc": ["y"]}]
+
     def test_a_plain_text_answer_is_its_own_detail(self):
         assert outbox.receiver_problem("HTTP 400: bad thing") == {"status": 400, "detail": "bad thing"}
 
