@@ -5,6 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.synced
+# The city every org unit lies under (services refuse to start without it). Development and tests
+# use Ningbo; a deployment sets its own in the environment (deploy/k8s configmap, compose env).
+export CITY_ROOT ?= ningbo
 
 .DEFAULT_GOAL := help
 
@@ -40,10 +43,14 @@ test-postgres: bootstrap ## Run the whole suite on PostgreSQL (127.0.0.1:5432)
 fuzz: bootstrap ## schemathesis over the merged OpenAPI against its own stack (FUZZ_MAX_TIME=240 FUZZ_MAX_EXAMPLES=25)
 	$(BIN)/python -m tests.fuzz.run
 
-lint: bootstrap ## ruff and mypy
+lint: bootstrap ## ruff, mypy and the import contracts of .importlinter
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy services gateway bench
+	$(BIN)/lint-imports
+
+openapi: bootstrap ## Write the merged OpenAPI document (what the gateway serves) to docs/openapi.json
+	$(BIN)/python -m services.apidoc docs/openapi.json
 
 format: bootstrap ## Format and autofix with ruff
 	$(BIN)/ruff format .
@@ -61,4 +68,4 @@ lock: $(BIN)/uv ## Re-resolve uv.lock after editing pyproject.toml
 clean: ## Remove var/ (local databases and logs)
 	rm -rf var
 
-.PHONY: help bootstrap run migrate test test-postgres fuzz lint format token bench lock clean
+.PHONY: help bootstrap run migrate test test-postgres fuzz lint openapi format token bench lock clean

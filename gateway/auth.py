@@ -10,19 +10,19 @@ import json
 import secrets
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from starlette.requests import HTTPConnection
 
+from gateway import repository
 from gateway.config import Settings
-from gateway.models import ApiKey
 from services.kit import orgunit
 from services.kit.auth import ROLES, Principal
 from services.kit.clock import Clock
@@ -41,8 +41,12 @@ class DevIssuer:
     def __init__(self, key_path: Path, *, issuer: str, audience: str) -> None:
         self.issuer = issuer
         self.audience = audience
+        self._key: rsa.RSAPrivateKey
         if key_path.exists():
-            self._key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+            loaded = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+            if not isinstance(loaded, rsa.RSAPrivateKey):
+                raise ValueError(f"{key_path} does not hold an RSA private key")
+            self._key = loaded
         else:
             key_path.parent.mkdir(parents=True, exist_ok=True)
             self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -74,10 +78,10 @@ class DevIssuer:
         }
         if name:
             claims["name"] = name
-        return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid})  # type: ignore[arg-type]
+        return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid})
 
     def jwks(self) -> dict[str, Any]:
-        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.public_key))  # type: ignore[arg-type]
+        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.public_key))
         jwk.update({"kid": self.kid, "use": "sig", "alg": "RS256"})
         return {"keys": [jwk]}
 
@@ -93,14 +97,17 @@ def new_api_key() -> tuple[str, str, str]:
     return key_id, secret, f"{API_KEY_PREFIX}{key_id}_{secret}"
 
 
-class _TTLCache:
+V = TypeVar("V")
+
+
+class _TTLCache(Generic[V]):
     """A small bounded cache of verified credentials, so a hot client costs one dict lookup."""
 
     def __init__(self, maxsize: int = 10_000) -> None:
         self.maxsize = maxsize
-        self.data: OrderedDict[str, tuple[float, Any]] = OrderedDict()
+        self.data: OrderedDict[str, tuple[float, V]] = OrderedDict()
 
-    def get(self, key: str) -> Any | None:
+    def get(self, key: str) -> V | None:
         hit = self.data.get(key)
         if hit is None:
             return None
@@ -109,12 +116,12 @@ class _TTLCache:
             return None
         return hit[1]
 
-    def put(self, key: str, value: Any, ttl: float) -> None:
+    def put(self, key: str, value: V, ttl: float) -> None:
         self.data[key] = (time.monotonic() + ttl, value)
         if len(self.data) > self.maxsize:
             self.data.popitem(last=False)
 
-    def drop(self, predicate: Any) -> None:
+    def drop(self, predicate: Callable[[V], bool]) -> None:
         for k in [k for k, (_, v) in self.data.items() if predicate(v)]:
             self.data.pop(k, None)
 
@@ -139,8 +146,8 @@ class Authenticator:
         else:
             assert settings.jwks_url
             self._jwks = jwt.PyJWKClient(settings.jwks_url, cache_keys=True, lifespan=600, timeout=5)
-        self._jwt_cache = _TTLCache()
-        self._key_cache = _TTLCache()
+        self._jwt_cache: _TTLCache[Principal] = _TTLCache()
+        self._key_cache: _TTLCache[tuple[Principal, str]] = _TTLCache()
         self._last_used_written: dict[str, datetime] = {}
 
     async def authenticate(self, conn: HTTPConnection, *, query_token: bool = False) -> Principal:
@@ -170,7 +177,7 @@ class Authenticator:
     async def _jwt(self, token: str) -> Principal:
         cached = self._jwt_cache.get(token)
         if cached is not None:
-            return cached  # type: ignore[no-any-return]
+            return cached
         try:
             if self.dev_issuer is not None:
                 key: Any = self.dev_issuer.public_key
@@ -236,13 +243,13 @@ class Authenticator:
         if cached is not None:
             principal, key_id = cached
             await self._touch(key_id)
-            return principal  # type: ignore[no-any-return]
+            return principal
         body = presented.removeprefix(API_KEY_PREFIX)
         key_id, _, secret = body.partition("_")
         if not presented.startswith(API_KEY_PREFIX) or not key_id or not secret:
             raise Unauthorized("Malformed API key", headers=_WWW_AUTH)
         async with self.sessionmaker() as session:
-            row = await session.get(ApiKey, key_id)
+            row = await repository.get_api_key(session, key_id)
         now = self.clock.now()
         if row is None or not hmac.compare_digest(row.secret_hash, hash_secret(secret)):
             raise Unauthorized("Unknown API key", headers=_WWW_AUTH)
@@ -270,7 +277,7 @@ class Authenticator:
             return
         self._last_used_written[key_id] = now
         async with self.sessionmaker() as session, session.begin():
-            await session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))  # type: ignore[arg-type]
+            await repository.touch_api_key(session, key_id, now=now)
 
     def forget_api_key(self, key_id: str) -> None:
         """Called on revocation so this process stops accepting the key at once."""

@@ -5,16 +5,15 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
-from sqlalchemy import func, select
+from fastapi import APIRouter, Depends, Path, Query, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from gateway import repository
 from gateway.auth import hash_secret, new_api_key
 from gateway.models import ApiKey
 from gateway.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
-    ApiKeyPage,
     ApiKeyRead,
     PrincipalRead,
     SystemStatus,
@@ -23,9 +22,16 @@ from gateway.schemas import (
 from services.kit.auth import Principal
 from services.kit.db import SessionDep
 from services.kit.errors import Forbidden, NotFound, Unauthorized, UnprocessableEntity, field_error
-from services.kit.params import OffsetQuery, limit_query
+from services.kit.openapi import reject_unknown_query
+from services.kit.pagination import Page, PageDep
 
-router = APIRouter(prefix="/api/v1", tags=["auth"])
+AUTH_TAG, STATUS_TAG = "gateway.auth", "gateway.status"
+OPENAPI_TAGS = [
+    {"name": AUTH_TAG, "description": "身份与 API 密钥 — who you are, and API keys for integrations"},
+    {"name": STATUS_TAG, "description": "系统状态 — whether each service behind the gateway is ready"},
+]
+
+router = APIRouter(prefix="/api/v1")
 
 
 def client_address(request: Request) -> str:
@@ -50,7 +56,11 @@ async def identify(request: Request, *, query_token: bool = False) -> Principal:
 
 
 async def authenticated(request: Request) -> Principal:
-    return await identify(request)
+    """The caller; then (never before: a bad credential is a 401 whatever the query) an undeclared
+    query parameter is a 422 naming it."""
+    principal = await identify(request)
+    await reject_unknown_query(request)
+    return principal
 
 
 CallerDep = Annotated[Principal, Depends(authenticated)]
@@ -70,20 +80,24 @@ class ApiKeyNotFound(NotFound):
 
 
 async def _key_in_scope(session: AsyncSession, key_id: str, admin: Principal) -> ApiKey:
-    row = await session.get(ApiKey, key_id)
+    row = await repository.get_api_key(session, key_id)
     if row is None or not admin.covers(row.scope):
         raise ApiKeyNotFound(f"No API key {key_id!r} in your scope", key_id=key_id)
     return row
 
 
-@router.get("/auth/whoami", response_model=PrincipalRead)
+@router.get("/auth/whoami", response_model=PrincipalRead, tags=[AUTH_TAG])
 async def whoami(caller: CallerDep) -> PrincipalRead:
     """Show the identity the gateway derived from your credentials."""
-    return PrincipalRead(**caller.model_dump())
+    return PrincipalRead.model_validate(caller.model_dump())
 
 
 @router.post(
-    "/auth/api-keys", response_model=ApiKeyCreated, status_code=201, openapi_extra={"x-roles": ["city_admin"]}
+    "/auth/api-keys",
+    response_model=ApiKeyCreated,
+    status_code=201,
+    tags=[AUTH_TAG],
+    openapi_extra={"x-roles": ["city_admin"]},
 )
 async def create_api_key(
     body: ApiKeyCreate, admin: AdminDep, session: SessionDep, request: Request
@@ -111,54 +125,49 @@ async def create_api_key(
         created_at=now,
         expires_at=body.expires_at,
     )
-    session.add(row)
-    await session.flush()
+    await repository.add_api_key(session, row)
     return ApiKeyCreated(**ApiKeyRead.model_validate(row).model_dump(), key=full)
 
 
-@router.get("/auth/api-keys", response_model=ApiKeyPage, openapi_extra={"x-roles": ["city_admin"]})
+@router.get(
+    "/auth/api-keys",
+    response_model=Page[ApiKeyRead],
+    tags=[AUTH_TAG],
+    openapi_extra={"x-roles": ["city_admin"]},
+)
 async def list_api_keys(
     admin: AdminDep,
     session: SessionDep,
-    limit: int = limit_query(50, 500),  # type: ignore[assignment]
-    offset: OffsetQuery = 0,
-    include_revoked: bool = False,
-) -> ApiKeyPage:
+    page: PageDep,
+    include_revoked: bool = Query(False, description="Also list revoked keys"),
+) -> Page[ApiKeyRead]:
     """List API keys in your scope (never their secrets)."""
-    where = [admin.scope_filter(ApiKey.scope)]
-    if not include_revoked:
-        where.append(ApiKey.revoked_at.is_(None))  # type: ignore[union-attr]
-    total = (await session.execute(select(func.count()).select_from(ApiKey).where(*where))).scalar_one()
-    stmt = (
-        select(ApiKey)
-        .where(*where)
-        .order_by(ApiKey.created_at, ApiKey.id)  # type: ignore[arg-type]
-        .limit(limit)
-        .offset(offset)
+    rows, total = await repository.list_api_keys(
+        session, in_scope=admin.scope_filter(ApiKey.scope), include_revoked=include_revoked, page=page
     )
-    rows = (await session.execute(stmt)).scalars()
-    return ApiKeyPage(
-        items=[ApiKeyRead.model_validate(r) for r in rows], total=total, limit=limit, offset=offset
-    )
+    return Page.of([ApiKeyRead.model_validate(r) for r in rows], total, page)
 
 
 @router.delete(
-    "/auth/api-keys/{key_id}", response_model=ApiKeyRead, openapi_extra={"x-roles": ["city_admin"]}
+    "/auth/api-keys/{key_id}",
+    response_model=ApiKeyRead,
+    tags=[AUTH_TAG],
+    openapi_extra={"x-roles": ["city_admin"]},
 )
 async def revoke_api_key(
-    key_id: Annotated[str, Path(max_length=16)], admin: AdminDep, session: SessionDep, request: Request
+    key_id: Annotated[str, Path(max_length=16, description="The key's id")],
+    admin: AdminDep,
+    session: SessionDep,
+    request: Request,
 ) -> ApiKeyRead:
     """Revoke an API key; it stops working immediately."""
     row = await _key_in_scope(session, key_id, admin)
-    if row.revoked_at is None:
-        row.revoked_at = request.app.state.clock.now()
-        session.add(row)
-        await session.flush()
+    await repository.mark_revoked(session, row, now=request.app.state.clock.now())
     request.app.state.authenticator.forget_api_key(key_id)
     return ApiKeyRead.model_validate(row)
 
 
-@router.get("/status", response_model=SystemStatus, tags=["status"])
+@router.get("/status", response_model=SystemStatus, tags=[STATUS_TAG])
 async def system_status(caller: CallerDep, request: Request) -> SystemStatus:
     """Report whether each service is ready."""
     http = request.app.state.http

@@ -19,16 +19,17 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import Response
+from starlette.routing import Match
 
 from gateway import __version__
 from gateway.auth import Authenticator
 from gateway.config import Settings
-from gateway.endpoints import client_address, identify
+from gateway.endpoints import OPENAPI_TAGS, client_address, identify
 from gateway.endpoints import router as own_router
 from gateway.problems import problems_router
 from gateway.proxy import Forwarder, HttpxForwarder
 from gateway.ratelimit import FailedAuthLimiter, RateLimiter
-from gateway.routes import ServiceCatalog, api_path, merge_openapi
+from gateway.routes import MethodNotAllowed, ServiceCatalog, api_path, merge_openapi
 from services.kit import orgunit
 from services.kit.app import health_router, operation_id
 from services.kit.auth import Principal, sign_principal
@@ -47,8 +48,11 @@ from services.kit.migrations import head_revision, upgrade_to_head
 from services.kit.openapi import PROBLEM_SCHEMA
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-TITLE = "基层党建专项督查 API"
+# ASCII, so client generators derive an installable package name from it
+# (`party-building-inspections-api-client`); the Chinese name leads the description.
+TITLE = "Party-building Inspections API"
 DESCRIPTION = (
+    "基层党建专项督查 API. "
     "One API for grassroots Party-building inspections: sampling (抽样), scoring (评分), "
     "rectification (整改) and notify (通知). Authenticate with a bearer JWT from the identity provider "
     "or an API key (`X-API-Key`). Every error is RFC 9457 `application/problem+json`."
@@ -210,6 +214,17 @@ async def _require_metrics_access(request: Request) -> None:
         )
 
 
+def _own_methods(request: Request) -> list[str]:
+    """The methods the gateway's own routes answer on this request's path (none: not one of them)."""
+    own = [r for r in request.app.router.routes if getattr(r, "endpoint", None) is not proxy]
+    allowed = []
+    for method in PROXY_METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in own):
+            allowed.append(method)
+    return sorted(allowed)
+
+
 def _raw_path(request: Request) -> str:
     raw = request.scope.get("raw_path")
     if raw:
@@ -228,6 +243,14 @@ async def proxy(request: Request) -> Response:
     area = request.path_params["area"]
     upstream = app.state.settings.upstreams().get(area)
     if upstream is None:
+        allowed = _own_methods(request)
+        if allowed:
+            # A gateway route (/api/v1/auth/…, /api/v1/status) asked with another method.
+            raise MethodNotAllowed(
+                f"Method {request.method} is not allowed on {request.url.path[:200]}; "
+                f"allowed: {', '.join(allowed)}",
+                headers={"Allow": ", ".join(allowed)},
+            )
         raise NotFound(f"No API area {area!r}; the areas are sampling, scoring, rectification and notify")
     address = client_address(request)
     app.state.auth_failures.check(address)
@@ -282,7 +305,7 @@ async def merged_openapi(app: FastAPI) -> dict[str, Any]:
         await catalog.refresh(app.state.http, areas=missing)
         app.state.merged_openapi = None
     if app.state.merged_openapi is None:
-        own = get_openapi(title=TITLE, version=__version__, routes=app.routes)
+        own = get_openapi(title=TITLE, version=__version__, routes=app.routes, tags=OPENAPI_TAGS)
         merged = merge_openapi(
             own, dict(catalog.docs), title=TITLE, version=__version__, description=DESCRIPTION
         )
@@ -291,4 +314,5 @@ async def merged_openapi(app: FastAPI) -> dict[str, Any]:
         if unavailable:
             merged["info"]["x-unavailable-services"] = unavailable
         app.state.merged_openapi = merged
-    return app.state.merged_openapi  # type: ignore[no-any-return]
+    document: dict[str, Any] = app.state.merged_openapi
+    return document

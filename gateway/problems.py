@@ -51,7 +51,8 @@ PROBLEM_TYPES: dict[str, tuple[int, str, str]] = {
 
 
 def problems_router() -> APIRouter:
-    router = APIRouter(tags=["problems"])
+    # Not in the OpenAPI document: the `type` of every problem links here for people to read.
+    router = APIRouter(tags=["gateway.problems"])
 
     @router.get("/problems/{slug}", include_in_schema=False)
     async def describe_problem(slug: str) -> dict[str, object]:

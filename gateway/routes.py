@@ -12,8 +12,10 @@ from urllib.parse import unquote
 
 import httpx
 
+from gateway.endpoints import OPENAPI_TAGS
 from services.kit.errors import NotFound, ProblemError
 from services.kit.logs import get_logger
+from services.kit.openapi import finalize
 
 log = get_logger("gateway.routes")
 
@@ -169,8 +171,11 @@ def merge_openapi(
     """One OpenAPI 3.1 document: the gateway's own paths plus every service's under /api/v1/<area>.
 
     Schema names are kept when they are unique or identical across services; a name two services
-    define differently is prefixed with the service (``Scoring_SheetRead``) so both survive.
+    define differently is prefixed with the service (``Scoring_SheetRead``) so both survive. The
+    gateway's own operations get the conventions the services' have (declared problems, its tags);
+    an operation a service left untagged is tagged with its area, and only tags in use are declared.
     """
+    gateway_doc = finalize(copy.deepcopy(gateway_doc))
     merged: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": title, "version": version, "description": description},
@@ -184,7 +189,7 @@ def merge_openapi(
             },
         },
         "security": [{"bearer": []}, {"apiKey": []}],
-        "tags": list(gateway_doc.get("tags", [])),
+        "tags": list(gateway_doc.get("tags") or OPENAPI_TAGS),
     }
     schemas = merged["components"]["schemas"]
     for area in sorted(docs):
@@ -221,6 +226,8 @@ def merge_openapi(
         merged["tags"] = [t for t in merged["tags"] if t.get("name") != area] + [
             {"name": area, "description": doc.get("info", {}).get("description", "")}
         ]
+    used = {tag for ops in merged["paths"].values() for op in ops.values() for tag in op.get("tags", [])}
+    merged["tags"] = [t for t in merged["tags"] if t.get("name") in used]
     return merged
 
 

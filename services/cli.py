@@ -1,4 +1,6 @@
-"""Operations from the command line: ``python -m services.cli migrate|revision|check-migrations``."""
+"""Operations from the command line: ``python -m services.cli migrate [SERVICE...]`` and
+``python -m services.cli revision SERVICE -m MESSAGE`` (autogenerate a migration from the models).
+"""
 
 from __future__ import annotations
 

@@ -8,12 +8,20 @@ server cannot be reached the run fails (it never silently falls back to SQLite).
 from __future__ import annotations
 
 import os
+
+# The kit has no default city: the suite runs in the development city unless told otherwise. Set
+# before anything below imports settings, and inherited by every process the suite starts.
+os.environ.setdefault("CITY_ROOT", "ningbo")
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
 
+from services.kit import orgunit
 from services.kit.testing import DEFAULT_POSTGRES_ADMIN_URL, create_postgres_database, drop_postgres_database
+
+# Unit tests use org units without building an app (which is what configures a process's city).
+orgunit.set_city_root(os.environ["CITY_ROOT"])
 
 TEST_DB = os.environ.get("TEST_DB", "sqlite")
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", DEFAULT_POSTGRES_ADMIN_URL)

@@ -187,4 +187,4 @@ def _conventions(app: FastAPI) -> None:
         app.openapi_schema = finalize(original())
         return app.openapi_schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend the document

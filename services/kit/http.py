@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Generator
 
 import httpx
 
@@ -27,7 +28,7 @@ class _ServiceAuth(httpx.Auth):
             self._expires = now + self.ttl
         return self._token
 
-    def auth_flow(self, request: httpx.Request):  # type: ignore[no-untyped-def]
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         if PRINCIPAL_HEADER not in request.headers:
             request.headers[PRINCIPAL_HEADER] = self._current()
         rid = request_id_var.get()

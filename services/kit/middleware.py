@@ -31,7 +31,7 @@ def incoming_request_id(scope: Scope) -> str:
     """The caller's X-Request-ID when it is sane, else a fresh one."""
     for name, value in scope.get("headers", ()):
         if name == REQUEST_ID_HEADER:
-            rid = value.decode("latin-1")
+            rid = bytes(value).decode("latin-1")
             if _VALID_RID.match(rid):
                 return rid
             break

@@ -154,10 +154,11 @@ _ALLOWED_EVERYWHERE: frozenset[str] = frozenset()
 
 
 def _allowed_query(route: APIRoute) -> frozenset[str]:
+    # Cached on the route itself (routes compare by value, so they cannot key a dict).
     cached: frozenset[str] | None = getattr(route, "_kit_query_names", None)
     if cached is None:
         cached = frozenset(_query_names(route.dependant)) | _ALLOWED_EVERYWHERE
-        route._kit_query_names = cached  # type: ignore[attr-defined]
+        setattr(route, "_kit_query_names", cached)  # noqa: B010 - an attribute the class does not declare
     return cached
 
 

@@ -11,7 +11,8 @@ between delivery and marking only means a redelivery, which receivers absorb wit
 :func:`idempotent_replay` / :func:`remember_response`. Outcomes are written with a compare-and-set
 on the attempt number, so a relay whose lease ran out never overwrites a newer outcome.
 
-Optional: ``RelayConfig.batch_paths`` sends events for a target in batches (see docs/events.md),
+Optional: :func:`enqueue_many` writes several events in one statement; ``RelayConfig.batch_paths``
+sends events for a target in batches (see docs/events.md),
 and :func:`outbox_admin_router` gives any service the dead-letter list a city-wide city admin
 reads and re-drives.
 """
@@ -25,14 +26,15 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from enum import StrEnum
+from typing import Annotated, Any, cast
 
 import httpx
 import orjson
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi import Path as PathParam
 from prometheus_client import Counter
-from pydantic import BaseModel
+from pydantic import ConfigDict, Field, JsonValue
 from sqlalchemy import (
     JSON,
     Column,
@@ -50,6 +52,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kit.auth import PrincipalDep, allow
@@ -58,11 +61,21 @@ from services.kit.db import SessionDep, UtcDateTime
 from services.kit.deps import ClockDep
 from services.kit.errors import PROBLEM_BASE, Conflict, Forbidden, NotFound
 from services.kit.logs import get_logger
-from services.kit.params import OffsetQuery
+from services.kit.pagination import Page, PageDep
+from services.kit.schema import OutputModel
 
 log = get_logger("kit.outbox")
 
-PENDING, SENT, FAILED = "pending", "sent", "failed"
+
+class OutboxStatus(StrEnum):
+    """Where an outbox event stands."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+PENDING, SENT, FAILED = OutboxStatus.PENDING.value, OutboxStatus.SENT.value, OutboxStatus.FAILED.value
 # A failed row is a dead letter: refused for good or out of attempts, waiting for the city admin.
 DEAD_LETTERS = Counter(
     "outbox_dead_letters_total",
@@ -138,6 +151,46 @@ async def enqueue(
     return eid
 
 
+@dataclass(frozen=True)
+class OutboxMessage:
+    """One event for :func:`enqueue_many`: what :func:`enqueue` takes, less the session and clock."""
+
+    event_type: str
+    target: str
+    path: str
+    payload: Mapping[str, Any]
+    event_id: str | None = None
+
+
+async def enqueue_many(
+    session: AsyncSession, table: Table, messages: Sequence[OutboxMessage], *, now: datetime
+) -> list[str]:
+    """Add several events in one INSERT inside the caller's transaction; returns their ids in order.
+
+    For a change that fans out (one event per recipient or per row of a bulk update): one round trip
+    instead of one per event. Nothing is written when `messages` is empty.
+    """
+    ids = [m.event_id or str(uuid.uuid4()) for m in messages]
+    if not ids:
+        return ids
+    rows = [
+        {
+            "id": eid,
+            "event_type": m.event_type,
+            "target": m.target,
+            "path": m.path,
+            "payload": dict(m.payload),
+            "status": PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for eid, m in zip(ids, messages, strict=True)
+    ]
+    await session.execute(insert(table), rows)
+    return ids
+
+
 def backoff(attempt: int, *, base: float = 1.0, cap: float = 3600.0) -> float:
     """Seconds to wait before retry number `attempt` (1-based): full jitter over an exponential ceiling."""
     return random.uniform(0, min(cap, base * (2 ** (attempt - 1))))
@@ -199,7 +252,7 @@ async def claim_due(session: AsyncSession, cfg: RelayConfig, now: datetime) -> l
         .order_by(t.c.next_attempt_at)
         .limit(cfg.batch_size)
     )
-    if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
+    if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     ids = [r[0] for r in (await session.execute(due)).all()]
     if not ids:
@@ -398,7 +451,7 @@ async def record_outcomes(
             .where(t.c.id == row["id"], t.c.status == PENDING, t.c.attempts == row["attempts"])
             .values(**values)
         )
-        if values.get("status") == FAILED and result.rowcount:  # type: ignore[attr-defined]
+        if values.get("status") == FAILED and cast(CursorResult[Any], result).rowcount:
             dead.append((row, error, retryable))
     return dead
 
@@ -421,7 +474,8 @@ def receiver_problem(error: str | None) -> dict[str, Any]:
         if problem.get(key) is not None:
             out[key] = str(problem[key])[:2000]
     if isinstance(problem.get("errors"), list):
-        out["errors"] = problem["errors"]
+        # Field errors are objects (RFC 9457 extension as the kit writes it); anything else is dropped.
+        out["errors"] = [e for e in problem["errors"] if isinstance(e, dict)]
     return out if len(out) > 1 else {**out, "detail": body[:500]}
 
 
@@ -512,7 +566,7 @@ async def list_events(
 async def purge_sent(session: AsyncSession, table: Table, *, before: datetime) -> int:
     """Delete events delivered before `before` (run it from an operations job to keep the table small)."""
     result = await session.execute(delete(table).where(table.c.status == SENT, table.c.sent_at < before))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return int(cast(CursorResult[Any], result).rowcount or 0)
 
 
 class IdempotencyKeyInUse(Conflict):
@@ -569,50 +623,96 @@ async def remember_response(
     )
 
 
-class OutboxEventRead(BaseModel):
+_EVENT_EXAMPLE: dict[str, Any] = {
+    "id": "5f0c2b1e-8a4d-4c1e-9d2a-3b7e6f1a2c4d",
+    "event_type": "problem.overdue",
+    "target": "receiver",
+    "path": "/events",
+    "status": "failed",
+    "attempts": 12,
+    "next_attempt_at": "2026-10-09T01:30:00Z",
+    "last_error": 'HTTP 422: {"title": "Invalid request", "detail": "字段 place 不在本市"}',
+    "created_at": "2026-10-09T01:00:00Z",
+    "sent_at": None,
+    "payload": {"problem_id": 42, "place": "city/district/town", "title": "党员活动室未按时开放"},
+}
+
+
+class OutboxEventRead(OutputModel):
+    """An event this service wrote to its outbox, as the relay sees it."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_EVENT_EXAMPLE]})
+
     id: str
+    """The event's id, sent as ``Idempotency-Key`` so the receiver deduplicates redeliveries."""
     event_type: str
+    """The event's type, e.g. ``problem.overdue`` (see docs/events.md)."""
     target: str
+    """The peer the event is for (the settings name of its base URL, without ``_url``)."""
     path: str
-    status: str
+    """The path on the target the relay POSTs the event to."""
+    status: OutboxStatus
+    """``pending`` (waiting or being retried), ``sent`` (accepted by the target) or ``failed`` (dead letter)."""
     attempts: int
+    """How many deliveries were tried since the event was written or last re-driven."""
     next_attempt_at: datetime
-    last_error: str | None
+    """When the relay tries it next (for a pending event)."""
+    last_error: str | None = None
+    """What the last failed attempt got: the receiver's status and problem, or the network error."""
     created_at: datetime
-    sent_at: datetime | None
-    payload: dict[str, Any]
+    """When the event was written (the business change's transaction)."""
+    sent_at: datetime | None = None
+    """When the target accepted it; null until then."""
+    payload: dict[str, JsonValue]
+    """The event's body as sent (its shape depends on the event type)."""
 
 
-class OutboxEventPage(BaseModel):
-    items: list[OutboxEventRead]
-    total: int
-    limit: int
-    offset: int
+class ReceiverProblem(OutputModel):
+    """The problem detail the receiver answered with, as far as the last error holds it."""
 
-
-class ReceiverProblem(BaseModel):
     status: int | None = None
+    """The receiver's HTTP status, if it answered."""
     title: str | None = None
+    """The problem's title."""
     detail: str | None = None
-    errors: list[Any] | None = None
+    """The problem's detail (or the network error when the receiver was not reached)."""
+    errors: list[dict[str, JsonValue]] | None = None
+    """The receiver's field errors for a 422, as it sent them."""
 
 
 class DeadLetterRead(OutboxEventRead):
+    """An event this service gave up on, with what the receiver answered."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **_EVENT_EXAMPLE,
+                    "receiver_problem": {
+                        "status": 422,
+                        "title": "Invalid request",
+                        "detail": "字段 place 不在本市",
+                        "errors": None,
+                    },
+                }
+            ]
+        }
+    )
+
     receiver_problem: ReceiverProblem
-
-
-class DeadLetterPage(BaseModel):
-    items: list[DeadLetterRead]
-    total: int
-    limit: int
-    offset: int
+    """The receiver's last answer, parsed from ``last_error``."""
 
 
 EventIdPath = Annotated[str, PathParam(min_length=1, max_length=36, description="The event's id")]
 
 
-class RetriedCount(BaseModel):
-    retried: int
+class RetriedCount(OutputModel):
+    """How many dead letters went back in the queue."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"retried": 3}]})
+
+    retried: int = Field(ge=0)
+    """How many events were re-driven (their attempts reset, due at once)."""
 
 
 class _CityWideAdmin:
@@ -662,32 +762,27 @@ def outbox_admin_router(table: Table, *, tag: str, prefix: str = "/outbox") -> A
             REDRIVEN.labels(service).inc(len(redriven))
         return len(redriven)
 
-    @router.get("/events", response_model=OutboxEventPage, **guard)
+    @router.get("/events", response_model=Page[OutboxEventRead], **guard)
     async def list_outbox_events(
         session: SessionDep,
-        status: Literal["pending", "sent", "failed"] | None = "failed",
-        limit: int = Query(50, ge=1, le=500, description="Items per page (1-500)"),
-        offset: OffsetQuery = 0,
-    ) -> OutboxEventPage:
+        page: PageDep,
+        status: OutboxStatus | None = Query(
+            OutboxStatus.FAILED, description="Only events in this state (failed ones by default)"
+        ),
+    ) -> Page[OutboxEventRead]:
         """List this service's outbox events (failed ones by default), newest first."""
-        rows, total = await list_events(session, table, status=status, limit=limit, offset=offset)
-        return OutboxEventPage(
-            items=[OutboxEventRead.model_validate(r) for r in rows], total=total, limit=limit, offset=offset
-        )
+        rows, total = await list_events(session, table, status=status, limit=page.limit, offset=page.offset)
+        return Page.of([OutboxEventRead.model_validate(r) for r in rows], total, page)
 
-    @router.get("/dead-letters", response_model=DeadLetterPage, **guard)
-    async def list_dead_letters(
-        session: SessionDep,
-        limit: int = Query(50, ge=1, le=500, description="Items per page (1-500)"),
-        offset: OffsetQuery = 0,
-    ) -> DeadLetterPage:
+    @router.get("/dead-letters", response_model=Page[DeadLetterRead], **guard)
+    async def list_dead_letters(session: SessionDep, page: PageDep) -> Page[DeadLetterRead]:
         """List the events this service gave up on, newest first, with what the receiver answered."""
-        rows, total = await list_events(session, table, status=FAILED, limit=limit, offset=offset)
+        rows, total = await list_events(session, table, status=FAILED, limit=page.limit, offset=page.offset)
         items = [
             DeadLetterRead.model_validate({**r, "receiver_problem": receiver_problem(r["last_error"])})
             for r in rows
         ]
-        return DeadLetterPage(items=items, total=total, limit=limit, offset=offset)
+        return Page.of(items, total, page)
 
     @router.post("/dead-letters/{event_id}/redrive", response_model=RetriedCount, **guard)
     async def redrive_dead_letter(
@@ -704,25 +799,6 @@ def outbox_admin_router(table: Table, *, tag: str, prefix: str = "/outbox") -> A
         session: SessionDep, clock: ClockDep, request: Request, principal: PrincipalDep
     ) -> RetriedCount:
         """Put every dead letter of this service back in the queue, their attempts reset."""
-        return RetriedCount(
-            retried=await _redrive(session, request, principal, event_id=None, now=clock.now())
-        )
-
-    @router.post("/events/{event_id}/retry", response_model=RetriedCount, **guard)
-    async def retry_outbox_event(
-        event_id: EventIdPath, session: SessionDep, clock: ClockDep, request: Request, principal: PrincipalDep
-    ) -> RetriedCount:
-        """Put one failed outbox event back in the queue (same as re-driving the dead letter)."""
-        n = await _redrive(session, request, principal, event_id=event_id, now=clock.now())
-        if n == 0:
-            raise NotFound(f"No failed outbox event {event_id}", event_id=event_id)
-        return RetriedCount(retried=n)
-
-    @router.post("/events/retry-failed", response_model=RetriedCount, **guard)
-    async def retry_failed_outbox_events(
-        session: SessionDep, clock: ClockDep, request: Request, principal: PrincipalDep
-    ) -> RetriedCount:
-        """Put every failed outbox event back in the queue (same as re-driving every dead letter)."""
         return RetriedCount(
             retried=await _redrive(session, request, principal, event_id=None, now=clock.now())
         )

@@ -1,4 +1,6 @@
-"""Settings base: one ``Settings`` per process, env prefix ``<SERVICE>_``; nothing else reads the env."""
+"""Settings base: one ``Settings`` per process, env prefix ``<SERVICE>_``; nothing else reads the env
+(except :func:`services.kit.orgunit.city_root`, for code that runs before any settings are read).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +9,9 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.kit import orgunit
+from services.kit.orgunit import CITY_ROOT_PATTERN
 
 # Development-only placeholder; refused whenever ENVIRONMENT=production.
 DEV_PRINCIPAL_SECRET = "dev-only-principal-secret-change-me-0000000000"
@@ -31,10 +36,10 @@ class BaseProcessSettings(BaseSettings):
     log_level: str = Field("INFO", validation_alias=_shared("LOG_LEVEL"))
     log_json: bool = Field(True, validation_alias=_shared("LOG_JSON"))
     access_log: bool = Field(True, validation_alias=_shared("ACCESS_LOG"))
-    # The root of every org-unit path (see services.kit.orgunit); one city per deployment.
-    city_root: str = Field(
-        "ningbo", validation_alias=_shared("CITY_ROOT"), pattern=r"^[a-z][a-z0-9_\-]{0,63}$"
-    )
+    # The root of every org-unit path (see services.kit.orgunit); one city per deployment. No default:
+    # the process's environment names it (the Makefile, devrun and the test suite use the development
+    # city; a deployment its own), and a process without it refuses to start.
+    city_root: str = Field(validation_alias=_shared("CITY_ROOT"), pattern=CITY_ROOT_PATTERN)
     # HS256 secret the gateway signs forwarded principals with; services verify with it.
     principal_secret: SecretStr = Field(
         SecretStr(DEV_PRINCIPAL_SECRET), validation_alias=_shared("PRINCIPAL_SECRET")
@@ -42,6 +47,23 @@ class BaseProcessSettings(BaseSettings):
     principal_ttl_seconds: int = Field(60, validation_alias=_shared("PRINCIPAL_TTL_SECONDS"))
     # Lets end-to-end tests move a process's clock; never available in production.
     clock_control: bool = Field(False, validation_alias=_shared("CLOCK_CONTROL"))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _require_city_root(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not any(str(k).lower() == "city_root" for k in data):
+            raise ValueError(
+                "CITY_ROOT is not set: every process needs the root of its org-unit paths, "
+                "e.g. CITY_ROOT=hangzhou (see docs/operations.md)"
+            )
+        return data
+
+    @model_validator(mode="after")
+    def _configure_the_city(self) -> BaseProcessSettings:
+        # Reading its settings is how a process learns its city: every entry point (an app, the
+        # migration CLI, a demo loader) then builds org units in it without a step of its own.
+        orgunit.set_city_root(self.city_root)
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> BaseProcessSettings:
@@ -55,10 +77,10 @@ class BaseProcessSettings(BaseSettings):
 
 
 def peer_url(env: str, default: str) -> Any:
-    """A peer service's base URL, read from its unprefixed variable (``NOTIFY_URL``) by every process.
+    """A peer service's base URL, read from its unprefixed variable (``<PEER>_URL``) by every process.
 
     Each service declares the peers it talks to in its own settings, e.g.
-    ``notify_url: str = peer_url("NOTIFY_URL", "http://127.0.0.1:8004")``.
+    ``peer_url: str = peer_url("PEER_URL", "http://127.0.0.1:8005")``.
     """
     return Field(default, validation_alias=_shared(env))
 
@@ -76,7 +98,8 @@ class ServiceSettings(BaseProcessSettings):
     # Outbox relay: how often it polls and how hard it retries before giving up on an event.
     outbox_enabled: bool = True
     outbox_poll_seconds: float = 0.5
-    # Measured: 400 per pass reaches >1,000 deliveries/s to notify on PostgreSQL; 100 stayed near 750.
+    # Measured: 400 per pass reaches >1,000 deliveries/s to a receiving service on PostgreSQL; 100 stayed
+    # near 750 (bench/).
     outbox_batch_size: int = 400
     outbox_max_attempts: int = 12
 

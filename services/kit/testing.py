@@ -16,13 +16,14 @@ import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
-from services.kit.auth import PRINCIPAL_HEADER, Principal, sign_principal
+from services.kit import orgunit
+from services.kit.auth import PRINCIPAL_HEADER, Principal, PrincipalKind, sign_principal
 from services.kit.settings import DEV_PRINCIPAL_SECRET
 
 DEFAULT_POSTGRES_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -34,7 +35,7 @@ TEST_PRINCIPAL_TTL = 24 * 3600
 def principal_headers(
     *,
     roles: Sequence[str] = ("city_admin",),
-    scope: str = "ningbo",
+    scope: str | None = None,
     sub: str = "tester",
     name: str | None = None,
     kind: str = "user",
@@ -43,17 +44,18 @@ def principal_headers(
 ) -> dict[str, str]:
     """Headers that make a service believe the gateway forwarded this principal.
 
-    Valid for a day by default: a suite on a busy machine never outlives them. Pass `ttl` to test
-    expiry (a negative one is already expired).
+    The scope defaults to the whole configured city. Valid for a day by default: a suite on a busy
+    machine never outlives them. Pass `ttl` to test expiry (a negative one is already expired).
     """
-    p = Principal(sub=sub, roles=tuple(roles), scope=scope, name=name, kind=kind)  # type: ignore[arg-type]
+    scope = orgunit.city_root() if scope is None else scope
+    p = Principal(sub=sub, roles=tuple(roles), scope=scope, name=name, kind=cast(PrincipalKind, kind))
     return {PRINCIPAL_HEADER: sign_principal(p, secret=secret, ttl_seconds=ttl)}
 
 
 class SignedHeaders(Mapping[str, str]):
     """Principal headers signed afresh each time a request reads them.
 
-    A module constant such as ``ADMIN = SignedHeaders(roles=["city_admin"], scope="ningbo")`` is used
+    A module constant such as ``ADMIN = SignedHeaders(roles=["city_admin"])`` is used
     by tests that run minutes after import on a busy machine: headers signed once at import would
     expire with their wall-clock TTL. Each read signs a fresh token, so no test depends on how fast
     the suite reaches it.

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-import pytest
 import yaml
 from pydantic import AliasChoices
 
@@ -51,7 +50,6 @@ PROCESSES = {
     )
 }
 SERVICES = [name for name in PROCESSES if name != "gateway"]
-GATEWAY_PENDING = "gateway is being written on main; deploy checks for it run once gateway/{} exists"
 
 
 def image_env() -> dict[str, str]:
@@ -65,20 +63,24 @@ def image_env() -> dict[str, str]:
     return env
 
 
-def known_env_names(processes: list[str]) -> tuple[set[str], set[str]]:
-    """The names the processes' settings read, and the prefixes left unchecked (gateway not there yet)."""
-    known: set[str] = set()
-    unchecked: set[str] = set()
-    for process in processes:
-        if module_exists(PROCESSES[process].config):
-            known |= env_names(settings_class(process))
-        else:
-            # Until then its shared (unprefixed) names are checked against what every process reads.
-            from services.kit.settings import ServiceSettings
+def known_env_names(processes: list[str]) -> set[str]:
+    """The names the processes' settings read, plus the shared (unprefixed) names any process reads.
 
-            known |= {n for n in env_names(ServiceSettings) if n != "DATABASE_URL"}
-            unchecked.add(PROCESSES[process].prefix)
-    return known, unchecked
+    Shared names (``CITY_ROOT``, the peers' ``*_URL``) come in one block for every process; each
+    process reads the ones it needs (a service declares only its own peers) and ignores the rest.
+    """
+    known: set[str] = set()
+    for process in processes:
+        known |= env_names(settings_class(process))
+    return known | shared_env_names()
+
+
+def shared_env_names() -> set[str]:
+    """The unprefixed names some process reads (the ones a deployment may give every process)."""
+    names: set[str] = set()
+    for process in PROCESSES.values():
+        names |= {n for n in env_names(settings_class(process.name)) if not n.startswith(process.prefix)}
+    return names
 
 
 def module_exists(module: str) -> bool:
@@ -89,11 +91,8 @@ def module_exists(module: str) -> bool:
 
 
 def settings_class(process: str) -> Any:
-    """The process's Settings class; skips (with the reason) while the gateway has none yet."""
-    config = PROCESSES[process].config
-    if not module_exists(config):
-        pytest.skip(GATEWAY_PENDING.format("config.py"))
-    return importlib.import_module(config).Settings
+    """The process's Settings class."""
+    return importlib.import_module(PROCESSES[process].config).Settings
 
 
 def env_names(settings_cls: Any) -> set[str]:
@@ -122,13 +121,11 @@ def yaml_documents(path: Path) -> list[dict[str, Any]]:
     return [doc for doc in yaml.safe_load_all(path.read_text()) if doc is not None]
 
 
-def k8s_documents() -> list[tuple[Path, dict[str, Any]]]:
-    return [
-        (path, doc)
-        for path in sorted(K8S.glob("*.yaml"))
-        if path.name != "kustomization.yaml"
-        for doc in yaml_documents(path)
-    ]
+def k8s_documents() -> list[dict[str, Any]]:
+    """deploy/k8s rendered (kustomize: see tests/deploy/kustomize.py), one document per resource."""
+    from tests.deploy.kustomize import render
+
+    return render(K8S)
 
 
 _VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:-|:\?|-|\?)(?P<arg>[^}]*))?\}")

@@ -35,7 +35,7 @@ def test_every_variable_the_deploy_files_set_is_documented() -> None:
         if name != "postgres":
             given |= set(service.get("environment", {}))
     given |= set(read_env_file(DEPLOY / "gateway.env.example"))
-    for path in K8S.glob("*.yaml"):
+    for path in K8S.rglob("*.yaml"):
         for doc in yaml_documents(path):
             given |= set(doc.get("data", {})) | set(doc.get("stringData", {}))
     prefixed = re.compile(r"^(SAMPLING|SCORING|RECTIFICATION|NOTIFY)_(?!URL$)")
@@ -59,6 +59,6 @@ def test_the_dockerignore_fallback_matches_the_build_filter() -> None:
 
 
 def test_every_deploy_file_named_in_the_docs_exists() -> None:
-    for name in re.findall(r"`((?:k8s/)?[\w.-]+\.(?:yaml|sql|sh|py|example))`", OPERATIONS):
+    for name in re.findall(r"`((?:k8s/(?:[\w-]+/)*)?[\w.-]+\.(?:yaml|sql|sh|py|example))`", OPERATIONS):
         candidates = [DEPLOY / name, K8S / name, DEPLOY / "postgres" / name]
         assert any(p.exists() for p in candidates), name

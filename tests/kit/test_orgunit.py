@@ -44,14 +44,39 @@ class TestParse:
         assert err.value.errors()[0]["loc"] == ("org_unit",)
 
     def test_city_root_comes_from_configuration(self) -> None:
+        before = orgunit.city_root()
         try:
             orgunit.set_city_root("hangzhou")
             assert orgunit.parse("hangzhou/xihu") == "hangzhou/xihu"
             assert orgunit.district_unit("xihu") == "hangzhou/xihu"
+            assert orgunit.is_city_wide("hangzhou")
             with pytest.raises(ValueError):
                 orgunit.parse("ningbo/yinzhou")
         finally:
-            orgunit.set_city_root(orgunit.DEFAULT_CITY_ROOT)
+            orgunit.set_city_root(before)
+
+    def test_the_kit_has_no_default_city(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(orgunit, "_city_root", None)
+        monkeypatch.delenv("CITY_ROOT")
+        with pytest.raises(orgunit.CityRootNotConfigured, match="CITY_ROOT"):
+            orgunit.city_root()
+        with pytest.raises(orgunit.CityRootNotConfigured):
+            orgunit.parse("ningbo/yinzhou")
+
+    def test_before_any_settings_the_environment_names_the_city(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(orgunit, "_city_root", None)
+        monkeypatch.setenv("CITY_ROOT", "hangzhou")
+        assert orgunit.parse("hangzhou/xihu") == "hangzhou/xihu"
+        monkeypatch.setattr(orgunit, "_city_root", None)
+        monkeypatch.setenv("CITY_ROOT", "Not A Slug")
+        with pytest.raises(ValueError, match="slug"):
+            orgunit.city_root()
+
+    def test_a_city_root_is_one_slug(self) -> None:
+        with pytest.raises(ValueError, match="one lower-case slug"):
+            orgunit.set_city_root("Ningbo/yinzhou")
 
 
 class TestCovers:

@@ -95,6 +95,33 @@ async def rows(db: SimpleNamespace) -> dict[str, dict[str, Any]]:
 
 
 class TestEnqueue:
+    async def test_enqueue_many_writes_every_event_in_order_in_the_callers_transaction(self, db):
+        messages = [
+            outbox.OutboxMessage(event_type="a", target="notify", path="/events", payload={"n": i})
+            for i in range(3)
+        ] + [outbox.OutboxMessage("b", "notify", "/events/batch", {"n": 3}, event_id="fixed-id")]
+        async with db.sessionmaker() as s, s.begin():
+            ids = await outbox.enqueue_many(s, events, messages, now=T0)
+        assert len(ids) == 4 and len(set(ids)) == 4 and ids[3] == "fixed-id"
+        stored = await rows(db)
+        assert [stored[i]["payload"] for i in ids] == [{"n": 0}, {"n": 1}, {"n": 2}, {"n": 3}]
+        assert {(r["status"], r["attempts"], r["next_attempt_at"]) for r in stored.values()} == {
+            ("pending", 0, T0)
+        }
+        assert stored["fixed-id"]["path"] == "/events/batch"
+
+    async def test_enqueue_many_of_nothing_writes_nothing(self, db):
+        async with db.sessionmaker() as s, s.begin():
+            assert await outbox.enqueue_many(s, events, [], now=T0) == []
+        assert await rows(db) == {}
+
+    async def test_enqueue_many_rolls_back_with_the_change(self, db):
+        async with db.sessionmaker() as s:
+            await s.begin()
+            await outbox.enqueue_many(s, events, [outbox.OutboxMessage("a", "notify", "/events", {})], now=T0)
+            await s.rollback()
+        assert await rows(db) == {}
+
     async def test_event_written_with_a_rolled_back_change_is_never_sent(self, db):
         async with db.sessionmaker() as s:
             await s.begin()
@@ -418,6 +445,12 @@ class TestReceiverProblem:
             "errors": [{"loc": ["x"]}],
         }
 
+    def test_field_errors_that_are_not_objects_are_dropped_so_the_list_still_renders(self):
+        error = 'HTTP 422: {"title":"Invalid","detail":"d","errors":["bad", {"loc":["y"]}, 3]}'
+        problem = outbox.receiver_problem(error)
+        assert problem["errors"] == [{"loc": ["y"]}]
+        assert outbox.ReceiverProblem.model_validate(problem).errors == [{"loc": ["y"]}]
+
     def test_a_plain_text_answer_is_its_own_detail(self):
         assert outbox.receiver_problem("HTTP 400: bad thing") == {"status": 400, "detail": "bad thing"}
 
@@ -474,11 +507,27 @@ class TestAdminRouter:
         page = r.json()
         assert page["total"] == 2 and {e["id"] for e in page["items"]} == set(ids)
         assert page["items"][0]["last_error"].startswith("HTTP 400")
-        r = await admin("POST", f"/outbox/events/{ids[0]}/retry")
+        assert page["limit"] == 50 and page["offset"] == 0
+        assert page["items"][0]["created_at"].endswith("Z")
+        r = await admin("POST", f"/outbox/dead-letters/{ids[0]}/redrive")
         assert r.json() == {"retried": 1}
-        r = await admin("POST", "/outbox/events/retry-failed")
+        r = await admin("POST", "/outbox/dead-letters/redrive")
         assert r.json() == {"retried": 1}
         assert (await admin("GET", "/outbox/events?status=pending")).json()["total"] == 2
+
+    async def test_the_outbox_lists_are_paged_and_filtered_by_a_known_state(self, admin, db):
+        await add_events(db, 3)
+        r = await admin("GET", "/outbox/events?status=pending&limit=2&offset=1")
+        assert r.status_code == 200, r.text
+        page = r.json()
+        assert (page["total"], page["limit"], page["offset"], len(page["items"])) == (3, 2, 1, 2)
+        r = await admin("GET", "/outbox/events?status=lost")
+        assert r.status_code == 422
+
+    async def test_the_retry_aliases_are_gone(self, admin, db):
+        ids = await add_events(db, 1)
+        assert (await admin("POST", f"/outbox/events/{ids[0]}/retry")).status_code in (404, 405)
+        assert (await admin("POST", "/outbox/events/retry-failed")).status_code in (404, 405)
 
     async def test_the_city_admin_reads_dead_letters_with_the_receivers_problem(self, admin, db):
         ids = await self.refuse(db, 2)
@@ -523,7 +572,7 @@ class TestAdminRouter:
         assert {r["status"] for r in (await rows(db)).values()} == {"sent"}
 
     async def test_retrying_an_event_that_did_not_fail_is_404(self, admin):
-        for url in ("/outbox/events/nope/retry", "/outbox/dead-letters/nope/redrive"):
+        for url in ("/outbox/dead-letters/nope/redrive",):
             r = await admin("POST", url)
             assert r.status_code == 404
             assert r.headers["content-type"] == "application/problem+json"
@@ -550,8 +599,6 @@ class TestAdminRouter:
             ("GET", "/outbox/dead-letters"),
             ("POST", f"/outbox/dead-letters/{ids[0]}/redrive"),
             ("POST", "/outbox/dead-letters/redrive"),
-            ("POST", f"/outbox/events/{ids[0]}/retry"),
-            ("POST", "/outbox/events/retry-failed"),
         ):
             r = await admin(method, url, roles=roles, scope=scope, kind=kind)
             assert r.status_code == 403, (method, url, r.text)
