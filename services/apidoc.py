@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="fail if PATH differs from the code's document")
     parser.add_argument("path", nargs="?", type=Path, default=DOCUMENT)
     args = parser.parse_args(argv)
+    # The document names the city in its org-unit examples; the demo city unless the env says otherwise.
+    os.environ.setdefault("CITY_ROOT", "ningbo")
     text = render(merged_document())
     if args.check:
         current = args.path.read_text(encoding="utf-8") if args.path.exists() else ""

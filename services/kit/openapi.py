@@ -53,6 +53,15 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: error_response(status) for status in statuses}
 
 
+def _members(*groups: tuple[str, ...]) -> dict[str, Any]:
+    """Extension members that share a type and a meaning: (type, description, name, name, ...)."""
+    return {
+        name: {"type": kind, "description": f"When present: {meaning}"}
+        for kind, meaning, *names in groups
+        for name in names
+    }
+
+
 PROBLEM_SCHEMA: dict[str, Any] = {
     "title": "Problem",
     "type": "object",
@@ -103,6 +112,75 @@ PROBLEM_SCHEMA: dict[str, Any] = {
             "description": "On 409: the states or values that would have been accepted",
         },
         "retry_after": {"type": "integer", "description": "On 429 and 503: seconds to wait before retrying"},
+        **_members(
+            (
+                "integer",
+                "the id of the object the problem is about (404, 409)",
+                "problem_id",
+                "sheet_id",
+                "rubric_id",
+                "site_id",
+                "inspector_id",
+                "team_id",
+                "notification_id",
+                "subscription_id",
+                "delivery_id",
+                "number",
+                "max_extensions",
+                "limit",
+                "line",
+            ),
+            (
+                "string",
+                "the key of the object or value the problem is about",
+                "code",
+                "site_code",
+                "round_code",
+                "user_id",
+                "message_id",
+                "event_id",
+                "event_type",
+                "key_id",
+                "unit",
+                "scope",
+                "action",
+                "format",
+                "frame_hash",
+                "commitment",
+            ),
+            (
+                "string",
+                "the state the object is in (409)",
+                "problem_status",
+                "sheet_status",
+                "round_status",
+                "extension_status",
+            ),
+            (
+                "string",
+                "the peer service that failed or is unavailable (502, 503, 504)",
+                "peer",
+                "upstream",
+                "service",
+            ),
+        ),
+        "upstream_status": {"type": "integer", "description": "On 502: the status the peer service answered"},
+        "roles": {"type": "array", "items": {"type": "string"}, "description": "On 403: the caller's roles"},
+        "reasons": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "On 409 teams-infeasible: why no team assignment exists",
+        },
+        "members": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "On 409 recusal-violation: the members who must recuse themselves",
+        },
+        "report": {"type": "object", "description": "On 422 import-rejected: the import report, row by row"},
+        "template": {
+            "type": "object",
+            "description": "On 422 template-error: the template (event type, channel, version) that failed",
+        },
     },
     "additionalProperties": True,
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -60,6 +61,7 @@ async def system(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Syst
     key_path = tmp / "keys" / "issuer.pem"
     env = {
         "ENVIRONMENT": "test",
+        "CITY_ROOT": os.environ["CITY_ROOT"],
         "VAR_DIR": str(tmp / "var"),
         "LOG_JSON": "true",
         "GATEWAY_DEV_ISSUER_KEY_PATH": str(key_path),

@@ -840,24 +840,6 @@ ROWS: tuple[Row, ...] = (
         for area in ("sampling", "scoring", "rectification", "notify")
         for row in (
             Row("GET", f"{A}/{area}/outbox/events", "outbox_admin", "list", ADMIN, leak_check=False),
-            Row(
-                "POST",
-                f"{A}/{area}/outbox/events/{{event_id}}/retry",
-                "outbox_admin",
-                "write",
-                ADMIN,
-                params=_any(event_id=f"{{outbox_{area}}}"),
-                ok=OK_TRANSITION | {404},
-            ),
-            Row(
-                "POST",
-                f"{A}/{area}/outbox/events/retry-failed",
-                "outbox_admin",
-                "write",
-                ADMIN,
-                params={"any": {}},
-                ok=OK_ACCEPT,
-            ),
             Row("GET", f"{A}/{area}/outbox/dead-letters", "outbox_admin", "list", ADMIN, leak_check=False),
             Row(
                 "POST",

@@ -106,7 +106,7 @@ class TestVerifyCommand:
 
 class TestDemoCommand:
     def test_can_be_switched_off(self, tmp_path):
-        env = {"SAMPLING_DEMO_DATA": "false", "PATH": "/usr/bin:/bin"}
+        env = {"SAMPLING_DEMO_DATA": "false", "CITY_ROOT": "ningbo", "PATH": "/usr/bin:/bin"}
         done = subprocess.run(
             [sys.executable, "-m", "services.sampling.demo"],
             capture_output=True,

@@ -381,18 +381,21 @@ async def fire_due_timers(
             )
     await repository.skip_timers(session, skipped)
     await repository.insert_timers(session, next_timers)
-    # One event per timer, through the kit. TODO(after the kit's enqueue_many lands): one INSERT for
-    # the whole batch, `outbox.enqueue_many(session, outbox_event, [OutboxMessage(...)], now=now)`.
-    for event_id, event_type, payload in messages:
-        await outbox.enqueue(
-            session,
-            outbox_event,
-            event_type=event_type,
-            target=events.TARGET,
-            path=events.PATH,
-            payload=payload,
-            now=now,
-            event_id=event_id,
-        )
+    # One INSERT for the whole batch of events, in the same transaction as the timers' states.
+    await outbox.enqueue_many(
+        session,
+        outbox_event,
+        [
+            outbox.OutboxMessage(
+                event_type=event_type,
+                target=events.TARGET,
+                path=events.PATH,
+                payload=payload,
+                event_id=event_id,
+            )
+            for event_id, event_type, payload in messages
+        ],
+        now=now,
+    )
     result.fired, result.skipped = len(messages), len(skipped)
     return result
