@@ -337,7 +337,9 @@ def test_every_property_is_described(doc: Doc) -> None:
         for _, schema in [*request_schemas(op), *((m, s) for _, m, s in response_schemas(op))]:
             if "$ref" in schema:
                 continue
-            for where, sub in walk(doc, schema, f"{name} inline body", seen=set(doc["components"]["schemas"])):
+            for where, sub in walk(
+                doc, schema, f"{name} inline body", seen=set(doc["components"]["schemas"])
+            ):
                 for prop, prop_schema in sub.get("properties", {}).items():
                     if not described(doc, prop_schema):
                         violations.append(f"{where}.{prop}")
