@@ -19,6 +19,7 @@ from openapi_spec_validator import validate
 
 from services.apidoc import merged_document
 from services.kit.openapi import ALWAYS
+from tests.api.support import datetimes
 
 Schema = dict[str, Any]
 Doc = dict[str, Any]
@@ -40,7 +41,6 @@ OPEN_SCHEMAS = {"Problem"}
 FREE_VALUE = "JsonValue"
 FREE_FORM = "dict[str, JsonValue] where the shape truly varies"
 
-ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 # PEP 508 project names.
 PROJECT_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
@@ -490,19 +490,10 @@ def test_datetimes_have_one_format(doc: Doc) -> None:
         if param["name"].endswith("_at") and "date-time" not in formats(param.get("schema", {})):
             violations.append(f"{where}: not format date-time")
 
-    def datetimes(value: Any, at: str) -> Iterator[tuple[str, str]]:
-        if isinstance(value, dict):
-            for k, v in value.items():
-                yield from datetimes(v, f"{at}.{k}")
-        elif isinstance(value, list):
-            for i, v in enumerate(value):
-                yield from datetimes(v, f"{at}[{i}]")
-        elif isinstance(value, str) and ISO_DATETIME.match(value) and not value.endswith("Z"):
-            yield at, value
-
     for where, _, example in examples_of(doc):
-        for at, value in datetimes(example, ""):
-            violations.append(f"{where}{at}: {value!r} is not UTC with Z")
+        for at, value in datetimes(example):
+            if not value.endswith("Z"):
+                violations.append(f"{where}{at}: {value!r} is not UTC with Z")
     report(violations, "datetime fields break the convention")
 
 

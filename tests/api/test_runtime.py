@@ -6,8 +6,7 @@ nothing is created); every datetime in a response is UTC written with ``Z``.
 
 from __future__ import annotations
 
-import re
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,8 +16,7 @@ import pytest
 from services.kit.clock import FrozenClock
 from services.kit.testing import principal_headers, running_app
 from services.registry import BY_NAME
-
-DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+from tests.api.support import datetimes
 
 # What rectification asks sampling when a problem names a site.
 SITE = {"id": 1, "active": True, "code": "330212001001", "name": "天童村", "type": "village"}
@@ -117,17 +115,6 @@ async def client(case: Case, database_url: Callable[[str], Any]) -> AsyncIterato
 
 def named(response: httpx.Response, where: str, name: str) -> bool:
     return any(e.get("loc") == [where, name] for e in response.json().get("errors", []))
-
-
-def datetimes(value: Any, at: str = "") -> Iterator[tuple[str, str]]:
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from datetimes(v, f"{at}.{k}")
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from datetimes(v, f"{at}[{i}]")
-    elif isinstance(value, str) and DATETIME.match(value):
-        yield at, value
 
 
 class TestUnknownInput:
