@@ -168,9 +168,14 @@ def test_the_document_is_valid_openapi_3_1(doc: Doc) -> None:
     validate(doc)
 
 
-def lists(name: str) -> bool:
-    """A GET of a collection (`GET /sheets/{id}` reads one object, whose `items` may be its own parts)."""
-    return name.startswith("GET ") and not name.endswith("}")
+# An object with `items` and at most this many other members is a list with extras (a ranking with its
+# round); with more it is an object whose parts are called items (a score sheet and its item scores).
+LIST_EXTRAS = 5
+
+
+def listish(name: str, props: dict[str, Any]) -> bool:
+    """Whether a GET answer with an `items` member is a list in disguise rather than an object."""
+    return name.startswith("GET ") and "items" in props and len(set(props) - {"items"}) <= LIST_EXTRAS
 
 
 def test_every_list_response_is_a_page_envelope(doc: Doc) -> None:
@@ -186,10 +191,10 @@ def test_every_list_response_is_a_page_envelope(doc: Doc) -> None:
             arrays = [p for p, s in props.items() if deref(doc, s).get("type") == "array"]
             if body.get("type") == "array":
                 violations.append(f"{where}: a bare array (wrap it in a Page)")
-            elif "items" in props and not set(props) >= PAGE_FIELDS and lists(name):
+            elif listish(name, props) and not set(props) >= PAGE_FIELDS:
                 missing = ", ".join(sorted(PAGE_FIELDS - set(props)))
                 violations.append(f"{where}: a list without {missing} (use Page)")
-            elif lists(name) and len(props) == 1 and arrays:
+            elif name.startswith("GET ") and len(props) == 1 and arrays:
                 violations.append(f"{where}: a list wrapped as {{{arrays[0]}}} alone (use Page)")
             elif set(props) >= PAGE_FIELDS:
                 required = set(body.get("required", []))
@@ -323,6 +328,23 @@ def described(doc: Doc, schema: Schema) -> bool:
         return True
     wrapper = schema.get("allOf", [])
     return len(wrapper) == 1 and "$ref" not in wrapper[0] and bool(wrapper[0].get("description"))
+
+
+def test_every_schema_is_used_by_an_operation(doc: Doc) -> None:
+    """The document lists what the gateway routes: no model of an internal route (or of nothing) in it.
+
+    A generated client makes a class of every schema; one no operation uses is noise at best, and at
+    worst publishes the shape of a route that the gateway does not serve.
+    """
+    used: set[str] = {"Problem"}
+    for _, _, op in operations(doc):
+        roots = [s for _, _, s in response_schemas(op)] + [s for _, s in request_schemas(op)]
+        roots += [p.get("schema", {}) for p in op.get("parameters", [])]
+        for root in roots:
+            for _ in walk(doc, root, "", used):
+                pass
+    violations = sorted(set(doc["components"]["schemas"]) - used)
+    report(violations, "schemas are used by no operation")
 
 
 def test_every_property_is_described(doc: Doc) -> None:
