@@ -206,6 +206,53 @@ def test_every_list_response_is_a_page_envelope(doc: Doc) -> None:
     report(violations, "list responses are not Page envelopes")
 
 
+# The filters a front end needs on the lists it shows most (docs/api-guide.md, "Sorting, searching,
+# filtering"): the list's path and the query parameters it must take.
+FRONT_END_FILTERS = {
+    "/api/v1/sampling/sites": {"type", "district", "q", "sort"},
+    "/api/v1/sampling/me/assignments": {"round_code"},
+    "/api/v1/scoring/rounds/{round_code}/sheets": {"site_code", "team_id", "status", "sort"},
+    "/api/v1/rectification/problems": {"sheet_id", "round_code", "light", "unassigned", "q", "sort"},
+    "/api/v1/rectification/problems/{problem_id}/extensions": {"status"},
+    "/api/v1/notify/deliveries": {"status", "channel", "sort"},
+}
+
+
+def query_parameters(op: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {p["name"]: p for p in op.get("parameters", []) if p.get("in") == "query"}
+
+
+def test_the_lists_a_front_end_needs_take_their_filters(doc: Doc) -> None:
+    violations = []
+    for path, wanted in sorted(FRONT_END_FILTERS.items()):
+        op = doc["paths"].get(path, {}).get("get")
+        if op is None:
+            violations.append(f"GET {path}: no such operation")
+            continue
+        missing = wanted - set(query_parameters(op))
+        if missing:
+            violations.append(f"GET {path}: no {', '.join(sorted(missing))} parameter")
+        flag = query_parameters(op).get("unassigned", {}).get("schema", {})
+        if flag and "boolean" not in {deref(doc, m).get("type") for m in [flag, *flag.get("anyOf", [])]}:
+            violations.append(f"GET {path}: unassigned is not a boolean")
+    report(violations, "lists lack the filters a front end needs")
+
+
+def test_sort_parameters_list_their_fields(doc: Doc) -> None:
+    """`sort` is an enum of `field` and `-field` values, so a client knows what it may sort by."""
+    violations = []
+    for name, _, op in operations(doc):
+        sort = query_parameters(op).get("sort")
+        if sort is None:
+            continue
+        values = deref(doc, sort.get("schema", {})).get("enum") or []
+        if not values:
+            violations.append(f"{name}: sort has no enum of fields")
+        elif {v.lstrip("-") for v in values} != {v for v in values if not v.startswith("-")}:
+            violations.append(f"{name}: sort values {values} do not pair each field with -field")
+    report(violations, "sort parameters break the convention")
+
+
 def is_enum(doc: Doc, schema: Schema) -> bool:
     """An enum, a const, a `$ref` to one, an array of them, or one of them or null."""
     schema = deref(doc, schema)
