@@ -36,10 +36,26 @@ def tools() -> Path:
         if os.environ.get("REQUIRE_NODE") == "1":
             pytest.fail("REQUIRE_NODE=1 but node or npm is not installed")
         pytest.skip("node and npm are not installed (REQUIRE_NODE=1 makes this a failure)")
-    if not ((BIN / "tsc").exists() and (BIN / "openapi-typescript").exists()):
-        installed = run("npm", "ci", "--no-audit", "--no-fund", cwd=CLIENT)
-        assert installed.returncode == 0, installed.stdout + installed.stderr
+    if pinned() != installed():
+        done = run("npm", "ci", "--no-audit", "--no-fund", cwd=CLIENT)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert pinned() == installed()
     return BIN
+
+
+def pinned() -> dict[str, str]:
+    return dict(json.loads((CLIENT / "package.json").read_text(encoding="utf-8"))["devDependencies"])
+
+
+def installed() -> dict[str, str | None]:
+    """The versions in node_modules (None for a tool not installed): stale ones are reinstalled."""
+    versions: dict[str, str | None] = {}
+    for name in pinned():
+        manifest = CLIENT / "node_modules" / name / "package.json"
+        versions[name] = (
+            json.loads(manifest.read_text(encoding="utf-8"))["version"] if manifest.exists() else None
+        )
+    return versions
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +77,7 @@ def tsc(tools: Path, project: Path) -> subprocess.CompletedProcess[str]:
 class TestTypeScriptClient:
     def test_the_lock_file_pins_the_tools(self):
         lock = json.loads((CLIENT / "package-lock.json").read_text(encoding="utf-8"))
-        wanted = json.loads((CLIENT / "package.json").read_text(encoding="utf-8"))["devDependencies"]
+        wanted = pinned()
         assert set(wanted) == {"openapi-typescript", "typescript"}
         for name, version in wanted.items():
             assert version[0].isdigit(), f"{name} is pinned exactly, not {version!r}"
