@@ -51,9 +51,6 @@ def doc() -> Doc:
     return merged_document()
 
 
-# --- walking the document --------------------------------------------------------------------------
-
-
 def operations(doc: Doc) -> Iterator[tuple[str, str, dict[str, Any]]]:
     """(``"GET /api/v1/…"``, path, operation) for every operation, in path order."""
     for path, item in sorted(doc["paths"].items()):
@@ -159,9 +156,6 @@ def report(violations: list[str], what: str) -> None:
     if violations:
         lines = "\n".join(f"  - {v}" for v in sorted(set(violations)))
         pytest.fail(f"{len(set(violations))} {what}:\n{lines}", pytrace=False)
-
-
-# --- the conventions -------------------------------------------------------------------------------
 
 
 def test_the_document_is_valid_openapi_3_1(doc: Doc) -> None:
