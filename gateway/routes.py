@@ -228,7 +228,36 @@ def merge_openapi(
         ]
     used = {tag for ops in merged["paths"].values() for op in ops.values() for tag in op.get("tags", [])}
     merged["tags"] = [t for t in merged["tags"] if t.get("name") in used]
+    _drop_unreferenced_schemas(merged)
     return merged
+
+
+def _refs(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        found = set()
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+            found.add(ref.rsplit("/", 1)[1])
+        for value in node.values():
+            found |= _refs(value)
+        return found
+    if isinstance(node, list):
+        return set().union(*(_refs(v) for v in node)) if node else set()
+    return set()
+
+
+def _drop_unreferenced_schemas(merged: dict[str, Any]) -> None:
+    """Schemas only the dropped internal operations used are not part of the public API."""
+    schemas = merged["components"]["schemas"]
+    keep = _refs(merged["paths"]) | {"Problem"}
+    pending = list(keep)
+    while pending:
+        name = pending.pop()
+        for ref in _refs(schemas.get(name, {})) - keep:
+            keep.add(ref)
+            pending.append(ref)
+    for name in [n for n in schemas if n not in keep]:
+        del schemas[name]
 
 
 _ESCAPE = re.compile(r"%(.{0,2})")

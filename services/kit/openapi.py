@@ -176,10 +176,24 @@ PROBLEM_SCHEMA: dict[str, Any] = {
             "items": {"type": "string"},
             "description": "On 409 recusal-violation: the members who must recuse themselves",
         },
-        "report": {"type": "object", "description": "On 422 import-rejected: the import report, row by row"},
+        "report": {
+            "type": "object",
+            "description": "On 422 import-rejected: the import's report (its counts, and each bad row in `errors`)",
+            "properties": {
+                "total_rows": {"type": "integer", "description": "Rows read"},
+                "rejected": {"type": "integer", "description": "Rows refused"},
+                "applied": {"type": "boolean", "description": "Whether anything was written (false here)"},
+            },
+            "additionalProperties": True,
+        },
         "template": {
             "type": "object",
-            "description": "On 422 template-error: the template (event type, channel, version) that failed",
+            "description": "On 422 template-error: the template that failed",
+            "properties": {
+                "event_type": {"type": "string", "description": "The event type it renders"},
+                "channel": {"type": "string", "description": "The channel it renders for"},
+                "version": {"type": "integer", "description": "The template version"},
+            },
         },
     },
     "additionalProperties": True,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ConfigDict, Field, field_validator
@@ -27,6 +27,10 @@ _PREFERENCES_EXAMPLE: JsonDict = {
 }
 
 
+# A local time of day, 24-hour HH:MM: documented as a pattern (the validator words the error).
+_HHMM_DOC: dict[str, Any] = {"pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9]$"}
+
+
 def _hhmm(v: str | None) -> str | None:
     if v is not None and not _HHMM.match(v):
         raise ValueError("use 24-hour HH:MM, e.g. 22:00")
@@ -40,15 +44,15 @@ class PreferencesUpdate(InputModel):
 
     channels: dict[str, list[MessageChannel]] | None = None
     """Channels per event type; key "*" is the fallback for every other type."""
-    quiet_start: str | None = Field(None, examples=["22:00"])
+    quiet_start: str | None = Field(None, examples=["22:00"], json_schema_extra=_HHMM_DOC)
     """Start of the quiet hours (local HH:MM): email and SMS wait until they end; null clears them."""
-    quiet_end: str | None = Field(None, examples=["07:00"])
+    quiet_end: str | None = Field(None, examples=["07:00"], json_schema_extra=_HHMM_DOC)
     """End of the quiet hours (local HH:MM); set with quiet_start, or clear both."""
     timezone: str | None = Field(None, examples=["Asia/Shanghai"])
     """The IANA time zone the quiet hours and the digest time are in."""
     digest_enabled: bool | None = None
     """Gather non-urgent email and SMS into one daily digest instead of sending each."""
-    digest_at: str | None = Field(None, examples=["18:00"])
+    digest_at: str | None = Field(None, examples=["18:00"], json_schema_extra=_HHMM_DOC)
     """Local time of day (HH:MM) the daily digest goes out."""
 
     _v_hhmm = field_validator("quiet_start", "quiet_end", "digest_at")(_hhmm)
@@ -71,15 +75,15 @@ class PreferencesRead(OutputModel):
 
     channels: dict[str, list[MessageChannel]]
     """Channels per event type; key "*" is the fallback; empty means the defaults (inbox and email, plus SMS when urgent)."""
-    quiet_start: str | None = None
+    quiet_start: str | None = Field(None, json_schema_extra=_HHMM_DOC)
     """Start of the quiet hours (local HH:MM), or null for none."""
-    quiet_end: str | None = None
+    quiet_end: str | None = Field(None, json_schema_extra=_HHMM_DOC)
     """End of the quiet hours (local HH:MM), or null for none."""
     timezone: str
     """The IANA time zone of the quiet hours and the digest time."""
     digest_enabled: bool
     """Whether non-urgent email and SMS are gathered into a daily digest."""
-    digest_at: str
+    digest_at: str = Field(json_schema_extra=_HHMM_DOC)
     """Local time of day (HH:MM) the daily digest goes out."""
 
 
