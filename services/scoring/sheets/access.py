@@ -11,7 +11,8 @@ like a missing one (404).
 from __future__ import annotations
 
 from services.kit.auth import Principal
-from services.scoring.errors import NotInTeam, sheet_not_found
+from services.scoring.enums import SheetStatus
+from services.scoring.errors import InvalidTransition, NotInTeam, sheet_not_found
 from services.scoring.models import ScoreSheet
 from services.scoring.roles import ANY_READER, CITY_ADMIN, SCOPED_READERS, TEAM
 from services.scoring.sheets.repository import SheetVisibility
@@ -79,9 +80,21 @@ def require_leader(sheet: ScoreSheet, principal: Principal) -> None:
 
 
 def require_may_return(sheet: ScoreSheet, principal: Principal, *, submitted: bool) -> None:
-    """The team leader before review, or a city admin."""
+    """The team leader before review, or a city admin.
+
+    A leader may return the sheet in general, so a reviewed sheet refuses them for its state (409),
+    not for who they are (403).
+    """
     is_leader = principal.sub == sheet.team_leader_user_id
-    if not principal.has_role(CITY_ADMIN) and not (is_leader and submitted):
+    if principal.has_role(CITY_ADMIN):
+        return
+    if is_leader and not submitted:
+        raise InvalidTransition(
+            f"Sheet {sheet.id} is {sheet.status}: once reviewed, only a city admin may return it",
+            sheet_status=sheet.status,
+            allowed=[SheetStatus.SUBMITTED],
+        )
+    if not is_leader:
         raise NotInTeam(
             "Only the team leader (before review) or a city admin may return this sheet",
             team_id=sheet.team_id,

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from services.kit.auth import Principal
-from services.scoring.errors import NotInTeam, SheetNotFound
+from services.scoring.errors import InvalidTransition, NotInTeam, SheetNotFound
 from services.scoring.models import ScoreSheet
 from services.scoring.sheets import access
 from services.scoring.sheets.repository import SheetVisibility
@@ -84,6 +84,9 @@ class TestChanges:
     def test_the_leader_returns_before_review_a_city_admin_always(self):
         leader = who("team_leader", sub="u-leader")
         access.require_may_return(sheet(), leader, submitted=True)
-        with pytest.raises(NotInTeam):
+        # Reviewed: the leader is still the leader, the sheet's state refuses them (409, not 403).
+        with pytest.raises(InvalidTransition):
             access.require_may_return(sheet(), leader, submitted=False)
+        with pytest.raises(NotInTeam):
+            access.require_may_return(sheet(), who("inspector", sub="u-someone"), submitted=True)
         access.require_may_return(sheet(), who("city_admin"), submitted=False)
