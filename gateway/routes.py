@@ -195,10 +195,19 @@ def merge_openapi(
     for area in sorted(docs):
         doc = docs[area]
         own = doc.get("components", {}).get("schemas", {})
+        # A name two services define differently is renamed, and so is every schema that refers to a
+        # renamed one (``Page_TemplateRead_`` is textually the same in two services, yet its items are
+        # each service's own ``TemplateRead``): repeat until no more names change.
         renames: dict[str, str] = {}
-        for name, schema in own.items():
-            if name in schemas and schemas[name] != schema:
-                renames[name] = f"{area.capitalize()}_{name}"
+        while True:
+            more = {
+                name: f"{area.capitalize()}_{name}"
+                for name, schema in own.items()
+                if name not in renames and name in schemas and schemas[name] != _rewrite_refs(schema, renames)
+            }
+            if not more:
+                break
+            renames.update(more)
         for name, schema in own.items():
             target = renames.get(name, name)
             schemas[target] = _rewrite_refs(schema, renames)

@@ -53,10 +53,15 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: error_response(status) for status in statuses}
 
 
+# An id or key echoed back is the value as the caller sent it: an integer id, or a string key (or a
+# malformed id, e.g. with leading zeros, echoed as sent).
+ID_OR_KEY = "integer|string"
+
+
 def _members(*groups: tuple[str, ...]) -> dict[str, Any]:
     """Extension members that share a type and a meaning: (type, description, name, name, ...)."""
     return {
-        name: {"type": kind, "description": f"When present: {meaning}"}
+        name: {"type": kind.split("|") if "|" in kind else kind, "description": f"When present: {meaning}"}
         for kind, meaning, *names in groups
         for name in names
     }
@@ -114,7 +119,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "retry_after": {"type": "integer", "description": "On 429 and 503: seconds to wait before retrying"},
         **_members(
             (
-                "integer",
+                ID_OR_KEY,
                 "the id of the object the problem is about (404, 409)",
                 "problem_id",
                 "sheet_id",
@@ -131,7 +136,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
                 "line",
             ),
             (
-                "string",
+                ID_OR_KEY,
                 "the key of the object or value the problem is about",
                 "code",
                 "site_code",

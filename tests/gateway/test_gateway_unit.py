@@ -168,6 +168,47 @@ class TestRouteRules:
 
 
 class TestMergeOpenApi:
+    def test_a_schema_referring_to_a_renamed_one_is_renamed_with_it(self):
+        """`Page_Item_` reads the same in both services, but each one's items are its own `Item`."""
+
+        def doc(prop: str) -> dict:
+            ref = {"$ref": "#/components/schemas/Page_Item_"}
+            return {
+                "paths": {
+                    "/items": {
+                        "get": {"responses": {"200": {"content": {"application/json": {"schema": ref}}}}}
+                    }
+                },
+                "components": {
+                    "schemas": {
+                        "Item": {"type": "object", "properties": {prop: {"type": "integer"}}},
+                        "Page_Item_": {
+                            "type": "object",
+                            "properties": {
+                                "items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}}
+                            },
+                        },
+                    }
+                },
+            }
+
+        merged = merge_openapi(
+            {"paths": {}},
+            {"notify": doc("a"), "rectification": doc("b")},
+            title="t",
+            version="1",
+            description="d",
+        )
+        schemas = merged["components"]["schemas"]
+
+        def items_of(path: str) -> dict:
+            page = merged["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+            page_schema = schemas[page["$ref"].rsplit("/", 1)[1]]
+            return schemas[page_schema["properties"]["items"]["items"]["$ref"].rsplit("/", 1)[1]]
+
+        assert "a" in items_of("/api/v1/notify/items")["properties"]
+        assert "b" in items_of("/api/v1/rectification/items")["properties"]
+
     def test_same_named_different_schemas_are_both_kept(self):
         a = {
             "paths": {

@@ -45,7 +45,16 @@ def import_rejected(report: ImportReport, what: str) -> errors.ImportRejected:
     return errors.ImportRejected(
         f"{report.rejected} of {report.total_rows} {what} rows are bad; nothing was imported "
         "(fix them, or import with good_rows_only=true)",
-        errors=[e.model_dump() for e in report.errors],
+        # Each bad row in the shape every 422 uses (loc, msg, type), with the row's own details beside.
+        errors=[
+            {
+                **e.model_dump(),
+                "loc": ["file", e.line, *([e.column] if e.column else [])],
+                "msg": e.reason,
+                "type": e.problem,
+            }
+            for e in report.errors
+        ],
         report=report.model_dump(mode="json"),
     )
 
