@@ -83,20 +83,34 @@ def check_item_score(
 
 
 def item_points(
-    item: RubricItem, data: Mapping[str, Any], scale: Mapping[Grade, float], poll_rate: Decimal | None
+    item: RubricItem,
+    data: Mapping[str, Any],
+    scale: Mapping[Grade, float],
+    poll_rate: Decimal | None,
+    *,
+    exact: bool = False,
 ) -> Decimal | None:
-    """Points awarded for one (already checked) item score; None when it cannot be scored yet."""
+    """Points awarded for one (already checked) item score; None when it cannot be scored yet.
+
+    Shown rounded to the cent; `exact=True` gives the unrounded value the sheet's score is computed
+    from, so a score is rounded once (D08 = 20 × 0.89667 counts as 17.9333…, not 17.93).
+    """
     max_points = dec(item.points)
     kind = item.scoring_type
+    value: Decimal | None
     if kind == "deduction":
         taken = sum((dec(d["points"]) for d in data.get("deductions") or []), Decimal(0))
-        return r2(max(Decimal(0), max_points - taken))
-    if kind == "graded":
-        return r2(max_points * dec(scale[data["grade"]]) / HUNDRED)
-    if kind == "rate":
+        value = max(Decimal(0), max_points - taken)
+    elif kind == "graded":
+        value = max_points * dec(scale[data["grade"]]) / HUNDRED
+    elif kind == "rate":
         rate = poll_rate if item.source else (dec(data["rate"]) if data.get("rate") is not None else None)
-        return None if rate is None else r2(max_points * rate)
-    return max_points if data.get("met") else Decimal(0)
+        value = None if rate is None else max_points * rate
+    else:
+        value = max_points if data.get("met") else Decimal(0)
+    if value is None or exact:
+        return value
+    return r2(value)
 
 
 def item_vetoed(item: RubricItem, data: Mapping[str, Any]) -> bool:

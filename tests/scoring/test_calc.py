@@ -257,3 +257,40 @@ class TestProperties:
         low = min([own, *grassroots])
         high = max([own, *grassroots])
         assert low - D("0.01") <= res.composite <= high + D("0.01")
+
+
+class TestRoundedOnce:
+    """The score is rounded once, at the end: no item (D08) is rounded before it is added up."""
+
+    # Party members 7 满意 / 4 基本满意, no residents answered: rate = (700 + 320) / 1100 = 0.92727…,
+    # D08 = 20 × 0.92727… = 18.5454…, D = 66.2 + 18.5454… = 84.7454…,
+    # score = 70 % × 89.70 + 30 % × 84.7454… = 62.79 + 25.42363… = 88.21363… → 88.21.
+    # Rounding D08 first (18.55) gave 62.79 + 25.425 = 88.215 → 88.22, one cent off.
+    POLL = {
+        "party_member": {"satisfied": 7, "basically_satisfied": 4, "dissatisfied": 0},
+        "resident": {"satisfied": 0, "basically_satisfied": 0, "dissatisfied": 0},
+    }
+
+    def exact_points(self) -> dict[str, Decimal | None]:
+        rate = calc.poll_rate(self.POLL, RUBRIC)
+        out: dict[str, Decimal | None] = {}
+        for code, data in VILLAGE_DATA.items():
+            it = RUBRIC.item(code)
+            assert it is not None
+            out[code] = calc.item_points(it, data, RUBRIC.graded_scale, rate, exact=True)
+        return out
+
+    def test_hand_computed_score_rounds_once(self):
+        points = self.exact_points()
+        assert calc.r2(points["D08"] or D(0)) == D("18.55")  # shown on the item, rounded
+        res = calc.sheet_result(RUBRIC, "village", points)
+        assert res.score == D("88.21")
+        assert {s.code: s.points for s in res.sections} == {"C": D("89.70"), "D": D("84.75")}
+
+    def test_exact_points_are_unrounded_and_round_to_the_shown_ones(self):
+        rate = calc.poll_rate(self.POLL, RUBRIC)
+        d08 = RUBRIC.item("D08")
+        assert d08 is not None
+        exact = calc.item_points(d08, {}, RUBRIC.graded_scale, rate, exact=True)
+        assert exact is not None and exact != calc.r2(exact)
+        assert calc.item_points(d08, {}, RUBRIC.graded_scale, rate) == calc.r2(exact)

@@ -323,9 +323,21 @@ def _validate_update(
         raise InvalidScores(f"{len(errors)} invalid field(s); nothing was saved", errors=errors)
 
 
-def points_of(items: list[ItemScore]) -> dict[str, Decimal | None]:
-    """Each item's points as exact decimals (None while unscored)."""
-    return {i.item_code: None if i.points is None else calc.dec(i.points) for i in items}
+def points_of(
+    items: list[ItemScore], definition: RubricDefinition, poll: dict[str, Any] | None
+) -> dict[str, Decimal | None]:
+    """Each item's points as exact, unrounded decimals (None while unscored): the score is rounded once."""
+    rate = calc.poll_rate(poll, definition)
+    out: dict[str, Decimal | None] = {}
+    for i in items:
+        it = definition.item(i.item_code)
+        exact = (
+            None
+            if i.points is None or it is None
+            else calc.item_points(it, i.detail, definition.graded_scale, rate, exact=True)
+        )
+        out[i.item_code] = calc.dec(i.points) if exact is None and i.points is not None else exact
+    return out
 
 
 def vetoed_items(definition: RubricDefinition, items: list[ItemScore]) -> set[str]:
@@ -416,7 +428,7 @@ async def update_sheet(
         changes["items"] = item_changes
     if not changes:
         return sheet
-    _recompute(sheet, definition, points_of(items), vetoed_items(definition, items))
+    _recompute(sheet, definition, points_of(items, definition, sheet.poll), vetoed_items(definition, items))
     sheet.version += 1
     sheet.updated_at = now
     session.add(sheet)
@@ -721,7 +733,9 @@ def sheet_read(
     sheet: ScoreSheet, rubric: Rubric, definition: RubricDefinition, items: list[ItemScore]
 ) -> SheetRead:
     """The whole sheet as the API shows it, its results recomputed from its items."""
-    result = calc.sheet_result(definition, sheet.site_type, points_of(items), vetoed_items(definition, items))
+    result = calc.sheet_result(
+        definition, sheet.site_type, points_of(items, definition, sheet.poll), vetoed_items(definition, items)
+    )
     out_items = []
     for row in items:
         it = definition.item(row.item_code)
