@@ -285,10 +285,13 @@ def composite_of_mean(
     )
 
 
-def competition_ranks(values: Sequence[Decimal | None]) -> list[int | None]:
-    """Standard competition ranks ("1224") for values sorted best first; equal values share a rank."""
+def competition_ranks(values: Sequence[object | None]) -> list[int | None]:
+    """Standard competition ranks ("1224") for values sorted best first; equal values share a rank.
+
+    A value may be a tuple such as (vetoed, incomplete, score): entries share a rank only when all equal.
+    """
     ranks: list[int | None] = []
-    prev: Decimal | None = None
+    prev: object | None = None
     prev_rank = 0
     for i, v in enumerate(values):
         if v is None:

@@ -48,6 +48,8 @@ def district_table(rows: Sequence[dict[str, Any]]) -> Table:
         "本级权重（%）",
         "基层权重（%）",
         "数据完整",
+        "缺失说明",
+        "一票否决",
         "计算说明",
     ]
     body = [
@@ -62,6 +64,8 @@ def district_table(rows: Sequence[dict[str, Any]]) -> Table:
             d["own_weight"],
             d["grassroots_weight"],
             "是" if d["complete"] else "否",
+            "；".join(m["message"] for m in d.get("missing") or []),
+            "是" if d.get("vetoed") else "否",
             d["explanation"],
         ]
         for d in rows

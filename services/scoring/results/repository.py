@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Integer, case, cast, func, select
+from sqlalchemy import Integer, String, case, cast, func, select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -72,6 +72,13 @@ async def sheets_of_types(
     return list((await execute(session, stmt)).all())
 
 
+async def round_districts(session: AsyncSession, *, round_code: str) -> list[str]:
+    """Every district with a sheet of the round, whatever its status (so none drops out of the ranking)."""
+    district = col(ScoreSheet.district)
+    stmt = select(district).where(col(ScoreSheet.round_code) == round_code).group_by(district)
+    return [d for d in (await execute(session, stmt)).scalars().all() if d]
+
+
 async def ranked_sites(
     session: AsyncSession,
     *,
@@ -84,7 +91,9 @@ async def ranked_sites(
 ) -> tuple[list[Any], int]:
     """Scored sheets of one type, best first, with their competition rank among all of that type in the round."""
     score = col(ScoreSheet.score)
-    rank = func.rank().over(order_by=score.desc()).label("rank")
+    # A vetoed sheet (veto_items not empty) ranks after every sheet without a veto.
+    vetoed = case((cast(col(ScoreSheet.veto_items), String) != "[]", 1), else_=0)
+    rank = func.rank().over(order_by=(vetoed, score.desc())).label("rank")
     inner = (
         select(*SHEET_RESULT_COLUMNS, rank)
         .where(

@@ -4,6 +4,7 @@ with the round they belong to beside them."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from pydantic import ConfigDict, Field
 from pydantic.config import JsonDict
@@ -32,6 +33,29 @@ class _PageOf(OutputModel):
     """How many items come before this page"""
 
 
+class MissingPart(StrEnum):
+    """What a district's composite lacks (本轮无计入评分表 / 缺本级 A 板块评分表 / 缺基层点位评分表)."""
+
+    NO_COUNTED_SHEET = "no_counted_sheet"
+    NO_OWN_SHEET = "no_own_sheet"
+    NO_GRASSROOTS_SHEET = "no_grassroots_sheet"
+
+
+class Missing(OutputModel):
+    """One part a district's composite lacks, as a code and in Chinese."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"code": "no_own_sheet", "message": "缺少区县（功能区）本级 A 板块评分表"}]
+        }
+    )
+
+    code: MissingPart
+    """What is missing, as a code"""
+    message: str
+    """What is missing, in Chinese"""
+
+
 class OwnSheet(OutputModel):
     """A district's own sheet (section A), counted in its composite."""
 
@@ -47,6 +71,8 @@ class OwnSheet(OutputModel):
     """The sheet's grade"""
     status: SheetStatus
     """locked, or reviewed in a preview"""
+    veto_items: list[str] = Field(examples=[[]])
+    """Veto items the sheet fails (any makes the district vetoed)"""
 
 
 class TypeMean(OutputModel):
@@ -64,6 +90,8 @@ _DISTRICT_EXAMPLE: JsonDict = {
     "composite": 93.1,
     "grade": "好",
     "complete": True,
+    "missing": [],
+    "vetoed": False,
     "own_score": 95.0,
     "own_sheets": [
         {
@@ -73,6 +101,7 @@ _DISTRICT_EXAMPLE: JsonDict = {
             "score": 95.0,
             "grade": "好",
             "status": "locked",
+            "veto_items": [],
         }
     ],
     "grassroots_mean": 91.83,
@@ -80,7 +109,7 @@ _DISTRICT_EXAMPLE: JsonDict = {
     "grassroots_by_type": {"town": {"count": 1, "mean": 92.0}, "village": {"count": 2, "mean": 91.75}},
     "own_weight": 40.0,
     "grassroots_weight": 60.0,
-    "explanation": "40% × 95.00 (own section A) + 60% × 91.83 (mean of 3 grassroots sites) = 93.10",
+    "explanation": "40% × 95.00（本级 A 板块）+ 60% × 91.8333…（3 个基层点位平均）= 93.10",
     "preview_sheets": 0,
 }
 
@@ -91,7 +120,7 @@ class DistrictRanking(OutputModel):
     model_config = ConfigDict(json_schema_extra={"examples": [_DISTRICT_EXAMPLE]})
 
     rank: int | None
-    """Competition rank in the whole city (equal composites share one)"""
+    """Competition rank in the whole city (equal standings share one); null when nothing is counted yet"""
     district: str
     """The district or zone slug"""
     composite: float | None
@@ -99,7 +128,13 @@ class DistrictRanking(OutputModel):
     grade: Grade | None
     """The composite's grade"""
     complete: bool = Field(
-        description="False when the district's own sheet or all its grassroots sheets are missing"
+        description="False when the district's own sheet or all its grassroots sheets are missing "
+        "(`missing` says which); incomplete districts rank after the complete ones"
+    )
+    missing: list[Missing]
+    """What the composite lacks (empty when complete)"""
+    vetoed: bool = Field(
+        description="The district's own sheet fails a veto item (一票否决): it ranks after every district without one"
     )
     own_score: float | None
     """The district's own section-A score"""
@@ -162,6 +197,7 @@ _SITE_RANKING: JsonDict = {
     "score": 97.62,
     "grade": "好",
     "veto_items": [],
+    "vetoed": False,
     "sections": {"C": {"points": 68.5, "max_points": 70.0, "percent": 97.86, "weight": 70.0}},
     "preview": False,
 }
@@ -186,6 +222,9 @@ class SiteRanking(OutputModel):
     """The grade"""
     veto_items: list[str]
     """Veto items failed"""
+    vetoed: bool = Field(
+        description="The sheet fails a veto item (一票否决): it ranks after every site of its type without one"
+    )
     sections: dict[str, SectionSummary]
     """Subtotals by section code"""
     preview: bool = Field(description="True when the sheet is reviewed but not locked")

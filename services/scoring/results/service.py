@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -24,6 +25,7 @@ from services.scoring.results import access, repository
 from services.scoring.results.schemas import (
     DistrictRankingPage,
     ItemProblemsPage,
+    MissingPart,
     PublicationRead,
     SiteRankingPage,
     TrendPage,
@@ -46,12 +48,35 @@ def _fmt(x: Decimal | float | None) -> str:
     return "—" if x is None else f"{Decimal(str(x)):.2f}"
 
 
-def district_rows(
-    aggregates: list[Any], own_rows: list[Any], definition: RubricDefinition
-) -> list[dict[str, Any]]:
-    """Composite and rank of every district with a counted sheet, best first, with the numbers behind each.
+MISSING_TEXT: dict[MissingPart, str] = {
+    MissingPart.NO_COUNTED_SHEET: "本轮尚无计入排名的评分表（需已锁定）",
+    MissingPart.NO_OWN_SHEET: "缺少区县（功能区）本级 A 板块评分表",
+    MissingPart.NO_GRASSROOTS_SHEET: "缺少基层点位评分表",
+}
 
-    `aggregates` are (district, site_type, status, n, cents) groups; `own_rows` the districts' own sheets.
+
+def _mean_text(x: Decimal | None) -> str:
+    """The grassroots mean as the explanation prints it: unrounded (4 places, … when cut) so its sum adds up."""
+    if x is None:
+        return "—"
+    cut = x.quantize(Decimal("0.0001"), rounding=ROUND_DOWN)
+    text = f"{cut:.4f}".rstrip("0")
+    text = text + "0" * max(0, 2 - len(text.split(".")[1])) if "." in text else f"{text}.00"
+    return text if cut == x else f"{text}…"
+
+
+def district_rows(
+    aggregates: list[Any],
+    own_rows: list[Any],
+    definition: RubricDefinition,
+    districts: Iterable[str] = (),
+) -> list[dict[str, Any]]:
+    """Composite and rank of every district, best first, with the numbers behind each.
+
+    `aggregates` are (district, site_type, status, n, cents) groups; `own_rows` the districts' own sheets;
+    `districts` every district the round has a sheet in, so one with no counted sheet still appears.
+    Entries without a veto come first, then vetoed ones (own sheet vetoed); within each, complete ones
+    before incomplete ones; then by composite. A district with nothing counted is listed last, unranked.
     """
     comp = definition.composite
     own_types = set(comp.own_site_types)
@@ -72,7 +97,7 @@ def district_rows(
         if r.score is not None:
             own[r.district].append(r)
     out: list[dict[str, Any]] = []
-    for district in sorted(set(own) | set(grass)):
+    for district in sorted(set(own) | set(grass) | set(districts)):
         own_scores = [calc.dec(r.score) for r in own[district]]
         # A district has one own sheet; should a zone report two, their mean stands for it.
         own_score = calc.r2(sum(own_scores, Decimal(0)) / len(own_scores)) if own_scores else None
@@ -81,18 +106,34 @@ def district_rows(
         cents = sum(v[1] for v in by_type.values())
         mean = Decimal(cents) / (100 * n) if n else None
         res = calc.composite_of_mean(own_score, mean, n, definition)
+        vetoed = any(r.veto_items for r in own[district])
+        missing: list[MissingPart] = []
+        if own_score is None and mean is None:
+            missing.append(MissingPart.NO_COUNTED_SHEET)
+        else:
+            if own_score is None:
+                missing.append(MissingPart.NO_OWN_SHEET)
+            if mean is None:
+                missing.append(MissingPart.NO_GRASSROOTS_SHEET)
         explanation = (
-            f"{float(res.own_weight):g}% × {_fmt(res.own_score)} (own section A) + {float(res.grassroots_weight):g}% × "
-            f"{_fmt(res.grassroots_mean)} (mean of {res.grassroots_count} grassroots sites) = {_fmt(res.composite)}"
+            f"{float(res.own_weight):g}% × {_fmt(res.own_score)}（本级 A 板块）+ {float(res.grassroots_weight):g}% × "
+            f"{_mean_text(mean)}（{res.grassroots_count} 个基层点位平均）= {_fmt(res.composite)}"
         )
-        if not res.complete:
-            explanation += " (incomplete: the missing part's weight goes to the other)"
+        if missing:
+            explanation += "（不完整：" + "；".join(MISSING_TEXT[m] for m in missing)
+            explanation += (
+                "，缺失部分的权重由另一部分承担，排在完整的区县之后）" if res.composite is not None else "）"
+            )
+        if vetoed:
+            explanation += "（一票否决：排在所有未被否决的区县之后）"
         out.append(
             {
                 "district": district,
                 "composite": res.composite,
                 "grade": calc.grade_for(res.composite, definition) if res.composite is not None else None,
-                "complete": res.complete,
+                "complete": not missing,
+                "missing": [{"code": m, "message": MISSING_TEXT[m]} for m in missing],
+                "vetoed": vetoed,
                 "own_score": _f(res.own_score),
                 "own_sheets": [
                     {
@@ -102,6 +143,7 @@ def district_rows(
                         "score": r.score,
                         "grade": r.grade,
                         "status": r.status,
+                        "veto_items": r.veto_items,
                     }
                     for r in own[district]
                 ],
@@ -117,9 +159,15 @@ def district_rows(
                 "preview_sheets": previews[district],
             }
         )
-    # Best first; equal composites share a rank and are listed by district slug.
-    out.sort(key=lambda d: (d["composite"] is None, -(d["composite"] or 0), d["district"]))
-    for row, rank in zip(out, calc.competition_ranks([d["composite"] for d in out]), strict=True):
+
+    def standing(d: dict[str, Any]) -> tuple[bool, bool, Decimal] | None:
+        # What the rank compares: no veto before veto, complete before incomplete, then the composite.
+        c = d["composite"]
+        return None if c is None else (d["vetoed"], not d["complete"], -c)
+
+    # Best first; equal standings share a rank and are listed by district slug; unranked ones last.
+    out.sort(key=lambda d: (d["composite"] is None, standing(d) or (True, True, Decimal(0)), d["district"]))
+    for row, rank in zip(out, calc.competition_ranks([standing(d) for d in out]), strict=True):
         row["rank"] = rank
         row["composite"] = _f(row["composite"])
     return out
@@ -133,7 +181,8 @@ async def ranking_of(
     own_rows = await repository.sheets_of_types(
         session, round_code=round_code, statuses=statuses, site_types=definition.composite.own_site_types
     )
-    return district_rows(aggregates, own_rows, definition)
+    districts = await repository.round_districts(session, round_code=round_code)
+    return district_rows(aggregates, own_rows, definition, districts)
 
 
 async def district_ranking_rows(
@@ -215,6 +264,7 @@ def site_row(r: Any, rank: int | None) -> dict[str, Any]:
         "score": r.score,
         "grade": r.grade,
         "veto_items": r.veto_items,
+        "vetoed": bool(r.veto_items),
         "sections": r.section_scores,
         "preview": r.status != SheetStatus.LOCKED,
     }
@@ -222,8 +272,11 @@ def site_row(r: Any, rank: int | None) -> dict[str, Any]:
 
 def site_rows(rows: list[Any]) -> list[dict[str, Any]]:
     """Rank already-read rows of one site type in memory (the exports read every row anyway)."""
-    scored = sorted((r for r in rows if r.score is not None), key=lambda r: (-r.score, r.site_code))
-    ranks = calc.competition_ranks([calc.dec(r.score) for r in scored])
+    # Sheets without a veto first, vetoed ones after them; each by score.
+    scored = sorted(
+        (r for r in rows if r.score is not None), key=lambda r: (bool(r.veto_items), -r.score, r.site_code)
+    )
+    ranks = calc.competition_ranks([(bool(r.veto_items), -calc.dec(r.score)) for r in scored])
     return [site_row(r, rank) for r, rank in zip(scored, ranks, strict=True)]
 
 
