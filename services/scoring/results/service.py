@@ -360,6 +360,8 @@ async def publish_results(
                 "composite",
                 "grade",
                 "complete",
+                "missing",
+                "vetoed",
                 "own_score",
                 "grassroots_mean",
                 "grassroots_count",
