@@ -193,20 +193,28 @@ def sheet_result(
     site_type: str,
     points: Mapping[str, Decimal | None],
     vetoed: Iterable[str] = (),
+    not_applicable: Iterable[str] = (),
 ) -> SheetResult:
     """Section subtotals, the 100-point score (Σ weight × subtotal / section maximum), grade and veto cap.
 
     Only items that apply to `site_type` count, so a village and a town are scored on the same scale.
+    An item marked not applicable (不适用) at this site leaves the denominator exactly as an item that
+    does not apply to the site type: its points leave its section's maximum; a section left with no item
+    drops out and the other sections' weights are rescaled to 100 %.
     The score is None until every applicable item is scored.
     """
     weights = rubric.section_weights.get(site_type, {})
+    skipped = set(not_applicable)
     by_section: dict[str, list[tuple[RubricItem, Decimal | None]]] = {}
     titles: dict[str, str] = {}
     for section, it in rubric.applicable_items(site_type):
+        if it.code in skipped:
+            continue
         by_section.setdefault(section.code, []).append((it, points.get(it.code)))
         titles[section.code] = section.title
     sections: list[SectionResult] = []
     raw = Decimal(0)
+    weight_sum = Decimal(0)
     scored = total = 0
     for code, rows in by_section.items():
         got = sum((p for _, p in rows if p is not None), Decimal(0))
@@ -221,18 +229,20 @@ def sheet_result(
                 weight=w,
                 points=r2(got),
                 max_points=maximum,
-                percent=r2(got * HUNDRED / maximum) if complete else None,
+                percent=r2(got * HUNDRED / maximum) if complete and maximum else None,
                 scored_items=n_scored,
                 items=len(rows),
             )
         )
-        raw += w * got / maximum
+        if maximum:
+            raw += w * got / maximum
+            weight_sum += w
         scored += n_scored
         total += len(rows)
     veto_items = sorted(set(vetoed))
-    if scored < total:
+    if scored < total or not weight_sum:
         return SheetResult(sections, None, None, None, veto_items, scored, total)
-    score = r2(raw)
+    score = r2(raw * HUNDRED / weight_sum)
     grade = grade_for(score, rubric)
     capped = cap_grade(grade, rubric.veto_grade, rubric) if veto_items else grade
     return SheetResult(sections, score, capped, grade, veto_items, scored, total)

@@ -294,3 +294,28 @@ class TestRoundedOnce:
         exact = calc.item_points(d08, {}, RUBRIC.graded_scale, rate, exact=True)
         assert exact is not None and exact != calc.r2(exact)
         assert calc.item_points(d08, {}, RUBRIC.graded_scale, rate) == calc.r2(exact)
+
+
+class TestNotApplicable:
+    """An item marked 不适用 at a site leaves the denominator, as an item of another site type does."""
+
+    def test_item_leaves_its_section_maximum(self):
+        # The worked village with C14 (6 points, scored 5) not applicable: C = 84.70 / 94 = 90.1064 %,
+        # score = 70 % × 90.1064 + 30 % × 84.1333 = 63.0745 + 25.24 = 88.3145 → 88.31 (was 88.03).
+        points = village_points()
+        res = calc.sheet_result(RUBRIC, "village", points, not_applicable={"C14"})
+        c, d = res.sections
+        assert (c.points, c.max_points, c.percent, c.items) == (D("84.70"), D(94), D("90.11"), 13)
+        assert d.percent == D("84.13")
+        assert res.score == D("88.31") and res.complete
+
+    def test_unscored_not_applicable_item_does_not_hold_the_score_back(self):
+        points = {**village_points(), "C14": None}
+        assert calc.sheet_result(RUBRIC, "village", points).score is None
+        assert calc.sheet_result(RUBRIC, "village", points, not_applicable={"C14"}).score == D("88.31")
+
+    def test_section_with_no_item_left_drops_out_and_weights_rescale(self):
+        d_items = {it.code for s, it in RUBRIC.applicable_items("village") if s.code == "D"}
+        res = calc.sheet_result(RUBRIC, "village", village_points(), not_applicable=d_items)
+        assert [s.code for s in res.sections] == ["C"]
+        assert res.score == D("89.70")  # C alone carries 100 %
