@@ -24,6 +24,7 @@ from services.rectification.countdown import (
     Template,
     add_days,
     clamp_midterm,
+    plan_milestones,
     reminder_moment,
 )
 from services.rectification.deadlines import repository
@@ -31,10 +32,13 @@ from services.rectification.deadlines.policy import Policy
 from services.rectification.deadlines.schemas import (
     CalendarYearIn,
     CalendarYearRead,
+    PreviewMilestone,
+    SchedulePreview,
     TemplateIn,
     TemplateRead,
 )
 from services.rectification.enums import (
+    MILESTONE_LABELS,
     SEVERITY_LABELS,
     CalendarSource,
     HistoryAction,
@@ -52,6 +56,8 @@ from services.rectification.working_days import (
     WorkCalendar,
     end_of_local_day,
     entered_year,
+    local_date,
+    start_of_local_day,
 )
 
 TIMER_EVENT_NAMESPACE = uuid.UUID("6f1c63b6-4d0e-4b8e-9d57-8f0f5e6d2a11")
@@ -232,6 +238,35 @@ async def calendar_year(session: AsyncSession, year: int) -> CalendarYearRead:
     holidays = sorted(d for d in chinese_calendar.holidays if d.year == year)
     workdays = sorted(d for d in chinese_calendar.workdays if d.year == year)
     return CalendarYearRead(year=year, source=CalendarSource.PACKAGE, holidays=holidays, workdays=workdays)
+
+
+async def preview_schedule(session: AsyncSession, *, severity: str, issued_on: date) -> SchedulePreview:
+    """The schedule a problem of `severity` issued on `issued_on` would get (nothing is created)."""
+    template = await template_for(session, severity)
+    calendar = await load_calendar(session)
+    plans = plan_milestones(
+        calendar=calendar, template=template, starts_at=start_of_local_day(issued_on), deadline_at=None
+    )
+    completion = next(p for p in plans if p.kind == MilestoneKind.COMPLETION)
+    return SchedulePreview(
+        severity=Severity(severity),
+        severity_label=SEVERITY_LABELS[severity],
+        issued_on=issued_on,
+        deadline_on=local_date(completion.due_at),
+        provisional=any(p.provisional for p in plans),
+        milestones=[
+            PreviewMilestone(
+                kind=p.kind,
+                label=MILESTONE_LABELS[p.kind],
+                due_on=local_date(p.due_at),
+                due_at=p.due_at,
+                provisional=p.provisional,
+            )
+            for p in plans
+        ],
+        verification_days=template.verification_days,
+        verification_working=template.verification_working,
+    )
 
 
 # --- a problem's timers ----------------------------------------------------------------------
