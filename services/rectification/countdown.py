@@ -58,10 +58,14 @@ class MilestonePlan:
 
 
 def add_days(calendar: WorkCalendar, start: date, days: int, working: bool) -> tuple[date, bool]:
-    """`days` calendar or working days after `start`, and whether the result is provisional."""
+    """`days` calendar or working days after `start`, and whether the result is provisional.
+
+    A count of calendar days that lands on a non-working day rolls to the next working day (a
+    deadline never falls in a holiday); either count is provisional when it crossed a guessed year.
+    """
     if working:
         return calendar.add_working_days(start, days)
-    return start + timedelta(days=days), False
+    return calendar.roll_to_workday(start + timedelta(days=days))
 
 
 def plan_milestones(
@@ -107,13 +111,29 @@ def plan_milestones(
         plan = MilestonePlan(MilestoneKind.PLAN, 1, plan_due_at, None, None, False, False)
     if midterm_due_at is None:
         span = (local_date(completion.due_at) - start_on).days
-        day = start_on + timedelta(days=span * template.midterm_percent // 100)
+        offset = span * template.midterm_percent // 100
+        day, prov = add_days(calendar, start_on, offset, False)
         midterm = MilestonePlan(
-            MilestoneKind.MIDTERM, 2, min(end_of_local_day(day), completion.due_at), None, None, False, False
+            MilestoneKind.MIDTERM,
+            2,
+            clamp_midterm(end_of_local_day(day), plan.due_at, completion.due_at),
+            start_on,
+            offset,
+            False,
+            prov,
         )
     else:
         midterm = MilestonePlan(MilestoneKind.MIDTERM, 2, midterm_due_at, None, None, False, False)
     return [plan, midterm, completion]
+
+
+def clamp_midterm(midterm_at: datetime, plan_at: datetime, completion_at: datetime) -> datetime:
+    """The mid-term milestone kept between the plan and the completion (the order of the schedule).
+
+    A plan counted in working days can fall after a mid-term counted in calendar days across a long
+    holiday (plan 10-10, mid-term 10-07 around National Day): the mid-term then moves to the plan.
+    """
+    return min(max(midterm_at, plan_at), completion_at)
 
 
 def plan_verification(*, calendar: WorkCalendar, template: Template, submitted_at: datetime) -> MilestonePlan:

@@ -2,8 +2,10 @@
 
 Three sources, in order: the dates a city admin entered for a year (official notices come out each
 December, before the package is updated); the ``chinesecalendar`` package (it knows 2004-2026 and
-raises ``NotImplementedError`` outside); and, where neither knows the year, Monday to Friday. A
-date decided by that last fallback is *provisional*, and so is every schedule computed across it.
+raises ``NotImplementedError`` outside); and, where neither knows the year, Monday to Friday less
+the holidays whose date the State Council's rules fix (元旦 1 Jan, 劳动节 1 May, 国庆 1-3 Oct; the
+lunar holidays and the 调休 weekends are only known from each year's notice). A date decided by that
+last fallback is *provisional*, and so is every schedule computed across it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+# Holidays on a fixed Gregorian date (month, day), known for any year without its notice.
+FIXED_HOLIDAYS: frozenset[tuple[int, int]] = frozenset({(1, 1), (5, 1), (10, 1), (10, 2), (10, 3)})
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,7 @@ class WorkCalendar:
         try:
             return bool(chinese_calendar.is_workday(day)), False
         except NotImplementedError:
-            return day.weekday() < 5, True
+            return day.weekday() < 5 and (day.month, day.day) not in FIXED_HOLIDAYS, True
 
     def knows_year(self, year: int) -> bool:
         """Whether `year` is covered by entered dates or by the package (i.e. not a Mon-Fri guess)."""
@@ -62,6 +67,15 @@ class WorkCalendar:
             if working:
                 remaining -= 1
         return current, provisional
+
+    def roll_to_workday(self, day: date) -> tuple[date, bool]:
+        """`day` if it is a working day, else the next working day; and whether that is provisional."""
+        working, provisional = self.is_workday(day)
+        while not working:
+            day += timedelta(days=1)
+            working, guessed = self.is_workday(day)
+            provisional = provisional or guessed
+        return day, provisional
 
     def working_days_between(self, start: date, end: date) -> int:
         """Working days in (start, end]; negative when `end` is before `start`."""

@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 
 from services.kit.auth import PrincipalDep, allow
 from services.kit.db import SessionDep
 from services.kit.deps import ClockDep
+from services.kit.errors import field_error
 from services.kit.pagination import Page
 from services.rectification.deadlines import access, service
 from services.rectification.deadlines.schemas import (
     CalendarYearIn,
     CalendarYearRead,
+    SchedulePreview,
     TemplateIn,
     TemplateRead,
 )
 from services.rectification.deps import PolicyDep
 from services.rectification.enums import Severity
+from services.rectification.errors import InvalidSchedule
 from services.rectification.roles import READERS
+from services.rectification.working_days import local_date
 
 TAG = "rectification.deadlines"
 router = APIRouter(tags=[TAG])
@@ -43,6 +48,28 @@ async def put_schedule_template(
     return await service.put_template(
         session, severity=severity, template_in=body, principal=principal, now=clock.now()
     )
+
+
+@router.get("/schedule-preview", response_model=SchedulePreview, **allow(*READERS))
+async def preview_schedule(
+    severity: Annotated[Severity, Query(description="The severity of the problem, e.g. serious")],
+    session: SessionDep,
+    clock: ClockDep,
+    issued_on: Annotated[
+        date | None,
+        Query(
+            description="The day the problem would be issued (Beijing time), e.g. 2026-09-30; default today"
+        ),
+    ] = None,
+) -> SchedulePreview:
+    """Preview the countdown schedule a new problem would get, without creating one."""
+    day = issued_on if issued_on is not None else local_date(clock.now())
+    if not 2000 <= day.year <= 2098:
+        raise InvalidSchedule(
+            "无法预览该日期的整改时间表",
+            errors=[field_error(["query", "issued_on"], "下发日期须在 2000 年至 2098 年之间")],
+        )
+    return await service.preview_schedule(session, severity=severity, issued_on=day)
 
 
 @router.put("/holiday-calendar/{year}", response_model=CalendarYearRead, **allow(*access.EDITORS))

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.kit.schema import OutputModel
 from services.kit.text import InputModel
-from services.rectification.enums import CalendarSource, Severity
+from services.rectification.enums import CalendarSource, MilestoneKind, Severity
 
 _TEMPLATE_EXAMPLE: dict[str, Any] = {
     "plan_days": 5,
@@ -110,3 +110,83 @@ class CalendarYearRead(OutputModel):
     """Adjusted working weekends (调休上班日)"""
     recomputed_problems: int = 0
     """On entry: how many provisional schedules were recomputed"""
+
+
+_PREVIEW_MILESTONES: list[Any] = [
+    {
+        "kind": "plan",
+        "label": "制定整改方案",
+        "due_on": "2026-10-10",
+        "due_at": "2026-10-10T15:59:59Z",
+        "provisional": False,
+    },
+    {
+        "kind": "midterm",
+        "label": "中期进展报告",
+        "due_on": "2026-10-10",
+        "due_at": "2026-10-10T15:59:59Z",
+        "provisional": False,
+    },
+    {
+        "kind": "completion",
+        "label": "整改完成",
+        "due_on": "2026-10-15",
+        "due_at": "2026-10-15T15:59:59Z",
+        "provisional": False,
+    },
+]
+
+
+class PreviewMilestone(OutputModel):
+    """One milestone of a previewed countdown schedule."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_PREVIEW_MILESTONES[0]]})
+
+    kind: MilestoneKind
+    """Which milestone (plan, midterm, completion)"""
+    label: str
+    """The milestone in Chinese (制定整改方案, 中期进展报告, 整改完成)"""
+    due_on: date
+    """The day it falls due, in Beijing time (always a working day when computed from the template)"""
+    due_at: datetime
+    """The moment it falls due: the end of `due_on` in Beijing time"""
+    provisional: bool
+    """Whether the date was computed across a year whose holidays are not known yet (it may move)"""
+
+
+class SchedulePreview(OutputModel):
+    """The countdown schedule a new problem would get, computed without creating one."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "severity": "serious",
+                    "severity_label": "较重",
+                    "issued_on": "2026-09-30",
+                    "deadline_on": "2026-10-15",
+                    "provisional": False,
+                    "milestones": _PREVIEW_MILESTONES,
+                    "verification_days": 5,
+                    "verification_working": True,
+                }
+            ]
+        }
+    )
+
+    severity: Severity
+    """The severity whose countdown template was used"""
+    severity_label: str
+    """The severity in Chinese (一般, 较重, 严重)"""
+    issued_on: date
+    """The day the problem would be issued, in Beijing time (the countdown starts the next day)"""
+    deadline_on: date
+    """The rectification deadline (限期整改), in Beijing time"""
+    provisional: bool
+    """Whether any date was computed across a year whose holidays are not known yet"""
+    milestones: list[PreviewMilestone]
+    """The plan, mid-term and completion milestones, in order"""
+    verification_days: int
+    """Days verification gets, counted from the day the rectification is submitted"""
+    verification_working: bool
+    """Whether `verification_days` counts working days"""

@@ -19,16 +19,26 @@ from services.kit import outbox
 from services.kit.auth import Principal
 from services.kit.errors import field_error
 from services.rectification import events
-from services.rectification.countdown import DEFAULT_TEMPLATES, Template, add_days, reminder_moment
+from services.rectification.countdown import (
+    DEFAULT_TEMPLATES,
+    Template,
+    add_days,
+    clamp_midterm,
+    plan_milestones,
+    reminder_moment,
+)
 from services.rectification.deadlines import repository
 from services.rectification.deadlines.policy import Policy
 from services.rectification.deadlines.schemas import (
     CalendarYearIn,
     CalendarYearRead,
+    PreviewMilestone,
+    SchedulePreview,
     TemplateIn,
     TemplateRead,
 )
 from services.rectification.enums import (
+    MILESTONE_LABELS,
     SEVERITY_LABELS,
     CalendarSource,
     HistoryAction,
@@ -41,7 +51,14 @@ from services.rectification.enums import (
 from services.rectification.errors import InvalidSchedule
 from services.rectification.models import CalendarYear, Milestone, Problem, ScheduleTemplate, outbox_event
 from services.rectification.problems import repository as problem_repository
-from services.rectification.working_days import WorkCalendar, end_of_local_day, entered_year
+from services.rectification.working_days import (
+    FIXED_HOLIDAYS,
+    WorkCalendar,
+    end_of_local_day,
+    entered_year,
+    local_date,
+    start_of_local_day,
+)
 
 TIMER_EVENT_NAMESPACE = uuid.UUID("6f1c63b6-4d0e-4b8e-9d57-8f0f5e6d2a11")
 
@@ -170,6 +187,7 @@ async def _recompute_provisional(
                 m.due_at, m.provisional = end_of_local_day(day), prov
                 if m.kind == MilestoneKind.COMPLETION:
                     problem.deadline_at = m.due_at
+        _keep_in_order(milestones)
         problem.provisional = any(m.provisional for m in milestones if m.done_at is None)
         set_light_due(problem, milestones)
         problem_repository.add_history(
@@ -187,6 +205,20 @@ async def _recompute_provisional(
     return recomputed
 
 
+def _keep_in_order(milestones: list[Milestone]) -> None:
+    """After a recomputation: the plan no later than the completion, the mid-term between the two."""
+    by_kind = {m.kind: m for m in milestones}
+    plan, midterm = by_kind.get(MilestoneKind.PLAN), by_kind.get(MilestoneKind.MIDTERM)
+    completion = by_kind.get(MilestoneKind.COMPLETION)
+    if completion is None:
+        return
+    if plan is not None and plan.done_at is None and plan.due_at > completion.due_at:
+        plan.due_at = completion.due_at
+    if midterm is not None and midterm.done_at is None:
+        plan_at = plan.due_at if plan is not None else midterm.due_at
+        midterm.due_at = clamp_midterm(midterm.due_at, plan_at, completion.due_at)
+
+
 async def calendar_year(session: AsyncSession, year: int) -> CalendarYearRead:
     """Where a year's working days come from: entered, the package, or the Mon-Fri fallback."""
     calendar = await load_calendar(session)
@@ -199,12 +231,42 @@ async def calendar_year(session: AsyncSession, year: int) -> CalendarYearRead:
             workdays=sorted(entered.workdays),
         )
     if not calendar.knows_year(year):
-        return CalendarYearRead(year=year, source=CalendarSource.FALLBACK, holidays=[], workdays=[])
+        fixed = sorted(date(year, month, day) for month, day in FIXED_HOLIDAYS)
+        return CalendarYearRead(year=year, source=CalendarSource.FALLBACK, holidays=fixed, workdays=[])
     import chinese_calendar
 
     holidays = sorted(d for d in chinese_calendar.holidays if d.year == year)
     workdays = sorted(d for d in chinese_calendar.workdays if d.year == year)
     return CalendarYearRead(year=year, source=CalendarSource.PACKAGE, holidays=holidays, workdays=workdays)
+
+
+async def preview_schedule(session: AsyncSession, *, severity: str, issued_on: date) -> SchedulePreview:
+    """The schedule a problem of `severity` issued on `issued_on` would get (nothing is created)."""
+    template = await template_for(session, severity)
+    calendar = await load_calendar(session)
+    plans = plan_milestones(
+        calendar=calendar, template=template, starts_at=start_of_local_day(issued_on), deadline_at=None
+    )
+    completion = next(p for p in plans if p.kind == MilestoneKind.COMPLETION)
+    return SchedulePreview(
+        severity=Severity(severity),
+        severity_label=SEVERITY_LABELS[severity],
+        issued_on=issued_on,
+        deadline_on=local_date(completion.due_at),
+        provisional=any(p.provisional for p in plans),
+        milestones=[
+            PreviewMilestone(
+                kind=p.kind,
+                label=MILESTONE_LABELS[p.kind],
+                due_on=local_date(p.due_at),
+                due_at=p.due_at,
+                provisional=p.provisional,
+            )
+            for p in plans
+        ],
+        verification_days=template.verification_days,
+        verification_working=template.verification_working,
+    )
 
 
 # --- a problem's timers ----------------------------------------------------------------------

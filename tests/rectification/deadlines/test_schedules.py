@@ -61,19 +61,21 @@ class TestHolidayCalendar:
         clock.set(datetime(2026, 12, 14, 1, 0, tzinfo=UTC))  # Mon 14 Dec 2026
         p = await create(client)
         assert p["provisional"] is True
-        # Mon-Fri guess: 30 working days from 14 Dec 2026 → Mon 25 Jan 2027 (1 Jan counted as working).
-        assert p["deadline_at"][:10] == "2027-01-25"
+        # Mon-Fri guess less 元旦: 30 working days from 14 Dec 2026 → Tue 26 Jan 2027.
+        assert p["deadline_at"][:10] == "2027-01-26"
         r = await client.get("/holiday-calendar/2027", headers=CITY)
         assert r.json()["source"] == "fallback"
-        body = {"holidays": ["2027-01-01", "2027-01-02", "2027-01-03"], "workdays": []}
+        assert r.json()["holidays"] == ["2027-01-01", "2027-05-01", "2027-10-01", "2027-10-02", "2027-10-03"]
+        # The notice (here made up) adds Mon 4 Jan: the deadline moves a day.
+        body = {"holidays": ["2027-01-01", "2027-01-02", "2027-01-03", "2027-01-04"], "workdays": []}
         r = await client.put("/holiday-calendar/2027", json=body, headers=CITY)
         assert r.status_code == 200, r.text
         assert r.json()["recomputed_problems"] == 1
         p2 = (await client.get(f"/problems/{p['id']}", headers=CITY)).json()
         assert p2["provisional"] is False
-        assert p2["deadline_at"][:10] == "2027-01-26"
+        assert p2["deadline_at"][:10] == "2027-01-27"
         due = next(t for t in await pending_timers(client, p["id"]) if t["kind"] == "due")
-        assert due["fire_at"].isoformat().startswith("2027-01-26")
+        assert due["fire_at"].isoformat().startswith("2027-01-27")
         assert (await client.get("/holiday-calendar/2027", headers=CITY)).json()["source"] == "entered"
 
     async def test_package_years_are_reported(self, client):
