@@ -812,6 +812,15 @@ ROWS: tuple[Row, ...] = (
         params=_any(year="2026"),
         ok=frozenset({200, 404}),
     ),
+    # A schedule computed from the calendar, for any reader; it creates nothing and holds no one's data.
+    Row(
+        "GET",
+        f"{R}/schedule-preview",
+        "calendar_feeds",
+        "read",
+        READERS,
+        query={"severity": "general", "issued_on": "2026-09-30"},
+    ),
     Row(
         "PUT",
         f"{R}/holiday-calendar/{{year}}",
