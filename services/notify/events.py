@@ -1,7 +1,10 @@
 """The catalogue of event types notify understands: a sample payload and default Chinese templates each.
 
-Built-in templates are lenient (every optional field has a ``default``), because senders evolve;
-templates saved through the API are rendered strictly, and must render against the sample payload.
+Each sample has the shape of what its producer really sends (tests/notify/templates/test_contract.py
+builds the producers' payloads with their own code, compares their keys with these samples, and renders
+every built-in template against them strictly: no field a template uses may be missing or empty).
+Built-in templates name the fields they need without ``default`` placeholders; templates saved through
+the API are rendered strictly, and must render against the sample payload.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ class EventTypeName(StrEnum):
     RECTIFICATION_PROBLEM_OVERDUE = "rectification.problem.overdue"
     RECTIFICATION_PROBLEM_CLOSED = "rectification.problem.closed"
     RECTIFICATION_PROBLEM_RETURNED = "rectification.problem.returned"
+    RECTIFICATION_PROBLEM_SUBMITTED = "rectification.problem.submitted"
+    RECTIFICATION_EXTENSION_REQUESTED = "rectification.extension.requested"
     RECTIFICATION_EXTENSION_DECIDED = "rectification.extension.decided"
     NOTIFY_MESSAGE = "notify.message"
     NOTIFY_DIGEST = "notify.digest"
@@ -47,15 +52,55 @@ _SITE = {
     "org_unit": "ningbo/yinzhou/dongwu/tiantong",
     "district": "yinzhou",
 }
-_PROBLEM = {
+_PROBLEM: dict[str, Any] = {
     "problem_id": 101,
     "title": "党员活动室台账记录不完整",
+    "link": "http://127.0.0.1:8000/api/v1/rectification/problems/101",
+    "round_code": "2026Q1",
     "site": _SITE,
     "org_unit": _SITE["org_unit"],
     "district": "yinzhou",
-    "deadline": "2026-04-30",
+    "category": "组织生活",
     "severity": "serious",
-    "responsible_user_id": "u-li-na",
+    "severity_label": "较重",
+    "level": "village_community",
+    "description": "党员活动室台账记录不完整，缺少近三个月的三会一课记录",
+    "item_code": "B03",
+    "responsible_unit": _SITE["org_unit"],
+    "responsible_person": {"user_id": "u-li-na", "name": "李娜"},
+    "status": "open",
+    "deadline_at": "2026-04-30T15:59:59+00:00",
+    "deadline_on": "2026-04-30",
+    "deadline": "2026-04-30",
+}
+"""The fields every rectification event carries about its problem (dates are Beijing dates)."""
+_TIMER: dict[str, Any] = {
+    "timer_id": 7,
+    "milestone": "midterm",
+    "milestone_label": "中期进展报告",
+    "due_at": "2026-04-15T15:59:59+00:00",
+    "due_on": "2026-04-15",
+    "days_left": 3,
+}
+"""What a fired timer adds: the milestone (its code and Chinese name), when it is due, days left."""
+_TEAM = {
+    "id": 3,
+    "number": 3,
+    "name": "第三督查组",
+    "leader_user_id": "u-team-leader",
+    "member_user_ids": ["u-zhang-wei"],
+    "districts": ["yinzhou"],
+}
+_SHEET = {
+    "round_code": "2026Q1",
+    "sheet_id": "0b5c1d2e-3f40-4a5b-8c6d-7e8f9a0b1c2d",
+    "site": _SITE,
+    "org_unit": _SITE["org_unit"],
+    "district": "yinzhou",
+    "team_id": "3",
+    "status": "submitted",
+    "score": 86.5,
+    "grade": "good",
 }
 
 
@@ -93,13 +138,19 @@ CATALOG: dict[str, EventType] = {
             EventTypeName.SAMPLING_ROUND_PUBLISHED,
             "督查批次已发布",
             {
+                "audience": "district",
                 "round_code": "2026Q1",
                 "name": "2026年第一季度基层党建专项督查",
-                "org_unit": "ningbo",
-                "district": None,
+                "round_title": "2026年第一季度基层党建专项督查",
+                "district": "yinzhou",
+                "org_unit": "ningbo/yinzhou",
+                "visit_from": "2026-03-10",
+                "visit_to": "2026-03-20",
             },
             "督查批次 {{ round_code }} 已发布",
-            "{{ name | default('督查批次') }}（{{ round_code }}）已发布，请及时查看抽查安排。",
+            "{{ name }}（{{ round_code }}）已发布"
+            "{% if visit_from is defined %}，督查时间 {{ visit_from }} 至 {{ visit_to }}{% endif %}"
+            "{% if team is defined %}，{{ team.name }}共 {{ visits | length }} 个走访点{% endif %}，请及时查看抽查安排。",
             "【党建督查】督查批次{{ round_code }}已发布，请登录系统查看安排。",
         ),
         _e(
@@ -108,70 +159,62 @@ CATALOG: dict[str, EventType] = {
             {
                 "round_code": "2026Q1",
                 "site": _SITE,
-                "team": {"id": 3, "name": "第三督查组"},
-                "visit_from": "2026-03-10",
-                "visit_to": "2026-03-12",
                 "org_unit": _SITE["org_unit"],
                 "district": "yinzhou",
+                "team": _TEAM,
+                "previous_team": {**_TEAM, "id": 2, "number": 2, "name": "第二督查组"},
+                "visit_from": "2026-03-10",
+                "visit_to": "2026-03-12",
+                "previous_visit_from": "2026-03-05",
+                "previous_visit_to": "2026-03-06",
+                "reason": "回避",
             },
-            "督查任务变更：{{ site.name | default('检查对象') }}",
-            "批次 {{ round_code }} 中 {{ site.name | default('检查对象') }} 的督查安排已变更"
-            "{% if team is defined and team %}，由{{ team.name }}负责{% endif %}"
-            "{% if visit_from is defined and visit_from %}，走访时间 {{ visit_from }} 至 {{ visit_to | default('') }}{% endif %}。",
-            "【党建督查】{{ round_code }}批次{{ site.name | default('') }}督查安排已变更，请登录系统查看。",
+            "督查任务变更：{{ site.name }}",
+            "批次 {{ round_code }} 中 {{ site.name }} 的督查安排已变更，由{{ team.name }}负责，"
+            "走访时间 {{ visit_from }} 至 {{ visit_to }}。",
+            "【党建督查】{{ round_code }}批次{{ site.name }}督查安排已变更，请登录系统查看。",
         ),
         _e(
             EventTypeName.SCORING_SHEET_SUBMITTED,
             "评分表已提交",
-            {
-                "round_code": "2026Q1",
-                "sheet_id": 12,
-                "site": _SITE,
-                "submitted_by": "u-zhang-wei",
-                "org_unit": _SITE["org_unit"],
-                "district": "yinzhou",
-            },
-            "评分表待审核：{{ site.name | default('检查对象') }}",
-            "{{ round_code }} 批次 {{ site.name | default('检查对象') }} 的评分表已提交，请组长审核。",
-            "【党建督查】{{ site.name | default('') }}评分表已提交，请审核。",
+            {**_SHEET, "submitted_by": "u-zhang-wei"},
+            "评分表待审核：{{ site.name }}",
+            "{{ round_code }} 批次 {{ site.name }} 的评分表已提交，请组长审核。",
+            "【党建督查】{{ site.name }}评分表已提交，请审核。",
         ),
         _e(
             EventTypeName.SCORING_SHEET_RETURNED,
             "评分表被退回",
-            {
-                "round_code": "2026Q1",
-                "sheet_id": 12,
-                "site": _SITE,
-                "reason": "扣分理由不充分",
-                "org_unit": _SITE["org_unit"],
-                "district": "yinzhou",
-            },
-            "评分表被退回：{{ site.name | default('检查对象') }}",
-            "{{ round_code }} 批次 {{ site.name | default('检查对象') }} 的评分表已被退回修改"
-            "{% if reason is defined and reason %}，原因：{{ reason }}{% endif %}。",
-            "【党建督查】{{ site.name | default('') }}评分表被退回，请修改后重新提交。",
+            {**_SHEET, "status": "returned", "reason": "扣分理由不充分", "returned_by": "u-team-leader"},
+            "评分表被退回：{{ site.name }}",
+            "{{ round_code }} 批次 {{ site.name }} 的评分表已被退回修改，原因：{{ reason }}。",
+            "【党建督查】{{ site.name }}评分表被退回，原因：{{ reason }}。请修改后重新提交。",
         ),
         _e(
             EventTypeName.SCORING_SHEET_LOCKED,
             "评分表已锁定",
             {
-                "round_code": "2026Q1",
-                "sheet_id": 12,
-                "site": _SITE,
+                **_SHEET,
+                "status": "locked",
+                "locked_by": "u-team-leader",
                 "total": 86.5,
-                "grade": "good",
-                "org_unit": _SITE["org_unit"],
-                "district": "yinzhou",
+                "content_sha256": "a" * 64,
             },
-            "评分已确认：{{ site.name | default('检查对象') }}",
-            "{{ round_code }} 批次 {{ site.name | default('检查对象') }} 的评分表已锁定"
-            "{% if total is defined %}，得分 {{ total }}{% endif %}。",
-            "【党建督查】{{ site.name | default('') }}评分已确认。",
+            "评分已确认：{{ site.name }}",
+            "{{ round_code }} 批次 {{ site.name }} 的评分表已锁定，得分 {{ total }}。",
+            "【党建督查】{{ site.name }}评分已确认。",
         ),
         _e(
             EventTypeName.SCORING_RESULTS_PUBLISHED,
             "督查结果已发布",
-            {"round_code": "2026Q1", "org_unit": "ningbo", "district": None},
+            {
+                "round_code": "2026Q1",
+                "org_unit": "ningbo",
+                "district": None,
+                "published_by": "u-city-admin",
+                "locked_sheets": 138,
+                "districts": [{"rank": 1, "district": "yinzhou", "composite": 92.12, "grade": "good"}],
+            },
             "{{ round_code }} 督查结果已发布",
             "{{ round_code }} 批次督查结果及区县排名已发布，请登录系统查看。",
             "【党建督查】{{ round_code }}批次督查结果已发布。",
@@ -180,69 +223,132 @@ CATALOG: dict[str, EventType] = {
             EventTypeName.RECTIFICATION_PROBLEM_CREATED,
             "新问题待整改",
             _PROBLEM,
-            "新问题：{{ title | default('督查发现问题') }}",
-            "{{ site.name | default('') }} 发现问题“{{ title | default('督查发现问题') }}”，"
-            "整改期限 {{ deadline | default('见系统') }}。",
-            "【党建督查】{{ site.name | default('') }}有新整改问题，期限{{ deadline | default('见系统') }}。",
+            "新整改问题：{{ title }}",
+            "{{ site.name }} 发现问题“{{ title }}”（{{ severity_label }}），整改期限 {{ deadline }}。"
+            "详情：{{ link }}",
+            "【党建督查】{{ site.name }}有新整改问题“{{ title }}”，期限{{ deadline }}。",
         ),
         _e(
             EventTypeName.RECTIFICATION_PROBLEM_ASSIGNED,
             "问题已指派责任人",
-            _PROBLEM,
-            "整改任务：{{ title | default('督查发现问题') }}",
-            "您被指定为“{{ title | default('督查发现问题') }}”的整改责任人，请于 {{ deadline | default('期限') }} 前完成整改。",
-            "【党建督查】您有新的整改任务，请于{{ deadline | default('期限') }}前完成。",
+            {**_PROBLEM, "previous_responsible_person_id": None},
+            "整改任务：{{ title }}",
+            "您被指定为 {{ site.name }} 问题“{{ title }}”的整改责任人，请于 {{ deadline }} 前完成整改。"
+            "详情：{{ link }}",
+            "【党建督查】您有新的整改任务：{{ site.name }}“{{ title }}”，请于{{ deadline }}前完成。",
         ),
         _e(
             EventTypeName.RECTIFICATION_MILESTONE_REMINDER,
             "整改节点提醒",
-            {**_PROBLEM, "milestone": "中期进展", "due_on": "2026-04-15", "days_left": 3},
-            "整改节点提醒：{{ milestone | default('节点') }}",
-            "“{{ title | default('整改问题') }}”的节点“{{ milestone | default('节点') }}”将于 {{ due_on | default('近日') }} 到期"
-            "{% if days_left is defined %}（剩余 {{ days_left }} 天）{% endif %}。",
-            "【党建督查】整改节点{{ milestone | default('') }}将于{{ due_on | default('近日') }}到期，请抓紧办理。",
+            {**_PROBLEM, "days_before": 3, **_TIMER},
+            "整改节点提醒：{{ milestone_label }}",
+            "{{ site.name }} 问题“{{ title }}”的节点“{{ milestone_label }}”将于 {{ due_on }} 到期"
+            "（剩余 {{ days_left }} 天）。详情：{{ link }}",
+            "【党建督查】{{ site.name }}“{{ title }}”的{{ milestone_label }}将于{{ due_on }}到期，"
+            "剩余{{ days_left }}天，请抓紧办理。",
         ),
         _e(
             EventTypeName.RECTIFICATION_DEADLINE_DUE,
-            "整改期限已到",
-            _PROBLEM,
-            "整改期限已到：{{ title | default('整改问题') }}",
-            "“{{ title | default('整改问题') }}”整改期限 {{ deadline | default('') }} 已到，请立即提交整改结果。",
-            "【党建督查】整改期限已到，请立即提交整改结果。",
+            "整改节点已到期",
+            {
+                **_PROBLEM,
+                **_TIMER,
+                "days_left": 0,
+                "due_on": "2026-04-30",
+                "milestone": "completion",
+                "milestone_label": "整改完成",
+            },
+            "整改节点到期：{{ milestone_label }}",
+            "{{ site.name }} 问题“{{ title }}”的节点“{{ milestone_label }}”今日（{{ due_on }}）到期，"
+            "请立即办理。详情：{{ link }}",
+            "【党建督查】{{ site.name }}“{{ title }}”的{{ milestone_label }}今日到期，请立即办理。",
         ),
         _e(
             EventTypeName.RECTIFICATION_PROBLEM_OVERDUE,
             "问题逾期督办",
-            {**_PROBLEM, "days_overdue": 2},
-            "逾期督办：{{ title | default('整改问题') }}",
-            "{{ site.name | default('') }} 的问题“{{ title | default('整改问题') }}”已逾期"
-            "{% if days_overdue is defined %} {{ days_overdue }} 天{% endif %}，请督促整改。",
-            "【党建督查】{{ site.name | default('') }}整改问题已逾期，请督促落实。",
+            {
+                **_PROBLEM,
+                "escalation": 1,
+                "days_overdue": 2,
+                **_TIMER,
+                "days_left": -2,
+                "due_on": "2026-04-30",
+                "milestone": "completion",
+                "milestone_label": "整改完成",
+            },
+            "逾期督办：{{ title }}",
+            "{{ site.name }} 的问题“{{ title }}”的节点“{{ milestone_label }}”（{{ due_on }} 到期）已逾期 "
+            "{{ days_overdue }} 天，请督促整改。详情：{{ link }}",
+            "【党建督查】{{ site.name }}“{{ title }}”已逾期{{ days_overdue }}天，请督促落实。",
+        ),
+        _e(
+            EventTypeName.RECTIFICATION_PROBLEM_SUBMITTED,
+            "整改待验收",
+            {
+                **_PROBLEM,
+                "status": "submitted",
+                "note": "已补齐近三个月台账",
+                "submitted_at": "2026-04-20T02:00:00+00:00",
+                "on_time": True,
+            },
+            "整改待验收：{{ title }}",
+            "{{ site.name }} 的问题“{{ title }}”已提交整改结果，请核查验收（销号或退回）。"
+            "整改期限 {{ deadline }}。详情：{{ link }}",
+            "【党建督查】{{ site.name }}“{{ title }}”已提交整改结果，请核查验收。",
         ),
         _e(
             EventTypeName.RECTIFICATION_PROBLEM_CLOSED,
             "问题已销号",
-            _PROBLEM,
-            "已销号：{{ title | default('整改问题') }}",
-            "{{ site.name | default('') }} 的问题“{{ title | default('整改问题') }}”已验收销号。",
-            "【党建督查】整改问题已验收销号。",
+            {**_PROBLEM, "status": "closed", "closed_on_time": True, "note": None},
+            "已销号：{{ title }}",
+            "{{ site.name }} 的问题“{{ title }}”已验收销号。详情：{{ link }}",
+            "【党建督查】{{ site.name }}“{{ title }}”已验收销号。",
         ),
         _e(
             EventTypeName.RECTIFICATION_PROBLEM_RETURNED,
             "整改被退回",
-            {**_PROBLEM, "reason": "佐证材料不足"},
-            "整改被退回：{{ title | default('整改问题') }}",
-            "“{{ title | default('整改问题') }}”的整改结果被退回"
-            "{% if reason is defined and reason %}，原因：{{ reason }}{% endif %}。",
-            "【党建督查】整改结果被退回，请补充后重新提交。",
+            {**_PROBLEM, "status": "returned", "reason": "佐证材料不足"},
+            "整改被退回：{{ title }}",
+            "{{ site.name }} 的问题“{{ title }}”的整改结果被退回，原因：{{ reason }}。"
+            "请于 {{ deadline }} 前重新提交。详情：{{ link }}",
+            "【党建督查】{{ site.name }}“{{ title }}”整改被退回：{{ reason }}。请于{{ deadline }}前重新提交。",
+        ),
+        _e(
+            EventTypeName.RECTIFICATION_EXTENSION_REQUESTED,
+            "延期申请待审批",
+            {
+                **_PROBLEM,
+                "extension_id": 5,
+                "requested_by": "u-li-na",
+                "reason": "需等待上级批复经费",
+                "requested_deadline_at": "2026-05-31T15:59:59+00:00",
+                "new_deadline": "2026-05-31",
+            },
+            "延期申请待审批：{{ title }}",
+            "{{ site.name }} 的问题“{{ title }}”申请将整改期限由 {{ deadline }} 延至 {{ new_deadline }}，"
+            "理由：{{ reason }}。请审批。详情：{{ link }}",
+            "【党建督查】{{ site.name }}“{{ title }}”申请延期至{{ new_deadline }}，请审批。",
         ),
         _e(
             EventTypeName.RECTIFICATION_EXTENSION_DECIDED,
             "延期申请已处理",
-            {**_PROBLEM, "approved": True, "new_deadline": "2026-05-31"},
-            "延期申请{{ '已批准' if approved | default(false) else '未批准' }}",
-            "“{{ title | default('整改问题') }}”的延期申请{{ '已批准，新期限 ' ~ new_deadline | default('') if approved | default(false) else '未获批准，请按原期限完成' }}。",
-            "【党建督查】您的延期申请{{ '已批准' if approved | default(false) else '未获批准' }}。",
+            {
+                **_PROBLEM,
+                "deadline_at": "2026-05-31T15:59:59+00:00",
+                "deadline_on": "2026-05-31",
+                "deadline": "2026-05-31",
+                "approved": True,
+                "previous_deadline_at": "2026-04-30T15:59:59+00:00",
+                "requested_deadline_at": "2026-05-31T15:59:59+00:00",
+                "new_deadline": "2026-05-31",
+                "note": None,
+            },
+            "延期申请{{ '已批准' if approved else '未批准' }}：{{ title }}",
+            "{{ site.name }} 问题“{{ title }}”的延期申请"
+            "{{ '已批准，新期限 ' if approved else '未获批准，请按原期限 ' }}{{ deadline }}"
+            "{{ '。' if approved else ' 完成整改。' }}详情：{{ link }}",
+            "【党建督查】{{ site.name }}“{{ title }}”延期申请{{ '已批准' if approved else '未获批准' }}，"
+            "期限{{ deadline }}。",
         ),
         _e(
             EventTypeName.NOTIFY_MESSAGE,

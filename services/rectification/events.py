@@ -21,6 +21,8 @@ class EventType(StrEnum):
     PROBLEM_RETURNED = "rectification.problem.returned"
     PROBLEM_CLOSED = "rectification.problem.closed"
     PROBLEM_OVERDUE = "rectification.problem.overdue"
+    PROBLEM_SUBMITTED = "rectification.problem.submitted"
+    EXTENSION_REQUESTED = "rectification.extension.requested"
     EXTENSION_DECIDED = "rectification.extension.decided"
     DEADLINE_DUE = "rectification.deadline.due"
     MILESTONE_REMINDER = "rectification.milestone.reminder"
@@ -29,6 +31,25 @@ class EventType(StrEnum):
 # Where every event goes: notify's intake (the relay batches them to /events/batch, see main.py).
 TARGET = "notify"
 PATH = "/events"
+
+# The public base of rectification's API at the gateway (settings' `calendar_base_url`, which the
+# calendar feed's links use too): a person's link to a problem is `<base>/problems/<id>`.
+DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:8000/api/v1/rectification"
+_public_base_url = DEFAULT_PUBLIC_BASE_URL
+
+
+def configure_links(base_url: str) -> None:
+    """Set the public base URL the events' links start with (once per process, from settings)."""
+    global _public_base_url
+    _public_base_url = base_url.rstrip("/")
+
+
+def problem_link(problem_id: int | None) -> str:
+    """The problem's URL at the gateway."""
+    return f"{_public_base_url}/problems/{problem_id}"
+
+
+TITLE_MAX = 40
 
 
 class ProblemFacts(Protocol):
@@ -50,6 +71,7 @@ class ProblemFacts(Protocol):
     responsible_unit: str
     responsible_person_id: str | None
     responsible_person_name: str | None
+    item_title: str | None
     status: str
     deadline_at: datetime
 
@@ -95,13 +117,28 @@ def escalation_recipients(problem: ProblemFacts) -> list[dict[str, Any]]:
     return out
 
 
+def decider_recipients(problem: ProblemFacts) -> list[dict[str, Any]]:
+    """Who decides an extension (extensions/access.py): the issuer and the city's admins."""
+    return [person(problem.issued_by), role("city_admin", orgunit.city_root())]
+
+
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
+
+
+def title_of(problem: ProblemFacts) -> str:
+    """What a person reads as the problem's title: the rubric item's title, else its description's start."""
+    if problem.item_title and problem.item_title.strip():
+        return problem.item_title.strip()
+    text = " ".join(problem.description.split())
+    return text if len(text) <= TITLE_MAX else text[: TITLE_MAX - 1] + "…"
 
 
 def problem_fields(problem: ProblemFacts) -> dict[str, Any]:
     return {
         "problem_id": problem.id,
+        "title": title_of(problem),
+        "link": problem_link(problem.id),
         "round_code": problem.round_code,
         "site": {
             "code": problem.site_code,
@@ -127,6 +164,7 @@ def problem_fields(problem: ProblemFacts) -> dict[str, Any]:
         "status": problem.status,
         "deadline_at": _iso(problem.deadline_at),
         "deadline_on": local_date(problem.deadline_at).isoformat(),
+        "deadline": local_date(problem.deadline_at).isoformat(),
     }
 
 
@@ -162,6 +200,7 @@ def timer_payload(
         "milestone": milestone,
         "milestone_label": MILESTONE_LABELS.get(milestone, milestone),
         "due_at": due_at,
+        "due_on": local_date(due_at).isoformat(),
         "days_left": days_left(due_at, now),
     }
     if kind == TimerKind.ESCALATION:
@@ -191,3 +230,88 @@ def timer_payload(
         days_before=offset_days,
         **common,
     )
+
+
+def submitted_payload(problem: ProblemFacts, *, note: str, now: datetime) -> dict[str, Any]:
+    """`rectification.problem.submitted`: the verifier is asked to verify (and close or return) it."""
+    return build(
+        EventType.PROBLEM_SUBMITTED,
+        problem,
+        verifier_recipients(problem),
+        note=note,
+        submitted_at=now,
+        on_time=now <= problem.deadline_at,
+    )
+
+
+def extension_requested_payload(
+    problem: ProblemFacts,
+    *,
+    extension_id: int | None,
+    requested_by: str,
+    reason: str,
+    new_deadline_at: datetime,
+) -> dict[str, Any]:
+    """`rectification.extension.requested`: whoever decides is asked to approve or reject it."""
+    return build(
+        EventType.EXTENSION_REQUESTED,
+        problem,
+        decider_recipients(problem),
+        extension_id=extension_id,
+        requested_by=requested_by,
+        reason=reason,
+        requested_deadline_at=new_deadline_at,
+        new_deadline=local_date(new_deadline_at).isoformat(),
+    )
+
+
+def extension_decided_payload(
+    problem: ProblemFacts,
+    *,
+    requested_by: str,
+    approved: bool,
+    previous_deadline_at: datetime,
+    requested_deadline_at: datetime,
+    note: str | None,
+) -> dict[str, Any]:
+    """`rectification.extension.decided`: the requester hears the decision (and the deadline now)."""
+    return build(
+        EventType.EXTENSION_DECIDED,
+        problem,
+        [person(requested_by)],
+        approved=approved,
+        previous_deadline_at=previous_deadline_at,
+        requested_deadline_at=requested_deadline_at,
+        new_deadline=local_date(requested_deadline_at).isoformat(),
+        note=note,
+    )
+
+
+def created_payload(problem: ProblemFacts) -> dict[str, Any]:
+    """`rectification.problem.created`: the responsible side (and the district's admins) hear of it."""
+    recipients = responsible_recipients(problem)
+    if problem.responsible_person_id:
+        recipients.append(role("district_admin", district_unit(problem)))
+    return build(EventType.PROBLEM_CREATED, problem, recipients)
+
+
+def assigned_payload(problem: ProblemFacts, *, previous: str | None) -> dict[str, Any]:
+    """`rectification.problem.assigned`: the (new) responsible person hears of it."""
+    assert problem.responsible_person_id is not None
+    return build(
+        EventType.PROBLEM_ASSIGNED,
+        problem,
+        [person(problem.responsible_person_id)],
+        previous_responsible_person_id=previous,
+    )
+
+
+def closed_payload(problem: ProblemFacts, *, closed_on_time: bool | None, note: str | None) -> dict[str, Any]:
+    """`rectification.problem.closed` (销号): the responsible side and the district's admins."""
+    recipients = [*responsible_recipients(problem), role("district_admin", district_unit(problem))]
+    return build(EventType.PROBLEM_CLOSED, problem, recipients, closed_on_time=closed_on_time, note=note)
+
+
+def returned_payload(problem: ProblemFacts, *, reason: str) -> dict[str, Any]:
+    """`rectification.problem.returned`: the responsible side reworks it, with the reason."""
+    return build(EventType.PROBLEM_RETURNED, problem, responsible_recipients(problem), reason=reason)

@@ -97,6 +97,18 @@ async def request_extension(
         detail={"reason": ext_in.reason, "requested_deadline_at": new_deadline.isoformat()},
     )
     await problem_repository.flush(session)
+    await problem_service.emit_payload(
+        session,
+        EventType.EXTENSION_REQUESTED,
+        events.extension_requested_payload(
+            problem,
+            extension_id=ext.id,
+            requested_by=principal.sub,
+            reason=ext_in.reason,
+            new_deadline_at=new_deadline,
+        ),
+        now=now,
+    )
     return ext
 
 
@@ -157,15 +169,17 @@ async def decide_extension(
             "note": note,
         },
     )
-    await problem_service.emit(
+    await problem_service.emit_payload(
         session,
         EventType.EXTENSION_DECIDED,
-        problem,
-        [events.person(ext.requested_by)],
+        events.extension_decided_payload(
+            problem,
+            requested_by=ext.requested_by,
+            approved=approve,
+            previous_deadline_at=old_deadline,
+            requested_deadline_at=ext.requested_deadline_at,
+            note=note,
+        ),
         now=now,
-        approved=approve,
-        previous_deadline_at=old_deadline,
-        requested_deadline_at=ext.requested_deadline_at,
-        note=note,
     )
     return ext

@@ -126,10 +126,7 @@ async def insert_problem(
         to_status=problem.status,
         detail={"deadline_at": problem.deadline_at.isoformat(), "provisional": problem.provisional},
     )
-    recipients = events.responsible_recipients(problem)
-    if problem.responsible_person_id:
-        recipients.append(events.role("district_admin", events.district_unit(problem)))
-    await emit(session, EventType.PROBLEM_CREATED, problem, recipients, now=now)
+    await emit_payload(session, EventType.PROBLEM_CREATED, events.created_payload(problem), now=now)
     await repository.flush(session)
     await deadlines.resync_timers(
         session, problem=problem, milestones=milestones, now=now, policy=policy, bump=False
@@ -248,23 +245,17 @@ def _milestone(milestones: list[Milestone], kind: MilestoneKind) -> Milestone | 
     return next((m for m in milestones if m.kind == kind), None)
 
 
-async def emit(
-    session: AsyncSession,
-    event_type: EventType,
-    problem: Problem,
-    recipients: list[dict[str, Any]],
-    *,
-    now: datetime,
-    **extra: Any,
+async def emit_payload(
+    session: AsyncSession, event_type: EventType, payload: dict[str, Any], *, now: datetime
 ) -> None:
-    """Enqueue `event_type` about `problem` for notify, in the caller's transaction."""
+    """Enqueue an event whose payload an `events` builder made, in the caller's transaction."""
     await outbox.enqueue(
         session,
         outbox_event,
         event_type=event_type,
         target=events.TARGET,
         path=events.PATH,
-        payload=events.build(event_type, problem, recipients, **extra),
+        payload=payload,
         now=now,
     )
 
@@ -403,7 +394,7 @@ async def submit(
     problem.submitted_at = now
     given = [e.model_dump() for e in evidence]
     problem.evidence = [*problem.evidence, *({**e, "stage": EvidenceStage.COMPLETION} for e in given)]
-    return await transition(
+    await transition(
         session,
         problem=problem,
         milestones=milestones,
@@ -414,6 +405,10 @@ async def submit(
         policy=policy,
         detail={"note": note, "evidence": given, "on_time": now <= problem.deadline_at},
     )
+    await emit_payload(
+        session, EventType.PROBLEM_SUBMITTED, events.submitted_payload(problem, note=note, now=now), now=now
+    )
+    return problem
 
 
 async def close(
@@ -445,18 +440,11 @@ async def close(
         policy=policy,
         detail={"note": note, "on_time": problem.closed_on_time},
     )
-    recipients = [
-        *events.responsible_recipients(problem),
-        events.role("district_admin", events.district_unit(problem)),
-    ]
-    await emit(
+    await emit_payload(
         session,
         EventType.PROBLEM_CLOSED,
-        problem,
-        recipients,
+        events.closed_payload(problem, closed_on_time=problem.closed_on_time, note=note),
         now=now,
-        closed_on_time=problem.closed_on_time,
-        note=note,
     )
     return problem
 
@@ -493,13 +481,8 @@ async def return_for_rework(
         policy=policy,
         detail={"reason": reason},
     )
-    await emit(
-        session,
-        EventType.PROBLEM_RETURNED,
-        problem,
-        events.responsible_recipients(problem),
-        now=now,
-        reason=reason,
+    await emit_payload(
+        session, EventType.PROBLEM_RETURNED, events.returned_payload(problem, reason=reason), now=now
     )
     return problem
 
@@ -552,13 +535,8 @@ async def assign(
             "reason": assign_in.reason,
         },
     )
-    await emit(
-        session,
-        EventType.PROBLEM_ASSIGNED,
-        problem,
-        [events.person(person.user_id)],
-        now=now,
-        previous_responsible_person_id=previous,
+    await emit_payload(
+        session, EventType.PROBLEM_ASSIGNED, events.assigned_payload(problem, previous=previous), now=now
     )
     return problem
 

@@ -1,0 +1,315 @@
+"""Every built-in template of every channel renders against each producer's real payload.
+
+The payloads are built by the producers' own code (rectification's, scoring's and sampling's
+`events.py`, from real model rows), rendered strictly: a field a template uses that is missing,
+None or empty fails, so no message reads 「请于 期限 前完成整改」 again. Notify's sample payloads keep
+the shape of the real ones (the same keys, nested included).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from jinja2 import StrictUndefined
+from jinja2.sandbox import SandboxedEnvironment
+
+from services.notify.events import CATALOG, CHANNELS, MESSAGE
+from services.rectification import events as rect_events
+from services.rectification.models import Problem
+from services.sampling import events as sampling_events
+from services.sampling.models import Assignment, Round, Team
+from services.scoring import events as scoring_events
+from services.scoring.models import ScoreSheet
+
+# Fields notify reads itself (not for templates).
+ENVELOPE_FIELDS = {"recipients", "priority", "not_before"}
+
+NOW = datetime(2026, 4, 12, 1, 0, tzinfo=UTC)
+DUE = datetime(2026, 4, 15, 15, 59, 59, tzinfo=UTC)
+DEADLINE = datetime(2026, 4, 30, 15, 59, 59, tzinfo=UTC)
+
+
+def _problem(**overrides: Any) -> Problem:
+    fields: dict[str, Any] = {
+        "id": 101,
+        "round_code": "2026Q1",
+        "sheet_id": "0b5c1d2e-3f40-4a5b-8c6d-7e8f9a0b1c2d",
+        "site_code": "330212001001",
+        "site_name": "东吴镇天童村",
+        "site_type": "village",
+        "org_unit": "ningbo/yinzhou/dongwu/tiantong",
+        "district": "yinzhou",
+        "category": "组织生活",
+        "severity": "serious",
+        "level": "village_community",
+        "description": "党员活动室台账记录不完整，缺少近三个月的三会一课记录",
+        "item_code": "B03",
+        "item_title": "党员活动室台账记录不完整",
+        "issued_by": "u-team-leader",
+        "issuing_unit": "ningbo",
+        "responsible_unit": "ningbo/yinzhou/dongwu/tiantong",
+        "responsible_person_id": "u-li-na",
+        "responsible_person_name": "李娜",
+        "status": "open",
+        "created_at": datetime(2026, 4, 1, 1, 0, tzinfo=UTC),
+        "deadline_at": DEADLINE,
+    }
+    return Problem(**(fields | overrides))
+
+
+def _timer(kind: str, milestone: str, due_at: datetime, now: datetime, offset: int = 0) -> dict[str, Any]:
+    return rect_events.timer_payload(
+        _problem(),
+        kind=kind,
+        milestone=milestone,
+        due_at=due_at,
+        offset_days=offset,
+        sequence=1,
+        timer_id=7,
+        now=now,
+    )[1]
+
+
+def rectification_payloads() -> list[tuple[str, dict[str, Any]]]:
+    e = rect_events.EventType
+    p = _problem()
+    later = datetime(2026, 5, 31, 15, 59, 59, tzinfo=UTC)
+    return [
+        (e.PROBLEM_CREATED, rect_events.created_payload(p)),
+        (
+            e.PROBLEM_CREATED,
+            rect_events.created_payload(_problem(item_title=None, responsible_person_id=None)),
+        ),
+        (e.PROBLEM_ASSIGNED, rect_events.assigned_payload(p, previous=None)),
+        (e.MILESTONE_REMINDER, _timer("reminder", "midterm", DUE, NOW, offset=3)),
+        (e.MILESTONE_REMINDER, _timer("reminder", "plan", DUE, NOW, offset=3)),
+        (e.DEADLINE_DUE, _timer("due", "completion", DEADLINE, DEADLINE)),
+        (e.DEADLINE_DUE, _timer("due", "verification", DEADLINE, DEADLINE)),
+        (
+            e.PROBLEM_OVERDUE,
+            _timer("escalation", "completion", DEADLINE, datetime(2026, 5, 2, 1, tzinfo=UTC)),
+        ),
+        (
+            e.PROBLEM_SUBMITTED,
+            rect_events.submitted_payload(_problem(status="submitted"), note="已补齐台账", now=NOW),
+        ),
+        (
+            e.PROBLEM_CLOSED,
+            rect_events.closed_payload(_problem(status="closed"), closed_on_time=True, note=None),
+        ),
+        (
+            e.PROBLEM_RETURNED,
+            rect_events.returned_payload(_problem(status="returned"), reason="佐证材料不足"),
+        ),
+        (
+            e.EXTENSION_REQUESTED,
+            rect_events.extension_requested_payload(
+                p, extension_id=5, requested_by="u-li-na", reason="需等待经费批复", new_deadline_at=later
+            ),
+        ),
+        (
+            e.EXTENSION_DECIDED,
+            rect_events.extension_decided_payload(
+                _problem(deadline_at=later),
+                requested_by="u-li-na",
+                approved=True,
+                previous_deadline_at=DEADLINE,
+                requested_deadline_at=later,
+                note=None,
+            ),
+        ),
+        (
+            e.EXTENSION_DECIDED,
+            rect_events.extension_decided_payload(
+                p,
+                requested_by="u-li-na",
+                approved=False,
+                previous_deadline_at=DEADLINE,
+                requested_deadline_at=later,
+                note="理由不充分",
+            ),
+        ),
+    ]
+
+
+def _sheet(**overrides: Any) -> ScoreSheet:
+    fields: dict[str, Any] = {
+        "id": "0b5c1d2e-3f40-4a5b-8c6d-7e8f9a0b1c2d",
+        "round_code": "2026Q1",
+        "rubric_id": 1,
+        "site_code": "330212001001",
+        "site_name": "东吴镇天童村",
+        "site_type": "village",
+        "org_unit": "ningbo/yinzhou/dongwu/tiantong",
+        "district": "yinzhou",
+        "team_id": "3",
+        "team_leader_user_id": "u-team-leader",
+        "status": "submitted",
+        "score": 86.5,
+        "grade": "good",
+        "created_by": "u-zhang-wei",
+        "submitted_by": "u-zhang-wei",
+        "return_reason": "扣分理由不充分",
+        "locked_by": "u-team-leader",
+        "content_sha256": "a" * 64,
+    }
+    return ScoreSheet(**(fields | overrides))
+
+
+def scoring_payloads() -> list[tuple[str, dict[str, Any]]]:
+    row = {"rank": 1, "district": "yinzhou", "composite": 92.12, "grade": "good", "complete": True}
+    return [
+        (scoring_events.SUBMITTED, scoring_events.sheet_submitted(_sheet())),
+        (
+            scoring_events.RETURNED,
+            scoring_events.sheet_returned(_sheet(status="returned"), returned_by="u-x"),
+        ),
+        (scoring_events.LOCKED, scoring_events.sheet_locked(_sheet(status="locked"))),
+        (
+            scoring_events.RESULTS_PUBLISHED,
+            scoring_events.results_published_to_city(
+                round_code="2026Q1", ranking=[row], published_by="u-city-admin", locked_sheets=138
+            ),
+        ),
+        (
+            scoring_events.RESULTS_PUBLISHED,
+            scoring_events.results_published_to_district(
+                round_code="2026Q1", row=row, published_by="u-city-admin"
+            ),
+        ),
+    ]
+
+
+def sampling_payloads() -> list[tuple[str, dict[str, Any]]]:
+    rnd = Round(id=1, code="2026Q1", title="2026年第一季度基层党建专项督查")
+    team = Team(
+        id=3,
+        number=3,
+        name="第三督查组",
+        leader_user_id="u-team-leader",
+        member_user_ids=["u-zhang-wei"],
+        districts=["yinzhou"],
+    )
+    other = Team(
+        id=2,
+        number=2,
+        name="第二督查组",
+        leader_user_id="u-b",
+        member_user_ids=["u-c"],
+        districts=["yinzhou"],
+    )
+    visit = Assignment(
+        site_code="330212001001",
+        site_name="东吴镇天童村",
+        site_type="village",
+        org_unit="ningbo/yinzhou/dongwu/tiantong",
+        district="yinzhou",
+        follow_up=False,
+        team_id=3,
+        visit_from=date(2026, 3, 10),
+        visit_to=date(2026, 3, 12),
+        change_reason="回避",
+    )
+    return [
+        (sampling_events.PUBLISHED, sampling_events.published_to_team(rnd, team, [visit])),
+        (
+            sampling_events.PUBLISHED,
+            sampling_events.published_to_district(rnd, "yinzhou", date(2026, 3, 10), date(2026, 3, 20)),
+        ),
+        (
+            sampling_events.ASSIGNMENT_CHANGED,
+            sampling_events.assignment_changed(rnd, visit, other, team, (date(2026, 3, 5), date(2026, 3, 6))),
+        ),
+    ]
+
+
+def real_payloads() -> list[tuple[str, dict[str, Any]]]:
+    return [*rectification_payloads(), *scoring_payloads(), *sampling_payloads()]
+
+
+def _filled(value: Any) -> Any:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ValueError(f"a template printed an empty value: {value!r}")
+    return value
+
+
+_checked = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, finalize=_filled)
+
+
+def shape(value: Any) -> Any:
+    """The keys of a payload, nested (lists by their first element), values left out."""
+    if isinstance(value, dict):
+        return {k: shape(v) for k, v in value.items() if k not in ENVELOPE_FIELDS}
+    if isinstance(value, list):
+        return [shape(value[0])] if value else []
+    return "·"
+
+
+def _context(data: dict[str, Any]) -> dict[str, Any]:
+    # What notify adds to every template's context (templates/service.py template_context).
+    return {
+        **data,
+        "event": {"id": "e-1", "type": "t", "occurred_at": NOW.isoformat()},
+        "recipient": {"user_id": "u-li-na", "name": "李娜", "org_unit": "ningbo/yinzhou/dongwu"},
+    }
+
+
+CASES = [pytest.param(t, d, id=f"{t}#{i}") for i, (t, d) in enumerate(real_payloads())]
+
+
+@pytest.mark.parametrize(("event_type", "data"), CASES)
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_every_builtin_template_renders_every_real_payload(
+    event_type: str, data: dict[str, Any], channel: str
+):
+    subject, body = CATALOG[event_type].default_template(channel)
+    ctx = _context(data)
+    for source in (subject, body):
+        if source:
+            text = _checked.from_string(source).render(ctx)
+            assert text.strip() and "None" not in text, text
+
+
+def test_every_rectification_message_says_what_and_where_and_when():
+    for event_type, data in rectification_payloads():
+        _, body = CATALOG[event_type].default_template("inbox")
+        text = _checked.from_string(body).render(_context(data))
+        assert data["title"] in text and data["site"]["name"] in text, (event_type, text)
+        assert data["link"] in text, (event_type, text)
+        assert local_date_like(data["deadline"]) and local_date_like(data.get("due_on", data["deadline"]))
+
+
+def local_date_like(value: str) -> bool:
+    """A Beijing calendar date as events carry it (YYYY-MM-DD)."""
+    return date.fromisoformat(value).isoformat() == value
+
+
+def test_no_builtin_template_hides_a_missing_field_behind_a_default():
+    for spec in CATALOG.values():
+        for channel in CHANNELS:
+            for source in spec.default_template(channel):
+                assert "default(" not in (source or ""), (spec.type, channel, source)
+
+
+def test_milestone_reminder_reads_in_chinese_with_its_beijing_date():
+    _, body = CATALOG["rectification.milestone.reminder"].default_template("inbox")
+    data = _timer("reminder", "completion", DEADLINE, datetime(2026, 4, 23, 1, tzinfo=UTC), offset=7)
+    text = _checked.from_string(body).render(_context(data))
+    assert text == (
+        "东吴镇天童村 问题“党员活动室台账记录不完整”的节点“整改完成”将于 2026-04-30 到期（剩余 7 天）。"
+        "详情：http://127.0.0.1:8000/api/v1/rectification/problems/101"
+    )
+
+
+def test_every_producer_type_is_in_the_catalogue_and_every_catalogue_type_has_a_producer():
+    produced = {t for t, _ in real_payloads()}
+    assert produced == set(CATALOG) - {MESSAGE}
+    assert set(rect_events.EventType) <= produced
+
+
+@pytest.mark.parametrize("event_type", sorted(set(CATALOG) - {MESSAGE}))
+def test_notify_samples_have_the_shape_of_a_real_payload(event_type: str):
+    real = [shape(d) for t, d in real_payloads() if t == event_type]
+    assert shape(CATALOG[event_type].sample) in real
