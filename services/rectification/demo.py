@@ -19,6 +19,7 @@ from services.kit.auth import Principal
 from services.kit.clock import SystemClock
 from services.kit.db import make_engine, make_sessionmaker
 from services.kit.migrations import upgrade_to_head
+from services.rectification import events
 from services.rectification.clients import DirectoryPerson, DirectorySite, FixedDirectory
 from services.rectification.config import Settings
 from services.rectification.deadlines import service as deadlines
@@ -326,6 +327,7 @@ async def _advance_findings(session, *, today: datetime, policy: Policy) -> int:
 async def run(settings: Settings | None = None, *, now: datetime | None = None) -> dict[str, int]:
     """Create whatever demo data is missing; returns counts of what was created."""
     settings = settings or Settings()
+    events.configure_links(settings.calendar_base_url)
     today = now or SystemClock().now()
     engine = make_engine(settings.database_url, pool_size=2)
     try:

@@ -7,7 +7,7 @@ from services.kit import outbox
 from services.kit.app import Worker, create_app
 from services.kit.clock import Clock
 from services.kit.endpoints import whoami_router
-from services.rectification import __version__, scheduler
+from services.rectification import __version__, events, scheduler
 from services.rectification.calendar import endpoints as calendar
 from services.rectification.config import Settings
 from services.rectification.deadlines import endpoints as deadlines
@@ -52,6 +52,8 @@ def build_app(
 ) -> FastAPI:
     """The rectification service."""
     settings = settings or Settings()
+    # Links in messages point at the problem through the gateway's public URL.
+    events.configure_links(settings.calendar_base_url)
     workers: list[Worker] = []
     if settings.scheduler_enabled:
         workers.append(scheduler.scheduler_worker)

@@ -83,9 +83,11 @@ async def _main() -> None:
     # purpose, and as __main__ this module would print the notice.
     warnings.filterwarnings("ignore", message=r"(?s).*session\.exec\(\)", category=DeprecationWarning)
     from services.kit.db import make_engine, make_sessionmaker
+    from services.rectification import events
     from services.rectification.config import Settings
 
     settings = Settings()
+    events.configure_links(settings.calendar_base_url)
     configure_logging(process="rectification-scheduler", level=settings.log_level, json=settings.log_json)
     # The database must already be migrated (the service or `make migrate` does it), so replicas
     # never race each other on migrations.
