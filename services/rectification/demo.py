@@ -33,7 +33,9 @@ from services.rectification.problems import repository, service
 from services.rectification.problems.schemas import AssignIn, EvidenceIn, PersonIn, ProblemCreate, SiteIn
 from services.rectification.working_days import local_date
 
-CITY = Principal(sub="u-city-admin", roles=("city_admin",), scope="ningbo", name="市委组织部督查科")
+# The demo city admin of notify's directory (`u-admin`): messages to the issuer (a problem submitted
+# for 销号) reach a real person, not an identity notify does not know.
+CITY = Principal(sub="u-admin", roles=("city_admin",), scope="ningbo", name="市委组织部督查科")
 EVIDENCE = [EvidenceIn(file_hash="9f2c" * 16, name="整改佐证.pdf", note="演示数据")]
 
 SITES = {
