@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -386,13 +386,34 @@ class TickResult:
     skipped: int = 0
 
 
+# A reminder at the due moment itself ("due now") later than this speaks of a day that has gone.
+REMINDER_GRACE = timedelta(days=1)
+
+
+def stale_reminder(fire_at: datetime, milestone_due: datetime, now: datetime, latest: datetime) -> bool:
+    """Whether a reminder whose moment has passed would say something untrue, and is dropped.
+
+    True when a reminder meant for before the milestone arrives after it (the due moment and the
+    escalations speak for it then), when the reminder at the due moment itself is more than
+    :data:`REMINDER_GRACE` late, or when a later reminder of the same milestone is due too (after the
+    scheduler was down, "7 days left" must not go out beside "1 day left"). A reminder that does go
+    out states the days really left, counted when it is sent.
+    """
+    if fire_at < latest:
+        return True
+    if fire_at < milestone_due:
+        return now >= milestone_due
+    return now - fire_at > REMINDER_GRACE
+
+
 async def fire_due_timers(
     session: AsyncSession, *, now: datetime, batch_size: int, policy: Policy
 ) -> TickResult:
     """One tick inside the caller's transaction: claim due timers and enqueue their events.
 
     A timer whose problem changed since it was scheduled (state_version differs) or closed is marked
-    ``skipped`` and sends nothing. Escalations re-arm themselves: firing one schedules the next.
+    ``skipped`` and sends nothing, and so is a stale reminder (:func:`stale_reminder`): a reminder
+    always tells the days really left, computed at the moment it goes out. Escalations re-arm themselves: firing one schedules the next.
     Event ids derive from the timer id, a second guard: the outbox's primary key refuses a duplicate.
     """
     claimed = await repository.claim_due_timers(session, now=now, batch_size=batch_size)
@@ -405,6 +426,12 @@ async def fire_due_timers(
     messages: list[tuple[str, events.EventType, dict[str, Any]]] = []
     next_timers: list[dict[str, Any]] = []
     skipped: list[int] = []
+    # After downtime several reminders of one milestone come due together: only the latest speaks.
+    latest_reminder: dict[tuple[int, str], datetime] = {}
+    for t in claimed:
+        if t.kind == TimerKind.REMINDER:
+            key = (t.problem_id, t.milestone)
+            latest_reminder[key] = max(t.fire_at, latest_reminder.get(key, t.fire_at))
     for t in claimed:
         problem = problems.get(t.problem_id)
         milestone_due = due_at.get((t.problem_id, t.milestone))
@@ -413,6 +440,12 @@ async def fire_due_timers(
             or problem.status == Status.CLOSED
             or problem.state_version != t.state_version
             or milestone_due is None
+            or (
+                t.kind == TimerKind.REMINDER
+                and stale_reminder(
+                    t.fire_at, milestone_due, now, latest_reminder[(t.problem_id, t.milestone)]
+                )
+            )
         ):
             skipped.append(t.id)
             continue

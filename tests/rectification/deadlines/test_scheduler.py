@@ -64,6 +64,21 @@ class TestReminders:
         overdue = await events(client, "rectification.problem.overdue")
         assert [e["payload"]["escalation"] for e in overdue] == [1, 2]
 
+    async def test_after_downtime_only_the_latest_true_reminder_goes_out(self, client, clock):
+        # Severe: created Mon 5 Jan, deadline Mon 12 Jan 23:59:59; reminders 7, 3, 1 and 0 days before.
+        await create(client, severity="severe")
+        clock.set(local(2026, 1, 11, 12))  # down since creation: the 3- and 1-day moments have passed
+        await tick(client)
+        sent = [e["payload"] for e in await events(client, "rectification.milestone.reminder")]
+        completion = [p for p in sent if p["milestone"] == "completion"]
+        assert [(p["days_before"], p["days_left"]) for p in completion] == [(1, 1)]
+        clock.set(local(2026, 1, 20, 9))  # down again, past the deadline: no reminder at all
+        await tick(client)
+        later = [e["payload"] for e in await events(client, "rectification.milestone.reminder")]
+        assert [p for p in later if p["milestone"] == "completion"] == completion
+        assert await events(client, "rectification.deadline.due")
+        assert await events(client, "rectification.problem.overdue")
+
     async def test_each_timer_fires_once(self, client, clock):
         await create(client, severity="severe")
         clock.set(local(2026, 1, 13, 9))
@@ -126,7 +141,7 @@ class TestReminders:
         p = await create(client, severity="severe")
         await act(client, p["id"], "start", {"plan": "x"}, ZHANG)
         await act(client, p["id"], "submit", {"note": "x", "evidence": EVIDENCE}, ZHANG)
-        clock.set(local(2026, 1, 13, 9))
+        clock.set(local(2026, 1, 9, 9))  # before the verification milestone is due
         await tick(client)
         assert await events(client, "rectification.problem.overdue") == []
         reminders = await events(client, "rectification.milestone.reminder")
@@ -141,3 +156,29 @@ class TestReminders:
         await tick(client)
         for e in await events(client, "rectification.milestone.reminder"):
             assert e["id"] == timer_event_id(e["payload"]["timer_id"])
+
+
+class TestStaleReminder:
+    DUE = datetime(2026, 1, 12, 15, 59, 59, tzinfo=UTC)
+
+    def check(self, fire_at, now, latest=None):
+        from services.rectification.deadlines.service import stale_reminder
+
+        return stale_reminder(fire_at, self.DUE, now, latest or fire_at)
+
+    def test_on_time_before_the_milestone_goes_out(self):
+        assert not self.check(self.DUE - timedelta(days=3), self.DUE - timedelta(days=3))
+
+    def test_late_but_before_the_milestone_goes_out_with_the_real_days_left(self):
+        assert not self.check(self.DUE - timedelta(days=7), self.DUE - timedelta(days=6))
+
+    def test_before_the_milestone_arriving_after_it_is_dropped(self):
+        assert self.check(self.DUE - timedelta(days=1), self.DUE + timedelta(seconds=1))
+
+    def test_superseded_by_a_later_reminder_is_dropped(self):
+        fire = self.DUE - timedelta(days=7)
+        assert self.check(fire, self.DUE - timedelta(days=1), latest=self.DUE - timedelta(days=3))
+
+    def test_the_due_moment_reminder_a_day_late_is_dropped(self):
+        assert not self.check(self.DUE, self.DUE + timedelta(hours=9))
+        assert self.check(self.DUE, self.DUE + timedelta(days=1, seconds=1))
