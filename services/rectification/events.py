@@ -117,6 +117,11 @@ def escalation_recipients(problem: ProblemFacts) -> list[dict[str, Any]]:
     return out
 
 
+def verification_escalation_recipients(problem: ProblemFacts) -> list[dict[str, Any]]:
+    """A submitted problem nobody verified in time: the verifiers, and the city above them."""
+    return [*verifier_recipients(problem), role("city_admin", orgunit.city_root())]
+
+
 def decider_recipients(problem: ProblemFacts) -> list[dict[str, Any]]:
     """Who decides an extension (extensions/access.py): the issuer and the city's admins."""
     return [person(problem.issued_by), role("city_admin", orgunit.city_root())]
@@ -207,7 +212,9 @@ def timer_payload(
         return EventType.PROBLEM_OVERDUE, build(
             EventType.PROBLEM_OVERDUE,
             problem,
-            escalation_recipients(problem),
+            verification_escalation_recipients(problem)
+            if milestone == MilestoneKind.VERIFICATION
+            else escalation_recipients(problem),
             priority=Priority.URGENT,
             escalation=sequence,
             days_overdue=-days_left(due_at, now),

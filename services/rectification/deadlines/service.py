@@ -342,7 +342,9 @@ def timer_rows(
             if fire_at > now:
                 due = offset == 0 and m.kind == MilestoneKind.COMPLETION
                 add(TimerKind.DUE if due else TimerKind.REMINDER, m.kind, fire_at, offset)
-        if m.kind == MilestoneKind.COMPLETION:
+        # An overdue step escalates: the completion (the responsible side's), and a submitted problem
+        # nobody verified in time (the verifying side's) like any other.
+        if m.kind in (MilestoneKind.COMPLETION, MilestoneKind.VERIFICATION):
             first = m.due_at + policy.escalation_first_after
             sequence = 1
             if first <= now:

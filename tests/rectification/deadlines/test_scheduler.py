@@ -141,7 +141,7 @@ class TestReminders:
         p = await create(client, severity="severe")
         await act(client, p["id"], "start", {"plan": "x"}, ZHANG)
         await act(client, p["id"], "submit", {"note": "x", "evidence": EVIDENCE}, ZHANG)
-        clock.set(local(2026, 1, 9, 9))  # before the verification milestone is due
+        clock.set(local(2026, 1, 8, 20))  # before the verification milestone is due (8 Jan 23:59:59)
         await tick(client)
         assert await events(client, "rectification.problem.overdue") == []
         reminders = await events(client, "rectification.milestone.reminder")
@@ -182,3 +182,29 @@ class TestStaleReminder:
     def test_the_due_moment_reminder_a_day_late_is_dropped(self):
         assert not self.check(self.DUE, self.DUE + timedelta(hours=9))
         assert self.check(self.DUE, self.DUE + timedelta(days=1, seconds=1))
+
+
+class TestVerificationOverdue:
+    async def test_a_submitted_problem_nobody_verifies_escalates_to_the_verifiers(self, client, clock):
+        # Severe, submitted at once: verification due Thu 8 Jan 23:59:59, first escalation 9 h later.
+        p = await create(client, severity="severe")
+        await act(client, p["id"], "start", {"plan": "x"}, ZHANG)
+        await act(client, p["id"], "submit", {"note": "x", "evidence": EVIDENCE}, ZHANG)
+        clock.set(local(2026, 1, 9, 8))
+        await tick(client)
+        assert await events(client, "rectification.problem.overdue") == []
+        clock.set(local(2026, 1, 9, 10))
+        await tick(client)
+        [overdue] = await events(client, "rectification.problem.overdue")
+        data = overdue["payload"]
+        assert data["milestone"] == "verification" and data["milestone_label"] == "验收销号"
+        assert data["escalation"] == 1 and data["days_overdue"] >= 0
+        assert {"kind": "person", "user_id": "u-yinzhou-admin"} in data["recipients"]
+        assert {"kind": "role", "role": "city_admin", "org_unit": "ningbo"} in data["recipients"]
+        assert {"kind": "person", "user_id": "u-zhang-wei"} not in data["recipients"]
+        # And again a week later, until someone verifies it.
+        clock.set(local(2026, 1, 16, 10))
+        await tick(client)
+        assert [
+            e["payload"]["escalation"] for e in await events(client, "rectification.problem.overdue")
+        ] == [1, 2]
