@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, func, insert, select, update
+from sqlalchemy import ColumnElement, func, insert, select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.kit.pagination import PageParams, Sort, apply_sort, contains
 from services.sampling.inspectors.schemas import InspectorFilter
 from services.sampling.models import Inspector, metadata
-from services.sampling.sites.repository import execute
+from services.sampling.sites.repository import execute, update_by_id
 
 inspector_t = metadata.tables["inspector"]
 SORTABLE = {
@@ -66,18 +66,6 @@ async def upsert_inspectors(
     """Insert `new` rows and update `changed` ones by id (``b_id``)."""
     if new:
         await execute(session, insert(inspector_t), new)
-    if changed:
-        c = inspector_t.c
-        stmt = (
-            update(inspector_t)
-            .where(c.id == bindparam("b_id"))
-            .values(
-                name=bindparam("name"),
-                home_district=bindparam("home_district"),
-                can_lead=bindparam("can_lead"),
-                active=bindparam("active"),
-                tags=bindparam("tags"),
-                updated_at=bindparam("updated_at"),
-            )
-        )
-        await execute(session, stmt.execution_options(synchronize_session=False), changed)
+    await update_by_id(
+        session, inspector_t, ("name", "home_district", "can_lead", "active", "tags", "updated_at"), changed
+    )

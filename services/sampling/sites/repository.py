@@ -33,6 +33,36 @@ async def execute(session: AsyncSession, statement: Any, params: Any = None) -> 
     return await SAAsyncSession.execute(session, statement, params)
 
 
+SITE_UPDATE_COLUMNS = (
+    "type",
+    "name",
+    "parent_id",
+    "parent_code",
+    "district",
+    "town_code",
+    "org_unit",
+    "active",
+    "tags",
+    "updated_at",
+)
+
+
+async def update_by_id(
+    session: AsyncSession, table: Any, columns: Sequence[str], rows: list[dict[str, Any]]
+) -> None:
+    """Update `rows` of `table` by id, in batches: each dict has ``b_id`` and a value for every column."""
+    if not rows:
+        return
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values({name: bindparam(name) for name in columns})
+        .execution_options(synchronize_session=False)
+    )
+    for i in range(0, len(rows), BATCH):
+        await execute(session, stmt, rows[i : i + BATCH])
+
+
 def site_conditions(principal: Principal, where: SiteFilter) -> list[ColumnElement[bool]]:
     """SQL for `where`, always inside the principal's scope."""
     conds = [principal.scope_filter(col(Site.org_unit))]
@@ -117,27 +147,7 @@ async def insert_sites(session: AsyncSession, rows: list[dict[str, Any]]) -> dic
 
 async def update_sites(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Update rows by id (each dict has ``b_id`` and every column to set)."""
-    if not rows:
-        return
-    c = site_t.c
-    stmt = (
-        update(site_t)
-        .where(c.id == bindparam("b_id"))
-        .values(
-            type=bindparam("type"),
-            name=bindparam("name"),
-            parent_id=bindparam("parent_id"),
-            parent_code=bindparam("parent_code"),
-            district=bindparam("district"),
-            town_code=bindparam("town_code"),
-            org_unit=bindparam("org_unit"),
-            active=bindparam("active"),
-            tags=bindparam("tags"),
-            updated_at=bindparam("updated_at"),
-        )
-    )
-    for i in range(0, len(rows), BATCH):
-        await execute(session, stmt.execution_options(synchronize_session=False), rows[i : i + BATCH])
+    await update_by_id(session, site_t, SITE_UPDATE_COLUMNS, rows)
 
 
 async def move_descendants(session: AsyncSession, *, old_org: str, new_org: str, district: str) -> None:
