@@ -132,8 +132,13 @@ async def enqueue(
     payload: Mapping[str, Any],
     now: datetime,
     event_id: str | None = None,
+    not_before: datetime | None = None,
 ) -> str:
-    """Add an event to the outbox inside the caller's transaction; returns its id (the idempotency key)."""
+    """Add an event to the outbox inside the caller's transaction; returns its id (the idempotency key).
+
+    `not_before` holds the event back until then (a message due the evening before a visit): the relay
+    does not send it earlier, and until it is sent :func:`discard_pending` can take it back.
+    """
     eid = event_id or str(uuid.uuid4())
     await session.execute(
         insert(table).values(
@@ -144,7 +149,7 @@ async def enqueue(
             payload=dict(payload),
             status=PENDING,
             attempts=0,
-            next_attempt_at=now,
+            next_attempt_at=max(now, not_before) if not_before else now,
             created_at=now,
         )
     )
@@ -160,6 +165,8 @@ class OutboxMessage:
     path: str
     payload: Mapping[str, Any]
     event_id: str | None = None
+    not_before: datetime | None = None
+    """Hold the event back until then (see :func:`enqueue`)."""
 
 
 async def enqueue_many(
@@ -182,13 +189,42 @@ async def enqueue_many(
             "payload": dict(m.payload),
             "status": PENDING,
             "attempts": 0,
-            "next_attempt_at": now,
+            "next_attempt_at": max(now, m.not_before) if m.not_before else now,
             "created_at": now,
         }
         for eid, m in zip(ids, messages, strict=True)
     ]
     await session.execute(insert(table), rows)
     return ids
+
+
+async def pending_of_type(session: AsyncSession, table: Table, event_type: str) -> list[Mapping[str, Any]]:
+    """The events of `event_type` not yet sent nor tried (e.g. held back by `not_before`), oldest first."""
+    rows = await session.execute(
+        select(table)
+        .where(table.c.event_type == event_type, table.c.status == PENDING, table.c.attempts == 0)
+        .order_by(table.c.created_at, table.c.id)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+async def discard_pending(session: AsyncSession, table: Table, ids: Sequence[str]) -> int:
+    """Take back events not yet sent nor tried, in the caller's transaction; returns how many went.
+
+    For a scheduled message whose reason changed (a visit moved): an event already leased by a relay,
+    tried or sent stays as it is, so nothing is half taken back.
+    """
+    if not ids:
+        return 0
+    result = await session.execute(
+        delete(table).where(
+            table.c.id.in_(list(ids)),
+            table.c.status == PENDING,
+            table.c.attempts == 0,
+            table.c.leased_until.is_(None),
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def backoff(attempt: int, *, base: float = 1.0, cap: float = 3600.0) -> float:

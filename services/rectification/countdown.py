@@ -1,6 +1,6 @@
 """Countdown schedules (倒排时间表), pure: templates per severity, milestones, days left and the light.
 
-No I/O: the holiday calendar comes in as a :class:`~services.rectification.working_days.WorkCalendar`.
+No I/O: the holiday calendar comes in as a :class:`~services.kit.workdays.WorkCalendar`.
 """
 
 from __future__ import annotations
@@ -8,14 +8,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 
-from services.rectification.enums import Light, MilestoneKind, Severity
-from services.rectification.working_days import (
+from services.kit.workdays import (
     LOCAL_TZ,
     WorkCalendar,
     end_of_local_day,
     local_date,
     start_of_local_day,
 )
+from services.rectification.enums import Light, MilestoneKind, Severity
 
 # Reminders that are not at the due moment go out at 09:00 local time on their day.
 REMINDER_TIME = time(9, 0)

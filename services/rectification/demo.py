@@ -19,6 +19,7 @@ from services.kit.auth import Principal
 from services.kit.clock import SystemClock
 from services.kit.db import make_engine, make_sessionmaker
 from services.kit.migrations import upgrade_to_head
+from services.kit.workdays import local_date
 from services.rectification import events
 from services.rectification.clients import DirectoryPerson, DirectorySite, FixedDirectory
 from services.rectification.config import Settings
@@ -31,7 +32,6 @@ from services.rectification.findings.schemas import SiteRef
 from services.rectification.main import MIGRATIONS_DIR
 from services.rectification.problems import repository, service
 from services.rectification.problems.schemas import AssignIn, EvidenceIn, PersonIn, ProblemCreate, SiteIn
-from services.rectification.working_days import local_date
 
 # The demo city admin of notify's directory (`u-admin`): messages to the issuer (a problem submitted
 # for 销号) reach a real person, not an identity notify does not know.

@@ -8,9 +8,9 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from services.kit import orgunit
+from services.kit.workdays import local_date
 from services.rectification.countdown import days_left
 from services.rectification.enums import MILESTONE_LABELS, SEVERITY_LABELS, MilestoneKind, Priority, TimerKind
-from services.rectification.working_days import local_date
 
 
 class EventType(StrEnum):

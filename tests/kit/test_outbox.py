@@ -142,6 +142,73 @@ class TestEnqueue:
         assert env["occurred_at"].startswith("2026-03-02T08:00:00")
 
 
+class TestHeldBack:
+    """`not_before`: a message due later (the evening before a visit) waits, and can be taken back."""
+
+    async def test_an_event_held_back_is_not_sent_before_its_time_then_is(self, db):
+        later = T0 + timedelta(hours=10)
+        async with db.sessionmaker() as s, s.begin():
+            eid = await outbox.enqueue(
+                s,
+                events,
+                event_type="x",
+                target="notify",
+                path="/events",
+                payload={},
+                now=T0,
+                not_before=later,
+            )
+            [many] = await outbox.enqueue_many(
+                s, events, [outbox.OutboxMessage("y", "notify", "/events", {}, not_before=later)], now=T0
+            )
+        receiver = Receiver()
+        clock = FrozenClock(T0)
+        app = relay_app(db.sessionmaker, clock, receiver)
+        assert await outbox.relay_once(app, cfg()) == 0 and receiver.keys == []
+        clock.advance(hours=10)
+        await outbox.relay_once(app, cfg())
+        assert sorted(receiver.keys) == sorted([eid, many])
+
+    async def test_a_past_not_before_sends_now(self, db):
+        async with db.sessionmaker() as s, s.begin():
+            eid = await outbox.enqueue(
+                s,
+                events,
+                event_type="x",
+                target="notify",
+                path="/events",
+                payload={},
+                now=T0,
+                not_before=T0 - timedelta(days=1),
+            )
+        assert (await rows(db))[eid]["next_attempt_at"] == T0
+
+    async def test_discard_takes_back_only_what_was_never_tried(self, db):
+        later = T0 + timedelta(hours=10)
+        async with db.sessionmaker() as s, s.begin():
+            held = [
+                await outbox.enqueue(
+                    s,
+                    events,
+                    event_type="visit",
+                    target="notify",
+                    path="/events",
+                    payload={"n": n},
+                    now=T0,
+                    not_before=later,
+                )
+                for n in range(2)
+            ]
+        [sent] = await add_events(db, 1)
+        await outbox.relay_once(relay_app(db.sessionmaker, FrozenClock(T0), Receiver()), cfg())
+        async with db.sessionmaker() as s, s.begin():
+            pending = await outbox.pending_of_type(s, events, "visit")
+            assert sorted(r["id"] for r in pending) == sorted(held)
+            assert await outbox.discard_pending(s, events, [held[0], sent]) == 1
+        left = await rows(db)
+        assert held[0] not in left and held[1] in left and left[sent]["status"] == "sent"
+
+
 class TestRelayOnce:
     async def test_delivered_events_are_marked_sent_and_not_sent_again(self, db):
         await add_events(db, 3)

@@ -2,8 +2,8 @@
 
 from datetime import UTC, date, datetime, timedelta
 
+from services.kit.workdays import end_of_local_day
 from services.rectification.countdown import light_bounds, light_for
-from services.rectification.working_days import end_of_local_day
 
 
 class TestLight:

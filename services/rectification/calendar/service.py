@@ -11,12 +11,12 @@ from icalendar import Alarm, Calendar, Event
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.kit.auth import Principal
+from services.kit.workdays import local_date
 from services.rectification.calendar import access, repository
 from services.rectification.calendar.schemas import CalendarTokenRead
 from services.rectification.enums import MILESTONE_LABELS, SEVERITY_LABELS
 from services.rectification.models import CalendarToken
 from services.rectification.problems import repository as problem_repository
-from services.rectification.working_days import local_date
 
 PRODID = "-//Ningbo dangjian inspection//rectification//ZH"
 

@@ -12,6 +12,7 @@ from services.kit.db import SessionDep
 from services.kit.deps import ClockDep
 from services.kit.errors import field_error
 from services.kit.pagination import Page
+from services.kit.workdays import local_date
 from services.rectification.deadlines import access, service
 from services.rectification.deadlines.schemas import (
     CalendarYearIn,
@@ -24,7 +25,6 @@ from services.rectification.deps import PolicyDep
 from services.rectification.enums import Severity
 from services.rectification.errors import InvalidSchedule
 from services.rectification.roles import READERS
-from services.rectification.working_days import local_date
 
 TAG = "rectification.deadlines"
 router = APIRouter(tags=[TAG])

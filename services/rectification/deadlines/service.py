@@ -18,6 +18,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.kit import outbox
 from services.kit.auth import Principal
 from services.kit.errors import field_error
+from services.kit.workdays import (
+    FIXED_HOLIDAYS,
+    WorkCalendar,
+    end_of_local_day,
+    entered_year,
+    local_date,
+    start_of_local_day,
+)
 from services.rectification import events
 from services.rectification.countdown import (
     DEFAULT_TEMPLATES,
@@ -51,14 +59,6 @@ from services.rectification.enums import (
 from services.rectification.errors import InvalidSchedule
 from services.rectification.models import CalendarYear, Milestone, Problem, ScheduleTemplate, outbox_event
 from services.rectification.problems import repository as problem_repository
-from services.rectification.working_days import (
-    FIXED_HOLIDAYS,
-    WorkCalendar,
-    end_of_local_day,
-    entered_year,
-    local_date,
-    start_of_local_day,
-)
 
 TIMER_EVENT_NAMESPACE = uuid.UUID("6f1c63b6-4d0e-4b8e-9d57-8f0f5e6d2a11")
 

@@ -13,6 +13,7 @@ from services.kit import orgunit, outbox
 from services.kit.auth import Principal
 from services.kit.errors import field_error
 from services.kit.pagination import Page, PageParams, Sort
+from services.kit.workdays import WorkCalendar, end_of_local_day, local_date
 from services.rectification import events
 from services.rectification.clients import Directory
 from services.rectification.countdown import (
@@ -54,7 +55,6 @@ from services.rectification.problems.schemas import (
     ProblemRead,
     SiteRead,
 )
-from services.rectification.working_days import WorkCalendar, end_of_local_day, local_date
 
 
 def require_state(problem: Problem, allowed: tuple[Status, ...], action: str) -> None:

@@ -2,9 +2,9 @@
 
 from datetime import UTC, date, datetime
 
+from services.kit.workdays import LOCAL_TZ, WorkCalendar, local_date
 from services.rectification.countdown import DEFAULT_TEMPLATES, Template, add_days, plan_milestones
 from services.rectification.enums import MilestoneKind, Severity
-from services.rectification.working_days import LOCAL_TZ, WorkCalendar, local_date
 
 
 def _plan(severity: str, on: date, template: Template | None = None) -> dict[str, tuple[date, bool]]:

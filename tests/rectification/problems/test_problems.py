@@ -270,7 +270,7 @@ LI_REF_JSON = {"user_id": "u-li-na", "name": "李娜", "org_unit": "ningbo/yinzh
 
 
 def date_moment(y: int, m: int, d: int):
-    from services.rectification.working_days import start_of_local_day
+    from services.kit.workdays import start_of_local_day
 
     return start_of_local_day(date(y, m, d))
 

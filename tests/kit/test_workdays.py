@@ -2,7 +2,7 @@
 
 from datetime import UTC, date, datetime
 
-from services.rectification.working_days import WorkCalendar, end_of_local_day, entered_year
+from services.kit.workdays import WorkCalendar, end_of_local_day, entered_year
 
 
 class TestIsWorkday:
