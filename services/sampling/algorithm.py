@@ -1,4 +1,4 @@
-"""The draw algorithm ``sampling-draw/1``, stand-alone: only ``hashlib`` from the standard library.
+"""The draw algorithms ``sampling-draw/1`` and ``/2``, stand-alone: only ``hashlib`` from the standard library.
 
 This module is what the service runs and what ``python -m services.sampling.verify`` re-runs; a
 third party can copy it (or reimplement it from ``docs/draw-algorithm.md``). Everything is defined
@@ -10,6 +10,11 @@ on bytes, so the result does not depend on input order, platform or Python versi
 * a ticket is ``SHA-256(secret ‖ 0x00 ‖ public_value ‖ 0x00 ‖ stratum_key ‖ 0x00 ‖ code)`` in
   lowercase hex, and a stratum's sample is the ``k`` codes with the lowest tickets (ties, which
   would need a SHA-256 collision, are broken by the code's bytes).
+
+``sampling-draw/2`` is ``/1`` plus *allocations*: a quota with a floor per stratum and a total over
+all its strata (at least 1 town in every district, 29 in all). Every stratum first takes its floor;
+the remainder goes to the lowest tickets among all the strata's other sites (see :func:`allocate`).
+A record without allocations is a ``/1`` record, byte for byte as before.
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 ALGORITHM = "sampling-draw/1"
+# /1 plus quotas with a floor per stratum and a total (allocations); records without them stay /1.
+ALGORITHM_ALLOCATED = "sampling-draw/2"
+ALGORITHMS = (ALGORITHM, ALGORITHM_ALLOCATED)
 SEP = b"\x00"
 COUNT_LABEL = "#count"
 TEAM_DISTRICTS_KEY = "teams/districts"
@@ -77,18 +85,91 @@ def quota_count(seed: bytes, stratum_key: str, minimum: int, maximum: int, size:
     return minimum + int.from_bytes(digest[:8], "big") % (top - minimum + 1)
 
 
-def draw_stratum(
-    seed: bytes, stratum_key: str, codes: Sequence[str], minimum: int, maximum: int, reserve: int
-) -> dict[str, Any]:
-    """One stratum's result: the count, the selected codes (in rank order) and the top tickets."""
-    ranked = rank(seed, stratum_key, codes)
-    count = quota_count(seed, stratum_key, minimum, maximum, len(ranked))
+def _stratum_result(stratum_key: str, ranked: Sequence[tuple[str, str]], count: int, reserve: int) -> dict[str, Any]:
     return {
         "key": stratum_key,
         "count": count,
         "selected": [c for _, c in ranked[:count]],
         "ranked": [[c, t] for t, c in ranked[: count + reserve]],
     }
+
+
+def draw_stratum(
+    seed: bytes, stratum_key: str, codes: Sequence[str], minimum: int, maximum: int, reserve: int
+) -> dict[str, Any]:
+    """One stratum's result: the count, the selected codes (in rank order) and the top tickets."""
+    ranked = rank(seed, stratum_key, codes)
+    count = quota_count(seed, stratum_key, minimum, maximum, len(ranked))
+    return _stratum_result(stratum_key, ranked, count, reserve)
+
+
+class AllocationInfeasible(ValueError):
+    """An allocation's floor or total cannot be met by its strata (a frame never freezes like that)."""
+
+
+def allocate(allocation: dict[str, Any], ranked: dict[str, Sequence[tuple[str, str]]]) -> dict[str, int]:
+    """How many sites each stratum of an allocation takes (``sampling-draw/2``).
+
+    `allocation` has ``floor``, ``total``, ``cap`` (null: none) and ``strata`` (keys); `ranked`
+    gives each stratum's ``(ticket, code)`` pairs, lowest ticket first (:func:`rank`). Every stratum
+    takes its floor (its ``floor`` lowest tickets). Its sites ranked ``floor .. min(cap, size) - 1``
+    are the candidates for the remainder ``total - floor × strata``, which goes to the candidates
+    with the lowest tickets over all the strata (ties by stratum key bytes, then code bytes). So
+    the remainder is a simple random sample of every site beyond the floors: a stratum's expected
+    share grows with its size, and each stratum still takes a prefix of its own ticket order.
+    """
+    floor, total, cap = int(allocation["floor"]), int(allocation["total"]), allocation["cap"]
+    counts: dict[str, int] = {}
+    candidates: list[tuple[str, bytes, bytes, str]] = []
+    for key in allocation["strata"]:
+        pairs = ranked[key]
+        top = len(pairs) if cap is None else min(int(cap), len(pairs))
+        if top < floor:
+            raise AllocationInfeasible(f"stratum {key} has {top} sites for a floor of {floor}")
+        counts[key] = floor
+        kb = key.encode("utf-8")
+        candidates += [(t, kb, c.encode("utf-8"), key) for t, c in pairs[floor:top]]
+    remainder = total - floor * len(counts)
+    if remainder < 0 or remainder > len(candidates):
+        raise AllocationInfeasible(
+            f"a total of {total} with a floor of {floor} in {len(counts)} strata "
+            f"({len(candidates)} sites beyond the floors)"
+        )
+    candidates.sort()
+    for *_, key in candidates[:remainder]:
+        counts[key] += 1
+    return counts
+
+
+def algorithm_of(frame: dict[str, Any]) -> str:
+    """The algorithm a frame is drawn with: ``/2`` when it has allocations, else ``/1``."""
+    return ALGORITHM_ALLOCATED if frame.get("allocations") else ALGORITHM
+
+
+def draw_frame(seed: bytes, frame: dict[str, Any], reserve: int) -> dict[str, Any]:
+    """Every stratum's result, and each allocation's counts when the frame has allocations."""
+    ranked = {s["key"]: rank(seed, s["key"], s["codes"]) for s in frame["strata"]}
+    fixed: dict[str, int] = {}
+    allocations = []
+    for a in frame.get("allocations") or []:
+        missing = [k for k in a["strata"] if k not in ranked]
+        if missing:
+            raise AllocationInfeasible(f"allocation {a['key']} names strata not in the frame: {missing}")
+        counts = allocate(a, {k: ranked[k] for k in a["strata"]})
+        fixed.update(counts)
+        allocations.append({"key": a["key"], "counts": counts})
+    strata = []
+    for s in frame["strata"]:
+        key, pairs = s["key"], ranked[s["key"]]
+        if key in fixed:
+            count = fixed[key]
+        else:
+            count = quota_count(seed, key, int(s["quota"]["min"]), int(s["quota"]["max"]), len(pairs))
+        strata.append(_stratum_result(key, pairs, count, reserve))
+    out: dict[str, Any] = {"strata": strata}
+    if frame.get("allocations"):
+        out["allocations"] = allocations
+    return out
 
 
 class TeamsInfeasible(Exception):
@@ -189,12 +270,7 @@ def form_teams(
 def compute_draw(inputs: dict[str, Any]) -> dict[str, Any]:
     """Recompute a draw's strata and teams from its record's inputs (see docs/draw-algorithm.md)."""
     seed = seed_bytes(inputs["secret"], inputs["public_value"])
-    reserve = int(inputs["reserve"])
-    strata = [
-        draw_stratum(seed, s["key"], s["codes"], int(s["quota"]["min"]), int(s["quota"]["max"]), reserve)
-        for s in inputs["frame"]["strata"]
-    ]
-    out: dict[str, Any] = {"strata": strata}
+    out = draw_frame(seed, inputs["frame"], int(inputs["reserve"]))
     spec = inputs.get("teams")
     if spec:
         out["teams"] = form_teams(

@@ -52,15 +52,16 @@ SURNAMES = "王李张刘陈杨黄赵周吴徐孙胡朱高林何郭马罗梁宋�
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建国志文斌浩宇晨晓东海波峰"
 ORG_WORDS = ["科技", "机械", "电子", "纺织", "港航", "物流", "模具", "新材料", "食品", "服饰", "建设", "文化"]
 SOCIAL_WORDS = ["志愿者协会", "社会工作服务中心", "商会", "养老服务中心", "慈善基金会", "青年联合会"]
+# (name, subtype): every district and zone has the first three, so each has hospitals.
 INSTITUTIONS = [
-    "第一人民医院",
-    "中医院",
-    "妇幼保健院",
-    "职业技术学校",
-    "中学",
-    "图书馆",
-    "疾病预防控制中心",
-    "博物馆",
+    ("第一人民医院", "hospital"),
+    ("中医院", "hospital"),
+    ("妇幼保健院", "hospital"),
+    ("职业技术学校", "school"),
+    ("中学", "school"),
+    ("图书馆", "cultural_venue"),
+    ("疾病预防控制中心", "public_health"),
+    ("博物馆", "cultural_venue"),
 ]
 
 
@@ -81,11 +82,13 @@ def city_rows(seed: int = SEED) -> list[dict[str, Any]]:
         short = dname.removesuffix("区").removesuffix("县").removesuffix("市")
         n_inst = 8 if dtype == "district" else 3
         for i in range(n_inst):
-            name = "北仑人民医院" if slug == "beilun" and i == 0 else f"{short}{INSTITUTIONS[i]}"
+            word, subtype = INSTITUTIONS[i]
+            name = "北仑人民医院" if slug == "beilun" and i == 0 else f"{short}{word}"
             rows.append(
                 {
                     "code": f"12{dcode}I{i + 1:02d}",
                     "type": "institution",
+                    "subtype": subtype,
                     "name": name,
                     "parent_code": dcode,
                     "tags": [TAG],
@@ -170,6 +173,32 @@ DEMO_ROUND: dict[str, Any] = {
     "team_size": 6,
 }
 DEMO_PUBLIC_VALUE = "2026-04-03 会议现场摇号 5-2-7-0-9"
+
+# The seed article's first-quarter round, as a plan the demo city meets: every district and zone
+# itself (its section-A sheet), 29 towns/streets, 70 villages/communities and 22 two-new
+# organisations with at least 1, 2 and 1 in every one of the 10 districts/counties and 6 zones,
+# and 1 hospital; 5 teams of 6. Not loaded by `load` (the demo round keeps its plan, which other
+# services' demo data is built on); POST it to /rounds to run the article's round.
+Q1_PLAN: dict[str, Any] = {
+    "quotas": [
+        {"group": "district_zone", "per": "district", "count": 1},
+        {"group": "town_street", "per": "district", "min": 1, "total": 29},
+        {"group": "village_community", "per": "district", "min": 2, "total": 70},
+        {"group": "two_new", "per": "district", "min": 1, "total": 22},
+        {"group": "institution", "subtype": "hospital", "per": "city", "count": 1},
+    ],
+    "exclude_last_rounds": 1,
+    "reserve": 3,
+}
+Q1_ROUND: dict[str, Any] = {
+    "code": "2026Q1-article",
+    "title": "2026年第一季度基层党建专项督查（文章所述批次，演示数据）",
+    "plan": Q1_PLAN,
+    "visit_start_on": "2026-04-07",
+    "visit_days_per_district": 2,
+    "team_count": 5,
+    "team_size": 6,
+}
 
 
 async def _ok(resp: httpx.Response) -> dict[str, Any]:

@@ -19,6 +19,19 @@ class SiteType(StrEnum):
     INSTITUTION = "institution"
 
 
+class SiteSubtype(StrEnum):
+    """What kind of unit a site is within its type (医院, 学校, …); a round's quota can draw from one subtype."""
+
+    HOSPITAL = "hospital"
+    SCHOOL = "school"
+    UNIVERSITY = "university"
+    RESEARCH_INSTITUTE = "research_institute"
+    CULTURAL_VENUE = "cultural_venue"
+    PUBLIC_HEALTH = "public_health"
+    GOVERNMENT_AGENCY = "government_agency"
+    STATE_OWNED_ENTERPRISE = "state_owned_enterprise"
+
+
 class SiteGroup(StrEnum):
     """The groups a round's quotas are given for (each a set of site types)."""
 

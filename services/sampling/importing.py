@@ -34,7 +34,18 @@ LEVEL = {
     **dict.fromkeys(TOWN_TYPES, 1),
     **dict.fromkeys(VILLAGE_TYPES + ORG_TYPES, 2),
 }
-SITE_COLUMNS = ("code", "type", "name", "parent_code", "district", "active", "tags")
+# Sub-types a site may carry within its type (hospital, school, …); enums.SiteSubtype mirrors them.
+SITE_SUBTYPES = (
+    "hospital",
+    "school",
+    "university",
+    "research_institute",
+    "cultural_venue",
+    "public_health",
+    "government_agency",
+    "state_owned_enterprise",
+)
+SITE_COLUMNS = ("code", "type", "subtype", "name", "parent_code", "district", "active", "tags")
 INSPECTOR_COLUMNS = ("user_id", "name", "home_district", "can_lead", "active", "tags")
 FORMATS = ("csv", "xlsx", "json")
 MEDIA_TYPES = {
@@ -75,6 +86,7 @@ class ExistingSite:
     org_unit: str
     active: bool
     tags: tuple[str, ...]
+    subtype: str | None = None
 
 
 @dataclass
@@ -89,6 +101,7 @@ class SiteRow:
     org_unit: str
     active: bool
     tags: tuple[str, ...]
+    subtype: str | None = None
 
 
 @dataclass
@@ -313,6 +326,17 @@ def check_sites(
                     f"unknown site type {typ!r}; one of {', '.join(SITE_TYPES)}",
                 )
             )
+        subtype = _text(rec.get("subtype"))
+        if subtype is not None and subtype not in SITE_SUBTYPES:
+            row_errors.append(
+                _error(
+                    line,
+                    "subtype",
+                    code,
+                    "invalid-value",
+                    f"unknown site subtype {subtype!r}; one of {', '.join(SITE_SUBTYPES)} (or empty)",
+                )
+            )
         name = _text(rec.get("name"))
         if name is not None and len(name) > 200:
             row_errors.append(
@@ -353,6 +377,7 @@ def check_sites(
             "line": line,
             "code": code,
             "type": typ,
+            "subtype": subtype,
             "name": name,
             "parent_code": parent_code,
             "district": district,
@@ -410,6 +435,7 @@ def check_sites(
                 district_unit(p["district"]),
                 p["active"],
                 p["tags"],
+                subtype=p["subtype"],
             )
         else:
             if parent is None:
@@ -475,7 +501,17 @@ def check_sites(
                 continue
             town = code if typ in TOWN_TYPES else (ptown if ptype in TOWN_TYPES else None)
             row = SiteRow(
-                line, code, typ, p["name"], parent, pdistrict, town, f"{porg}/{code}", p["active"], p["tags"]
+                line,
+                code,
+                typ,
+                p["name"],
+                parent,
+                pdistrict,
+                town,
+                f"{porg}/{code}",
+                p["active"],
+                p["tags"],
+                subtype=p["subtype"],
             )
         if not visible(row.org_unit):
             column = "district" if typ in DISTRICT_TYPES else "parent_code"

@@ -28,6 +28,8 @@ class Site(Base, table=True):
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=64, unique=True, index=True)
     type: str = Field(max_length=20, index=True)
+    # Within the type (hospital, school, …): a round's quota can name one (see SiteSubtype).
+    subtype: str | None = Field(default=None, max_length=40, index=True)
     name: str = Field(max_length=200)
     parent_id: int | None = Field(default=None, foreign_key="site.id", index=True)
     # Codes never change (they are the upsert key), so the parent's code is kept beside its id.

@@ -28,14 +28,19 @@ assert set(ORG_TYPES) == {"enterprise", "social_org", "institution"}
 assert set(GROUPS) == set(SiteGroup)
 
 
+def quota_label(group: str, subtype: str | None) -> str:
+    """The group part of a stratum key: ``<group>`` or ``<group>.<subtype>``."""
+    return f"{group}.{subtype}" if subtype else group
+
+
 def _stratum_of(
-    per: str, group: str, district: str, town_code: str | None
+    per: str, label: str, district: str, town_code: str | None
 ) -> tuple[str, str | None, str | None]:
     if per == "city":
-        return f"city:{group}", None, None
+        return f"city:{label}", None, None
     if per == "town":
-        return f"{district}/{town_code or '-'}:{group}", district, town_code
-    return f"{district}:{group}", district, None
+        return f"{district}/{town_code or '-'}:{label}", district, town_code
+    return f"{district}:{label}", district, None
 
 
 def build_frame(
@@ -49,87 +54,161 @@ def build_frame(
 ) -> dict[str, Any]:
     """Group eligible sites into strata, apply exclusions (relaxing them when a stratum would be too small).
 
-    `groups` are the active sites as ``(type, district, town_code, codes)`` rows, one per combination.
+    `groups` are the active sites as ``(type, district, town_code, codes, subtype)`` rows, one per
+    combination. A quota naming a subtype draws only sites of that subtype; a quota of the same
+    group without one draws the group's other sites, so no site is in two strata. A quota with a
+    ``total`` becomes an allocation over its strata (each takes ``min``, the remainder is drawn).
     """
     by_group: dict[str, list[Any]] = defaultdict(list)
     group_of = {t: g for g, ts in GROUPS.items() for t in ts}
     for g in groups:
         by_group[group_of[g.type]].append(g)
+    own_subtypes: dict[str, set[str]] = defaultdict(set)
+    for q in plan.quotas:
+        if q.subtype is not None:
+            own_subtypes[q.group].add(q.subtype)
     towns_by_district: dict[str, set[str]] = defaultdict(set)
     for g in groups:
         if g.type in TOWN_TYPES:
             towns_by_district[g.district].update(g.codes)
     strata: list[dict[str, Any]] = []
+    allocations: list[dict[str, Any]] = []
     warnings: list[str] = []
     problems: list[dict[str, Any]] = []
     n_rounds = plan.exclude_last_rounds
     for qi, q in enumerate(plan.quotas):
+        label = quota_label(q.group, q.subtype)
         members: dict[str, list[str]] = defaultdict(list)
         meta: dict[str, tuple[str | None, str | None]] = {}
         # Every district (or town) in scope gets its stratum, even an empty one, so a quota it cannot
         # meet is reported rather than silently skipped.
         if q.per == "district":
             for d in districts:
-                key, dd, tt = _stratum_of("district", q.group, d, None)
+                key, dd, tt = _stratum_of("district", label, d, None)
                 members[key]
                 meta[key] = (dd, tt)
         elif q.per == "city":
-            members[f"city:{q.group}"]
-            meta[f"city:{q.group}"] = (None, None)
+            members[f"city:{label}"]
+            meta[f"city:{label}"] = (None, None)
         else:
             for d in districts:
                 for t in towns_by_district[d]:
-                    key, dd, tt = _stratum_of("town", q.group, d, t)
+                    key, dd, tt = _stratum_of("town", label, d, t)
                     members[key]
                     meta[key] = (dd, tt)
         for g in by_group[q.group]:
-            key, dd, tt = _stratum_of(q.per, q.group, g.district, g.town_code)
+            sub = getattr(g, "subtype", None)
+            if (sub != q.subtype) if q.subtype is not None else (sub in own_subtypes[q.group]):
+                continue
+            key, dd, tt = _stratum_of(q.per, label, g.district, g.town_code)
             members[key].extend(g.codes)
             meta.setdefault(key, (dd, tt))
-        assert q.min is not None and q.max is not None
+        assert q.min is not None
+        floor_field = "count" if q.count is not None else "min"
+        what = "floor" if q.total is not None else "quota"
+        pools: dict[str, tuple[list[str], list[str]]] = {}
         for key, codes in members.items():
             candidates = [c for c in codes if c not in follow_up_codes]
             eligible = [c for c in candidates if c not in excluded]
-            n_excluded = len(candidates) - len(eligible)
-            if len(eligible) < q.min and n_excluded:
+            if len(eligible) < q.min and len(eligible) < len(candidates):
                 warnings.append(
                     f"{key}: only {len(eligible)} sites not visited in the last {n_rounds} round(s), "
-                    f"fewer than the quota of {q.min}; exclusion relaxed, all {len(candidates)} sites eligible"
+                    f"fewer than the {what} of {q.min}; exclusion relaxed, all {len(candidates)} sites eligible"
                 )
-                eligible, n_excluded = candidates, 0
+                eligible = candidates
             if len(eligible) < q.min:
                 problems.append(
                     field_error(
-                        ["plan", "quotas", qi],
-                        f"stratum {key} has {len(eligible)} eligible sites; the quota needs {q.min}",
+                        ["plan", "quotas", qi, floor_field],
+                        f"stratum {key} has {len(eligible)} eligible sites; the {what} needs {q.min}",
+                    )
+                )
+            pools[key] = (candidates, eligible)
+        if q.total is not None:
+            if q.per == "city":
+                problems.append(
+                    field_error(["plan", "quotas", qi, "per"], "a total needs per district or per town")
+                )
+                continue
+            if q.min * len(pools) > q.total:
+                problems.append(
+                    field_error(
+                        ["plan", "quotas", qi, "total"],
+                        f"a floor of {q.min} in each of the {len(pools)} strata of {label} is "
+                        f"{q.min * len(pools)}, more than the total of {q.total}",
                     )
                 )
                 continue
-            if q.max > len(eligible) and q.max != q.min:
+
+            def room(pool: dict[str, tuple[list[str], list[str]]], cap: int | None = q.max) -> int:
+                return sum(len(e) if cap is None else min(cap, len(e)) for _, e in pool.values())
+
+            if room(pools) < q.total and room({k: (c, c) for k, (c, _) in pools.items()}) > room(pools):
                 warnings.append(
-                    f"{key}: quota range {q.min}-{q.max} capped at the {len(eligible)} eligible sites"
+                    f"{label}: only {room(pools)} sites not visited in the last {n_rounds} round(s) "
+                    f"for a total of {q.total}; exclusion relaxed in all its strata"
                 )
+                pools = {k: (c, c) for k, (c, _) in pools.items()}
+            if room(pools) < q.total:
+                problems.append(
+                    field_error(
+                        ["plan", "quotas", qi, "total"],
+                        f"the {len(pools)} strata of {label} have {room(pools)} eligible sites"
+                        f"{'' if q.max is None else f' (at most {q.max} each)'}; the total needs {q.total}",
+                    )
+                )
+                continue
+        elif q.max is not None:
+            for key, (_, eligible) in pools.items():
+                if q.max > len(eligible) and q.max != q.min and len(eligible) >= q.min:
+                    warnings.append(
+                        f"{key}: quota range {q.min}-{q.max} capped at the {len(eligible)} eligible sites"
+                    )
+        akey = f"{q.per}:{label}"
+        for key, (candidates, eligible) in pools.items():
+            if len(eligible) < q.min:
+                continue
             codes_sorted = alg.sort_codes(eligible)
-            strata.append(
+            stratum: dict[str, Any] = {
+                "key": key,
+                "group": q.group,
+                "district": meta[key][0],
+                "town_code": meta[key][1],
+                "quota": {"min": q.min, "max": q.max},
+                "size": len(codes_sorted),
+                "excluded": len(candidates) - len(eligible),
+                "codes": codes_sorted,
+                "hash": alg.stratum_hash(codes_sorted),
+            }
+            # Keys only a /2 (or subtype) frame has, so a frame of the old plan shape stays as it was.
+            if q.subtype is not None:
+                stratum["subtype"] = q.subtype
+            if q.total is not None:
+                top = len(codes_sorted) if q.max is None else min(q.max, len(codes_sorted))
+                stratum["quota"] = {"min": q.min, "max": top}
+                stratum["allocation"] = akey
+            strata.append(stratum)
+        if q.total is not None:
+            allocations.append(
                 {
-                    "key": key,
+                    "key": akey,
                     "group": q.group,
-                    "district": meta[key][0],
-                    "town_code": meta[key][1],
-                    "quota": {"min": q.min, "max": q.max},
-                    "size": len(codes_sorted),
-                    "excluded": n_excluded,
-                    "codes": codes_sorted,
-                    "hash": alg.stratum_hash(codes_sorted),
+                    "subtype": q.subtype,
+                    "per": q.per,
+                    "floor": q.min,
+                    "total": q.total,
+                    "cap": q.max,
+                    "strata": alg.sort_codes(pools),
                 }
             )
     if problems:
         raise errors.QuotaExceedsStratum(
-            f"{len(problems)} stratum/strata are smaller than their quota; nothing was frozen",
+            f"{len(problems)} quota problem(s): strata smaller than their quota or floor, or totals "
+            "the strata cannot meet; nothing was frozen",
             errors=problems,
         )
     strata.sort(key=lambda s: s["key"].encode("utf-8"))
-    return {
+    frame: dict[str, Any] = {
         "algorithm": alg.ALGORITHM,
         "strata": strata,
         "hash": alg.frame_hash({s["key"]: s["hash"] for s in strata}),
@@ -137,3 +216,7 @@ def build_frame(
         "exclude_last_rounds": n_rounds,
         "excluded_rounds": excluded_rounds,
     }
+    if allocations:
+        frame["allocations"] = sorted(allocations, key=lambda a: a["key"].encode("utf-8"))
+        frame["algorithm"] = alg.ALGORITHM_ALLOCATED
+    return frame

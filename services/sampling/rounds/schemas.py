@@ -9,7 +9,15 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from services.kit.schema import OutputModel
 from services.kit.text import InputModel
-from services.sampling.enums import CommitmentMode, FollowUpSource, QuotaPer, RoundStatus, SiteGroup, SiteType
+from services.sampling.enums import (
+    CommitmentMode,
+    FollowUpSource,
+    QuotaPer,
+    RoundStatus,
+    SiteGroup,
+    SiteSubtype,
+    SiteType,
+)
 from services.sampling.importing import SLUG_RE
 
 ROUND_CODE = r"^\d{4}Q[1-4](-[0-9a-z]{1,10})?$"
@@ -17,20 +25,54 @@ SHA256_EXAMPLE = "5d41402abc4b2a76b9719d911017c592e8f3b1a2c4d5e6f708192a3b4c5d6e
 
 
 class Quota(InputModel):
-    """How many sites of a group to draw per district (or per town, or once city-wide)."""
+    """How many sites of a group (or of one subtype in it) to draw per district, per town, or once city-wide.
+
+    Three shapes: a fixed ``count`` per stratum; a range ``min``..``max`` per stratum (the draw
+    picks the number); or a ``total`` over all the quota's strata with ``min`` as the floor each
+    stratum gets (and ``max`` as an optional cap), the rest allocated by the draw.
+    """
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"group": "town_street", "per": "district", "min": 1, "total": 29},
+                {"group": "institution", "subtype": "hospital", "per": "city", "count": 1},
+                {"group": "village_community", "per": "district", "count": 4},
+            ]
+        }
+    )
 
     group: SiteGroup
     """The group of site types the quota draws from."""
+    subtype: SiteSubtype | None = None
+    """Draw only sites of this subtype (e.g. hospital among institutions); a quota of the same group
+    without a subtype then leaves those sites out."""
     per: QuotaPer = QuotaPer.DISTRICT
     """What the quota counts over."""
     count: int | None = Field(None, ge=0, description="Fixed number; or give min and max for a range")
     min: int | None = Field(None, ge=0)
-    """The fewest sites to draw (the draw picks a number in min..max)."""
+    """The fewest sites to draw per stratum (with total: the floor every stratum gets, 0 by default)."""
     max: int | None = Field(None, ge=0)
-    """The most sites to draw."""
+    """The most sites to draw per stratum (with total: an optional cap)."""
+    total: int | None = Field(
+        None,
+        ge=1,
+        le=100_000,
+        examples=[29],
+        description="Sites to draw over all the quota's strata (per district or town), each getting at "
+        "least min; the remainder is allocated from the draw's seed (docs/draw-algorithm.md)",
+    )
 
     @model_validator(mode="after")
     def _range(self) -> Quota:
+        if self.total is not None:
+            if self.count is not None:
+                raise ValueError("with total, give min (the floor per stratum), not count")
+            if self.min is None:
+                self.min = 0
+            if self.max is not None and self.min > self.max:
+                raise ValueError("min must not exceed max")
+            return self
         if self.count is not None:
             if self.min not in (None, self.count) or self.max not in (None, self.count):
                 raise ValueError("give either count or min/max, not both")
@@ -66,13 +108,28 @@ DEFAULT_PLAN_EXAMPLE: dict[str, Any] = {
 }
 
 
+# The seed article's first-quarter round: every district and zone itself, 29 towns/streets, 70
+# villages/communities and 22 two-new organisations with every district and zone covered, 1 hospital.
+Q1_PLAN_EXAMPLE: dict[str, Any] = {
+    "quotas": [
+        {"group": "district_zone", "per": "district", "count": 1},
+        {"group": "town_street", "per": "district", "min": 1, "total": 29},
+        {"group": "village_community", "per": "district", "min": 2, "total": 70},
+        {"group": "two_new", "per": "district", "min": 1, "total": 22},
+        {"group": "institution", "subtype": "hospital", "per": "city", "count": 1},
+    ],
+    "exclude_last_rounds": 1,
+    "reserve": 3,
+}
+
+
 class Plan(InputModel):
     """A round's sampling plan: quotas per group, exclusions, reserves and follow-up visits."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [DEFAULT_PLAN_EXAMPLE]})
+    model_config = ConfigDict(json_schema_extra={"examples": [DEFAULT_PLAN_EXAMPLE, Q1_PLAN_EXAMPLE]})
 
     quotas: list[Quota] = Field(min_length=1)
-    """One quota per group (a group at most once)."""
+    """One quota per group, or per group and subtype (each at most once)."""
     exclude_last_rounds: int = Field(1, ge=0, le=20, description="Skip sites drawn in the last N rounds")
     reserve: int = Field(3, ge=0, le=50, description="Extra ranked tickets kept per stratum (候补)")
     follow_up: FollowUpSpec = Field(default_factory=FollowUpSpec)
@@ -258,6 +315,17 @@ class QuotaRange(OutputModel):
     """The most."""
 
 
+ALLOCATION_EXAMPLE: dict[str, Any] = {
+    "key": "district:town_street",
+    "group": "town_street",
+    "subtype": None,
+    "per": "district",
+    "floor": 1,
+    "total": 29,
+    "cap": None,
+    "strata": ["beilun:town_street", "cixi:town_street", "yinzhou:town_street"],
+}
+
 STRATUM_EXAMPLE: dict[str, Any] = {
     "key": "yinzhou:village_community",
     "group": "village_community",
@@ -275,9 +343,13 @@ class StratumSummary(OutputModel):
     """One stratum of a frozen frame."""
 
     key: str
-    """The stratum's key: `<district>[/<town>]:<group>` or `city:<group>`."""
+    """The stratum's key: `<district>[/<town>]:<group>[.<subtype>]` or `city:<group>[.<subtype>]`."""
     group: SiteGroup
     """The group of site types."""
+    subtype: SiteSubtype | None = None
+    """The subtype the stratum is limited to (when its quota names one)."""
+    allocation: str | None = None
+    """The allocation (quota with a total) the stratum's count comes from, e.g. `district:town_street`."""
     district: str | None = None
     """The district (none for a city-wide stratum)."""
     town_code: str | None = None
@@ -292,6 +364,29 @@ class StratumSummary(OutputModel):
     """SHA-256 of the sorted eligible codes."""
     codes: list[str] | None = None
     """The sorted eligible codes (when asked for)."""
+
+
+class Allocation(OutputModel):
+    """A quota with a total, as frozen: its floor, total, optional cap and strata."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [ALLOCATION_EXAMPLE]})
+
+    key: str
+    """`<per>:<group>[.<subtype>]`, e.g. `district:town_street`."""
+    group: SiteGroup
+    """The group of site types."""
+    subtype: SiteSubtype | None = None
+    """The subtype, when the quota names one."""
+    per: QuotaPer
+    """What its strata are (district or town)."""
+    floor: int
+    """Sites every stratum takes first."""
+    total: int
+    """Sites over all its strata."""
+    cap: int | None = None
+    """The most any stratum takes (none: its size)."""
+    strata: list[str]
+    """Its strata's keys, in UTF-8 byte order."""
 
 
 class FrameRead(OutputModel):
@@ -322,6 +417,8 @@ class FrameRead(OutputModel):
     """The seed commitment recorded at freeze."""
     strata: list[StratumSummary]
     """Every stratum, by key."""
+    allocations: list[Allocation] = []
+    """The quotas with a total: floor, total, cap and strata (the draw allocates their counts)."""
     warnings: list[str]
     """Exclusions relaxed, quotas capped."""
 
@@ -418,6 +515,8 @@ class RecordFrame(OutputModel):
     """Every stratum with its codes."""
     excluded_rounds: list[str]
     """Rounds whose sites were excluded."""
+    allocations: list[Allocation] | None = None
+    """The quotas with a total (only in `sampling-draw/2` records)."""
 
 
 class RecordSeed(OutputModel):
@@ -483,6 +582,15 @@ class TeamDraw(OutputModel):
     """The other members' user ids."""
 
 
+class AllocationDraw(OutputModel):
+    """How many sites each stratum of an allocation took."""
+
+    key: str
+    """The allocation's key."""
+    counts: dict[str, int]
+    """Sites per stratum key (they add up to the total)."""
+
+
 class DrawResult(OutputModel):
     """What a draw picked."""
 
@@ -490,6 +598,8 @@ class DrawResult(OutputModel):
     """Each stratum's picks."""
     teams: list[TeamDraw]
     """The teams."""
+    allocations: list[AllocationDraw] | None = None
+    """Each allocation's counts per stratum (only in `sampling-draw/2` records)."""
 
 
 class DrawRecord(OutputModel):
@@ -563,7 +673,7 @@ class DrawRecord(OutputModel):
     )
 
     algorithm: str
-    """The draw algorithm's name and version."""
+    """The draw algorithm's name and version: `sampling-draw/1`, or `/2` when a quota has a total."""
     round_code: str
     """The round's code."""
     draw_number: int
@@ -575,7 +685,7 @@ class DrawRecord(OutputModel):
     parameters: RecordParameters
     """The round's parameters."""
     frame: RecordFrame
-    """The frozen frame, with its codes."""
+    """The frozen frame, with its codes (and its allocations, in `sampling-draw/2`)."""
     seed: RecordSeed
     """The seed."""
     follow_ups: list[FollowUp]

@@ -25,12 +25,12 @@ from services.kit.pagination import Page, PageParams, Sort
 from services.kit.schema import utc_z
 from services.sampling import algorithm as alg
 from services.sampling import clients, errors, events
-from services.sampling.enums import CommitmentMode, FollowUpSource, RoundStatus
+from services.sampling.enums import CommitmentMode, FollowUpSource, QuotaPer, RoundStatus
 from services.sampling.importing import DISTRICT_TYPES, TOWN_TYPES
 from services.sampling.inspectors import repository as inspectors_repository
 from services.sampling.models import Assignment, Draw, Round, RoundFrame, Team, outbox_event
 from services.sampling.rounds import access, repository
-from services.sampling.rounds.frame import GROUPS, build_frame
+from services.sampling.rounds.frame import GROUPS, build_frame, quota_label
 from services.sampling.rounds.schemas import (
     AssignmentRead,
     AssignmentUpdate,
@@ -96,6 +96,7 @@ def frame_read(rnd: Round, frame: dict[str, Any], *, with_codes: bool) -> FrameR
         frozen_at=rnd.frozen_at,
         commitment=rnd.commitment,
         strata=strata,
+        allocations=frame.get("allocations") or [],
         warnings=frame["warnings"],
     )
 
@@ -260,16 +261,38 @@ async def _check_plan(
         for i, d in enumerate(chosen)
         if d not in known
     ]
-    seen: dict[str, int] = {}
+    seen: dict[tuple[str, str | None], int] = {}
     for i, q in enumerate(plan.quotas):
-        if q.group in seen:
+        at = ["body", "plan", "quotas", i]
+        label = quota_label(q.group, q.subtype)
+        if (q.group, q.subtype) in seen:
             errs.append(
                 field_error(
-                    ["body", "plan", "quotas", i, "group"],
-                    f"group {q.group} already has a quota (#{seen[q.group]})",
+                    [*at, "subtype" if q.subtype else "group"],
+                    f"{'subtype' if q.subtype else 'group'} {label} already has a quota "
+                    f"(#{seen[(q.group, q.subtype)]})",
                 )
             )
-        seen[q.group] = i
+        seen[(q.group, q.subtype)] = i
+        if q.total is None:
+            continue
+        assert q.min is not None
+        if q.per == QuotaPer.CITY:
+            errs.append(
+                field_error(
+                    [*at, "per"],
+                    "a total is spread over districts or towns: use per district or per town "
+                    "(for one city-wide number give count)",
+                )
+            )
+        elif q.per == QuotaPer.DISTRICT and q.min * len(chosen) > q.total:
+            errs.append(
+                field_error(
+                    [*at, "total"],
+                    f"a floor (min) of {q.min} in each of the round's {len(chosen)} districts/zones is "
+                    f"{q.min * len(chosen)} sites, more than the total of {q.total}",
+                )
+            )
     if errs:
         raise errors.InvalidPlan(f"{len(errs)} problem(s) in the round's plan", errors=errs)
     if not chosen:
@@ -279,6 +302,54 @@ async def _check_plan(
     for d in chosen:
         principal.require_scope(district_unit(d))
     return chosen
+
+
+async def _check_plan_in_directory(
+    session: AsyncSession, *, districts: list[str], plan: Plan, follow_ups: list[dict[str, Any]]
+) -> None:
+    """Refuse a plan with totals or subtypes the directory cannot meet (422 naming the quota's field).
+
+    Only quotas of the newer shapes are checked here: a count or range quota too big for its
+    stratum has always been refused at freeze (and still is, for every quota, after exclusions).
+    """
+    checked = [i for i, q in enumerate(plan.quotas) if q.total is not None or q.subtype is not None]
+    if not checked:
+        return
+    types = sorted({t for q in plan.quotas for t in GROUPS[q.group]} | set(TOWN_TYPES))
+    groups = await sites_repository.frame_groups(session, districts=districts, types=types)
+    errs = []
+    no_sites = set()
+    for i in checked:
+        q = plan.quotas[i]
+        if q.subtype is not None and not any(
+            g.subtype == q.subtype and g.type in GROUPS[q.group] for g in groups
+        ):
+            no_sites.add(i)
+            errs.append(
+                field_error(
+                    ["body", "plan", "quotas", i, "subtype"],
+                    f"no active {q.group} site of subtype {q.subtype} in the round's districts",
+                )
+            )
+    try:
+        await asyncio.to_thread(
+            build_frame,
+            groups=groups,
+            districts=districts,
+            plan=plan,
+            excluded=set(),
+            follow_up_codes={f["code"] for f in follow_ups},
+            excluded_rounds=[],
+        )
+    except errors.QuotaExceedsStratum as exc:
+        for e in exc.extensions.get("errors", []):
+            qi = e["loc"][2]
+            if qi in checked and qi not in no_sites:
+                errs.append({**e, "loc": ["body", *e["loc"]]})
+    if errs:
+        raise errors.InvalidPlan(
+            f"{len(errs)} quota(s) of the round's plan cannot be met by the directory", errors=errs
+        )
 
 
 async def _follow_ups(
@@ -338,6 +409,7 @@ async def create_round(
     follow_ups = await _follow_ups(
         session, http, rectification_url=rectification_url, plan=round_in.plan, districts=districts
     )
+    await _check_plan_in_directory(session, districts=districts, plan=round_in.plan, follow_ups=follow_ups)
     rnd = Round(
         code=round_in.code,
         title=round_in.title or f"{round_in.code[:4]}年第{round_in.code[5]}季度基层党建专项督查",
@@ -374,6 +446,7 @@ async def update_plan(
     rnd.follow_ups = await _follow_ups(
         session, http, rectification_url=rectification_url, plan=plan_in.plan, districts=districts
     )
+    await _check_plan_in_directory(session, districts=districts, plan=plan_in.plan, follow_ups=rnd.follow_ups)
     rnd.districts = districts
     rnd.plan = plan_in.plan.model_dump(mode="json")
     for f in ("visit_start_on", "visit_days_per_district", "team_count", "team_size"):
@@ -490,12 +563,9 @@ async def draw_round(
     plan = Plan.model_validate(rnd.plan)
 
     seed = alg.seed_bytes(secret, draw_in.public_value)
-    strata = await asyncio.to_thread(
-        lambda: [
-            alg.draw_stratum(seed, s["key"], s["codes"], s["quota"]["min"], s["quota"]["max"], plan.reserve)
-            for s in frame["strata"]
-        ]
-    )
+    # Allocations first (quotas with a total), then every stratum: one pure call, as verify runs it.
+    drawn = await asyncio.to_thread(alg.draw_frame, seed, frame, plan.reserve)
+    strata = drawn["strata"]
     chosen = {c: s["key"] for s in strata for c in s["selected"]}
     follow_up_codes = {f["code"] for f in rnd.follow_ups}
     sites = await sites_repository.sites_by_codes(session, set(chosen) | follow_up_codes)
@@ -532,8 +602,18 @@ async def draw_round(
         warnings.append(
             "redraw after the secret was revealed: only the public value is unpredictable in this draw"
         )
+    algorithm = alg.algorithm_of(frame)
+    recorded_frame: dict[str, Any] = {
+        "hash": frame["hash"],
+        "strata": [{k: v for k, v in s.items() if k != "codes"} for s in frame["strata"]],
+        "excluded_rounds": frame["excluded_rounds"],
+    }
+    result: dict[str, Any] = {"strata": strata, "teams": teams}
+    if "allocations" in drawn:
+        recorded_frame["allocations"] = frame["allocations"]
+        result["allocations"] = drawn["allocations"]
     record = {
-        "algorithm": alg.ALGORITHM,
+        "algorithm": algorithm,
         "round_code": rnd.code,
         "draw_number": number,
         "previous_draw": number - 1 if number > 1 else None,
@@ -547,11 +627,7 @@ async def draw_round(
             "visit_start_on": rnd.visit_start_on.isoformat(),
             "visit_days_per_district": rnd.visit_days_per_district,
         },
-        "frame": {
-            "hash": frame["hash"],
-            "strata": [{k: v for k, v in s.items() if k != "codes"} for s in frame["strata"]],
-            "excluded_rounds": frame["excluded_rounds"],
-        },
+        "frame": recorded_frame,
         "seed": {
             "commitment": rnd.commitment,
             "commitment_mode": rnd.commitment_mode,
@@ -559,7 +635,7 @@ async def draw_round(
         },
         "follow_ups": rnd.follow_ups,
         "teams_input": teams_input,
-        "result": {"strata": strata, "teams": teams},
+        "result": result,
         "warnings": warnings,
         "drawn_at": utc_z(now),
         "drawn_by": principal.sub,
@@ -567,7 +643,7 @@ async def draw_round(
     draw = Draw(
         round_id=rnd.id,
         number=number,
-        algorithm=alg.ALGORITHM,
+        algorithm=algorithm,
         public_value=draw_in.public_value,
         reason=draw_in.reason,
         record=record,

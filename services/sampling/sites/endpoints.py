@@ -12,7 +12,7 @@ from services.kit.deps import ClockDep
 from services.kit.openapi import errors
 from services.kit.pagination import Page, PageDep, SearchQuery, Sort, sort_param
 from services.sampling.deps import ExportFormatQuery, UploadDep, download, import_route
-from services.sampling.enums import FileFormat, SiteType
+from services.sampling.enums import FileFormat, SiteSubtype, SiteType
 from services.sampling.sites import service
 from services.sampling.sites.access import EDITORS, EXPORTERS, READERS, ValidSite, ValidSiteCode
 from services.sampling.sites.schemas import ImportReport, SiteCreate, SiteFilter, SiteRead, SiteUpdate
@@ -21,6 +21,9 @@ TAG = "sampling.sites"
 router = APIRouter(tags=[TAG])
 
 TypesQuery = Annotated[list[SiteType] | None, Query(description="Site types (repeatable)")]
+SubtypesQuery = Annotated[
+    list[SiteSubtype] | None, Query(description="Site subtypes, e.g. hospital (repeatable)")
+]
 DistrictQuery = Annotated[str | None, Query(description="Slug of the district or zone")]
 ActiveQuery = Annotated[bool | None, Query(description="Only active (true) or inactive (false) sites")]
 SiteSort = Annotated[Sort, Depends(sort_param(["code", "name", "type", "district"], "code"))]
@@ -33,13 +36,16 @@ async def list_sites(
     page: PageDep,
     sort: SiteSort,
     type: TypesQuery = None,
+    subtype: SubtypesQuery = None,
     parent_code: Annotated[str | None, Query(description="Only the children of this site")] = None,
     district: DistrictQuery = None,
     active: ActiveQuery = None,
     q: SearchQuery = None,
 ) -> Page[SiteRead]:
     """List directory sites inside your scope, filtered, sorted and paginated."""
-    where = SiteFilter(types=type, parent_code=parent_code, district=district, active=active, q=q)
+    where = SiteFilter(
+        types=type, subtypes=subtype, parent_code=parent_code, district=district, active=active, q=q
+    )
     rows, total = await service.list_sites(session, principal=principal, where=where, page=page, sort=sort)
     return Page.of([SiteRead.model_validate(r) for r in rows], total, page)
 
@@ -76,11 +82,12 @@ async def export_sites(
     principal: PrincipalDep,
     format: ExportFormatQuery = FileFormat.CSV,
     type: TypesQuery = None,
+    subtype: SubtypesQuery = None,
     district: DistrictQuery = None,
     active: ActiveQuery = None,
 ) -> Response:
     """Export the directory inside your scope in the import format (CSV, XLSX or JSON)."""
-    where = SiteFilter(types=type, district=district, active=active)
+    where = SiteFilter(types=type, subtypes=subtype, district=district, active=active)
     data = await service.export_sites(session, principal=principal, where=where, fmt=format.value)
     return download(data, format.value, "sites")
 

@@ -35,6 +35,7 @@ async def execute(session: AsyncSession, statement: Any, params: Any = None) -> 
 
 SITE_UPDATE_COLUMNS = (
     "type",
+    "subtype",
     "name",
     "parent_id",
     "parent_code",
@@ -68,6 +69,8 @@ def site_conditions(principal: Principal, where: SiteFilter) -> list[ColumnEleme
     conds = [principal.scope_filter(col(Site.org_unit))]
     if where.types:
         conds.append(col(Site.type).in_(where.types))
+    if where.subtypes:
+        conds.append(col(Site.subtype).in_(where.subtypes))
     if where.parent_code is not None:
         conds.append(col(Site.parent_code) == where.parent_code)
     if where.district is not None:
@@ -98,7 +101,7 @@ async def list_sites(
 
 async def export_site_rows(session: AsyncSession, conds: list[ColumnElement[bool]]) -> list[dict[str, Any]]:
     c = site_t.c
-    cols = [c.code, c.type, c.name, c.parent_code, c.district, c.active, c.tags]
+    cols = [c.code, c.type, c.subtype, c.name, c.parent_code, c.district, c.active, c.tags]
     rows = await execute(session, select(*cols).where(*conds).order_by(c.org_unit))
     return [dict(r._mapping) for r in rows]
 
@@ -109,7 +112,17 @@ async def existing_sites(
     """The directory as the importer sees it (all of it, or only `codes`)."""
     c = site_t.c
     stmt = select(
-        c.id, c.code, c.type, c.name, c.parent_code, c.district, c.town_code, c.org_unit, c.active, c.tags
+        c.id,
+        c.code,
+        c.type,
+        c.subtype,
+        c.name,
+        c.parent_code,
+        c.district,
+        c.town_code,
+        c.org_unit,
+        c.active,
+        c.tags,
     )
     out: dict[str, ExistingSite] = {}
     if codes is None:
@@ -130,6 +143,7 @@ async def existing_sites(
                 r.org_unit,
                 r.active,
                 tuple(r.tags or ()),
+                subtype=r.subtype,
             )
     return out
 
@@ -184,29 +198,30 @@ async def district_slugs(session: AsyncSession) -> set[str]:
 
 @dataclass(frozen=True)
 class FrameGroup:
-    """Active sites of one type in one district and town: the unit a round's frame is built from."""
+    """Active sites of one type (and subtype) in one district and town: what a round's frame is built from."""
 
     type: str
     district: str
     town_code: str | None
     codes: list[str]
+    subtype: str | None = None
 
 
 async def frame_groups(
     session: AsyncSession, *, districts: Sequence[str], types: Sequence[str]
 ) -> list[FrameGroup]:
-    """Active sites of `types` in `districts`, one row per (type, district, town) with its codes.
+    """Active sites of `types` in `districts`, one row per (type, subtype, district, town) with its codes.
 
     Aggregating in the database sends ~8,000 rows instead of 100,000 for a province-sized frame.
     """
     c = site_t.c
     stmt = (
-        select(c.type, c.district, c.town_code, func.aggregate_strings(c.code, ","))
+        select(c.type, c.district, c.town_code, func.aggregate_strings(c.code, ","), c.subtype)
         .where(c.active.is_(True), c.district.in_(list(districts)), c.type.in_(list(types)))
-        .group_by(c.type, c.district, c.town_code)
+        .group_by(c.type, c.subtype, c.district, c.town_code)
     )
     rows = (await execute(session, stmt)).all()
-    return [FrameGroup(r[0], r[1], r[2], r[3].split(",")) for r in rows]
+    return [FrameGroup(r[0], r[1], r[2], r[3].split(","), r[4]) for r in rows]
 
 
 async def sites_by_codes(session: AsyncSession, codes: Iterable[str]) -> dict[str, Row[Any]]:
@@ -215,7 +230,7 @@ async def sites_by_codes(session: AsyncSession, codes: Iterable[str]) -> dict[st
     wanted = sorted(set(codes))
     out: dict[str, Row[Any]] = {}
     for i in range(0, len(wanted), BATCH):
-        stmt = select(c.code, c.name, c.type, c.org_unit, c.district, c.active).where(
+        stmt = select(c.code, c.name, c.type, c.subtype, c.org_unit, c.district, c.active).where(
             c.code.in_(wanted[i : i + BATCH])
         )
         out.update({r.code: r for r in await execute(session, stmt)})

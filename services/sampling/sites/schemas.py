@@ -10,15 +10,17 @@ from pydantic import ConfigDict, Field, field_validator
 
 from services.kit.schema import OutputModel
 from services.kit.text import InputModel
-from services.sampling.enums import FileFormat, ImportMode, SiteType
-from services.sampling.importing import CODE_RE, SITE_TYPES
+from services.sampling.enums import FileFormat, ImportMode, SiteSubtype, SiteType
+from services.sampling.importing import CODE_RE, SITE_SUBTYPES, SITE_TYPES
 
 assert set(SITE_TYPES) == {t.value for t in SiteType}
+assert set(SITE_SUBTYPES) == {t.value for t in SiteSubtype}
 
 SITE_EXAMPLE: dict[str, Any] = {
     "id": 4211,
     "code": "330212001001",
     "type": "village",
+    "subtype": None,
     "name": "三塘村",
     "parent_id": 4102,
     "parent_code": "330212001",
@@ -57,7 +59,14 @@ class SiteCreate(SiteBase):
                     "name": "三塘村",
                     "parent_code": "330212001",
                     "tags": ["示范点"],
-                }
+                },
+                {
+                    "code": "12330212I01",
+                    "type": "institution",
+                    "subtype": "hospital",
+                    "name": "鄞州第一人民医院",
+                    "parent_code": "330212",
+                },
             ]
         }
     )
@@ -66,6 +75,8 @@ class SiteCreate(SiteBase):
     """The external code (统一社会信用代码 or administrative code); never changes."""
     type: SiteType
     """What kind of unit the site is."""
+    subtype: SiteSubtype | None = None
+    """What kind of unit it is within its type (e.g. a hospital among institutions); quotas can name it."""
     parent_code: str | None = None
     """Code of the parent site (required except for a district or zone)."""
     district: str | None = Field(None, description="Slug, required for a district or zone")
@@ -86,6 +97,8 @@ class SiteUpdate(InputModel):
     """Deactivate (or reactivate) the site: an inactive site is never drawn."""
     tags: list[str] | None = None
     """The new set of labels."""
+    subtype: SiteSubtype | None = None
+    """A new subtype (null removes it)."""
     parent_code: str | None = None
     """Move the site (and its subtree) under another parent."""
 
@@ -101,6 +114,8 @@ class SiteRead(OutputModel):
     """The external code (the import's upsert key)."""
     type: SiteType
     """What kind of unit the site is."""
+    subtype: SiteSubtype | None = None
+    """What kind of unit it is within its type (hospital, school, …), if recorded."""
     name: str
     """The site's name."""
     parent_id: int | None = None
@@ -189,6 +204,7 @@ class SiteFilter:
     """What a list or an export of the directory keeps (always inside the caller's scope)."""
 
     types: Sequence[str] | None = None
+    subtypes: Sequence[str] | None = None
     parent_code: str | None = None
     district: str | None = None
     active: bool | None = None

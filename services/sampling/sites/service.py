@@ -70,6 +70,7 @@ async def parse_upload(data: bytes, opts: ImportOptions) -> list[tuple[int, dict
 def _same(row: SiteRow, ex: ExistingSite) -> bool:
     return (
         row.type == ex.type
+        and row.subtype == ex.subtype
         and row.name == ex.name
         and row.parent_code == ex.parent_code
         and row.district == ex.district
@@ -95,6 +96,7 @@ async def _apply_sites(
                 continue
             values = {
                 "type": r.type,
+                "subtype": r.subtype,
                 "name": r.name,
                 "parent_id": ids.get(r.parent_code) if r.parent_code else None,
                 "parent_code": r.parent_code,
@@ -208,6 +210,7 @@ async def update_site(
     record = {
         "code": site.code,
         "type": site.type,
+        "subtype": patch["subtype"] if "subtype" in patch else site.subtype,
         "name": patch.get("name") or site.name,
         "parent_code": patch.get("parent_code", site.parent_code),
         "district": site.district if site.type in importing.DISTRICT_TYPES else None,
