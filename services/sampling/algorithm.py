@@ -85,7 +85,9 @@ def quota_count(seed: bytes, stratum_key: str, minimum: int, maximum: int, size:
     return minimum + int.from_bytes(digest[:8], "big") % (top - minimum + 1)
 
 
-def _stratum_result(stratum_key: str, ranked: Sequence[tuple[str, str]], count: int, reserve: int) -> dict[str, Any]:
+def _stratum_result(
+    stratum_key: str, ranked: Sequence[tuple[str, str]], count: int, reserve: int
+) -> dict[str, Any]:
     return {
         "key": stratum_key,
         "count": count,

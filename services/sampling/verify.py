@@ -50,7 +50,10 @@ def _allocation_problems(record: dict[str, Any]) -> list[str]:
                 "total": q["total"],
                 "cap": q.get("max"),
             }
-    got = {a["key"]: {k: a.get(k) for k in ("group", "subtype", "per", "floor", "total", "cap")} for a in allocations}
+    got = {
+        a["key"]: {k: a.get(k) for k in ("group", "subtype", "per", "floor", "total", "cap")}
+        for a in allocations
+    }
     if got != expected:
         problems.append(f"frame.allocations {got} but the plan's quotas with a total are {expected}")
     strata_of: dict[str, list[str]] = {}
@@ -74,11 +77,15 @@ def _allocation_problems(record: dict[str, Any]) -> list[str]:
             label = a["key"].split(":", 1)[1]
             want = alg.sort_codes(f"{d}:{label}" for d in districts)
             if alg.sort_codes(listed) != want:
-                problems.append(f"allocation {a['key']}: strata {listed} but the round's districts give {want}")
+                problems.append(
+                    f"allocation {a['key']}: strata {listed} but the round's districts give {want}"
+                )
         for k in listed:
             s = by_key.get(k)
             if s is not None and s["quota"]["min"] != a.get("floor"):
-                problems.append(f"stratum {k}: quota min {s['quota']['min']} but its allocation's floor is {a.get('floor')}")
+                problems.append(
+                    f"stratum {k}: quota min {s['quota']['min']} but its allocation's floor is {a.get('floor')}"
+                )
     return problems
 
 
@@ -145,13 +152,13 @@ def verify_record(record: dict[str, Any]) -> list[str]:
         if recorded_allocations is None:
             problems.append("result.allocations is missing: the draw's counts per stratum are not recorded")
         else:
-            mine = {a["key"]: a["counts"] for a in recorded_allocations}
+            counts = {a["key"]: a["counts"] for a in recorded_allocations}
             for a in recomputed["allocations"]:
-                if mine.get(a["key"]) != a["counts"]:
+                if counts.get(a["key"]) != a["counts"]:
                     problems.append(
-                        f"allocation {a['key']}: recorded counts {mine.get(a['key'])} but recomputed {a['counts']}"
+                        f"allocation {a['key']}: recorded counts {counts.get(a['key'])} but recomputed {a['counts']}"
                     )
-            extra = set(mine) - {a["key"] for a in recomputed["allocations"]}
+            extra = set(counts) - {a["key"] for a in recomputed["allocations"]}
             if extra:
                 problems.append(f"result has allocations not in the frame: {sorted(extra)}")
     recorded = {s["key"]: s for s in result["strata"]}

@@ -22,7 +22,13 @@ def allocations(draw):
     total = draw(st.integers(max(floor * len(sizes), 1), max(room, 1)))
     assume(total <= room)
     strata = {f"d{i:02d}:town_street": [f"T{i:02d}{j:02d}" for j in range(n)] for i, n in enumerate(sizes)}
-    spec = {"key": "district:town_street", "floor": floor, "total": total, "cap": cap, "strata": sorted(strata)}
+    spec = {
+        "key": "district:town_street",
+        "floor": floor,
+        "total": total,
+        "cap": cap,
+        "strata": sorted(strata),
+    }
     return spec, strata
 
 

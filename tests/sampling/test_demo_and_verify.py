@@ -32,6 +32,8 @@ class TestDemoCity:
         assert 2000 <= types["enterprise"] + types["social_org"] <= 5000
         assert 90 <= types["institution"] <= 110
         assert all(r["tags"] == ["synthetic"] for r in rows)
+        hospitals = Counter(r["parent_code"] for r in rows if r.get("subtype") == "hospital")
+        assert len(hospitals) == 16, "every district and zone has hospitals"
         assert demo.city_rows() == rows, "the same city on every machine"
         pool = demo.inspector_rows()
         assert [p["user_id"] for p in pool][:2] == ["u-insp-01", "u-insp-02"] and len(pool) == 60
@@ -51,6 +53,47 @@ class TestDemoCity:
         assert 16 * 8 + 1 <= total <= 16 * 9 + 1
         own = {a["site"]["district"] for a in listing["items"] if a["site"]["type"] in ("district", "zone")}
         assert len(own) == 16
+
+    async def test_runs_the_articles_first_quarter_round(self, client):
+        client.auth = PrincipalAuth(roles=["city_admin"], scope="ningbo", sub="u-admin")
+        for path, rows in (
+            ("/sites/import", demo.city_rows()),
+            ("/inspectors/import", demo.inspector_rows()),
+        ):
+            r = await client.post(
+                path, content=json.dumps(rows), headers={"content-type": "application/json"}
+            )
+            assert r.status_code == 200, r.text
+        code = demo.Q1_ROUND["code"]
+        assert (await client.post("/rounds", json=demo.Q1_ROUND)).status_code == 201
+        assert (await client.post(f"/rounds/{code}/freeze")).status_code == 200
+        r = await client.post(f"/rounds/{code}/draws", json={"public_value": demo.DEMO_PUBLIC_VALUE})
+        assert r.status_code == 201 and r.json()["algorithm"] == "sampling-draw/2", r.text
+        assert (await client.post(f"/rounds/{code}/reveal")).status_code == 200
+        record = (await client.get(f"/rounds/{code}/draws/1")).json()
+        assert verify_record(record) == []
+        listing = (await client.get(f"/rounds/{code}/assignments", params={"limit": 500})).json()["items"]
+        group = {
+            "district": "district_zone",
+            "zone": "district_zone",
+            "town": "town",
+            "street": "town",
+            "village": "village",
+            "community": "village",
+            "enterprise": "two_new",
+            "social_org": "two_new",
+            "institution": "hospital",
+        }
+        totals = Counter(group[a["site"]["type"]] for a in listing)
+        assert totals == {"district_zone": 16, "town": 29, "village": 70, "two_new": 22, "hospital": 1}
+        by_district = Counter((a["site"]["district"], group[a["site"]["type"]]) for a in listing)
+        for d in demo.DISTRICTS:
+            assert by_district[(d, "town")] >= 1 and by_district[(d, "village")] >= 2
+            assert by_district[(d, "two_new")] >= 1 and by_district[(d, "district_zone")] == 1
+        hospital = next(a["site"]["code"] for a in listing if a["site"]["type"] == "institution")
+        assert (await client.get(f"/sites/by-code/{hospital}")).json()["subtype"] == "hospital"
+        teams = (await client.get(f"/rounds/{code}/teams")).json()["items"]
+        assert len(teams) == 5 and sorted(d for t in teams for d in t["districts"]) == sorted(demo.DISTRICTS)
 
 
 class TestVerifyCommand:

@@ -43,6 +43,11 @@ def _stratum_of(
     return f"{district}:{label}", district, None
 
 
+def _room(pools: dict[str, tuple[list[str], list[str]]], cap: int | None) -> int:
+    """How many sites an allocation's strata can give at most: each its eligible sites, up to the cap."""
+    return sum(len(eligible) if cap is None else min(cap, len(eligible)) for _, eligible in pools.values())
+
+
 def build_frame(
     *,
     groups: list[Any],
@@ -124,7 +129,11 @@ def build_frame(
                     )
                 )
             pools[key] = (candidates, eligible)
+        floors_met = all(len(e) >= q.min for _, e in pools.values())
         if q.total is not None:
+            # A floor a stratum cannot meet makes the total moot: report the floor alone.
+            if not floors_met:
+                continue
             if q.per == "city":
                 problems.append(
                     field_error(["plan", "quotas", qi, "per"], "a total needs per district or per town")
@@ -140,20 +149,18 @@ def build_frame(
                 )
                 continue
 
-            def room(pool: dict[str, tuple[list[str], list[str]]], cap: int | None = q.max) -> int:
-                return sum(len(e) if cap is None else min(cap, len(e)) for _, e in pool.values())
-
-            if room(pools) < q.total and room({k: (c, c) for k, (c, _) in pools.items()}) > room(pools):
+            relaxed = {k: (c, c) for k, (c, _) in pools.items()}
+            if _room(pools, q.max) < q.total and _room(relaxed, q.max) > _room(pools, q.max):
                 warnings.append(
-                    f"{label}: only {room(pools)} sites not visited in the last {n_rounds} round(s) "
+                    f"{label}: only {_room(pools, q.max)} sites not visited in the last {n_rounds} round(s) "
                     f"for a total of {q.total}; exclusion relaxed in all its strata"
                 )
-                pools = {k: (c, c) for k, (c, _) in pools.items()}
-            if room(pools) < q.total:
+                pools = relaxed
+            if _room(pools, q.max) < q.total:
                 problems.append(
                     field_error(
                         ["plan", "quotas", qi, "total"],
-                        f"the {len(pools)} strata of {label} have {room(pools)} eligible sites"
+                        f"the {len(pools)} strata of {label} have {_room(pools, q.max)} eligible sites"
                         f"{'' if q.max is None else f' (at most {q.max} each)'}; the total needs {q.total}",
                     )
                 )

@@ -263,7 +263,7 @@ async def _check_plan(
     ]
     seen: dict[tuple[str, str | None], int] = {}
     for i, q in enumerate(plan.quotas):
-        at = ["body", "plan", "quotas", i]
+        at: list[str | int] = ["body", "plan", "quotas", i]
         label = quota_label(q.group, q.subtype)
         if (q.group, q.subtype) in seen:
             errs.append(

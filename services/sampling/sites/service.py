@@ -210,7 +210,7 @@ async def update_site(
     record = {
         "code": site.code,
         "type": site.type,
-        "subtype": patch["subtype"] if "subtype" in patch else site.subtype,
+        "subtype": patch.get("subtype", site.subtype),
         "name": patch.get("name") or site.name,
         "parent_code": patch.get("parent_code", site.parent_code),
         "district": site.district if site.type in importing.DISTRICT_TYPES else None,
