@@ -74,7 +74,8 @@ def _place(rng: random.Random, used: set[str], suffix: str) -> str:
 
 
 def city_rows(seed: int = SEED) -> list[dict[str, Any]]:
-    """The synthetic directory: ~160 towns/streets, ~3,000 villages/communities, ~2,500 two-new orgs, ~100 institutions."""
+    """The synthetic directory: ~160 towns/streets, ~3,000 villages/communities, ~2,500 two-new orgs, ~100
+    institutions (with subtypes: at least three hospitals in every district and zone)."""
     rng = random.Random(seed)
     rows: list[dict[str, Any]] = []
     for slug, (dcode, dname, dtype, towns) in DISTRICTS.items():
