@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
 from collections import Counter
 from typing import Any
 
@@ -323,3 +327,28 @@ class TestExclusions:
             assert relaxed == (s["excluded"] == 0 and bool(drawn & set(s["codes"])))
             if not relaxed:
                 assert not drawn & set(s["codes"]) and s["size"] + s["excluded"] == 3
+
+
+def verify_cli(path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "services.sampling.verify", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+class TestVerifyCommandOnAllocations:
+    async def test_the_command_reproduces_a_draw_with_totals_and_catches_a_forged_count(self, city, tmp_path):
+        await mark_hospitals(city)
+        record = await draw(city, TOTALS_PLAN)
+        path = tmp_path / "record.json"
+        path.write_text(json.dumps(record, ensure_ascii=False))
+        done = verify_cli(path)
+        assert done.returncode == 0, done.stdout + done.stderr
+        counts = record["result"]["allocations"][0]["counts"]
+        first, second = sorted(counts)[:2]
+        counts[first], counts[second] = counts[second], counts[first] + 1
+        path.write_text(json.dumps(record, ensure_ascii=False))
+        done = verify_cli(path)
+        assert done.returncode == 1 and "recorded counts" in done.stdout
