@@ -6,8 +6,8 @@ import copy
 import json
 import subprocess
 import sys
-from pathlib import Path
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import httpx
