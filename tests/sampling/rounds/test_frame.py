@@ -64,3 +64,46 @@ class TestBuildFrame:
         assert len(a["strata"]) == 2 + 6 + 2 + 1
         all_codes = [c for s in a["strata"] for c in s["codes"]]
         assert len(all_codes) == len(set(all_codes)), "no site in two strata"
+
+    @FAST
+    @given(data=st.data())
+    def test_totals_and_subtypes_keep_the_frame_order_free_and_disjoint(self, data):
+        from services.sampling.rounds.frame import build_frame
+        from services.sampling.rounds.schemas import Plan
+        from services.sampling.sites.repository import FrameGroup
+
+        plan = Plan.model_validate(
+            {
+                "quotas": [
+                    {"group": "town_street", "min": 1, "total": 4},
+                    {"group": "village_community", "per": "town", "min": 1, "total": 9},
+                    {"group": "institution", "per": "city", "count": 1},
+                    {"group": "institution", "subtype": "hospital", "per": "city", "count": 1},
+                ]
+            }
+        )
+        groups = [*self._groups()]
+        groups += [FrameGroup("institution", d, None, [f"{d}-H"], "hospital") for d in ("haishu", "yinzhou")]
+        shuffled = [
+            FrameGroup(g.type, g.district, g.town_code, data.draw(st.permutations(g.codes)), g.subtype)
+            for g in data.draw(st.permutations(groups))
+        ]
+        kw = {
+            "districts": ["haishu", "yinzhou"],
+            "plan": plan,
+            "excluded": set(),
+            "follow_up_codes": set(),
+            "excluded_rounds": [],
+        }
+        a = build_frame(groups=groups, **kw)
+        assert a == build_frame(groups=shuffled, **kw)
+        assert a["algorithm"] == "sampling-draw/2"
+        assert [(x["key"], x["floor"], x["total"], len(x["strata"])) for x in a["allocations"]] == [
+            ("district:town_street", 1, 4, 2),
+            ("town:village_community", 1, 9, 6),
+        ]
+        codes = {s["key"]: s["codes"] for s in a["strata"]}
+        assert codes["city:institution.hospital"] == ["haishu-H", "yinzhou-H"]
+        assert codes["city:institution"] == ["haishu-I", "yinzhou-I"]
+        all_codes = [c for s in a["strata"] for c in s["codes"]]
+        assert len(all_codes) == len(set(all_codes)), "no site in two strata"
