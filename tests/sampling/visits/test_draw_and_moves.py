@@ -32,13 +32,17 @@ class TestDraw:
         await drawn_round(city)
         first = {a["site"]["code"]: a["visit_on"] for a in await assignments(city)}
         r = await city.post(
-            "/rounds/2026Q1/draws", json={"public_value": "20260405-37-12-08", "reason": "复核"}, headers=ADMIN
+            "/rounds/2026Q1/draws",
+            json={"public_value": "20260405-37-12-08", "reason": "复核"},
+            headers=ADMIN,
         )
         assert r.status_code == 201, r.text
         assert {a["site"]["code"]: a["visit_on"] for a in await assignments(city)} == first
 
     async def test_a_window_too_small_is_refused_naming_the_settings_and_nothing_is_drawn(self, city):
-        r = await city.post("/rounds", json=round_body(visit_days_per_district=1, max_visits_per_day=2), headers=ADMIN)
+        r = await city.post(
+            "/rounds", json=round_body(visit_days_per_district=1, max_visits_per_day=2), headers=ADMIN
+        )
         assert r.status_code == 201, r.text
         assert (await city.post("/rounds/2026Q1/freeze", headers=ADMIN)).status_code == 200
         r = await city.post("/rounds/2026Q1/draws", json={"public_value": "42"}, headers=ADMIN)
@@ -55,7 +59,11 @@ class TestDraw:
         assert (await city.get("/rounds/2026Q1", headers=ADMIN)).json()["status"] == "frame_frozen"
         assert (await city.get("/rounds/2026Q1/draws", headers=ADMIN)).json()["total"] == 0
         # Fix the settings the problem names, then draw.
-        r = await city.put("/rounds/2026Q1/visit-plan", json={"visit_days_per_district": 2, "max_visits_per_day": 6}, headers=ADMIN)
+        r = await city.put(
+            "/rounds/2026Q1/visit-plan",
+            json={"visit_days_per_district": 2, "max_visits_per_day": 6},
+            headers=ADMIN,
+        )
         assert r.status_code == 200, r.text
         assert r.json()["visits"] == 0 and r.json()["max_visits_per_day"] == 6
         r = await city.post("/rounds/2026Q1/draws", json={"public_value": "42"}, headers=ADMIN)
@@ -82,7 +90,11 @@ class TestVisitPlan:
     async def test_an_infeasible_change_changes_nothing(self, city):
         await drawn_round(city)
         before = await assignments(city)
-        r = await city.put("/rounds/2026Q1/visit-plan", json={"visit_days_per_district": 1, "max_visits_per_day": 1}, headers=ADMIN)
+        r = await city.put(
+            "/rounds/2026Q1/visit-plan",
+            json={"visit_days_per_district": 1, "max_visits_per_day": 1},
+            headers=ADMIN,
+        )
         assert r.status_code == 422 and r.json()["type"] == "/problems/schedule-infeasible"
         assert await assignments(city) == before
         assert (await city.get("/rounds/2026Q1", headers=ADMIN)).json()["max_visits_per_day"] == 6
@@ -93,7 +105,11 @@ class TestVisitPlan:
         assert r.status_code == 409 and r.json()["type"] == "/problems/wrong-round-status"
         from tests.sampling.conftest import user
 
-        r = await city.put("/rounds/2026Q1/visit-plan", json={"max_visits_per_day": 5}, headers=user("city_admin", "ningbo/haishu"))
+        r = await city.put(
+            "/rounds/2026Q1/visit-plan",
+            json={"max_visits_per_day": 5},
+            headers=user("city_admin", "ningbo/haishu"),
+        )
         assert r.status_code == 403
         r = await city.put("/rounds/2026Q1/visit-plan", json={"max_visits_per_day": 0}, headers=ADMIN)
         assert r.status_code == 422 and r.json()["errors"][0]["loc"][-1] == "max_visits_per_day"
@@ -147,9 +163,17 @@ class TestMoves:
             )
             assert r.status_code == 200, r.text
             assert r.json()["visit_on"] == day
-        on_day_now = [a for a in await assignments(city) if a["team"]["id"] == team_id and a["visit_on"] == day]
+        on_day_now = [
+            a for a in await assignments(city) if a["team"]["id"] == team_id and a["visit_on"] == day
+        ]
         assert len(on_day_now) == 6  # a district has at least 2 towns + 4 villages + 1 organisation
-        rest = [a for a in await assignments(city) if a["team"]["id"] == team_id and a["visit_on"] != day and a["visit_from"] == mine[0]["visit_from"]]
+        rest = [
+            a
+            for a in await assignments(city)
+            if a["team"]["id"] == team_id
+            and a["visit_on"] != day
+            and a["visit_from"] == mine[0]["visit_from"]
+        ]
         assert rest
         r = await city.patch(
             f"/rounds/2026Q1/assignments/{rest[0]['site']['code']}",
@@ -172,7 +196,9 @@ class TestMoves:
         else:
             return
         r = await city.patch(
-            f"/rounds/2026Q1/assignments/{a['site']['code']}", json={"team_id": other["id"], "reason": "调整"}, headers=ADMIN
+            f"/rounds/2026Q1/assignments/{a['site']['code']}",
+            json={"team_id": other["id"], "reason": "调整"},
+            headers=ADMIN,
         )
         assert r.status_code == 200, r.text
         moved = r.json()

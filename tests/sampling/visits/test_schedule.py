@@ -17,14 +17,22 @@ CAL = WorkCalendar()
 
 
 def sites(district: str, n: int, team: int = 1) -> list[Site]:
-    return [Site(f"{district}-{i:03d}", district, f"ningbo/{district}/{i % 3}/{i:03d}", team) for i in range(n)]
+    return [
+        Site(f"{district}-{i:03d}", district, f"ningbo/{district}/{i % 3}/{i:03d}", team) for i in range(n)
+    ]
 
 
 def test_national_day_2026_is_skipped_and_the_adjusted_saturday_is_used():
     # 2026-09-29 Tue: Sep 29, 30 are working days; Oct 1-7 are the holiday; Oct 8, 9 and the
     # adjusted working Saturday Oct 10 (调休) follow.
     days, provisional = schedule.working_days(CAL, date(2026, 9, 29), 5)
-    assert days == [date(2026, 9, 29), date(2026, 9, 30), date(2026, 10, 8), date(2026, 10, 9), date(2026, 10, 10)]
+    assert days == [
+        date(2026, 9, 29),
+        date(2026, 9, 30),
+        date(2026, 10, 8),
+        date(2026, 10, 9),
+        date(2026, 10, 10),
+    ]
     assert not provisional
 
 
@@ -66,12 +74,19 @@ def test_properties_hold_for_random_rounds(seed):
 
 def test_days_are_filled_evenly_in_org_unit_order():
     plan = schedule.plan(
-        CAL, start=date(2026, 4, 7), teams={1: ["haishu"]}, sites=sites("haishu", 9), days_per_district=2, cap=6
+        CAL,
+        start=date(2026, 4, 7),
+        teams={1: ["haishu"]},
+        sites=sites("haishu", 9),
+        days_per_district=2,
+        cap=6,
     )
     per_day = Counter(s.visit_on for s in plan.slots.values())
     assert per_day == {date(2026, 4, 7): 5, date(2026, 4, 8): 4}
     ordered = schedule.visit_order(sites("haishu", 9))
-    assert [plan.slots[s.code].visit_on for s in ordered] == sorted(plan.slots[s.code].visit_on for s in ordered)
+    assert [plan.slots[s.code].visit_on for s in ordered] == sorted(
+        plan.slots[s.code].visit_on for s in ordered
+    )
 
 
 def test_too_many_sites_names_every_district_and_what_would_fit():
