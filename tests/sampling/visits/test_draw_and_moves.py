@@ -206,3 +206,32 @@ class TestMoves:
         assert CAL.is_workday(date.fromisoformat(moved["visit_on"]))[0]
         assert moved["visit_from"] <= moved["visit_on"] <= moved["visit_to"]
         assert max(load(await assignments(city)).values()) <= 6
+
+
+class TestPublication:
+    async def test_a_visit_on_a_day_that_became_a_holiday_stops_publication(self, city, monkeypatch):
+        from services.kit.workdays import WorkCalendar, entered_year
+        from services.sampling.visits import service as visits
+
+        await drawn_round(city)
+        rows = await assignments(city)
+        day = rows[0]["visit_on"]
+        # The city enters the year's notice after the draw: that day is now a holiday.
+        monkeypatch.setattr(visits, "work_calendar", lambda: WorkCalendar({2026: entered_year([day], [])}))
+        assert (await city.post("/rounds/2026Q1/reveal", headers=ADMIN)).status_code == 200
+        r = await city.post("/rounds/2026Q1/publish", headers=ADMIN)
+        assert r.status_code == 409 and r.json()["type"] == "/problems/visit-schedule-stale"
+        stale = {a["site"]["code"] for a in rows if a["visit_on"] == day}
+        assert set(r.json()["sites"]) == stale and "visit-plan" in r.json()["detail"]
+        # Scheduled again around the holiday, the round publishes.
+        r = await city.put("/rounds/2026Q1/visit-plan", json={"max_visits_per_day": 6}, headers=ADMIN)
+        assert r.status_code == 200, r.text
+        assert all(a["visit_on"] != day for a in await assignments(city))
+        assert (await city.post("/rounds/2026Q1/publish", headers=ADMIN)).status_code == 200
+
+    async def test_a_year_without_its_notice_is_marked_provisional(self, city):
+        await drawn_round(city, code="2031Q1", visit_start_on="2031-04-07", publish=True)
+        r = await city.get("/rounds/2031Q1/teams/1/visits", headers=ADMIN)
+        assert r.status_code == 200 and r.json()["items"]
+        assert all(v["provisional"] for v in r.json()["items"])
+        assert (await city.get("/rounds/2031Q1/visit-plan", headers=ADMIN)).json()["provisional"] is True
