@@ -15,5 +15,7 @@ class Settings(ServiceSettings):
     sampling_url: str = peer_url("SAMPLING_URL", "http://127.0.0.1:8001")
     notify_url: str = peer_url("NOTIFY_URL", "http://127.0.0.1:8004")
     rectification_url: str = peer_url("RECTIFICATION_URL", "http://127.0.0.1:8003")
+    # Public base URL of sampling's API at the gateway, for the links in events (a team's calendar).
+    public_base_url: str = "http://127.0.0.1:8000/api/v1/sampling"
     # `python -m services.sampling.demo` loads the synthetic city unless this is false.
     demo_data: bool = True

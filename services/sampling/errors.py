@@ -111,3 +111,23 @@ class RecusalViolation(Conflict):
 class RectificationUnavailable(ServiceUnavailable):
     slug = "rectification-unavailable"
     title = "Rectification cannot be reached for follow-up sites"
+
+
+class ScheduleInfeasible(UnprocessableEntity):
+    slug = "schedule-infeasible"
+    title = "The visit days cannot hold the sites at the daily cap"
+
+
+class VisitDayNotWorking(UnprocessableEntity):
+    slug = "visit-day-not-working"
+    title = "Visits fall on working days only"
+
+
+class VisitDayFull(Conflict):
+    slug = "visit-day-full"
+    title = "The team already has its most visits that day"
+
+
+class VisitScheduleStale(Conflict):
+    slug = "visit-schedule-stale"
+    title = "Some visits no longer fall on a working day"

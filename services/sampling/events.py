@@ -10,6 +10,29 @@ from services.sampling.models import Assignment, Round, Team
 
 PUBLISHED = "sampling.round.published"
 ASSIGNMENT_CHANGED = "sampling.assignment.changed"
+# Held back in the outbox until 18:00 Asia/Shanghai the evening before the team's visit day.
+VISIT_UPCOMING = "sampling.visit.upcoming"
+
+# The public base of sampling's API at the gateway (settings' `public_base_url`): a team's visit
+# calendar is `<base>/rounds/<code>/teams/<number>/visits`.
+DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:8000/api/v1/sampling"
+_public_base_url = DEFAULT_PUBLIC_BASE_URL
+
+
+def configure_links(base_url: str) -> None:
+    """Set the public base URL the events' links start with (once per process, from settings)."""
+    global _public_base_url
+    _public_base_url = base_url.rstrip("/")
+
+
+def team_visits_link(round_code: str, team_number: int) -> str:
+    """The team's visit calendar (JSON) at the gateway."""
+    return f"{_public_base_url}/rounds/{round_code}/teams/{team_number}/visits"
+
+
+def visit_order(visits: list[Assignment]) -> list[Assignment]:
+    """Visits by day, then site code."""
+    return sorted(visits, key=lambda a: (a.visit_on, a.site_code))
 
 
 def _site(a: Assignment) -> dict[str, Any]:
@@ -56,12 +79,29 @@ def published_to_team(rnd: Round, team: Team, visits: list[Assignment]) -> dict[
         "visits": [
             {
                 "site": _site(a),
+                "visit_on": a.visit_on.isoformat(),
                 "visit_from": a.visit_from.isoformat(),
                 "visit_to": a.visit_to.isoformat(),
                 "follow_up": a.follow_up,
             }
-            for a in visits
+            for a in visit_order(visits)
         ],
+    }
+
+
+def visit_upcoming(rnd: Round, team: Team, visit_on: date, visits: list[Assignment]) -> dict[str, Any]:
+    """Tomorrow's visits, for the team (sent at 18:00 Beijing time the evening before)."""
+    return {
+        "recipients": team_people(team),
+        "priority": "normal",
+        "round_code": rnd.code,
+        "name": rnd.title,
+        "org_unit": city_root(),
+        "district": None,
+        "team": _team(team),
+        "visit_on": visit_on.isoformat(),
+        "visits": [{"site": _site(a), "follow_up": a.follow_up} for a in visit_order(visits)],
+        "link": team_visits_link(rnd.code, team.number),
     }
 
 
@@ -82,7 +122,12 @@ def published_to_district(rnd: Round, district: str, visit_from: date, visit_to:
 
 
 def assignment_changed(
-    rnd: Round, a: Assignment, old_team: Team, new_team: Team, old_window: tuple[date, date]
+    rnd: Round,
+    a: Assignment,
+    old_team: Team,
+    new_team: Team,
+    old_window: tuple[date, date],
+    previous_visit_on: date,
 ) -> dict[str, Any]:
     people = {r["user_id"]: r for r in team_people(old_team) + team_people(new_team)}
     return {
@@ -98,5 +143,7 @@ def assignment_changed(
         "visit_to": a.visit_to.isoformat(),
         "previous_visit_from": old_window[0].isoformat(),
         "previous_visit_to": old_window[1].isoformat(),
+        "visit_on": a.visit_on.isoformat(),
+        "previous_visit_on": previous_visit_on.isoformat(),
         "reason": a.change_reason,
     }

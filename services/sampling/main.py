@@ -7,12 +7,13 @@ from services.kit import outbox
 from services.kit.app import create_app
 from services.kit.clock import Clock
 from services.kit.endpoints import whoami_router
-from services.sampling import __version__
+from services.sampling import __version__, events
 from services.sampling.config import Settings
 from services.sampling.inspectors import endpoints as inspectors
 from services.sampling.models import outbox_event
 from services.sampling.rounds import endpoints as rounds
 from services.sampling.sites import endpoints as sites
+from services.sampling.visits import endpoints as visits
 
 # notify takes events one by one at /events and in bulk at /events/batch (docs/events.md).
 NOTIFY_BATCH_PATHS = {("notify", "/events"): "/events/batch"}
@@ -26,6 +27,10 @@ TAGS = [
     {"name": rounds.ROUNDS, "description": "督查批次 — Rounds: plans, frozen frames, publication"},
     {"name": rounds.DRAWS, "description": "抽签 — Verifiable draws, their records and the teams drawn"},
     {"name": rounds.ASSIGNMENTS, "description": "督查任务 — Visits: which team visits which site, and when"},
+    {
+        "name": visits.TAG,
+        "description": "督查日程 — Visit days on working days: team and personal calendars (JSON, iCal)",
+    },
     {"name": OPERATIONS, "description": "运维 — Who is calling, and the outbox of events sent to notify"},
 ]
 
@@ -38,6 +43,7 @@ def build_app(
 ) -> FastAPI:
     """The sampling service."""
     settings = settings or Settings()
+    events.configure_links(settings.public_base_url)
     workers = []
     if settings.outbox_enabled:
         workers.append(
@@ -61,6 +67,7 @@ def build_app(
             sites.router,
             inspectors.router,
             rounds.router,
+            visits.router,
         ],
         migrations_dir=MIGRATIONS_DIR,
         workers=workers,

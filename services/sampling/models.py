@@ -70,6 +70,8 @@ class Round(Base, table=True):
     follow_ups: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     visit_start_on: date = Field(sa_column=Column(Date, nullable=False))
     visit_days_per_district: int = 2
+    # At most this many sites per team on one visit day (services/sampling/schedule.py).
+    max_visits_per_day: int = Field(default=6, sa_column_kwargs={"server_default": "6"})
     team_count: int = 5
     team_size: int = 6
     commitment: str | None = Field(default=None, max_length=64)
@@ -131,6 +133,7 @@ class Assignment(Base, table=True):
     __table_args__ = (
         UniqueConstraint("draw_id", "site_code"),
         Index("ix_assignment_round_site", "round_id", "site_code"),
+        Index("ix_assignment_team_visit_on", "team_id", "visit_on"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -146,5 +149,7 @@ class Assignment(Base, table=True):
     team_id: int = Field(foreign_key="team.id", index=True)
     visit_from: date = Field(sa_column=Column(Date, nullable=False))
     visit_to: date = Field(sa_column=Column(Date, nullable=False))
+    # The working day the team visits the site, inside [visit_from, visit_to].
+    visit_on: date = Field(sa_column=Column(Date, nullable=False))
     changed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     change_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

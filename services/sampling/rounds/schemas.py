@@ -19,6 +19,7 @@ from services.sampling.enums import (
     SiteType,
 )
 from services.sampling.importing import SLUG_RE
+from services.sampling.schedule import DEFAULT_MAX_VISITS_PER_DAY
 
 ROUND_CODE = r"^\d{4}Q[1-4](-[0-9a-z]{1,10})?$"
 SHA256_EXAMPLE = "5d41402abc4b2a76b9719d911017c592e8f3b1a2c4d5e6f708192a3b4c5d6e7f"
@@ -174,7 +175,9 @@ class RoundCreate(InputModel):
     visit_start_on: date
     """The first day of visits (Beijing calendar day)."""
     visit_days_per_district: int = Field(2, ge=1, le=30)
-    """Days a team spends in each district."""
+    """Working days a team spends in each district."""
+    max_visits_per_day: int = Field(DEFAULT_MAX_VISITS_PER_DAY, ge=1, le=50)
+    """At most this many sites per team on one visit day."""
     team_count: int = Field(5, ge=1, le=50)
     """How many teams to draw."""
     team_size: int = Field(6, ge=1, le=30)
@@ -199,7 +202,9 @@ class RoundPlanUpdate(InputModel):
     visit_start_on: date | None = None
     """A new first day of visits."""
     visit_days_per_district: int | None = Field(None, ge=1, le=30)
-    """Days a team spends in each district."""
+    """Working days a team spends in each district."""
+    max_visits_per_day: int | None = Field(None, ge=1, le=50)
+    """At most this many sites per team on one visit day."""
     team_count: int | None = Field(None, ge=1, le=50)
     """How many teams to draw."""
     team_size: int | None = Field(None, ge=1, le=30)
@@ -227,6 +232,7 @@ ROUND_EXAMPLE: dict[str, Any] = {
     "follow_ups": [{"code": "330212001001", "district": "yinzhou", "source": "named"}],
     "visit_start_on": "2026-04-01",
     "visit_days_per_district": 2,
+    "max_visits_per_day": 6,
     "team_count": 5,
     "team_size": 6,
     "commitment": SHA256_EXAMPLE,
@@ -264,7 +270,9 @@ class RoundRead(OutputModel):
     visit_start_on: date
     """The first day of visits."""
     visit_days_per_district: int
-    """Days a team spends in each district."""
+    """Working days a team spends in each district."""
+    max_visits_per_day: int
+    """At most this many sites per team on one visit day."""
     team_count: int
     """How many teams are drawn."""
     team_size: int
@@ -776,6 +784,7 @@ ASSIGNMENT_EXAMPLE: dict[str, Any] = {
     "team": {"id": 12, "name": "第一督查组", "leader_user_id": "u-insp-01", "member_user_ids": ["u-insp-14"]},
     "visit_from": "2026-04-07",
     "visit_to": "2026-04-08",
+    "visit_on": "2026-04-07",
     "follow_up": False,
     "stratum": "yinzhou:village_community",
     "changed_at": None,
@@ -800,6 +809,8 @@ class AssignmentRead(OutputModel):
     """The first day of the visit window."""
     visit_to: date
     """The last day of the visit window."""
+    visit_on: date
+    """The working day the team visits the site (inside the window)."""
     follow_up: bool
     """Whether the site is revisited (回头看) rather than drawn."""
     stratum: str | None = None
@@ -820,6 +831,7 @@ class AssignmentUpdate(InputModel):
                     "team_id": 13,
                     "visit_from": "2026-04-09",
                     "visit_to": "2026-04-10",
+                    "visit_on": "2026-04-10",
                     "reason": "原督查组成员回避",
                 }
             ]
@@ -832,5 +844,7 @@ class AssignmentUpdate(InputModel):
     """A new first day."""
     visit_to: date | None = None
     """A new last day."""
+    visit_on: date | None = None
+    """The working day of the visit, inside the window (by default it keeps its day, or takes the first with room)."""
     reason: str = Field(min_length=1, max_length=2000)
     """Why the visit moves (sent to the teams)."""

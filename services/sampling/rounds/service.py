@@ -11,7 +11,7 @@ import asyncio
 import json
 import secrets
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import httpx
@@ -45,6 +45,7 @@ from services.sampling.rounds.schemas import (
     TeamRead,
 )
 from services.sampling.sites import repository as sites_repository
+from services.sampling.visits import service as visits
 
 PLANNING, FROZEN, DRAWN = RoundStatus.PLANNING, RoundStatus.FRAME_FROZEN, RoundStatus.DRAWN
 PUBLISHED, CLOSED = RoundStatus.PUBLISHED, RoundStatus.CLOSED
@@ -189,6 +190,7 @@ def assignment_read(rnd: Round, team: Team, a: Assignment) -> AssignmentRead:
             },
             "visit_from": a.visit_from,
             "visit_to": a.visit_to,
+            "visit_on": a.visit_on,
             "follow_up": a.follow_up,
             "stratum": a.stratum,
             "changed_at": a.changed_at,
@@ -419,6 +421,7 @@ async def create_round(
         follow_ups=follow_ups,
         visit_start_on=round_in.visit_start_on,
         visit_days_per_district=round_in.visit_days_per_district,
+        max_visits_per_day=round_in.max_visits_per_day,
         team_count=round_in.team_count,
         team_size=round_in.team_size,
         created_by=principal.sub,
@@ -449,7 +452,7 @@ async def update_plan(
     await _check_plan_in_directory(session, districts=districts, plan=plan_in.plan, follow_ups=rnd.follow_ups)
     rnd.districts = districts
     rnd.plan = plan_in.plan.model_dump(mode="json")
-    for f in ("visit_start_on", "visit_days_per_district", "team_count", "team_size"):
+    for f in ("visit_start_on", "visit_days_per_district", "max_visits_per_day", "team_count", "team_size"):
         v = getattr(plan_in, f)
         if v is not None:
             setattr(rnd, f, v)
@@ -508,16 +511,6 @@ def canonical_json(doc: Any) -> bytes:
 
 def team_name(number: int) -> str:
     return f"第{TEAM_NAMES[number - 1]}督查组" if number <= len(TEAM_NAMES) else f"第{number}督查组"
-
-
-def _windows(rnd: Round, team_districts: list[str]) -> dict[str, tuple[date, date]]:
-    """Each team visits its districts one after another, `visit_days_per_district` days each."""
-    days = rnd.visit_days_per_district
-    out = {}
-    for i, d in enumerate(team_districts):
-        start = rnd.visit_start_on + timedelta(days=i * days)
-        out[d] = (start, start + timedelta(days=days - 1))
-    return out
 
 
 def _secret_for(rnd: Round, draw_in: DrawRequest) -> str:
@@ -595,6 +588,8 @@ async def draw_round(
             f"Teams cannot be drawn without someone inspecting their home district: {exc}; nothing was drawn",
             reasons=exc.reasons,
         ) from exc
+    # Each site's working day (422 schedule-infeasible here, before anything is stored).
+    slots = visits.schedule_draw(rnd, teams, sites)
 
     number = await repository.last_draw_number(session, rnd.id) + 1
     warnings = list(frame["warnings"])
@@ -654,7 +649,7 @@ async def draw_round(
     await repository.save(session, draw)
     assert draw.id is not None
 
-    team_rows: dict[str, tuple[Team, dict[str, tuple[date, date]]]] = {}
+    team_rows: dict[str, Team] = {}
     new_teams: list[Team] = []
     for t in teams:
         row = Team(
@@ -668,12 +663,11 @@ async def draw_round(
         )
         new_teams.append(row)
         for d in t["districts"]:
-            team_rows[d] = (row, _windows(rnd, t["districts"]))
+            team_rows[d] = row
     await repository.save(session, *new_teams)
     rows = []
     for code, s in sorted(sites.items()):
-        team, windows = team_rows[s.district]
-        vf, vt = windows[s.district]
+        team, slot = team_rows[s.district], slots[code]
         rows.append(
             {
                 "round_id": rnd.id,
@@ -686,11 +680,14 @@ async def draw_round(
                 "stratum": chosen.get(code),
                 "follow_up": code in follow_up_codes,
                 "team_id": team.id,
-                "visit_from": vf,
-                "visit_to": vt,
+                "visit_from": slot.visit_from,
+                "visit_to": slot.visit_to,
+                "visit_on": slot.visit_on,
             }
         )
     await repository.insert_assignments(session, rows)
+    if redraw:
+        await visits.withdraw_upcoming(session, rnd)
     if rnd.commitment_mode == CommitmentMode.EXTERNAL and rnd.revealed_at is None:
         # The caller disclosed the secret to draw with it: it is public from now on.
         rnd.secret = secret
@@ -724,6 +721,7 @@ async def publish_round(session: AsyncSession, *, rnd: Round, now: datetime) -> 
             f"Reveal round {rnd.code}'s seed before publishing, so anyone can verify the draw"
         )
     assert rnd.current_draw_id is not None
+    await visits.check_schedule(session, rnd)
     teams = await repository.teams_of_draw(session, rnd.current_draw_id)
     assignments, _ = await repository.list_assignments(session, rnd.current_draw_id)
     by_team: dict[int, list[Assignment]] = defaultdict(list)
@@ -738,6 +736,7 @@ async def publish_round(session: AsyncSession, *, rnd: Round, now: datetime) -> 
         await _notify(
             session, events.PUBLISHED, events.published_to_district(rnd, d, min(dates), max(dates)), now
         )
+    await visits.sync_upcoming(session, rnd, now)
     rnd.status = PUBLISHED
     rnd.published_at = now
     await repository.save(session, rnd)
@@ -747,6 +746,7 @@ async def publish_round(session: AsyncSession, *, rnd: Round, now: datetime) -> 
 async def close_round(session: AsyncSession, *, rnd: Round, now: datetime) -> Round:
     """Close a published round."""
     require_status(rnd, PUBLISHED, action="close")
+    await visits.withdraw_upcoming(session, rnd)
     rnd.status = CLOSED
     rnd.closed_at = now
     await repository.save(session, rnd)
@@ -808,18 +808,26 @@ async def change_assignment(
         raise UnprocessableEntity(
             "visit_from is after visit_to", errors=[field_error(["body", "visit_to"], "before visit_from")]
         )
-    old_window = (assignment.visit_from, assignment.visit_to)
-    assert new_team.id is not None
-    assignment.team_id = new_team.id
-    assignment.visit_from, assignment.visit_to = vf, vt
+    old_window, old_day = (assignment.visit_from, assignment.visit_to), assignment.visit_on
+    # The team, window and working day, within the team's daily cap (422/409 otherwise).
+    await visits.move_visit(
+        session,
+        rnd=rnd,
+        assignment=assignment,
+        team=new_team,
+        visit_from=vf,
+        visit_to=vt,
+        visit_on=change.visit_on,
+    )
     assignment.changed_at = now
     assignment.change_reason = change.reason
+    await repository.save(session, assignment)
     if rnd.status == PUBLISHED:
         await _notify(
             session,
             events.ASSIGNMENT_CHANGED,
-            events.assignment_changed(rnd, assignment, old_team, new_team, old_window),
+            events.assignment_changed(rnd, assignment, old_team, new_team, old_window, old_day),
             now,
         )
-    await repository.save(session, assignment)
+        await visits.sync_upcoming(session, rnd, now)
     return assignment_read(rnd, new_team, assignment)

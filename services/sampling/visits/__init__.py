@@ -1,0 +1,1 @@
+"""Visit days and calendars: each team's and each inspector's visits (JSON and iCalendar)."""
