@@ -196,7 +196,8 @@ Q1_ROUND: dict[str, Any] = {
     "title": "2026年第一季度基层党建专项督查（文章所述批次，演示数据）",
     "plan": Q1_PLAN,
     "visit_start_on": "2026-04-07",
-    "visit_days_per_district": 2,
+    # At most 6 sites a team a day (the default): the largest districts draw about 18 sites.
+    "visit_days_per_district": 4,
     "team_count": 5,
     "team_size": 6,
 }

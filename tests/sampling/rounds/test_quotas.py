@@ -46,7 +46,7 @@ async def mark_hospitals(client: httpx.AsyncClient) -> None:
 async def draw(
     client: httpx.AsyncClient, plan: dict[str, Any], value: str = "20260405-37-12-08"
 ) -> dict[str, Any]:
-    r = await client.post("/rounds", json=round_body(plan=plan), headers=ADMIN)
+    r = await client.post("/rounds", json=round_body(plan=plan, visit_days_per_district=4), headers=ADMIN)
     assert r.status_code == 201, r.text
     r = await client.post("/rounds/2026Q1/freeze", headers=ADMIN)
     assert r.status_code == 200, r.text

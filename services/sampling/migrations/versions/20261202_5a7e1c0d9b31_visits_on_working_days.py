@@ -1,7 +1,7 @@
 """visits on working days: assignment.visit_on, round.max_visits_per_day
 
 Revision ID: 5a7e1c0d9b31
-Revises: dc515d04f641
+Revises: 5e7d2a91c4b3
 Create Date: 2026-12-02 09:00:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "5a7e1c0d9b31"
-down_revision: str | None = "dc515d04f641"
+down_revision: str | None = "5e7d2a91c4b3"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
