@@ -428,3 +428,36 @@ class TestFindingsStayOnePerFinding:
         resent["id"] = str(uuid.uuid4())
         r = await post(client, resent)
         assert r.json() == {"problem_id": other, "created": False}
+
+
+class TestConcurrentMerges:
+    async def test_two_problems_merged_into_each_other_at_once_end_as_one(self, client):
+        import asyncio
+
+        a = await create(client, round_code="2026Q1")
+        b = await create(client, round_code="2026Q1")
+        results = await asyncio.gather(merge(client, a["id"], b["id"]), merge(client, b["id"], a["id"]))
+        codes = sorted(r.status_code for r in results)
+        # One wins; the other finds its target merged (409) or, on a PostgreSQL deadlock, is told to retry.
+        assert codes in ([200, 409], [200, 503]), [r.text for r in results]
+        statuses = sorted(
+            [(await client.get(f"/problems/{p['id']}", headers=CITY)).json()["status"] for p in (a, b)]
+        )
+        assert statuses == ["merged", "open"]
+        retry = next(r for r in results if r.status_code != 200)
+        if retry.status_code == 503:
+            assert retry.headers["retry-after"] == "1"
+
+    def test_a_postgresql_deadlock_is_recognised(self):
+        from types import SimpleNamespace
+
+        from sqlalchemy.exc import DBAPIError
+
+        from services.rectification.problems.service import _is_deadlock
+
+        def error(code):
+            return DBAPIError("SELECT … FOR UPDATE", {}, SimpleNamespace(sqlstate=code))  # type: ignore[arg-type]
+
+        assert _is_deadlock(error("40P01"))
+        assert not _is_deadlock(error("23505"))
+        assert not _is_deadlock(DBAPIError("x", {}, Exception("sqlite")))  # type: ignore[arg-type]
