@@ -140,7 +140,8 @@ async def list_my_problems(
     policy: PolicyDep,
     page: PageDep,
     include_closed: Annotated[
-        bool, Query(description="Also list closed problems (after the open ones)")
+        bool,
+        Query(description="Also list finished problems: closed, withdrawn, merged (after the open ones)"),
     ] = False,
 ) -> Page[ProblemRead]:
     """List the problems you are responsible for, most urgent first."""
