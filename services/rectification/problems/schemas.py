@@ -553,12 +553,12 @@ class AssignIn(InputModel):
 
 
 class Counts(OutputModel):
-    """Problems counted by where they stand."""
+    """Problems counted by where they stand (withdrawn and merged problems count nowhere)."""
 
     model_config = _examples({"open": 12, "overdue": 3, "closed_on_time": 20, "closed_late": 2})
 
     open: int = 0
-    """Not closed yet"""
+    """Not closed yet (open, in progress, submitted or returned)"""
     overdue: int = 0
     """Active and past the deadline"""
     closed_on_time: int = 0
