@@ -30,10 +30,19 @@ class Status(StrEnum):
     SUBMITTED = "submitted"
     RETURNED = "returned"
     CLOSED = "closed"
+    WITHDRAWN = "withdrawn"
+    MERGED = "merged"
 
 
 # Statuses in which the responsible side still works on the problem (its deadline counts).
 ACTIVE: tuple[Status, ...] = (Status.OPEN, Status.IN_PROGRESS, Status.RETURNED)
+# Statuses a problem never leaves: verified and closed (销号), withdrawn, or merged into another.
+TERMINAL: tuple[Status, ...] = (Status.CLOSED, Status.WITHDRAWN, Status.MERGED)
+# Statuses a problem can still move from (withdraw and merge are allowed from each).
+NOT_TERMINAL: tuple[Status, ...] = (Status.OPEN, Status.IN_PROGRESS, Status.SUBMITTED, Status.RETURNED)
+# Problems that no longer count anywhere (statistics, bulletin, follow-up, feeds): a withdrawn one was
+# a mistake or a duplicate, a merged one lives on in the problem it was merged into.
+VOID: tuple[Status, ...] = (Status.WITHDRAWN, Status.MERGED)
 
 
 class Light(StrEnum):
@@ -77,6 +86,10 @@ class HistoryAction(StrEnum):
     EXTENSION_APPROVED = "extension_approved"
     EXTENSION_REJECTED = "extension_rejected"
     SCHEDULE_RECOMPUTED = "schedule_recomputed"
+    WITHDRAW = "withdraw"
+    # On the problem merged away (→ merged) and on the problem it was merged into (status unchanged).
+    MERGE = "merge"
+    MERGE_RECEIVED = "merge_received"
 
 
 class ExtensionStatus(StrEnum):

@@ -48,6 +48,13 @@ class InvalidReference(UnprocessableEntity):
     title = "Unknown or out-of-scope reference"
 
 
+class InvalidMerge(UnprocessableEntity):
+    """A merge names a problem it cannot go into: itself, one the caller cannot see, another site or round."""
+
+    slug = "invalid-merge"
+    title = "Problems cannot be merged"
+
+
 class DirectoryUnavailable(ServiceUnavailable):
     slug = "directory-unavailable"
     title = "Directory unavailable"

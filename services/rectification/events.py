@@ -22,6 +22,8 @@ class EventType(StrEnum):
     PROBLEM_CLOSED = "rectification.problem.closed"
     PROBLEM_OVERDUE = "rectification.problem.overdue"
     PROBLEM_SUBMITTED = "rectification.problem.submitted"
+    PROBLEM_WITHDRAWN = "rectification.problem.withdrawn"
+    PROBLEM_MERGED = "rectification.problem.merged"
     EXTENSION_REQUESTED = "rectification.extension.requested"
     EXTENSION_DECIDED = "rectification.extension.decided"
     DEADLINE_DUE = "rectification.deadline.due"
@@ -322,3 +324,36 @@ def closed_payload(problem: ProblemFacts, *, closed_on_time: bool | None, note: 
 def returned_payload(problem: ProblemFacts, *, reason: str) -> dict[str, Any]:
     """`rectification.problem.returned`: the responsible side reworks it, with the reason."""
     return build(EventType.PROBLEM_RETURNED, problem, responsible_recipients(problem), reason=reason)
+
+
+def _with_district_admins(problem: ProblemFacts) -> list[dict[str, Any]]:
+    """The responsible side and the district's admins, each once."""
+    recipients = responsible_recipients(problem)
+    admins = role("district_admin", district_unit(problem))
+    return recipients if admins in recipients else [*recipients, admins]
+
+
+def withdrawn_payload(problem: ProblemFacts, *, reason: str, withdrawn_by: str) -> dict[str, Any]:
+    """`rectification.problem.withdrawn` (撤销): the responsible side and the district's admins stop work."""
+    return build(
+        EventType.PROBLEM_WITHDRAWN,
+        problem,
+        _with_district_admins(problem),
+        reason=reason,
+        withdrawn_by=withdrawn_by,
+    )
+
+
+def merged_payload(
+    problem: ProblemFacts, *, into: ProblemFacts, reason: str, merged_by: str
+) -> dict[str, Any]:
+    """`rectification.problem.merged` (合并): the merged-away problem's responsible side and the district's
+    admins learn which problem carries on."""
+    return build(
+        EventType.PROBLEM_MERGED,
+        problem,
+        _with_district_admins(problem),
+        reason=reason,
+        merged_by=merged_by,
+        merged_into={"problem_id": into.id, "title": title_of(into), "link": problem_link(into.id)},
+    )

@@ -28,10 +28,15 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 class Problem(Base, table=True):
     """One problem to rectify (问题), with its responsible person and countdown."""
 
+    # One problem per finding of a sheet, whatever event delivers it (NULLs, a problem entered by
+    # hand, never collide).
+    __table_args__ = (UniqueConstraint("sheet_id", "finding_id"),)
+
     id: int | None = Field(default=None, primary_key=True)
     source_event_id: str | None = Field(default=None, max_length=64, unique=True)
     round_code: str | None = Field(default=None, max_length=40, index=True)
     sheet_id: str | None = Field(default=None, max_length=64)
+    finding_id: str | None = Field(default=None, max_length=64)
     item_code: str | None = Field(default=None, max_length=20)
     item_title: str | None = Field(default=None, max_length=200)
     site_code: str = Field(max_length=64, index=True)
@@ -65,6 +70,15 @@ class Problem(Base, table=True):
     closed_on_time: bool | None = None
     extension_count: int = 0
     template: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    # Withdrawn (撤销): a duplicate or mistaken problem, by the issuing side's admin.
+    withdrawn_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    withdrawn_by: str | None = Field(default=None, max_length=100)
+    withdraw_reason: str | None = Field(default=None, sa_type=Text)
+    # Merged (合并) into another problem of the same site and round, which carries on.
+    merged_into_id: int | None = Field(default=None, foreign_key="problem.id", index=True)
+    merged_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    merged_by: str | None = Field(default=None, max_length=100)
+    merge_reason: str | None = Field(default=None, sa_type=Text)
 
 
 class Milestone(Base, table=True):

@@ -20,6 +20,7 @@ def finding(round_code: str) -> dict[str, Any]:
     body = copy.deepcopy(FINDING)
     body["id"] = str(uuid.uuid4())
     body["data"]["round_code"] = round_code
+    body["data"]["finding_id"] = body["id"]  # one problem per finding: each its own
     return body
 
 

@@ -105,3 +105,32 @@ async def test_links_follow_the_configured_public_base(client):
         created["payload"]["link"]
         == f"https://dangjian.example.gov.cn/api/v1/rectification/problems/{p['id']}"
     )
+
+
+async def test_an_overdue_verification_reads_apart_from_an_overdue_rectification(client, clock):
+    """Both are `rectification.problem.overdue`; `milestone` (and its Chinese label) tells the
+    template whether to ask the verifiers to verify (请尽快核查验收) or the responsible side to rectify."""
+    late = await create(client, severity="severe")
+    waiting = await create(client, severity="severe", description="党员发展档案不全")
+    await act(client, waiting["id"], "start", {"plan": "x"}, ZHANG)
+    await act(client, waiting["id"], "submit", {"note": "x", "evidence": EVIDENCE}, ZHANG)
+    clock.advance(days=20)
+    await tick(client)
+    by_problem = {
+        e["payload"]["problem_id"]: e["payload"]
+        for e in await events(client, "rectification.problem.overdue")
+    }
+    completion, verification = by_problem[late["id"]], by_problem[waiting["id"]]
+    assert (completion["milestone"], completion["milestone_label"]) == ("completion", "整改完成")
+    assert (verification["milestone"], verification["milestone_label"]) == ("verification", "验收销号")
+    assert verification["status"] == "submitted" and completion["status"] == "open"
+    assert {"kind": "person", "user_id": "u-zhang-wei"} in completion["recipients"]
+    assert {"kind": "person", "user_id": "u-zhang-wei"} not in verification["recipients"]
+    assert verification["recipients"] == [
+        {"kind": "person", "user_id": "u-yinzhou-admin"},
+        {"kind": "role", "role": "district_admin", "org_unit": "ningbo/yinzhou"},
+        {"kind": "role", "role": "city_admin", "org_unit": "ningbo"},
+    ]
+    for payload in (completion, verification):
+        assert payload["priority"] == "urgent" and payload["due_on"] and payload["days_overdue"] > 0
+        _content_ok({**payload, "title": "支部委员会会议记录不全"})

@@ -48,6 +48,7 @@ from services.rectification.deadlines.schemas import (
 from services.rectification.enums import (
     MILESTONE_LABELS,
     SEVERITY_LABELS,
+    TERMINAL,
     CalendarSource,
     HistoryAction,
     MilestoneKind,
@@ -274,7 +275,7 @@ async def preview_schedule(session: AsyncSession, *, severity: str, issued_on: d
 
 def set_light_due(problem: Problem, milestones: list[Milestone]) -> None:
     """Point the light at what the problem now counts down to (see `Problem.light_due_at`)."""
-    if problem.status == Status.CLOSED:
+    if problem.status in TERMINAL:
         problem.light_due_at = None
     elif problem.status == Status.SUBMITTED:
         verification = next((m for m in milestones if m.kind == MilestoneKind.VERIFICATION), None)
@@ -313,7 +314,7 @@ def timer_rows(
     problem: Problem, milestones: list[Milestone], *, now: datetime, policy: Policy
 ) -> list[dict[str, Any]]:
     """Every timer a problem needs from `now` on (none in the past: a moved timer is never sent late)."""
-    if problem.status == Status.CLOSED:
+    if problem.status in TERMINAL:
         return []
     rows: list[dict[str, Any]] = []
 
@@ -413,7 +414,8 @@ async def fire_due_timers(
 ) -> TickResult:
     """One tick inside the caller's transaction: claim due timers and enqueue their events.
 
-    A timer whose problem changed since it was scheduled (state_version differs) or closed is marked
+    A timer whose problem changed since it was scheduled (state_version differs) or ended (closed,
+    withdrawn, merged) is marked
     ``skipped`` and sends nothing, and so is a stale reminder (:func:`stale_reminder`): a reminder
     always tells the days really left, computed at the moment it goes out. Escalations re-arm themselves: firing one schedules the next.
     Event ids derive from the timer id, a second guard: the outbox's primary key refuses a duplicate.
@@ -439,7 +441,7 @@ async def fire_due_timers(
         milestone_due = due_at.get((t.problem_id, t.milestone))
         if (
             problem is None
-            or problem.status == Status.CLOSED
+            or problem.status in TERMINAL
             or problem.state_version != t.state_version
             or milestone_due is None
             or (

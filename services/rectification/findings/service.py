@@ -1,4 +1,5 @@
-"""Findings from scoring become problems: once per event, however often it is delivered (no FastAPI here)."""
+"""Findings from scoring become problems: once per finding, however often and under whatever event id it
+is delivered (no FastAPI here)."""
 
 from __future__ import annotations
 
@@ -34,11 +35,17 @@ class Receipt:
 async def create_problem_from_finding(
     session: AsyncSession, *, envelope: FindingEnvelope, now: datetime, policy: Policy
 ) -> tuple[Problem, bool]:
-    """The problem for a scoring finding; the same event id always gives the same problem."""
+    """The problem for a scoring finding: the same event id, or the same finding of the same sheet
+    under any event id, always gives the same problem (whatever became of it since: a withdrawn or
+    merged problem is not made again)."""
     existing = await problem_repository.get_problem_by_source(session, envelope.id)
     if existing is not None:
         return existing, False
     data = envelope.data
+    if data.finding_id is not None:
+        existing = await problem_repository.get_problem_by_finding(session, data.sheet_id, data.finding_id)
+        if existing is not None:
+            return existing, False
     access.check_site(data.site, ["body", "data", "site"])
     template = await deadlines.template_for(session, data.severity)
     plans = plan_milestones(
@@ -49,6 +56,7 @@ async def create_problem_from_finding(
         source_event_id=envelope.id,
         round_code=data.round_code,
         sheet_id=data.sheet_id,
+        finding_id=data.finding_id,
         item_code=data.item_code,
         item_title=data.item_title,
         site_code=data.site.code,

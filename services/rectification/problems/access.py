@@ -10,9 +10,18 @@ Inside its scope:
 - an inspector or team leader sees the problems they issued.
 
 A problem the caller may not see is answered exactly like a missing one (404).
+
+Withdrawing (撤销) and merging (合并) a problem is the **issuing side's admin**'s: a city or district
+admin whose scope covers the unit that issued it (`issuing_unit`) and its site. A problem from an
+inspection round (a scoring finding) or entered by the city is the city admin's; one a district
+entered is that district's admins' and the city admin's above them. The issuer, when an admin,
+qualifies by the same rule; inspectors and team leaders do not (a finding binds once its sheet is
+locked: undoing it is an admin's decision).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from services.kit import orgunit
 from services.kit.auth import Principal
@@ -82,6 +91,20 @@ def require_responsible(principal: Principal, problem: Problem, action: str) -> 
     )
 
 
+def is_issuing_admin(principal: Principal, problem: Problem) -> bool:
+    """A city or district admin of the side that issued the problem (see the module's docstring)."""
+    return (
+        principal.has_role("city_admin", "district_admin")
+        and principal.covers(problem.issuing_unit)
+        and principal.covers(problem.org_unit)
+    )
+
+
+def require_issuing_admin(principal: Principal, problem: Problem, action: str) -> None:
+    """403 unless the caller is an admin of the issuing side (withdraw, merge)."""
+    require(is_issuing_admin(principal, problem), action, problem)
+
+
 def require_verifier(principal: Principal, problem: Problem, action: str) -> None:
     """The issuing authority, or the district (or city) admin above the site."""
     require(problem.issued_by == principal.sub or is_admin_over(principal, problem), action, problem)
@@ -129,6 +152,45 @@ async def resolve_site(
             errors=[field_error(loc, "unknown site, inactive, or outside your scope")],
         )
     return site
+
+
+def _differs(given: str | None, actual: str | None) -> bool:
+    return given is not None and given.strip().strip("/") != (actual or "").strip().strip("/")
+
+
+def _fact_errors(
+    given: dict[str, str | None], actual: dict[str, str | None], loc: list[str | int]
+) -> list[dict[str, Any]]:
+    return [
+        field_error([*loc, name], f"does not match the directory, which says {actual[name]!r}")
+        for name, value in given.items()
+        if name in actual and _differs(value, actual[name])
+    ]
+
+
+def site_fact_errors(
+    given: dict[str, str | None], site: DirectorySite, loc: list[str | int]
+) -> list[dict[str, Any]]:
+    """The site's facts a body repeats (name, type, org unit, district) that are not the directory's,
+    one error each (the directory's value is said: the caller may see the site)."""
+    actual = {"name": site.name, "type": site.type, "org_unit": site.org_unit, "district": site.district}
+    return _fact_errors(given, actual, loc)
+
+
+def person_fact_errors(
+    given: dict[str, str | None], person: DirectoryPerson, loc: list[str | int]
+) -> list[dict[str, Any]]:
+    """A person's name and unit a body repeats that are not notify's, one error each."""
+    return _fact_errors(given, {"name": person.name, "org_unit": person.org_unit}, loc)
+
+
+def refuse_facts(errors: list[dict[str, Any]]) -> None:
+    """422 naming every repeated fact that is not the directory's (nothing when all agree)."""
+    if errors:
+        raise InvalidReference(
+            "A site's or person's facts come from the directories: leave them out or send the directory's",
+            errors=errors,
+        )
 
 
 def check_unit(principal: Principal, district: str, unit: str, loc: list[str | int]) -> None:

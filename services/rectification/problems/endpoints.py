@@ -25,12 +25,14 @@ from services.rectification.problems.schemas import (
     DistrictStats,
     FollowUpSite,
     HistoryRead,
+    MergeIn,
     ProblemCreate,
     ProblemRead,
     ProgressIn,
     ReturnIn,
     StartIn,
     SubmitIn,
+    WithdrawIn,
 )
 from services.rectification.roles import ADMINS, ISSUERS, OVERSEERS, READERS
 
@@ -138,7 +140,8 @@ async def list_my_problems(
     policy: PolicyDep,
     page: PageDep,
     include_closed: Annotated[
-        bool, Query(description="Also list closed problems (after the open ones)")
+        bool,
+        Query(description="Also list finished problems: closed, withdrawn, merged (after the open ones)"),
     ] = False,
 ) -> Page[ProblemRead]:
     """List the problems you are responsible for, most urgent first."""
@@ -302,6 +305,56 @@ async def return_problem(
     """Return a submitted rectification for rework, with a reason (the countdown continues)."""
     await service.return_for_rework(
         session, problem=problem, reason=body.reason, principal=principal, now=clock.now(), policy=policy
+    )
+    return await service.read(session, problem, now=clock.now(), policy=policy)
+
+
+@router.post(
+    "/problems/{problem_id}/withdraw",
+    response_model=ProblemRead,
+    responses=TRANSITION_ERRORS,
+    **allow(*ADMINS),
+)
+async def withdraw_problem(
+    problem: ValidProblem,
+    body: WithdrawIn,
+    session: SessionDep,
+    principal: PrincipalDep,
+    clock: ClockDep,
+    policy: PolicyDep,
+) -> ProblemRead:
+    """Withdraw a duplicate or mistaken problem (撤销), with a reason: the issuing side's admin, from any
+    state but closed, withdrawn or merged; its reminders stop and it leaves every count."""
+    await service.withdraw(
+        session, problem=problem, reason=body.reason, principal=principal, now=clock.now(), policy=policy
+    )
+    return await service.read(session, problem, now=clock.now(), policy=policy)
+
+
+@router.post(
+    "/problems/{problem_id}/merge",
+    response_model=ProblemRead,
+    responses=TRANSITION_ERRORS,
+    **allow(*ADMINS),
+)
+async def merge_problem(
+    problem: ValidProblem,
+    body: MergeIn,
+    session: SessionDep,
+    principal: PrincipalDep,
+    clock: ClockDep,
+    policy: PolicyDep,
+) -> ProblemRead:
+    """Merge a duplicate into another problem of the same site and round (合并): this one becomes merged,
+    the other keeps its deadline and gains this one's evidence; answers this (merged) problem."""
+    await service.merge(
+        session,
+        problem=problem,
+        into=body.into,
+        reason=body.reason,
+        principal=principal,
+        now=clock.now(),
+        policy=policy,
     )
     return await service.read(session, problem, now=clock.now(), policy=policy)
 

@@ -12,7 +12,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.kit.pagination import PageParams, Sort, apply_sort, contains
-from services.rectification.enums import ACTIVE, Status
+from services.rectification.enums import ACTIVE, TERMINAL, VOID, Status
 from services.rectification.models import Milestone, Problem, ProblemHistory, milestone_table, problem_table
 from services.rectification.problems.filters import SORT_FIELDS, ProblemFilter, Visibility
 
@@ -62,6 +62,23 @@ async def milestones_of(session: AsyncSession, problem_ids: Sequence[int]) -> di
     for m in rows:
         out[m.problem_id].append(m)
     return out
+
+
+async def merged_from_of(session: AsyncSession, problem_ids: Sequence[int]) -> dict[int, list[int]]:
+    """The problems merged into each of `problem_ids`, by id."""
+    out: dict[int, list[int]] = {pid: [] for pid in problem_ids}
+    if not problem_ids:
+        return out
+    stmt = select(P.merged_into_id, P.id).where(P.merged_into_id.in_(problem_ids)).order_by(P.id)
+    for into, pid in (await session.execute(stmt)).all():
+        out[into].append(pid)
+    return out
+
+
+async def get_problem_by_finding(session: AsyncSession, sheet_id: str, finding_id: str) -> Problem | None:
+    """The problem a finding of a score sheet became, if any."""
+    stmt = select(Problem).where(P.sheet_id == sheet_id, P.finding_id == finding_id)
+    return (await session.execute(stmt)).scalars().first()
 
 
 async def history_of(
@@ -194,7 +211,7 @@ def add_history(
 
 async def provisional_open_problems(session: AsyncSession) -> list[Problem]:
     """Open problems whose schedule was computed across a year nobody knew the holidays of."""
-    stmt = select(Problem).where(P.provisional.is_(True), P.status != Status.CLOSED)
+    stmt = select(Problem).where(P.provisional.is_(True), P.status.not_in(TERMINAL))
     return list((await session.execute(stmt)).scalars())
 
 
@@ -207,7 +224,11 @@ def _days_between(session: AsyncSession, later: Any, earlier: Any) -> Any:
 async def district_stats_rows(
     session: AsyncSession, f: ProblemFilter, *, now: datetime
 ) -> list[dict[str, Any]]:
-    """Counts per (district, category, severity) in one grouped query."""
+    """Counts per (district, category, severity) in one grouped query.
+
+    Withdrawn and merged problems count nowhere (a mistake, or a duplicate that lives on in the
+    problem it was merged into).
+    """
     overdue = and_(P.status.in_(ACTIVE), P.deadline_at < now)
     closed = P.status == Status.CLOSED
     stmt = (
@@ -215,7 +236,7 @@ async def district_stats_rows(
             P.district,
             P.category,
             P.severity,
-            func.sum(case((P.status != Status.CLOSED, 1), else_=0)).label("open"),
+            func.sum(case((P.status.not_in(TERMINAL), 1), else_=0)).label("open"),
             func.sum(case((overdue, 1), else_=0)).label("overdue"),
             func.sum(case((and_(closed, P.closed_on_time.is_(True)), 1), else_=0)).label("closed_on_time"),
             func.sum(case((and_(closed, P.closed_on_time.is_(False)), 1), else_=0)).label("closed_late"),
@@ -223,7 +244,7 @@ async def district_stats_rows(
                 case((closed, cast(_days_between(session, P.closed_at, P.created_at), Float)), else_=0.0)
             ).label("close_days"),
         )
-        .where(*_where(f))
+        .where(*_where(f), P.status.not_in(VOID))
         .group_by(P.district, P.category, P.severity)
         .order_by(P.district)
     )
@@ -266,7 +287,7 @@ async def open_problems_of_person(session: AsyncSession, v: Visibility) -> list[
     """The open problems `v`'s person is responsible for, inside the scope the feed was issued for."""
     stmt = (
         select(Problem)
-        .where(P.responsible_person_id == v.own_person_id, P.status != Status.CLOSED, visible_clause(v))
+        .where(P.responsible_person_id == v.own_person_id, P.status.not_in(TERMINAL), visible_clause(v))
         .order_by(P.deadline_at)
     )
     return list((await session.execute(stmt)).scalars())

@@ -34,7 +34,9 @@ ORG_UNIT = ORG_UNIT_PATTERN
 SITE_CODE = r"^[A-Za-z0-9._\-]{1,64}$"
 USER_ID = r"^[A-Za-z0-9._:\-]{1,100}$"
 DISTRICT = r"^[a-z0-9_\-]{1,40}$"
-IGNORED = "Ignored: taken from the directory"
+CHECKED = (
+    "Optional: taken from the directory; when given it must be the directory's value (else 422 naming it)"
+)
 
 HASH_EXAMPLE = "9f2c" * 16
 EVIDENCE_EXAMPLE: dict[str, Any] = {
@@ -66,10 +68,10 @@ class SiteIn(InputModel):
 
     code: str = Field(pattern=SITE_CODE)
     """The site's code in sampling's directory"""
-    name: str | None = Field(default=None, max_length=200, description=IGNORED)
-    type: SiteType | None = Field(default=None, description=IGNORED)
-    org_unit: str | None = Field(default=None, max_length=400, description=IGNORED)
-    district: str | None = Field(default=None, max_length=40, description=IGNORED)
+    name: str | None = Field(default=None, max_length=200, description=CHECKED)
+    type: SiteType | None = Field(default=None, description=CHECKED)
+    org_unit: str | None = Field(default=None, max_length=400, description=CHECKED)
+    district: str | None = Field(default=None, max_length=40, description=CHECKED)
 
 
 class SiteRead(OutputModel):
@@ -119,6 +121,8 @@ class EvidenceRead(OutputModel):
     """What the file shows"""
     stage: EvidenceStage | None = None
     """Given with the finding, a progress report or the submission"""
+    merged_from: int | None = None
+    """The problem it was given on, when that problem was merged into this one"""
 
 
 class PersonIn(InputModel):
@@ -128,8 +132,8 @@ class PersonIn(InputModel):
 
     user_id: str = Field(pattern=USER_ID)
     """The person's user id in notify's directory"""
-    name: str | None = Field(default=None, max_length=100, description=IGNORED)
-    org_unit: str | None = Field(default=None, max_length=400, description=IGNORED)
+    name: str | None = Field(default=None, max_length=100, description=CHECKED)
+    org_unit: str | None = Field(default=None, max_length=400, description=CHECKED)
 
 
 class PersonRead(OutputModel):
@@ -141,6 +145,36 @@ class PersonRead(OutputModel):
     """The person's user id"""
     name: str | None = None
     """The person's name, from notify's directory"""
+
+
+class WithdrawalRead(OutputModel):
+    """Who withdrew a problem (撤销), when and why."""
+
+    model_config = _examples({"at": "2026-01-08T02:00:00Z", "by": "u-city-admin", "reason": "重复录入"})
+
+    at: datetime
+    """When it was withdrawn"""
+    by: str
+    """Who withdrew it"""
+    reason: str
+    """Why"""
+
+
+class MergeRead(OutputModel):
+    """The problem a problem was merged into (合并), who merged it, when and why."""
+
+    model_config = _examples(
+        {"problem_id": 41, "at": "2026-01-08T02:00:00Z", "by": "u-city-admin", "reason": "与41号问题重复"}
+    )
+
+    problem_id: int
+    """The problem it was merged into (which carries on, with its own deadline)"""
+    at: datetime
+    """When it was merged"""
+    by: str
+    """Who merged it"""
+    reason: str
+    """Why"""
 
 
 # --- problems --------------------------------------------------------------------------------
@@ -276,6 +310,9 @@ class ProblemRead(OutputModel):
             "closed_on_time": None,
             "extension_count": 0,
             "milestones": [],
+            "withdrawal": None,
+            "merged_into": None,
+            "merged_from": [],
         }
     )
 
@@ -287,6 +324,8 @@ class ProblemRead(OutputModel):
     """The inspection round it was found in"""
     sheet_id: str | None = None
     """The score sheet it comes from"""
+    finding_id: str | None = None
+    """The finding on the score sheet it comes from (scoring's id; one problem per finding)"""
     item_code: str | None = None
     """The rubric item it concerns"""
     item_title: str | None = None
@@ -330,11 +369,11 @@ class ProblemRead(OutputModel):
     deadline_on: date
     """The deadline's day, in Beijing time"""
     days_left: int | None = None
-    """Calendar days left to what it counts down to (None once closed)"""
+    """Calendar days left to what it counts down to (None once closed, withdrawn or merged)"""
     working_days_left: int | None = None
-    """Working days left (None once closed)"""
+    """Working days left (None once closed, withdrawn or merged)"""
     light: Light | None = None
-    """The countdown light (None once closed)"""
+    """The countdown light (None once closed, withdrawn or merged)"""
     provisional: bool
     """Whether a date was computed across a year whose holidays are not known yet"""
     submitted_at: datetime | None = None
@@ -347,6 +386,12 @@ class ProblemRead(OutputModel):
     """How many extensions were approved"""
     milestones: list[MilestoneRead]
     """The countdown schedule"""
+    withdrawal: WithdrawalRead | None = None
+    """Who withdrew it, when and why (status withdrawn)"""
+    merged_into: MergeRead | None = None
+    """The problem it was merged into, who merged it, when and why (status merged)"""
+    merged_from: list[int] = Field(default_factory=list)
+    """The problems merged into this one, by id"""
 
 
 class HistoryDetail(OutputModel):
@@ -387,6 +432,10 @@ class HistoryDetail(OutputModel):
     """The extension request decided"""
     year: int | None = None
     """The calendar year whose holidays were entered (schedule recomputed)"""
+    merged_into: int | None = None
+    """The problem this one was merged into (merge)"""
+    merged_from: int | None = None
+    """The problem merged into this one (merge_received)"""
 
 
 class HistoryRead(OutputModel):
@@ -469,6 +518,26 @@ class ReturnIn(InputModel):
     """Why it is returned"""
 
 
+class WithdrawIn(InputModel):
+    """A duplicate or mistaken problem, withdrawn (撤销)."""
+
+    model_config = _examples({"reason": "同一问题重复录入"})
+
+    reason: str = Field(min_length=1, max_length=5000)
+    """Why it is withdrawn"""
+
+
+class MergeIn(InputModel):
+    """A duplicate merged into another problem of the same site and round (合并)."""
+
+    model_config = _examples({"into": 41, "reason": "与41号问题为同一问题"})
+
+    into: int = Field(ge=1, le=2**63 - 1)
+    """The problem that carries on (same site and round, not closed, withdrawn or merged)"""
+    reason: str = Field(min_length=1, max_length=5000)
+    """Why they are one problem"""
+
+
 class AssignIn(InputModel):
     """The responsible person to assign."""
 
@@ -484,12 +553,12 @@ class AssignIn(InputModel):
 
 
 class Counts(OutputModel):
-    """Problems counted by where they stand."""
+    """Problems counted by where they stand (withdrawn and merged problems count nowhere)."""
 
     model_config = _examples({"open": 12, "overdue": 3, "closed_on_time": 20, "closed_late": 2})
 
     open: int = 0
-    """Not closed yet"""
+    """Not closed yet (open, in progress, submitted or returned)"""
     overdue: int = 0
     """Active and past the deadline"""
     closed_on_time: int = 0

@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.kit import orgunit, outbox
 from services.kit.auth import Principal
-from services.kit.errors import field_error
+from services.kit.errors import ServiceUnavailable, field_error
 from services.kit.pagination import Page, PageParams, Sort
 from services.kit.workdays import WorkCalendar, end_of_local_day, local_date
 from services.rectification import events
@@ -29,14 +30,21 @@ from services.rectification.deadlines import service as deadlines
 from services.rectification.deadlines.policy import Policy
 from services.rectification.enums import (
     MILESTONE_LABELS,
+    NOT_TERMINAL,
     SEVERITY_LABELS,
+    TERMINAL,
     EvidenceStage,
     HistoryAction,
     Light,
     MilestoneKind,
     Status,
 )
-from services.rectification.errors import InvalidSchedule, ProblemNotFound, TransitionNotAllowed
+from services.rectification.errors import (
+    InvalidMerge,
+    InvalidSchedule,
+    ProblemNotFound,
+    TransitionNotAllowed,
+)
 from services.rectification.events import EventType
 from services.rectification.models import Milestone, Problem, ProblemHistory, outbox_event
 from services.rectification.problems import access, repository
@@ -49,11 +57,13 @@ from services.rectification.problems.schemas import (
     EvidenceIn,
     FollowUpSite,
     HistoryRead,
+    MergeRead,
     MilestoneRead,
     PersonRead,
     ProblemCreate,
     ProblemRead,
     SiteRead,
+    WithdrawalRead,
 )
 
 
@@ -153,10 +163,14 @@ async def create_problem(
     """A problem entered by hand by a city or district admin.
 
     The site comes from sampling's directory and the responsible person from notify's, both inside
-    the caller's scope (422 naming the field otherwise); the body names them by code and user id.
+    the caller's scope (422 naming the field otherwise); the body names them by code and user id. A
+    name, type, unit or district the body repeats must be the directory's (422 naming it otherwise).
     """
     site = await access.resolve_site(
         directory, principal, code=problem_in.site.code, loc=["body", "site", "code"]
+    )
+    wrong = access.site_fact_errors(
+        problem_in.site.model_dump(include={"name", "type", "org_unit", "district"}), site, ["body", "site"]
     )
     person = None
     if problem_in.responsible_person is not None:
@@ -167,6 +181,12 @@ async def create_problem(
             user_id=problem_in.responsible_person.user_id,
             loc=["body", "responsible_person", "user_id"],
         )
+        wrong += access.person_fact_errors(
+            problem_in.responsible_person.model_dump(include={"name", "org_unit"}),
+            person,
+            ["body", "responsible_person"],
+        )
+    access.refuse_facts(wrong)
     if problem_in.responsible_unit is not None:
         access.check_unit(principal, site.district, problem_in.responsible_unit, ["body", "responsible_unit"])
     if problem_in.deadline_on is not None and problem_in.deadline_at is not None:
@@ -500,19 +520,24 @@ async def assign(
     """Assign or reassign the responsible person; reminders move to the new person.
 
     The person must be known to notify's directory, lie in the problem's district and in the
-    caller's scope; their unit and name come from the directory (422 naming the field otherwise).
+    caller's scope; their unit and name come from the directory (422 naming the field otherwise, and
+    when the body repeats a name or unit that is not the directory's).
     """
     access.require(access.is_admin_over(principal, problem), "assign a responsible person to", problem)
-    if problem.status == Status.CLOSED:
-        raise TransitionNotAllowed(
-            "A closed problem cannot be reassigned", problem_status=problem.status, action="assign"
-        )
+    require_state(problem, NOT_TERMINAL, "assign")
     person = await access.resolve_person(
         directory,
         principal,
         district=problem.district,
         user_id=assign_in.responsible_person.user_id,
         loc=["body", "responsible_person", "user_id"],
+    )
+    access.refuse_facts(
+        access.person_fact_errors(
+            assign_in.responsible_person.model_dump(include={"name", "org_unit"}),
+            person,
+            ["body", "responsible_person"],
+        )
     )
     previous = problem.responsible_person_id
     problem.responsible_person_id = person.user_id
@@ -541,6 +566,156 @@ async def assign(
     return problem
 
 
+async def withdraw(
+    session: AsyncSession,
+    *,
+    problem: Problem,
+    reason: str,
+    principal: Principal,
+    now: datetime,
+    policy: Policy,
+) -> Problem:
+    """Withdraw a duplicate or mistaken problem (撤销) from any state but a final one.
+
+    The issuing side's admin only (access.py). Its timers are cancelled (no reminder or escalation
+    after), it leaves every count, and the responsible side and the district's admins are told.
+    """
+    access.require_issuing_admin(principal, problem, "withdraw")
+    require_state(problem, NOT_TERMINAL, "withdraw")
+    milestones = await milestones_for(session, problem)
+    problem.withdrawn_at, problem.withdrawn_by, problem.withdraw_reason = now, principal.sub, reason
+    await transition(
+        session,
+        problem=problem,
+        milestones=milestones,
+        to_status=Status.WITHDRAWN,
+        action=HistoryAction.WITHDRAW,
+        principal=principal,
+        now=now,
+        policy=policy,
+        detail={"reason": reason},
+    )
+    await emit_payload(
+        session,
+        EventType.PROBLEM_WITHDRAWN,
+        events.withdrawn_payload(problem, reason=reason, withdrawn_by=principal.sub),
+        now=now,
+    )
+    return problem
+
+
+def _merge_refused(into: int, why: str) -> InvalidMerge:
+    return InvalidMerge(
+        f"Problem cannot be merged into problem {into}: {why}", errors=[field_error(["body", "into"], why)]
+    )
+
+
+def _is_deadlock(exc: DBAPIError) -> bool:
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return code == "40P01"
+
+
+async def _merge_target(session: AsyncSession, principal: Principal, into: int) -> Problem | None:
+    """The problem to merge into, locked; a merge the other way round at the same moment is a 503."""
+    try:
+        target = await repository.get_problem(session, into, for_update=True)
+    except DBAPIError as exc:
+        if not _is_deadlock(exc):
+            raise
+        raise ServiceUnavailable(
+            "These problems are being merged the other way round at this moment; retry",
+            headers={"retry-after": "1"},
+        ) from exc
+    return access.visible_to(principal, target)
+
+
+async def merge(
+    session: AsyncSession,
+    *,
+    problem: Problem,
+    into: int,
+    reason: str,
+    principal: Principal,
+    now: datetime,
+    policy: Policy,
+) -> Problem:
+    """Merge a duplicate (`problem`) into another problem of the same site and round (合并).
+
+    The same rule as withdrawing, on the problem merged away; the problem merged into needs only be
+    visible to the caller. The duplicate becomes ``merged`` (final, its timers cancelled) with
+    `merged_into`; the other keeps its own status and deadline and gains the duplicate's evidence
+    (each piece once, marked `merged_from`). Both histories record it.
+
+    422 ``invalid-merge`` naming `into`: itself, a problem the caller cannot see (the same answer as
+    a missing one), another site or another round. 409 when either problem is closed, withdrawn or
+    merged.
+    """
+    access.require_issuing_admin(principal, problem, "merge")
+    assert problem.id is not None
+    if into == problem.id:
+        raise _merge_refused(into, "a problem cannot be merged into itself")
+    require_state(problem, NOT_TERMINAL, "merge")
+    target = await _merge_target(session, principal, into)
+    if target is None:
+        raise _merge_refused(into, f"no problem {into} that you may see")
+    if target.site_code != problem.site_code:
+        raise _merge_refused(
+            into, f"problem {into} is at site {target.site_code}, this one at {problem.site_code}"
+        )
+    if target.round_code != problem.round_code:
+        raise _merge_refused(
+            into,
+            f"problem {into} belongs to round {target.round_code or '(none)'}, "
+            f"this one to {problem.round_code or '(none)'}",
+        )
+    if target.status in TERMINAL:
+        raise TransitionNotAllowed(
+            f"Cannot merge into problem {into}, which is {target.status} (allowed: {', '.join(NOT_TERMINAL)})",
+            problem_id=into,
+            problem_status=target.status,
+            action="merge",
+            allowed=[str(a) for a in NOT_TERMINAL],
+        )
+    held = {e.get("file_hash") for e in target.evidence}
+    moved: list[dict[str, Any]] = []
+    for e in problem.evidence:
+        if e.get("file_hash") not in held:
+            held.add(e.get("file_hash"))
+            moved.append({**e, "merged_from": problem.id})
+    target.evidence = [*target.evidence, *moved]
+    repository.add_history(
+        session,
+        problem=target,
+        at=now,
+        actor=principal.sub,
+        action=HistoryAction.MERGE_RECEIVED,
+        from_status=target.status,
+        to_status=target.status,
+        detail={"merged_from": problem.id, "reason": reason, "evidence": moved},
+    )
+    problem.merged_into_id, problem.merged_at = target.id, now
+    problem.merged_by, problem.merge_reason = principal.sub, reason
+    milestones = await milestones_for(session, problem)
+    await transition(
+        session,
+        problem=problem,
+        milestones=milestones,
+        to_status=Status.MERGED,
+        action=HistoryAction.MERGE,
+        principal=principal,
+        now=now,
+        policy=policy,
+        detail={"merged_into": target.id, "reason": reason},
+    )
+    await emit_payload(
+        session,
+        EventType.PROBLEM_MERGED,
+        events.merged_payload(problem, into=target, reason=reason, merged_by=principal.sub),
+        now=now,
+    )
+    return problem
+
+
 # --- reading ---------------------------------------------------------------------------------
 
 
@@ -549,17 +724,24 @@ def person_read(user_id: str | None, name: str | None) -> PersonRead | None:
 
 
 def to_read(
-    problem: Problem, milestones: list[Milestone], *, now: datetime, calendar: WorkCalendar, policy: Policy
+    problem: Problem,
+    milestones: list[Milestone],
+    *,
+    now: datetime,
+    calendar: WorkCalendar,
+    policy: Policy,
+    merged_from: list[int] | None = None,
 ) -> ProblemRead:
     """How a problem reads at `now`: its countdown, days left and light."""
     today = local_date(now)
-    active = problem.status != Status.CLOSED
+    active = problem.status not in TERMINAL
     due = problem.light_due_at
     return ProblemRead(
         id=problem.id or 0,
         source_event_id=problem.source_event_id,
         round_code=problem.round_code,
         sheet_id=problem.sheet_id,
+        finding_id=problem.finding_id,
         item_code=problem.item_code,
         item_title=problem.item_title,
         site=SiteRead(
@@ -611,6 +793,20 @@ def to_read(
             )
             for m in milestones
         ],
+        withdrawal=WithdrawalRead(
+            at=problem.withdrawn_at, by=problem.withdrawn_by or "", reason=problem.withdraw_reason or ""
+        )
+        if problem.withdrawn_at is not None
+        else None,
+        merged_into=MergeRead(
+            problem_id=problem.merged_into_id,
+            at=problem.merged_at or problem.created_at,
+            by=problem.merged_by or "",
+            reason=problem.merge_reason or "",
+        )
+        if problem.merged_into_id is not None
+        else None,
+        merged_from=merged_from or [],
     )
 
 
@@ -623,10 +819,12 @@ async def read_many(
     session: AsyncSession, problems: Sequence[Problem], *, now: datetime, policy: Policy
 ) -> list[ProblemRead]:
     """Problems as they read at `now` (their milestones in one query)."""
-    milestones = await repository.milestones_of(session, [p.id for p in problems if p.id is not None])
+    ids = [p.id for p in problems if p.id is not None]
+    milestones = await repository.milestones_of(session, ids)
+    merged_from = await repository.merged_from_of(session, ids)
     calendar = await deadlines.load_calendar(session)
     return [
-        to_read(p, milestones[p.id], now=now, calendar=calendar, policy=policy)
+        to_read(p, milestones[p.id], now=now, calendar=calendar, policy=policy, merged_from=merged_from[p.id])
         for p in problems
         if p.id is not None
     ]

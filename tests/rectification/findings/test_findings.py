@@ -89,6 +89,55 @@ class TestReceiveFinding:
         assert again.json() == {"problem_id": first.json()["problem_id"], "created": False}
         assert await count_problems(client) == 1
 
+    async def test_the_finding_id_is_kept(self, client):
+        pid = (await post(client, FINDING)).json()["problem_id"]
+        p = (await client.get(f"/problems/{pid}", headers=CITY)).json()
+        assert (p["sheet_id"], p["finding_id"]) == ("42", "7")
+
+    async def test_the_same_finding_under_another_event_id_gives_the_same_problem(self, client):
+        # Scoring sends findings at lock; a sheet re-sent (a second delivery, a new event id, a
+        # finding whose text changed in review) must never make a second problem for it.
+        first = await post(client, FINDING)
+        resent = copy.deepcopy(FINDING)
+        resent["id"] = "7d6c1b2e-0000-4000-8000-00000000ffff"
+        resent["occurred_at"] = "2026-01-06T01:00:00Z"
+        resent["data"]["reason"] = "2025年第四季度党课记录缺失（复核后）"
+        again = await post(client, resent)
+        assert again.status_code == 200, again.text
+        assert again.json() == {"problem_id": first.json()["problem_id"], "created": False}
+        assert await count_problems(client) == 1
+        assert len(await events(client, "rectification.problem.created")) == 1
+        # and its own delivery key replays that answer
+        replay = await post(client, resent)
+        assert replay.headers["idempotent-replay"] == "true" and replay.json() == again.json()
+
+    async def test_each_finding_of_a_sheet_is_its_own_problem(self, client):
+        second = copy.deepcopy(FINDING)
+        second["id"] = "7d6c1b2e-0000-4000-8000-000000000002"
+        second["data"]["finding_id"] = 8
+        other_sheet = copy.deepcopy(FINDING)
+        other_sheet["id"] = "7d6c1b2e-0000-4000-8000-000000000003"
+        other_sheet["data"]["sheet_id"] = 43
+        codes = [(await post(client, body)).status_code for body in (FINDING, second, other_sheet)]
+        assert codes == [201, 201, 201]
+        assert await count_problems(client) == 3
+
+    async def test_a_whole_sheet_delivered_twice_under_new_event_ids_makes_no_duplicate(self, client):
+        def sheet(prefix: str) -> list[dict]:
+            out = []
+            for n in range(4):
+                body = copy.deepcopy(FINDING)
+                body["id"] = f"{prefix}-{n}"
+                body["data"]["finding_id"] = 100 + n
+                out.append(body)
+            return out
+
+        first = [(await post(client, b)).json()["problem_id"] for b in sheet("lock-1")]
+        second = [(await post(client, b)) for b in sheet("lock-2")]
+        assert [r.status_code for r in second] == [200] * 4
+        assert [r.json()["problem_id"] for r in second] == first
+        assert await count_problems(client) == 4
+
     async def test_key_reused_with_another_body_is_a_conflict(self, client):
         await post(client, FINDING)
         other = copy.deepcopy(FINDING)
@@ -138,6 +187,21 @@ class TestConcurrentDeliveries:
         retry = await post(client, FINDING)
         assert retry.status_code == 201
         assert retry.json() == next(r.json() for r in results if r.status_code == 201)
+
+    async def test_twin_deliveries_of_one_finding_under_two_event_ids_make_one_problem(self, client):
+        import asyncio
+
+        bodies = []
+        for n in range(4):
+            body = copy.deepcopy(FINDING)
+            body["id"] = f"twin-{n}"
+            bodies.append(body)
+        results = await asyncio.gather(*(post(client, b) for b in bodies))
+        assert {r.status_code for r in results} <= {200, 201, 503}
+        assert await count_problems(client) == 1
+        for b, r in zip(bodies, results, strict=True):
+            if r.status_code == 503:
+                assert (await post(client, b)).status_code == 200
 
 
 class TestContractWithScoring:

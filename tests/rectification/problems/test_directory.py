@@ -19,7 +19,7 @@ from tests.rectification.conftest import (
     events,
     problem_body,
 )
-from tests.rectification.problems.test_lifecycle import act, history
+from tests.rectification.problems.test_lifecycle import act, history, to_submitted
 
 TOWN_ADMIN = SignedAs(roles=["district_admin"], scope="ningbo/yinzhou/dongwu/tiantong", sub="u-town-admin")
 
@@ -31,8 +31,7 @@ def lookups(directories, host: str) -> list[httpx.Request]:
 class TestAssign:
     async def test_person_facts_come_from_notify_not_the_body(self, client, directories):
         p = await create(client)
-        body = {"responsible_person": {"user_id": "u-li-na", "name": "假名", "org_unit": "ningbo/haishu"}}
-        r = await act(client, p["id"], "assign", body, YINZHOU)
+        r = await act(client, p["id"], "assign", {"responsible_person": {"user_id": "u-li-na"}}, YINZHOU)
         assert r.status_code == 200, r.text
         assert r.json()["responsible_person"] == {"user_id": "u-li-na", "name": "李娜"}
         assert r.json()["responsible_unit"] == "ningbo/yinzhou/dongwu"
@@ -40,6 +39,37 @@ class TestAssign:
         assert lookup.method == "GET"
         caller = verify_principal(lookup.headers[PRINCIPAL_HEADER], secret=DEV_PRINCIPAL_SECRET)
         assert caller.is_service and caller.sub == "service:rectification"
+
+    async def test_a_name_or_unit_that_is_not_notifys_is_422_naming_it_and_nothing_written(self, client):
+        p = await create(client)
+        before = (await history(client, p["id"]), len(await events(client)))
+        body = {"responsible_person": {"user_id": "u-li-na", "name": "假名", "org_unit": "ningbo/haishu"}}
+        r = await act(client, p["id"], "assign", body, YINZHOU)
+        assert r.status_code == 422, r.text
+        assert r.json()["type"] == "/problems/invalid-reference"
+        assert [e["loc"] for e in r.json()["errors"]] == [
+            ["body", "responsible_person", "name"],
+            ["body", "responsible_person", "org_unit"],
+        ]
+        assert "李娜" in r.json()["errors"][0]["msg"]
+        assert (await history(client, p["id"]), len(await events(client))) == before
+
+    async def test_notifys_own_name_and_unit_may_be_repeated(self, client):
+        p = await create(client)
+        body = {
+            "responsible_person": {"user_id": "u-li-na", "name": "李娜", "org_unit": "ningbo/yinzhou/dongwu"}
+        }
+        r = await act(client, p["id"], "assign", body, YINZHOU)
+        assert r.status_code == 200, r.text
+        assert r.json()["responsible_person"] == {"user_id": "u-li-na", "name": "李娜"}
+
+    async def test_a_closed_problem_cannot_be_assigned(self, client):
+        p = await create(client)
+        await to_submitted(client, p["id"])
+        assert (await act(client, p["id"], "close", {}, YINZHOU)).status_code == 200
+        r = await act(client, p["id"], "assign", {"responsible_person": LI_REF}, YINZHOU)
+        assert r.status_code == 409
+        assert r.json()["problem_status"] == "closed"
 
     async def test_unknown_person_is_422_and_nothing_written(self, client):
         p = await create(client)
@@ -121,4 +151,52 @@ class TestCreate:
         r = await client.post("/problems", json=problem_body(), headers=YINZHOU)
         assert r.status_code == 503
         assert r.json()["type"] == "/problems/directory-unavailable"
+        assert await count_problems(client) == 0
+
+    async def test_site_facts_come_from_sampling(self, client):
+        r = await client.post("/problems", json=problem_body(), headers=YINZHOU)
+        assert r.status_code == 201, r.text
+        assert r.json()["site"] == {
+            "code": "330212001001",
+            "name": "天童村",
+            "type": "village",
+            "org_unit": "ningbo/yinzhou/dongwu/tiantong",
+            "district": "yinzhou",
+        }
+        assert r.json()["responsible_person"] == {"user_id": "u-zhang-wei", "name": "张伟"}
+        assert r.json()["responsible_unit"] == "ningbo/yinzhou/dongwu/tiantong"
+
+    async def test_an_invented_site_name_or_unit_is_422_naming_it_and_nothing_written(self, client):
+        site = {"code": "330212001001", "name": "幸福村", "org_unit": "ningbo/yinzhou/dongwu/xingfu"}
+        r = await client.post("/problems", json=problem_body(site=site), headers=YINZHOU)
+        assert r.status_code == 422, r.text
+        assert r.json()["type"] == "/problems/invalid-reference"
+        assert [e["loc"] for e in r.json()["errors"]] == [
+            ["body", "site", "name"],
+            ["body", "site", "org_unit"],
+        ]
+        assert "天童村" in r.json()["errors"][0]["msg"]
+        assert await count_problems(client) == 0
+        assert await events(client) == []
+
+    async def test_a_wrong_district_or_type_is_422_naming_it(self, client):
+        site = {"code": "330212001001", "district": "haishu", "type": "community"}
+        r = await client.post("/problems", json=problem_body(site=site), headers=CITY)
+        assert r.status_code == 422
+        assert sorted(e["loc"][-1] for e in r.json()["errors"]) == ["district", "type"]
+        assert await count_problems(client) == 0
+
+    async def test_the_directorys_own_facts_may_be_repeated(self, client):
+        site = {"code": "330212001001", "name": "天童村", "type": "village", "district": "yinzhou"}
+        person = {"user_id": "u-zhang-wei", "name": "张伟", "org_unit": "ningbo/yinzhou/dongwu/tiantong"}
+        r = await client.post(
+            "/problems", json=problem_body(site=site, responsible_person=person), headers=CITY
+        )
+        assert r.status_code == 201, r.text
+
+    async def test_an_invented_person_name_is_422_naming_it(self, client):
+        person = {"user_id": "u-zhang-wei", "name": "王五"}
+        r = await client.post("/problems", json=problem_body(responsible_person=person), headers=YINZHOU)
+        assert r.status_code == 422
+        assert r.json()["errors"][0]["loc"] == ["body", "responsible_person", "name"]
         assert await count_problems(client) == 0

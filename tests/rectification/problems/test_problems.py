@@ -108,11 +108,23 @@ class TestCreateProblem:
         r = await client.post("/problems", json=problem_body(), headers=ZHANG)
         assert r.status_code == 403
 
-    async def test_site_facts_come_from_the_directory_not_the_body(self, client):
+    async def test_facts_the_body_invents_are_refused_each_named(self, client):
         body = problem_body()
         body["site"].update(name="假村", org_unit="ningbo/haishu/yuehu", district="haishu", type="community")
         body["responsible_person"] = {"user_id": "u-zhang-wei", "name": "假名", "org_unit": "ningbo/haishu"}
-        p = await create(client, CITY, **body)
+        r = await client.post("/problems", json=body, headers=CITY)
+        assert r.status_code == 422, r.text
+        assert [e["loc"] for e in r.json()["errors"]] == [
+            ["body", "site", "name"],
+            ["body", "site", "type"],
+            ["body", "site", "org_unit"],
+            ["body", "site", "district"],
+            ["body", "responsible_person", "name"],
+            ["body", "responsible_person", "org_unit"],
+        ]
+
+    async def test_site_facts_come_from_the_directory(self, client):
+        p = await create(client, CITY)
         assert p["site"] == {
             "code": "330212001001",
             "name": "天童村",
