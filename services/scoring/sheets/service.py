@@ -488,7 +488,7 @@ async def submit_sheet(
     sampling_url: str,
     last_changes: SheetUpdate | None = None,
 ) -> ScoreSheet:
-    """Hand a complete sheet to the team leader; its findings go to rectification, each exactly once.
+    """Hand a complete sheet to the team leader for review (its findings wait for the lock).
 
     `last_changes` are saved first, in the same transaction: a refused submit saves nothing.
     """
@@ -500,7 +500,7 @@ async def submit_sheet(
     access.require_team(sheet, principal)
     _require_editable(sheet)
     check_if_match(sheet, if_match)
-    _, definition, items = await load_sheet_context(session, sheet)
+    _, _, items = await load_sheet_context(session, sheet)
     missing = [i.item_code for i in items if i.points is None]
     if missing:
         raise SheetIncomplete(
@@ -523,39 +523,6 @@ async def submit_sheet(
         now=now,
         changes={},
     )
-    sent = await repository.sent_finding_ids(session, sheet.id)
-    for row in items:
-        rubric_item = definition.item(row.item_code)
-        assert rubric_item is not None
-        for d in row.detail.get("deductions") or []:
-            if not d.get("finding") or d["id"] in sent:
-                continue
-            event_id = events.finding_event_id(sheet.id, d["id"])
-            await repository.insert_rows(
-                session,
-                SheetFinding,
-                [
-                    {
-                        "sheet_id": sheet.id,
-                        "finding_id": d["id"],
-                        "item_code": row.item_code,
-                        "event_id": event_id,
-                        "enqueued_at": now,
-                    }
-                ],
-            )
-            await events.to_rectification(
-                session,
-                payload=events.finding_created(
-                    sheet,
-                    item_code=row.item_code,
-                    item_title=rubric_item.title,
-                    deduction=d,
-                    finding=d["finding"],
-                ),
-                event_id=event_id,
-                now=now,
-            )
     await events.to_notify(
         session,
         event_type=events.SUBMITTED,
@@ -655,10 +622,54 @@ def sheet_content(sheet: ScoreSheet, rubric: Rubric, items: list[ItemScore]) -> 
     }
 
 
+async def _hand_over_findings(
+    session: AsyncSession, sheet: ScoreSheet, definition: RubricDefinition, items: list[ItemScore], now: datetime
+) -> None:
+    """Queue each finding of the sheet for rectification, once: findings bind when the sheet is locked.
+
+    Nothing goes before the lock, so a deduction changed, re-sent without its id or removed while the
+    sheet is returned and reworked never reaches rectification; `sheet_finding` and the deterministic
+    event id keep the hand-over single even if a lock were ever replayed.
+    """
+    sent = await repository.sent_finding_ids(session, sheet.id)
+    for row in items:
+        rubric_item = definition.item(row.item_code)
+        assert rubric_item is not None
+        for d in row.detail.get("deductions") or []:
+            if not d.get("finding") or d["id"] in sent:
+                continue
+            event_id = events.finding_event_id(sheet.id, d["id"])
+            await repository.insert_rows(
+                session,
+                SheetFinding,
+                [
+                    {
+                        "sheet_id": sheet.id,
+                        "finding_id": d["id"],
+                        "item_code": row.item_code,
+                        "event_id": event_id,
+                        "enqueued_at": now,
+                    }
+                ],
+            )
+            await events.to_rectification(
+                session,
+                payload=events.finding_created(
+                    sheet,
+                    item_code=row.item_code,
+                    item_title=rubric_item.title,
+                    deduction=d,
+                    finding=d["finding"],
+                ),
+                event_id=event_id,
+                now=now,
+            )
+
+
 async def lock_sheet(
     session: AsyncSession, *, sheet: ScoreSheet, principal: Principal, if_match: str | None, now: datetime
 ) -> ScoreSheet:
-    """Lock a reviewed sheet for good and fix its content hash."""
+    """Lock a reviewed sheet for good, fix its content hash and hand its findings to rectification."""
     access.require_readable(sheet, principal, sheet.id)
     if sheet.status == SheetStatus.LOCKED:
         raise SheetLocked(f"Sheet {sheet.id} is already locked")
@@ -669,7 +680,7 @@ async def lock_sheet(
             allowed=[SheetStatus.REVIEWED],
         )
     check_if_match(sheet, if_match)
-    rubric, _, items = await load_sheet_context(session, sheet)
+    rubric, definition, items = await load_sheet_context(session, sheet)
     sheet.content_sha256 = canonical_sha256(sheet_content(sheet, rubric, items))
     sheet.locked_by, sheet.locked_at = principal.sub, now
     await _move(
@@ -681,6 +692,7 @@ async def lock_sheet(
         now=now,
         changes={"content_sha256": sheet.content_sha256},
     )
+    await _hand_over_findings(session, sheet, definition, items, now)
     await events.to_notify(
         session,
         event_type=events.LOCKED,
