@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, false
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -108,6 +108,8 @@ class ItemScore(Base, table=True):
     points: float | None = None
     deduction_count: int = 0
     finding_count: int = 0
+    # 不适用 at this site (also in `detail`, with the reason): a column so statistics can leave it out.
+    not_applicable: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     # deductions (with their findings), grade, rate, met, veto_triggered, notes, methods, evidence
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     updated_by: str | None = Field(default=None, max_length=100)

@@ -129,17 +129,21 @@ async def rounds_with_sheets(
 async def item_statistics(
     session: AsyncSession, *, round_code: str, statuses: Sequence[str], reader: Principal
 ) -> list[Any]:
-    """Per item, over the sheets inside `reader`'s scope: sheets, sheets with a deduction, deductions,
-    findings, points lost, mean points."""
+    """Per item, over the sheets inside `reader`'s scope: sheets scoring it, sheets marking it not
+    applicable, sheets with a deduction, deductions, findings, points lost, mean points."""
     code, section = col(ItemScore.item_code), col(ItemScore.section_code)
     max_points, points = col(ItemScore.max_points), col(ItemScore.points)
     deductions, findings = col(ItemScore.deduction_count), col(ItemScore.finding_count)
+    # An item marked 不适用 at a site is not scored there: it counts apart, never as a sheet scoring it
+    # (its points are null, so the mean and the points lost leave it out by themselves).
+    na = col(ItemScore.not_applicable)
     stmt = (
         select(
             code,
             section,
             func.max(max_points).label("max_points"),
-            func.count().label("sheets"),
+            func.sum(case((na, 0), else_=1)).label("sheets"),
+            func.sum(case((na, 1), else_=0)).label("not_applicable"),
             func.sum(case((deductions > 0, 1), else_=0)).label("sheets_with_deductions"),
             func.sum(deductions).label("deductions"),
             func.sum(findings).label("findings"),

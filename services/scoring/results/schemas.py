@@ -265,6 +265,7 @@ _ITEM_PROBLEMS: JsonDict = {
     "section_code": "C",
     "max_points": 6.0,
     "sheets": 40,
+    "not_applicable": 2,
     "sheets_with_deductions": 12,
     "deductions": 15,
     "findings": 9,
@@ -287,7 +288,9 @@ class ItemProblems(OutputModel):
     max_points: float
     """Maximum points"""
     sheets: int
-    """Sheets scoring it"""
+    """Sheets scoring it (not counting those that mark it not applicable)"""
+    not_applicable: int
+    """Sheets marking it not applicable (不适用) at their site"""
     sheets_with_deductions: int
     """Sheets with at least one deduction on it"""
     deductions: int
