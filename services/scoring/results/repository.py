@@ -10,7 +10,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.kit.auth import Principal
-from services.scoring.models import ItemScore, ResultsPublication, ScoreSheet
+from services.scoring.models import ItemScore, ScoreSheet
 from services.scoring.sql import execute
 
 SHEET_RESULT_COLUMNS = (
@@ -26,6 +26,7 @@ SHEET_RESULT_COLUMNS = (
     col(ScoreSheet.veto_items),
     col(ScoreSheet.section_scores),
     col(ScoreSheet.rubric_id),
+    col(ScoreSheet.content_sha256),
 )
 
 
@@ -159,13 +160,3 @@ async def item_statistics(
         .group_by(code, section)
     )
     return list((await execute(session, stmt)).all())
-
-
-async def latest_publication(session: AsyncSession, round_code: str) -> ResultsPublication | None:
-    """The round's last publication, if any."""
-    stmt = (
-        select(ResultsPublication)
-        .where(col(ResultsPublication.round_code) == round_code)
-        .order_by(col(ResultsPublication.id).desc())
-    )
-    return (await execute(session, stmt)).scalars().first()

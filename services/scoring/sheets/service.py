@@ -654,7 +654,11 @@ def sheet_content(sheet: ScoreSheet, rubric: Rubric, items: list[ItemScore]) -> 
 
 
 async def _hand_over_findings(
-    session: AsyncSession, sheet: ScoreSheet, definition: RubricDefinition, items: list[ItemScore], now: datetime
+    session: AsyncSession,
+    sheet: ScoreSheet,
+    definition: RubricDefinition,
+    items: list[ItemScore],
+    now: datetime,
 ) -> None:
     """Queue each finding of the sheet for rectification, once: findings bind when the sheet is locked.
 

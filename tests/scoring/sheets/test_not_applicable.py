@@ -49,7 +49,11 @@ class TestMarkNotApplicable:
         assert (c["points"], c["max_points"], c["percent"], c["items"]) == (90.6, 94.0, 96.38, 13)
         results = body["results"]
         assert (results["score"], results["grade"], results["complete"]) == (97.47, "好", True)
-        assert (results["not_applicable_items"], results["items"], results["scored_items"]) == (["C14"], 21, 21)
+        assert (results["not_applicable_items"], results["items"], results["scored_items"]) == (
+            ["C14"],
+            21,
+            21,
+        )
         # the list shows the stored score, the same
         listed = (await client.get(f"/rounds/{ROUND}/sheets", headers=as_admin())).json()["items"]
         assert [s["score"] for s in listed] == [97.47]
@@ -116,7 +120,10 @@ class TestBadMarks:
         ("item", "field"),
         [
             ({"item_code": "C14", "not_applicable": True}, "not_applicable_reason"),
-            ({"item_code": "C14", "not_applicable": True, "not_applicable_reason": "  "}, "not_applicable_reason"),
+            (
+                {"item_code": "C14", "not_applicable": True, "not_applicable_reason": "  "},
+                "not_applicable_reason",
+            ),
             ({"item_code": "C14", "not_applicable_reason": "不适用"}, "not_applicable_reason"),
             ({**na_of("C14"), "deductions": [{"points": 1, "reason": "x"}]}, "deductions"),
             ({**na_of("C02"), "grade": "好"}, "grade"),
@@ -150,4 +157,9 @@ class TestStatistics:
         await to_status(client, other, "locked")
         body = (await client.get(f"/rounds/{ROUND}/problems/by-item", headers=as_admin())).json()
         c14 = next(i for i in body["items"] if i["item_code"] == "C14")
-        assert (c14["sheets"], c14["not_applicable"], c14["mean_points"], c14["points_lost"]) == (1, 1, 4.0, 2.0)
+        assert (c14["sheets"], c14["not_applicable"], c14["mean_points"], c14["points_lost"]) == (
+            1,
+            1,
+            4.0,
+            2.0,
+        )

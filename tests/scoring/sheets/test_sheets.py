@@ -418,7 +418,9 @@ class TestFindings:
 
     async def test_a_finding_removed_before_lock_never_reaches_rectification(self, client):
         overrides = {"C01": {"deductions": [{"points": 1, "reason": "未按期换届", "finding": FINDING}]}}
-        submitted = await to_status(client, await filled_sheet(client, VILLAGE, overrides=overrides), "submitted")
+        submitted = await to_status(
+            client, await filled_sheet(client, VILLAGE, overrides=overrides), "submitted"
+        )
         returned = (await act(client, submitted, "return", as_leader(), {"reason": "该扣分不成立"})).json()
         fixed = (await patch(client, returned, {"items": [{"item_code": "C01", "deductions": []}]})).json()
         await to_status(client, fixed, "locked")
