@@ -141,7 +141,11 @@ async def _content(
     """What a version publishes: the locked results of the whole round (the publisher is city-wide)."""
     definition = definition_of(rubric)
     districts = await results_service.ranking_of(
-        session, round_code=round_code, statuses=LOCKED_ONLY, definition=definition
+        session,
+        round_code=round_code,
+        statuses=LOCKED_ONLY,
+        definition=definition,
+        also=[d["district"] for d in cover["districts"]],
     )
     rows = await results_repository.result_rows(session, round_code=round_code, statuses=LOCKED_ONLY)
     sites = [

@@ -170,15 +170,24 @@ def district_rows(
 
 
 async def ranking_of(
-    session: AsyncSession, *, round_code: str, statuses: tuple[SheetStatus, ...], definition: RubricDefinition
+    session: AsyncSession,
+    *,
+    round_code: str,
+    statuses: tuple[SheetStatus, ...],
+    definition: RubricDefinition,
+    also: Iterable[str] = (),
 ) -> list[dict[str, Any]]:
-    """The district ranking of a round from two small queries (grouped sums, and the districts' own sheets)."""
+    """The district ranking of a round from two small queries (grouped sums, and the districts' own sheets).
+
+    `also` names districts to list even without any sheet (publication passes every district sampling
+    assigned a site in, so none is missing from the published ranking).
+    """
     aggregates = await repository.district_aggregates(session, round_code=round_code, statuses=statuses)
     own_rows = await repository.sheets_of_types(
         session, round_code=round_code, statuses=statuses, site_types=definition.composite.own_site_types
     )
     districts = await repository.round_districts(session, round_code=round_code)
-    return district_rows(aggregates, own_rows, definition, districts)
+    return district_rows(aggregates, own_rows, definition, {*districts, *also})
 
 
 async def district_ranking_rows(
