@@ -14,7 +14,7 @@ from services.kit.openapi import errors
 from services.kit.pagination import Page, PageDep
 from services.scoring.deps import RoundCode, SettingsDep
 from services.scoring.publications import access, service
-from services.scoring.publications.schemas import PublishedResults, PublishedVersion, PublishIn
+from services.scoring.publications.schemas import OVERRIDE, PublishedResults, PublishedVersion, PublishIn
 from services.scoring.results.endpoints import TAG
 
 router = APIRouter(tags=[TAG])
@@ -45,7 +45,13 @@ async def publish_results(
     http: HttpDep,
     settings: SettingsDep,
     response: Response,
-    body: Annotated[PublishIn | None, Body()] = None,
+    body: Annotated[
+        PublishIn | None,
+        Body(
+            description="Only to publish an incomplete round: the city admin's reason (optional)",
+            examples=[{"override_reason": OVERRIDE}],
+        ),
+    ] = None,
 ) -> PublishedVersion:
     """Publish the round's locked results as a new immutable version and notify districts and leaders.
 

@@ -41,7 +41,7 @@ async def list_versions(
     total = int(
         (await execute(session, select(func.count()).select_from(PublishedResults).where(where))).scalar_one()
     )
-    query = select(PublishedResults).options(defer(col(PublishedResults.content))).where(where)
+    query = select(PublishedResults).options(defer(PublishedResults.content)).where(where)  # type: ignore[arg-type]
     stmt = page.apply(query.order_by(col(PublishedResults.version)))
     return list((await execute(session, stmt)).scalars().all()), total
 
