@@ -144,7 +144,7 @@ class SheetFinding(Base, table=True):
 
 class ResultsPublication(Base, table=True):
     """Legacy: a publication before versions existed (a snapshot nothing read). Nothing writes it any more;
-    kept so those rows are not lost. Publications are `PublishedResults` versions now."""
+    kept so those rows are not lost. Publications are `ResultsVersion` versions now."""
 
     __tablename__ = "results_publication"
 
@@ -156,7 +156,7 @@ class ResultsPublication(Base, table=True):
     ranking: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
-class PublishedResults(Base, table=True):
+class ResultsVersion(Base, table=True):
     """One published version of a round's results (1, 2, …): immutable, its canonical content and SHA-256.
 
     Rows are only ever inserted; `content` holds exactly the bytes `content_sha256` hashes (text, not a

@@ -10,39 +10,39 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.kit.pagination import PageParams
-from services.scoring.models import PublishedResults, ScoreSheet
+from services.scoring.models import ResultsVersion, ScoreSheet
 from services.scoring.sql import execute
 
 
-async def latest_version(session: AsyncSession, round_code: str) -> PublishedResults | None:
+async def latest_version(session: AsyncSession, round_code: str) -> ResultsVersion | None:
     """The round's latest published version, if any."""
     stmt = (
-        select(PublishedResults)
-        .where(col(PublishedResults.round_code) == round_code)
-        .order_by(col(PublishedResults.version).desc())
+        select(ResultsVersion)
+        .where(col(ResultsVersion.round_code) == round_code)
+        .order_by(col(ResultsVersion.version).desc())
         .limit(1)
     )
     return (await execute(session, stmt)).scalars().first()
 
 
-async def get_version(session: AsyncSession, round_code: str, version: int) -> PublishedResults | None:
+async def get_version(session: AsyncSession, round_code: str, version: int) -> ResultsVersion | None:
     """One published version of the round."""
-    stmt = select(PublishedResults).where(
-        col(PublishedResults.round_code) == round_code, col(PublishedResults.version) == version
+    stmt = select(ResultsVersion).where(
+        col(ResultsVersion.round_code) == round_code, col(ResultsVersion.version) == version
     )
     return (await execute(session, stmt)).scalars().first()
 
 
 async def list_versions(
     session: AsyncSession, round_code: str, *, page: PageParams
-) -> tuple[list[PublishedResults], int]:
+) -> tuple[list[ResultsVersion], int]:
     """A page of the round's versions, oldest first, and how many there are (content is not read)."""
-    where = col(PublishedResults.round_code) == round_code
+    where = col(ResultsVersion.round_code) == round_code
     total = int(
-        (await execute(session, select(func.count()).select_from(PublishedResults).where(where))).scalar_one()
+        (await execute(session, select(func.count()).select_from(ResultsVersion).where(where))).scalar_one()
     )
-    query = select(PublishedResults).options(defer(PublishedResults.content)).where(where)  # type: ignore[arg-type]
-    stmt = page.apply(query.order_by(col(PublishedResults.version)))
+    query = select(ResultsVersion).options(defer(ResultsVersion.content)).where(where)  # type: ignore[arg-type]
+    stmt = page.apply(query.order_by(col(ResultsVersion.version)))
     return list((await execute(session, stmt)).scalars().all()), total
 
 

@@ -23,8 +23,7 @@ from services.kit.pagination import Page, PageParams
 from services.scoring import clients, events
 from services.scoring.enums import LOCKED_ONLY, SheetStatus, SiteType
 from services.scoring.errors import NothingToPublish, PublishConflict, ResultsIncomplete, ResultsNotPublished
-from services.scoring.models import PublishedResults as PublishedRow
-from services.scoring.models import Rubric
+from services.scoring.models import ResultsVersion, Rubric
 from services.scoring.publications import access, repository
 from services.scoring.publications.schemas import PublishedResults, PublishedVersion
 from services.scoring.results import repository as results_repository
@@ -111,7 +110,7 @@ async def publish_results(
     latest = await repository.latest_version(session, round_code)
     if latest is not None and latest.content_sha256 == sha:
         return Publication(_version(latest), created=False)
-    row = PublishedRow(
+    row = ResultsVersion(
         round_code=round_code,
         version=(latest.version + 1) if latest else 1,
         content=body.decode(),
@@ -166,7 +165,7 @@ async def _content(
 
 
 async def _notify(
-    session: AsyncSession, row: PublishedRow, ranking: list[dict[str, Any]], *, now: datetime
+    session: AsyncSession, row: ResultsVersion, ranking: list[dict[str, Any]], *, now: datetime
 ) -> None:
     # One event per district, carrying that district's row only and addressed to its admins; one
     # city-wide event with the whole ranking for the city's leaders and admins. Nobody's inbox holds
@@ -203,11 +202,11 @@ async def _notify(
     )
 
 
-def _version(row: PublishedRow) -> PublishedVersion:
+def _version(row: ResultsVersion) -> PublishedVersion:
     return PublishedVersion.model_validate(row, from_attributes=True)
 
 
-async def _row(session: AsyncSession, round_code: str, version: int | None) -> PublishedRow:
+async def _row(session: AsyncSession, round_code: str, version: int | None) -> ResultsVersion:
     row = (
         await repository.latest_version(session, round_code)
         if version is None
