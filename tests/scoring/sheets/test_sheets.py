@@ -426,6 +426,31 @@ class TestFindings:
         await to_status(client, fixed, "locked")
         assert [r for r in await outbox_rows(client) if r["target"] == "rectification"] == []
 
+    async def test_a_finding_handed_over_at_submit_before_this_rule_is_not_sent_again_at_lock(
+        self, client, clock
+    ):
+        from services.scoring.events import finding_event_id
+        from services.scoring.models import SheetFinding
+
+        overrides = {"C01": {"deductions": [{"points": 1, "reason": "未按期换届", "finding": FINDING}]}}
+        reviewed = await to_status(
+            client, await filled_sheet(client, VILLAGE, overrides=overrides), "reviewed"
+        )
+        [deduction] = next(i for i in reviewed["items"] if i["item_code"] == "C01")["deductions"]
+        # what a submit used to record when it sent the finding (sheets submitted before findings bound at lock)
+        async with client.app.state.engine.begin() as conn:
+            await conn.execute(
+                SheetFinding.__table__.insert().values(
+                    sheet_id=reviewed["id"],
+                    finding_id=deduction["id"],
+                    item_code="C01",
+                    event_id=finding_event_id(reviewed["id"], deduction["id"]),
+                    enqueued_at=clock.now(),
+                )
+            )
+        await to_status(client, reviewed, "locked")
+        assert [r for r in await outbox_rows(client) if r["target"] == "rectification"] == []
+
     async def test_finding_event_id_is_deterministic(self, client):
         from services.scoring.events import finding_event_id
 
