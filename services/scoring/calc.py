@@ -38,6 +38,21 @@ def check_item_score(
     def err(where: list[str | int], msg: str) -> None:
         errors.append({"loc": [*loc, *where], "msg": msg, "type": "value_error"})
 
+    if data.get("not_applicable"):
+        # 不适用: the item leaves the denominator, so it takes a reason and no score of any kind.
+        if not str(data.get("not_applicable_reason") or "").strip():
+            err(["not_applicable_reason"], f"{item.code} is marked not applicable: say why (不适用的理由)")
+        for name in ("deductions", "grade", "rate", "met"):
+            if data.get(name) not in (None, []):
+                err([name], f"{item.code} is marked not applicable; it takes no {name!r}")
+        if data.get("veto_triggered"):
+            err(["veto_triggered"], f"{item.code} is marked not applicable; its veto cannot be triggered")
+        bad = [m for m in data.get("methods") or [] if m not in METHODS]
+        if bad:
+            err(["methods"], f"unknown methods {bad}; known: {''.join(METHODS)}")
+        return errors
+    if data.get("not_applicable_reason") is not None:
+        err(["not_applicable_reason"], "a reason is given only with not_applicable: true")
     kind = item.scoring_type
     allowed = {
         "deduction": {"deductions"},
@@ -90,11 +105,14 @@ def item_points(
     *,
     exact: bool = False,
 ) -> Decimal | None:
-    """Points awarded for one (already checked) item score; None when it cannot be scored yet.
+    """Points awarded for one (already checked) item score; None when it cannot be scored yet or is
+    marked not applicable.
 
     Shown rounded to the cent; `exact=True` gives the unrounded value the sheet's score is computed
     from, so a score is rounded once (D08 = 20 × 0.89667 counts as 17.9333…, not 17.93).
     """
+    if data.get("not_applicable"):
+        return None  # 不适用: no points, and out of the denominator (see sheet_result)
     max_points = dec(item.points)
     kind = item.scoring_type
     value: Decimal | None
@@ -115,7 +133,7 @@ def item_points(
 
 def item_vetoed(item: RubricItem, data: Mapping[str, Any]) -> bool:
     """A veto item fails when the inspector marks its condition, or, for a check item, when it is not met."""
-    if not item.veto:
+    if not item.veto or data.get("not_applicable"):
         return False
     return bool(data.get("veto_triggered")) or (item.scoring_type == "check" and data.get("met") is False)
 

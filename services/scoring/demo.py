@@ -2,8 +2,8 @@
 
 Idempotent: sites that already have a sheet are left alone. Scores are random but seeded by the site
 code, so every run on every machine produces the same sheets: most locked, some returned for
-rework, a few still with the team, with deductions and findings that go to rectification through the
-outbox (the running scoring process relays them).
+rework, a few still with the team, with deductions and findings; the locked sheets' findings go to
+rectification through the outbox (findings bind at lock; the running scoring process relays them).
 """
 
 from __future__ import annotations

@@ -80,5 +80,17 @@ class NothingToPublish(Conflict):
     slug, title = "nothing-to-publish", "No locked score sheets in this round"
 
 
+class ResultsIncomplete(Conflict):
+    slug, title = "results-incomplete", "Not every expected score sheet of the round is locked"
+
+
+class ResultsNotPublished(NotFound):
+    slug, title = "results-not-published", "No such published version of the round's results"
+
+
+class PublishConflict(Conflict):
+    slug, title = "publish-conflict", "Another publication of the round was made at the same moment"
+
+
 class InvalidScores(UnprocessableEntity):
     slug, title = "invalid-scores", "Invalid scores"

@@ -18,7 +18,7 @@ RESULTS_PUBLISHED = "scoring.results.published"
 FINDING_CREATED = "scoring.finding.created"
 
 # Namespace for finding event ids: the same finding on the same sheet always has the same event id,
-# so rectification sees it once however often the sheet is returned and resubmitted.
+# so rectification sees it once (findings are handed over when the sheet is locked).
 FINDING_NAMESPACE = uuid.UUID("6c1f4f0e-5b7a-4d0e-9a43-2f7d3c1e8b10")
 
 
@@ -129,12 +129,15 @@ def _ranking_row(r: dict[str, Any]) -> dict[str, Any]:
 
 
 def results_published_to_district(
-    *, round_code: str, row: dict[str, Any], published_by: str
+    *, round_code: str, row: dict[str, Any], published_by: str, publication: dict[str, Any]
 ) -> dict[str, Any]:
     """What one district's admins are told: their own district's row, nothing about the others.
 
     ``districts`` keeps the city-wide event's shape (a list) with this district's row alone; its
     fields are also given at the top level for templates (``rank``, ``composite``, ``grade``).
+    `publication` is the version's ``version``, ``content_sha256``, ``complete`` (every expected sheet
+    of the round locked) and ``override_reason``; the district row's own completeness is
+    ``district_complete``.
     """
     unit = orgunit.district_unit(row["district"])
     own = _ranking_row(row)
@@ -148,14 +151,29 @@ def results_published_to_district(
         "rank": own["rank"],
         "composite": own["composite"],
         "grade": own["grade"],
-        "complete": row.get("complete"),
+        "district_complete": row.get("complete"),
         "grassroots_count": row.get("grassroots_count"),
         "districts": [own],
+        **_publication(publication),
+    }
+
+
+def _publication(p: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "version": p["version"],
+        "content_sha256": p["content_sha256"],
+        "complete": p["complete"],
+        "override_reason": p["override_reason"],
     }
 
 
 def results_published_to_city(
-    *, round_code: str, ranking: list[dict[str, Any]], published_by: str, locked_sheets: int
+    *,
+    round_code: str,
+    ranking: list[dict[str, Any]],
+    published_by: str,
+    locked_sheets: int,
+    publication: dict[str, Any],
 ) -> dict[str, Any]:
     """What the city's leaders and admins are told: the whole ranking."""
     city = orgunit.city_root()
@@ -171,6 +189,7 @@ def results_published_to_city(
         "published_by": published_by,
         "locked_sheets": locked_sheets,
         "districts": [_ranking_row(r) for r in ranking],
+        **_publication(publication),
     }
 
 

@@ -124,6 +124,7 @@ def item_table(rows: Sequence[dict[str, Any]]) -> Table:
         "问题数",
         "累计失分",
         "平均得分",
+        "不适用表数",
     ]
     body = [
         [
@@ -137,6 +138,7 @@ def item_table(rows: Sequence[dict[str, Any]]) -> Table:
             i["findings"],
             i["points_lost"],
             i["mean_points"],
+            i["not_applicable"],
         ]
         for i in rows
     ]

@@ -10,6 +10,7 @@ from services.kit.endpoints import whoami_router
 from services.scoring import __version__
 from services.scoring.config import Settings
 from services.scoring.models import outbox_event
+from services.scoring.publications import endpoints as publications
 from services.scoring.results import endpoints as results
 from services.scoring.rubrics import endpoints as rubrics
 from services.scoring.sheets import endpoints as sheets
@@ -63,6 +64,7 @@ def build_app(
             rubrics.router,
             sheets.router,
             results.router,
+            publications.router,
             outbox.outbox_admin_router(outbox_event, tag=OPERATIONS_TAG),
         ],
         openapi_tags=TAGS,

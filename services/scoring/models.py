@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, false
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -108,6 +108,8 @@ class ItemScore(Base, table=True):
     points: float | None = None
     deduction_count: int = 0
     finding_count: int = 0
+    # 不适用 at this site (also in `detail`, with the reason): a column so statistics can leave it out.
+    not_applicable: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     # deductions (with their findings), grade, rate, met, veto_triggered, notes, methods, evidence
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     updated_by: str | None = Field(default=None, max_length=100)
@@ -141,7 +143,8 @@ class SheetFinding(Base, table=True):
 
 
 class ResultsPublication(Base, table=True):
-    """A round's results made official (the quarterly bulletin), with what they were at that moment."""
+    """Legacy: a publication before versions existed (a snapshot nothing read). Nothing writes it any more;
+    kept so those rows are not lost. Publications are `ResultsVersion` versions now."""
 
     __tablename__ = "results_publication"
 
@@ -151,3 +154,26 @@ class ResultsPublication(Base, table=True):
     published_at: datetime = Field(sa_type=UtcDateTime)
     locked_sheets: int
     ranking: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class ResultsVersion(Base, table=True):
+    """One published version of a round's results (1, 2, …): immutable, its canonical content and SHA-256.
+
+    Rows are only ever inserted; `content` holds exactly the bytes `content_sha256` hashes (text, not a
+    JSON column, so no database reorders or reformats it).
+    """
+
+    __tablename__ = "published_results"
+    __table_args__ = (UniqueConstraint("round_code", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_code: str = Field(max_length=40, index=True)
+    version: int
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    content_sha256: str = Field(max_length=64)
+    complete: bool
+    expected_sheets: int
+    locked_sheets: int
+    override_reason: str | None = Field(default=None, max_length=2000)
+    published_by: str = Field(max_length=100)
+    published_at: datetime = Field(sa_type=UtcDateTime)

@@ -196,6 +196,7 @@ CLEANED = (
     "item_score",
     "score_sheet",
     "results_publication",
+    "published_results",
     "round_rubric",
 )
 

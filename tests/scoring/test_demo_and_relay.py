@@ -9,7 +9,7 @@ from services.kit import outbox
 from services.scoring import demo
 from services.scoring.config import Settings
 from services.scoring.models import ScoreSheet, outbox_event
-from tests.scoring.conftest import FakeSampling, act, as_admin, as_inspector, filled_sheet, outbox_rows
+from tests.scoring.conftest import FakeSampling, as_admin, filled_sheet, outbox_rows, to_status
 
 
 class TestDemo:
@@ -28,7 +28,8 @@ class TestDemo:
         # seeded by site code: the same mix on every machine — most locked, some returned, with findings
         statuses = {st: await self._count(client, st) for st in ("reviewed", "returned", "locked")}
         assert statuses == {"reviewed": 1, "returned": 2, "locked": 5}
-        assert len([r for r in await outbox_rows(client) if r["target"] == "rectification"]) == 16
+        # findings bind at lock: only the 5 locked sheets' findings went to rectification
+        assert len([r for r in await outbox_rows(client) if r["target"] == "rectification"]) == 10
         first = capsys.readouterr().out
         assert "created 8 sheets" in first
         assert await demo.run(settings, round_code="2026Q1", transport=transport) == 0
@@ -56,7 +57,7 @@ class TestRelay:
                 "C05": {"deductions": [{"points": 3, "reason": "民主评议未开展", "finding": finding}]}
             },
         )
-        await act(client, sheet, "submit", as_inspector())
+        await to_status(client, sheet, "locked")
         received: list[httpx.Request] = []
 
         def peer(request: httpx.Request) -> httpx.Response:
@@ -72,14 +73,14 @@ class TestRelay:
                 targets={"notify": "http://notify", "rectification": "http://rect"},
                 source="scoring",
             )
-            assert await outbox.relay_once(app, cfg) == 2
+            assert await outbox.relay_once(app, cfg) == 3  # submitted, the finding (at lock), locked
         finally:
             await app.state.http.aclose()
             app.state.http = original
-        by_url = {str(r.url): r for r in received}
-        rect = by_url["http://rect/findings"]
+        [rect] = [r for r in received if str(r.url) == "http://rect/findings"]
         envelope = json.loads(rect.content)
         assert envelope["type"] == "scoring.finding.created" and envelope["source"] == "scoring"
         assert rect.headers["idempotency-key"] == envelope["id"]
         assert envelope["data"]["concerns"] == "王某" and envelope["data"]["severity"] == "severe"
-        assert json.loads(by_url["http://notify/events"].content)["type"] == "scoring.sheet.submitted"
+        notified = [json.loads(r.content)["type"] for r in received if str(r.url) == "http://notify/events"]
+        assert notified == ["scoring.sheet.submitted", "scoring.sheet.locked"]

@@ -1,8 +1,8 @@
-"""Who may see and publish results.
+"""Who may see results (publishing is services/scoring/publications/access.py).
 
 Overseers (city and district admins, leaders, `system` keys) read results, each only for the
 districts and sites inside their scope (a row keeps its city-wide rank). Previewing reviewed sheets
-that are not locked yet is for city admins; publishing a round concerns the whole city.
+that are not locked yet is for city admins.
 """
 
 from __future__ import annotations
@@ -10,21 +10,15 @@ from __future__ import annotations
 from services.kit import orgunit
 from services.kit.auth import Principal
 from services.kit.errors import Forbidden
-from services.scoring.roles import CITY_ADMIN, RESULT_READERS, require_city_wide
+from services.scoring.roles import CITY_ADMIN, RESULT_READERS
 
 READERS = RESULT_READERS
-PUBLISHERS = (CITY_ADMIN,)
 
 
 def require_preview_allowed(preview: bool, principal: Principal) -> None:
     """Results that are not locked yet are for a city admin's eyes only."""
     if preview and not principal.has_role(CITY_ADMIN):
         raise Forbidden("Only a city admin may preview results that are not locked yet")
-
-
-def require_publisher(principal: Principal) -> None:
-    """Publishing a round concerns the whole city: a district-scoped admin may not."""
-    require_city_wide(principal, "Publishing a round's results")
 
 
 def covers_district(principal: Principal, district: str) -> bool:

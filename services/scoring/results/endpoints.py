@@ -9,8 +9,6 @@ from starlette.responses import Response as RawResponse
 
 from services.kit.auth import PrincipalDep, allow
 from services.kit.db import SessionDep
-from services.kit.deps import ClockDep
-from services.kit.openapi import errors
 from services.kit.pagination import PageDep
 from services.scoring.deps import DistrictQuery, RoundCode
 from services.scoring.enums import ExportTable, SiteType
@@ -18,7 +16,6 @@ from services.scoring.results import access, service
 from services.scoring.results.schemas import (
     DistrictRankingPage,
     ItemProblemsPage,
-    PublicationRead,
     SiteRankingPage,
     TrendPage,
 )
@@ -88,21 +85,6 @@ async def get_trend(
 ) -> TrendPage:
     """Show each district's composite and rank across rounds."""
     return await service.trend(session, district=district, principal=principal, page=page)
-
-
-@router.post(
-    "/rounds/{round_code}/results/publish",
-    response_model=PublicationRead,
-    status_code=201,
-    responses=errors(409),
-    **allow(*access.PUBLISHERS),
-)
-async def publish_results(
-    round_code: RoundCode, session: SessionDep, principal: PrincipalDep, clock: ClockDep
-) -> PublicationRead:
-    """Publish the round's results (locked sheets only) and notify districts and leaders."""
-    access.require_publisher(principal)
-    return await service.publish_results(session, round_code=round_code, actor=principal.sub, now=clock.now())
 
 
 @router.get(

@@ -10,7 +10,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.kit.auth import Principal
-from services.scoring.models import ItemScore, ResultsPublication, ScoreSheet
+from services.scoring.models import ItemScore, ScoreSheet
 from services.scoring.sql import execute
 
 SHEET_RESULT_COLUMNS = (
@@ -26,6 +26,7 @@ SHEET_RESULT_COLUMNS = (
     col(ScoreSheet.veto_items),
     col(ScoreSheet.section_scores),
     col(ScoreSheet.rubric_id),
+    col(ScoreSheet.content_sha256),
 )
 
 
@@ -129,17 +130,21 @@ async def rounds_with_sheets(
 async def item_statistics(
     session: AsyncSession, *, round_code: str, statuses: Sequence[str], reader: Principal
 ) -> list[Any]:
-    """Per item, over the sheets inside `reader`'s scope: sheets, sheets with a deduction, deductions,
-    findings, points lost, mean points."""
+    """Per item, over the sheets inside `reader`'s scope: sheets scoring it, sheets marking it not
+    applicable, sheets with a deduction, deductions, findings, points lost, mean points."""
     code, section = col(ItemScore.item_code), col(ItemScore.section_code)
     max_points, points = col(ItemScore.max_points), col(ItemScore.points)
     deductions, findings = col(ItemScore.deduction_count), col(ItemScore.finding_count)
+    # An item marked 不适用 at a site is not scored there: it counts apart, never as a sheet scoring it
+    # (its points are null, so the mean and the points lost leave it out by themselves).
+    na = col(ItemScore.not_applicable)
     stmt = (
         select(
             code,
             section,
             func.max(max_points).label("max_points"),
-            func.count().label("sheets"),
+            func.sum(case((na, 0), else_=1)).label("sheets"),
+            func.sum(case((na, 1), else_=0)).label("not_applicable"),
             func.sum(case((deductions > 0, 1), else_=0)).label("sheets_with_deductions"),
             func.sum(deductions).label("deductions"),
             func.sum(findings).label("findings"),
@@ -155,13 +160,3 @@ async def item_statistics(
         .group_by(code, section)
     )
     return list((await execute(session, stmt)).all())
-
-
-async def latest_publication(session: AsyncSession, round_code: str) -> ResultsPublication | None:
-    """The round's last publication, if any."""
-    stmt = (
-        select(ResultsPublication)
-        .where(col(ResultsPublication.round_code) == round_code)
-        .order_by(col(ResultsPublication.id).desc())
-    )
-    return (await execute(session, stmt)).scalars().first()

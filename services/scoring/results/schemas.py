@@ -13,6 +13,7 @@ from services.kit.schema import OutputModel
 from services.scoring.enums import Grade, SheetStatus, SiteType
 from services.scoring.sheets.schemas import SectionSummary, SiteRef
 
+SHA = "9f2b5c0e8d7a4f3b1c6e2d9a8b7c5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a"
 _SITE: JsonDict = {
     "code": "330212001201",
     "name": "勤勇村",
@@ -31,6 +32,22 @@ class _PageOf(OutputModel):
     """The page size asked for"""
     offset: int = Field(ge=0)
     """How many items come before this page"""
+
+
+class _Live(_PageOf):
+    """What a live results view says beside its rows: it is provisional, and which version was published."""
+
+    provisional: bool = Field(
+        default=True,
+        description="Always true: computed now from the sheets locked now, so it may change with the next "
+        "lock; the official results are the published versions (`…/results/published`)",
+    )
+    published_version: int | None
+    """The round's latest published version, null until it is published"""
+    published_sha256: str | None
+    """SHA-256 of that version's canonical content"""
+    published_at: datetime | None
+    """When that version was published"""
 
 
 class MissingPart(StrEnum):
@@ -84,7 +101,7 @@ class TypeMean(OutputModel):
     """Their mean score"""
 
 
-_DISTRICT_EXAMPLE: JsonDict = {
+DISTRICT_EXAMPLE: JsonDict = {
     "rank": 1,
     "district": "yinzhou",
     "composite": 93.1,
@@ -117,7 +134,7 @@ _DISTRICT_EXAMPLE: JsonDict = {
 class DistrictRanking(OutputModel):
     """A district's composite, rank and the numbers behind them."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [_DISTRICT_EXAMPLE]})
+    model_config = ConfigDict(json_schema_extra={"examples": [DISTRICT_EXAMPLE]})
 
     rank: int | None
     """Competition rank in the whole city (equal standings share one); null when nothing is counted yet"""
@@ -157,7 +174,7 @@ class DistrictRanking(OutputModel):
     )
 
 
-class DistrictRankingPage(_PageOf):
+class DistrictRankingPage(_Live):
     """A page of a round's district ranking, best first."""
 
     model_config = ConfigDict(
@@ -167,8 +184,11 @@ class DistrictRankingPage(_PageOf):
                     "round_code": "2026Q1",
                     "rubric_version": "2026.1",
                     "preview": False,
+                    "provisional": True,
+                    "published_version": 1,
+                    "published_sha256": SHA,
                     "published_at": "2026-04-02T01:00:00Z",
-                    "items": [_DISTRICT_EXAMPLE],
+                    "items": [DISTRICT_EXAMPLE],
                     "total": 1,
                     "limit": 50,
                     "offset": 0,
@@ -183,13 +203,11 @@ class DistrictRankingPage(_PageOf):
     """The rubric version the round is scored on"""
     preview: bool
     """Reviewed sheets are counted too"""
-    published_at: datetime | None
-    """When the round's results were last published"""
     items: list[DistrictRanking]
     """The districts inside your scope, best first"""
 
 
-_SITE_RANKING: JsonDict = {
+SITE_RANKING_EXAMPLE: JsonDict = {
     "rank": 1,
     "sheet_id": "3f0c9a52-6d1e-4f55-9a43-2f7d3c1e8b10",
     "site": _SITE,
@@ -199,6 +217,7 @@ _SITE_RANKING: JsonDict = {
     "veto_items": [],
     "vetoed": False,
     "sections": {"C": {"points": 68.5, "max_points": 70.0, "percent": 97.86, "weight": 70.0}},
+    "content_sha256": SHA,
     "preview": False,
 }
 
@@ -206,7 +225,7 @@ _SITE_RANKING: JsonDict = {
 class SiteRanking(OutputModel):
     """A site's rank among the sites of its type."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [_SITE_RANKING]})
+    model_config = ConfigDict(json_schema_extra={"examples": [SITE_RANKING_EXAMPLE]})
 
     rank: int | None
     """Competition rank among all sites of the type in the round"""
@@ -227,10 +246,12 @@ class SiteRanking(OutputModel):
     )
     sections: dict[str, SectionSummary]
     """Subtotals by section code"""
+    content_sha256: str | None = None
+    """SHA-256 of the locked sheet's canonical content (`/sheets/{id}/content`); null while not locked"""
     preview: bool = Field(description="True when the sheet is reviewed but not locked")
 
 
-class SiteRankingPage(_PageOf):
+class SiteRankingPage(_Live):
     """A page of a round's sites of one type, best first."""
 
     model_config = ConfigDict(
@@ -240,7 +261,11 @@ class SiteRankingPage(_PageOf):
                     "round_code": "2026Q1",
                     "site_type": "village",
                     "preview": False,
-                    "items": [_SITE_RANKING],
+                    "provisional": True,
+                    "published_version": 2,
+                    "published_sha256": SHA,
+                    "published_at": "2026-04-09T01:00:00Z",
+                    "items": [SITE_RANKING_EXAMPLE],
                     "total": 1,
                     "limit": 50,
                     "offset": 0,
@@ -265,6 +290,7 @@ _ITEM_PROBLEMS: JsonDict = {
     "section_code": "C",
     "max_points": 6.0,
     "sheets": 40,
+    "not_applicable": 2,
     "sheets_with_deductions": 12,
     "deductions": 15,
     "findings": 9,
@@ -287,7 +313,9 @@ class ItemProblems(OutputModel):
     max_points: float
     """Maximum points"""
     sheets: int
-    """Sheets scoring it"""
+    """Sheets scoring it (not counting those that mark it not applicable)"""
+    not_applicable: int
+    """Sheets marking it not applicable (不适用) at their site"""
     sheets_with_deductions: int
     """Sheets with at least one deduction on it"""
     deductions: int
@@ -378,32 +406,3 @@ class TrendPage(_PageOf):
     """Every round with locked sheets inside your scope, oldest first"""
     items: list[DistrictTrend]
     """The districts inside your scope"""
-
-
-class PublicationRead(OutputModel):
-    """A round's results made official."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": 1,
-                    "round_code": "2026Q1",
-                    "published_by": "u-city-admin",
-                    "published_at": "2026-04-02T01:00:00Z",
-                    "locked_sheets": 120,
-                }
-            ]
-        }
-    )
-
-    id: int
-    """The publication's id"""
-    round_code: str
-    """The round"""
-    published_by: str
-    """Who published"""
-    published_at: datetime
-    """When"""
-    locked_sheets: int
-    """Locked sheets counted"""

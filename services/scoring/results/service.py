@@ -1,4 +1,4 @@
-"""Results of a round: district composites and rankings, site rankings, trend, problems by item, publication.
+"""Results of a round, live: district composites and rankings, site rankings, trend, problems by item.
 
 Sheet scores are computed when a sheet is written and stored on it, so a ranking reads one light row
 per sheet and never re-adds item scores.
@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
@@ -17,22 +16,19 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.kit.auth import Principal
 from services.kit.pagination import Page, PageParams
-from services.scoring import calc, events, exports
+from services.scoring import calc, exports
 from services.scoring.enums import LOCKED_ONLY, WITH_PREVIEW, ExportTable, SheetStatus, SiteType
-from services.scoring.errors import NothingToPublish
-from services.scoring.models import ResultsPublication
+from services.scoring.publications import repository as publications_repository
 from services.scoring.results import access, repository
 from services.scoring.results.schemas import (
     DistrictRankingPage,
     ItemProblemsPage,
     MissingPart,
-    PublicationRead,
     SiteRankingPage,
     TrendPage,
 )
 from services.scoring.rubric import RubricDefinition
 from services.scoring.rubrics.service import round_definition
-from services.scoring.sheets import repository as sheets_repository
 
 
 def statuses(preview: bool) -> tuple[SheetStatus, ...]:
@@ -174,15 +170,24 @@ def district_rows(
 
 
 async def ranking_of(
-    session: AsyncSession, *, round_code: str, statuses: tuple[SheetStatus, ...], definition: RubricDefinition
+    session: AsyncSession,
+    *,
+    round_code: str,
+    statuses: tuple[SheetStatus, ...],
+    definition: RubricDefinition,
+    also: Iterable[str] = (),
 ) -> list[dict[str, Any]]:
-    """The district ranking of a round from two small queries (grouped sums, and the districts' own sheets)."""
+    """The district ranking of a round from two small queries (grouped sums, and the districts' own sheets).
+
+    `also` names districts to list even without any sheet (publication passes every district sampling
+    assigned a site in, so none is missing from the published ranking).
+    """
     aggregates = await repository.district_aggregates(session, round_code=round_code, statuses=statuses)
     own_rows = await repository.sheets_of_types(
         session, round_code=round_code, statuses=statuses, site_types=definition.composite.own_site_types
     )
     districts = await repository.round_districts(session, round_code=round_code)
-    return district_rows(aggregates, own_rows, definition, districts)
+    return district_rows(aggregates, own_rows, definition, {*districts, *also})
 
 
 async def district_ranking_rows(
@@ -206,17 +211,27 @@ async def district_rankings(
     version, rows = await district_ranking_rows(
         session, round_code=round_code, preview=preview, principal=principal
     )
-    publication = await repository.latest_publication(session, round_code)
     paged = Page.slice(rows, page)
     return DistrictRankingPage.model_validate(
         {
             "round_code": round_code,
             "rubric_version": version,
             "preview": preview,
-            "published_at": publication.published_at if publication else None,
+            **await _provisional(session, round_code),
             **paged.model_dump(),
         }
     )
+
+
+async def _provisional(session: AsyncSession, round_code: str) -> dict[str, Any]:
+    """What a live view says beside its rows: it is provisional, and which version was last published."""
+    latest = await publications_repository.latest_version(session, round_code)
+    return {
+        "provisional": True,
+        "published_version": latest.version if latest else None,
+        "published_sha256": latest.content_sha256 if latest else None,
+        "published_at": latest.published_at if latest else None,
+    }
 
 
 async def site_rankings(
@@ -243,6 +258,7 @@ async def site_rankings(
             "round_code": round_code,
             "site_type": site_type,
             "preview": preview,
+            **await _provisional(session, round_code),
             **Page.of([site_row(r, r.rank) for r in rows], total, page).model_dump(),
         }
     )
@@ -266,6 +282,7 @@ def site_row(r: Any, rank: int | None) -> dict[str, Any]:
         "veto_items": r.veto_items,
         "vetoed": bool(r.veto_items),
         "sections": r.section_scores,
+        "content_sha256": r.content_sha256,
         "preview": r.status != SheetStatus.LOCKED,
     }
 
@@ -307,7 +324,8 @@ async def item_problem_rows(
                 "title": rubric_item.title if rubric_item else s.item_code,
                 "section_code": s.section_code,
                 "max_points": float(s.max_points),
-                "sheets": int(s.sheets),
+                "sheets": int(s.sheets or 0),
+                "not_applicable": int(s.not_applicable or 0),
                 "sheets_with_deductions": int(s.sheets_with_deductions or 0),
                 "deductions": int(s.deductions or 0),
                 "findings": int(s.findings or 0),
@@ -340,59 +358,6 @@ async def trend(
     ]
     rows = [{"district": n, "points": series[n]} for n in names]
     return TrendPage.model_validate({"rounds": rounds, **Page.slice(rows, page).model_dump()})
-
-
-async def publish_results(
-    session: AsyncSession, *, round_code: str, actor: str, now: datetime
-) -> PublicationRead:
-    """Make the round's locked results official and tell the districts and city leaders."""
-    _, definition = await round_definition(session, round_code)
-    locked = await sheets_repository.count_round_sheets(session, round_code, status=SheetStatus.LOCKED)
-    if definition is None or not locked:
-        raise NothingToPublish(f"Round {round_code} has no locked score sheets yet")
-    ranking = await ranking_of(session, round_code=round_code, statuses=LOCKED_ONLY, definition=definition)
-    snapshot = [
-        {
-            k: d[k]
-            for k in (
-                "rank",
-                "district",
-                "composite",
-                "grade",
-                "complete",
-                "missing",
-                "vetoed",
-                "own_score",
-                "grassroots_mean",
-                "grassroots_count",
-            )
-        }
-        for d in ranking
-    ]
-    publication = ResultsPublication(
-        round_code=round_code, published_by=actor, published_at=now, locked_sheets=locked, ranking=snapshot
-    )
-    session.add(publication)
-    await session.flush()
-    # One event per district, carrying that district's row only and addressed to its admins; one
-    # city-wide event with the whole ranking for the city's leaders and admins. Nobody's inbox holds
-    # another district's composite (their rankings view does not show it either).
-    for row in snapshot:
-        await events.to_notify(
-            session,
-            event_type=events.RESULTS_PUBLISHED,
-            payload=events.results_published_to_district(round_code=round_code, row=row, published_by=actor),
-            now=now,
-        )
-    await events.to_notify(
-        session,
-        event_type=events.RESULTS_PUBLISHED,
-        payload=events.results_published_to_city(
-            round_code=round_code, ranking=snapshot, published_by=actor, locked_sheets=locked
-        ),
-        now=now,
-    )
-    return PublicationRead.model_validate(publication)
 
 
 async def _export_tables(

@@ -242,12 +242,17 @@ async def round_rubric(session: AsyncSession, round_code: str) -> RoundRubricRea
     )
 
 
+async def bound_rubric(session: AsyncSession, round_code: str) -> Rubric | None:
+    """The rubric version a round is scored on; None while it is unbound."""
+    binding = await repository.get_round_rubric(session, round_code)
+    return None if binding is None else await get_rubric(session, binding.rubric_id)
+
+
 async def round_definition(
     session: AsyncSession, round_code: str
 ) -> tuple[str | None, RubricDefinition | None]:
     """The version name and document a round is scored on; (None, None) while it is unbound."""
-    binding = await repository.get_round_rubric(session, round_code)
-    if binding is None:
+    rubric = await bound_rubric(session, round_code)
+    if rubric is None:
         return None, None
-    rubric = await get_rubric(session, binding.rubric_id)
     return rubric.version, definition_of(rubric)

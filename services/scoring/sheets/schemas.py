@@ -45,6 +45,11 @@ _ITEM_IN: JsonDict = {
     "methods": ["查", "谈"],
     "evidence": [_EVIDENCE],
 }
+_ITEM_NOT_APPLICABLE: JsonDict = {
+    "item_code": "C14",
+    "not_applicable": True,
+    "not_applicable_reason": "新成立党支部，尚无党员基础信息可维护",
+}
 _POLL: JsonDict = {
     "party_member": {"satisfied": 28, "basically_satisfied": 3, "dissatisfied": 1},
     "resident": {"satisfied": 41, "basically_satisfied": 6, "dissatisfied": 2},
@@ -115,7 +120,7 @@ class EvidenceIn(InputModel):
 class ItemScoreIn(InputModel):
     """One item's score. Give the value its scoring type needs: deductions, grade, rate or met."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [_ITEM_IN]})
+    model_config = ConfigDict(json_schema_extra={"examples": [_ITEM_IN, _ITEM_NOT_APPLICABLE]})
 
     item_code: str = Field(min_length=1, max_length=20, examples=["C03"])
     """The rubric item's code"""
@@ -129,6 +134,10 @@ class ItemScoreIn(InputModel):
     """Check items: whether the requirement is met"""
     veto_triggered: bool = False
     """Veto items only: the veto condition was found"""
+    not_applicable: bool = False
+    """不适用: the item does not apply at this site; its points leave the denominator (give no score)"""
+    not_applicable_reason: str | None = Field(default=None, min_length=1, max_length=1000)
+    """Why the item does not apply here; required with not_applicable, refused without it"""
     notes: str = Field(default="", max_length=4000)
     """The inspector's notes"""
     methods: list[Method] = Field(default_factory=list)
@@ -278,10 +287,12 @@ class SheetResults(OutputModel):
     """The grade the score alone earns"""
     veto_items: list[str]
     """Veto items failed"""
+    not_applicable_items: list[str] = Field(default_factory=list, examples=[["C14"]])
+    """Items marked not applicable (不适用) at this site: out of the denominator, not counted in `items`"""
     scored_items: int
     """Items scored so far"""
     items: int
-    """Applicable items"""
+    """Applicable items (not counting those marked not applicable)"""
     complete: bool
     """Every applicable item is scored"""
 
@@ -338,6 +349,10 @@ class ItemDetail(OutputModel):
     """Met or not (check items)"""
     veto_triggered: bool = False
     """The veto condition was found"""
+    not_applicable: bool = False
+    """不适用 at this site: no points, and out of the denominator"""
+    not_applicable_reason: str | None = None
+    """Why the item does not apply here (with not_applicable)"""
     notes: str = ""
     """The inspector's notes"""
     methods: list[Method] = Field(default_factory=list)

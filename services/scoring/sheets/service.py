@@ -188,6 +188,7 @@ async def create_sheet(
                 "points": None,
                 "deduction_count": 0,
                 "finding_count": 0,
+                "not_applicable": False,
                 "detail": {},
             }
             for section, it in applicable
@@ -211,8 +212,11 @@ def _recompute(
     definition: RubricDefinition,
     points: dict[str, Decimal | None],
     vetoed: set[str] | None = None,
+    not_applicable: set[str] | None = None,
 ) -> calc.SheetResult:
-    result = calc.sheet_result(definition, sheet.site_type, points, vetoed or set())
+    result = calc.sheet_result(
+        definition, sheet.site_type, points, vetoed or set(), not_applicable=not_applicable or set()
+    )
     sheet.score = float(result.score) if result.score is not None else None
     sheet.grade = result.grade
     sheet.veto_items = result.veto_items
@@ -254,7 +258,15 @@ def _detail_from(data: ItemScoreIn, old: dict[str, Any], actor: str, now: dateti
                 "finding": d.finding.model_dump() if d.finding else None,
             }
         )
+    # Only an item marked 不适用 carries the mark, so the detail (and a locked sheet's content) of every
+    # other item keeps the shape it always had.
+    marked = (
+        {"not_applicable": True, "not_applicable_reason": data.not_applicable_reason}
+        if data.not_applicable
+        else {}
+    )
     return {
+        **marked,
         "deductions": deductions,
         "grade": None if data.grade is None else data.grade.value,
         "rate": data.rate,
@@ -340,6 +352,11 @@ def points_of(
     return out
 
 
+def not_applicable_items(items: list[ItemScore]) -> set[str]:
+    """The items marked not applicable (不适用) at the sheet's site."""
+    return {i.item_code for i in items if i.detail.get("not_applicable")}
+
+
 def vetoed_items(definition: RubricDefinition, items: list[ItemScore]) -> set[str]:
     """The veto items the sheet fails."""
     out = set()
@@ -420,6 +437,7 @@ async def update_sheet(
         }
         row.detail = detail
         row.points = new_points
+        row.not_applicable = bool(detail.get("not_applicable"))
         row.deduction_count = len(detail.get("deductions") or [])
         row.finding_count = sum(1 for d in detail.get("deductions") or [] if d.get("finding"))
         row.updated_by, row.updated_at = principal.sub, now
@@ -428,7 +446,13 @@ async def update_sheet(
         changes["items"] = item_changes
     if not changes:
         return sheet
-    _recompute(sheet, definition, points_of(items, definition, sheet.poll), vetoed_items(definition, items))
+    _recompute(
+        sheet,
+        definition,
+        points_of(items, definition, sheet.poll),
+        vetoed_items(definition, items),
+        not_applicable_items(items),
+    )
     sheet.version += 1
     sheet.updated_at = now
     session.add(sheet)
@@ -488,7 +512,7 @@ async def submit_sheet(
     sampling_url: str,
     last_changes: SheetUpdate | None = None,
 ) -> ScoreSheet:
-    """Hand a complete sheet to the team leader; its findings go to rectification, each exactly once.
+    """Hand a complete sheet to the team leader for review (its findings wait for the lock).
 
     `last_changes` are saved first, in the same transaction: a refused submit saves nothing.
     """
@@ -500,12 +524,19 @@ async def submit_sheet(
     access.require_team(sheet, principal)
     _require_editable(sheet)
     check_if_match(sheet, if_match)
-    _, definition, items = await load_sheet_context(session, sheet)
-    missing = [i.item_code for i in items if i.points is None]
+    _, _, items = await load_sheet_context(session, sheet)
+    # An item marked not applicable counts as scored: it has left the denominator.
+    skipped = not_applicable_items(items)
+    missing = [i.item_code for i in items if i.points is None and i.item_code not in skipped]
     if missing:
         raise SheetIncomplete(
             f"{len(missing)} item(s) are not scored yet: {', '.join(missing)}",
             errors=[field_error(["items", code], "not scored") for code in missing],
+        )
+    if sheet.score is None:  # every item marked not applicable: nothing is left to score the site on
+        raise SheetIncomplete(
+            "Every item is marked not applicable; a sheet needs at least one scored item",
+            errors=[field_error(["items"], "every item is marked not applicable")],
         )
     # Sampling may have re-assigned the site since the sheet was opened: ask again, refresh the team.
     assignment = await _assignment(http, sampling_url, round_code=sheet.round_code, site_code=sheet.site_code)
@@ -523,39 +554,6 @@ async def submit_sheet(
         now=now,
         changes={},
     )
-    sent = await repository.sent_finding_ids(session, sheet.id)
-    for row in items:
-        rubric_item = definition.item(row.item_code)
-        assert rubric_item is not None
-        for d in row.detail.get("deductions") or []:
-            if not d.get("finding") or d["id"] in sent:
-                continue
-            event_id = events.finding_event_id(sheet.id, d["id"])
-            await repository.insert_rows(
-                session,
-                SheetFinding,
-                [
-                    {
-                        "sheet_id": sheet.id,
-                        "finding_id": d["id"],
-                        "item_code": row.item_code,
-                        "event_id": event_id,
-                        "enqueued_at": now,
-                    }
-                ],
-            )
-            await events.to_rectification(
-                session,
-                payload=events.finding_created(
-                    sheet,
-                    item_code=row.item_code,
-                    item_title=rubric_item.title,
-                    deduction=d,
-                    finding=d["finding"],
-                ),
-                event_id=event_id,
-                now=now,
-            )
     await events.to_notify(
         session,
         event_type=events.SUBMITTED,
@@ -655,10 +653,58 @@ def sheet_content(sheet: ScoreSheet, rubric: Rubric, items: list[ItemScore]) -> 
     }
 
 
+async def _hand_over_findings(
+    session: AsyncSession,
+    sheet: ScoreSheet,
+    definition: RubricDefinition,
+    items: list[ItemScore],
+    now: datetime,
+) -> None:
+    """Queue each finding of the sheet for rectification, once: findings bind when the sheet is locked.
+
+    Nothing goes before the lock, so a deduction changed, re-sent without its id or removed while the
+    sheet is returned and reworked never reaches rectification; `sheet_finding` and the deterministic
+    event id keep the hand-over single even if a lock were ever replayed.
+    """
+    sent = await repository.sent_finding_ids(session, sheet.id)
+    for row in items:
+        rubric_item = definition.item(row.item_code)
+        assert rubric_item is not None
+        for d in row.detail.get("deductions") or []:
+            if not d.get("finding") or d["id"] in sent:
+                continue
+            event_id = events.finding_event_id(sheet.id, d["id"])
+            await repository.insert_rows(
+                session,
+                SheetFinding,
+                [
+                    {
+                        "sheet_id": sheet.id,
+                        "finding_id": d["id"],
+                        "item_code": row.item_code,
+                        "event_id": event_id,
+                        "enqueued_at": now,
+                    }
+                ],
+            )
+            await events.to_rectification(
+                session,
+                payload=events.finding_created(
+                    sheet,
+                    item_code=row.item_code,
+                    item_title=rubric_item.title,
+                    deduction=d,
+                    finding=d["finding"],
+                ),
+                event_id=event_id,
+                now=now,
+            )
+
+
 async def lock_sheet(
     session: AsyncSession, *, sheet: ScoreSheet, principal: Principal, if_match: str | None, now: datetime
 ) -> ScoreSheet:
-    """Lock a reviewed sheet for good and fix its content hash."""
+    """Lock a reviewed sheet for good, fix its content hash and hand its findings to rectification."""
     access.require_readable(sheet, principal, sheet.id)
     if sheet.status == SheetStatus.LOCKED:
         raise SheetLocked(f"Sheet {sheet.id} is already locked")
@@ -669,7 +715,7 @@ async def lock_sheet(
             allowed=[SheetStatus.REVIEWED],
         )
     check_if_match(sheet, if_match)
-    rubric, _, items = await load_sheet_context(session, sheet)
+    rubric, definition, items = await load_sheet_context(session, sheet)
     sheet.content_sha256 = canonical_sha256(sheet_content(sheet, rubric, items))
     sheet.locked_by, sheet.locked_at = principal.sub, now
     await _move(
@@ -681,6 +727,7 @@ async def lock_sheet(
         now=now,
         changes={"content_sha256": sheet.content_sha256},
     )
+    await _hand_over_findings(session, sheet, definition, items, now)
     await events.to_notify(
         session,
         event_type=events.LOCKED,
@@ -734,7 +781,11 @@ def sheet_read(
 ) -> SheetRead:
     """The whole sheet as the API shows it, its results recomputed from its items."""
     result = calc.sheet_result(
-        definition, sheet.site_type, points_of(items, definition, sheet.poll), vetoed_items(definition, items)
+        definition,
+        sheet.site_type,
+        points_of(items, definition, sheet.poll),
+        vetoed_items(definition, items),
+        not_applicable=not_applicable_items(items),
     )
     out_items = []
     for row in items:
@@ -758,6 +809,8 @@ def sheet_read(
                     "methods": d.get("methods") or [],
                     "evidence": d.get("evidence") or [],
                     "veto_triggered": bool(d.get("veto_triggered")),
+                    "not_applicable": bool(d.get("not_applicable")),
+                    "not_applicable_reason": d.get("not_applicable_reason"),
                     "updated_by": row.updated_by,
                     "updated_at": row.updated_at,
                 }
@@ -799,6 +852,7 @@ def sheet_read(
             grade=result.grade,
             grade_before_veto=result.grade_before_veto,
             veto_items=result.veto_items,
+            not_applicable_items=sorted(not_applicable_items(items)),
             scored_items=result.scored_items,
             items=result.items,
             complete=result.complete,

@@ -1,9 +1,11 @@
-"""Who may see and publish results (results/access.py) and the city-wide rule (roles.py), without a database."""
+"""Who may see results (results/access.py), publish them (publications/access.py), and the city-wide rule
+(roles.py), without a database."""
 
 import pytest
 
 from services.kit.auth import Principal
 from services.kit.errors import Forbidden
+from services.scoring.publications import access as publications_access
 from services.scoring.results import access
 
 
@@ -21,9 +23,9 @@ class TestPreview:
 
 class TestPublisher:
     def test_a_district_scoped_city_admin_may_not_publish(self):
-        access.require_publisher(who("city_admin"))
+        publications_access.require_publisher(who("city_admin"))
         with pytest.raises(Forbidden) as refused:
-            access.require_publisher(who("city_admin", "ningbo/haishu"))
+            publications_access.require_publisher(who("city_admin", "ningbo/haishu"))
         assert "city-wide" in refused.value.detail
 
 

@@ -245,10 +245,14 @@ class TestProblemsByItem:
 class TestPublishAndTrend:
     async def test_publish_records_time_and_notifies(self, client, module_clock):
         clock = module_clock
-        r = await client.post(f"/rounds/{ROUND}/results/publish", headers=as_admin())
+        # one village is only reviewed: publishing takes the city admin's override
+        r = await client.post(
+            f"/rounds/{ROUND}/results/publish", json={"override_reason": "先行发布"}, headers=as_admin()
+        )
         assert r.status_code == 201 and r.json()["locked_sheets"] == 7
         body = (await client.get(f"/rounds/{ROUND}/rankings/districts", headers=as_admin())).json()
         assert body["published_at"].startswith(clock.now().date().isoformat())
+        assert (body["provisional"], body["published_version"]) == (True, 1)
         published = sorted(
             (e for e in await outbox_rows(client) if e["event_type"] == "scoring.results.published"),
             key=lambda e: (e["payload"]["district"] is None, e["payload"]["org_unit"]),

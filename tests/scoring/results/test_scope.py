@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from services.notify.events import CATALOG
 from services.notify.intake.schemas import EventData, RoleRecipient
 from services.notify.rendering import render
-from services.scoring.models import ResultsPublication
+from services.scoring.models import ResultsVersion
 from tests.scoring.conftest import ROUND, START, as_admin, as_district_admin, outbox_rows
 from tests.scoring.scope import CALLER_IDS, CALLERS, api_key, headers
 
@@ -98,7 +98,7 @@ class TestPublishIsCityWide:
             r = await client.post(f"/rounds/{ROUND}/results/publish", headers=h)
             assert r.status_code == 403
         async with client.app.state.engine.connect() as conn:
-            n = (await conn.execute(select(func.count()).select_from(ResultsPublication))).scalar_one()
+            n = (await conn.execute(select(func.count()).select_from(ResultsVersion))).scalar_one()
         assert n == 0
         assert not [e for e in await outbox_rows(client) if e["event_type"] == "scoring.results.published"]
 
@@ -128,7 +128,10 @@ def rendered(data: dict[str, Any]) -> tuple[str | None, str]:
 
 class TestResultsPublishedEvent:
     async def test_each_district_admin_receives_only_their_own_row(self, client):
-        r = await client.post(f"/rounds/{ROUND}/results/publish", headers=as_admin())
+        # the scope world locks 4 of the 8 sites sampling drew: published with an override
+        r = await client.post(
+            f"/rounds/{ROUND}/results/publish", json={"override_reason": "先行发布"}, headers=as_admin()
+        )
         assert r.status_code == 201
         events = [
             e["payload"]

@@ -85,8 +85,8 @@ class TestHistory:
 class TestUnknownFields:
     async def test_an_unknown_item_field_is_refused_and_nothing_saved(self, client):
         sheet = await open_sheet(client, VILLAGE)
-        body = {"items": [{"item_code": "C01", "not_applicable": True, "notes": "不适用"}]}
-        problem(await patch(client, sheet, body), "not_applicable")
+        body = {"items": [{"item_code": "C01", "applicable": False, "notes": "不适用"}]}
+        problem(await patch(client, sheet, body), "applicable")
         again = (await client.get(f"/sheets/{sheet['id']}", headers=as_inspector())).json()
         assert again["version"] == 1
 

@@ -350,32 +350,39 @@ FINDING = {
 
 
 class TestFindings:
-    async def test_each_finding_reaches_rectification_once_across_return_and_resubmit(self, client, clock):
-        overrides = {
-            "C03": {
-                "deductions": [
-                    {"points": 2, "reason": "三会一课记录缺失", "finding": FINDING},
-                    {"points": 0.5, "reason": "签到不全"},
-                ]
-            },
+    async def test_findings_bind_at_lock_once_each_after_return_and_resubmit_without_ids(self, client, clock):
+        c03 = {
+            "item_code": "C03",
+            "deductions": [
+                {"points": 2, "reason": "三会一课记录缺失", "finding": FINDING},
+                {"points": 0.5, "reason": "签到不全"},
+            ],
         }
-        sheet = await filled_sheet(client, VILLAGE, overrides=overrides)
+        sheet = await filled_sheet(client, VILLAGE, overrides={"C03": c03})
         submitted = (await act(client, sheet, "submit", as_inspector())).json()
+        assert submitted["status"] == "submitted"
         returned = (await act(client, submitted, "return", as_leader(), {"reason": "补一条问题"})).json()
-        c03 = next(i for i in returned["items"] if i["item_code"] == "C03")
-        kept = [{k: d[k] for k in ("id", "points", "reason", "finding")} for d in c03["deductions"]]
+        # The team re-sends the same deductions without their ids (a client that does not keep them),
+        # and adds one: the sheet now holds two findings, with new deduction ids.
         new = {
             "points": 1,
             "reason": "党员积分未公示",
             "finding": {**FINDING, "severity": "general", "level": "individual", "concerns": "张某"},
         }
-        item = {"item_code": "C03", "deductions": [*kept, new]}
-        fixed = (await patch(client, returned, {"items": [item]})).json()
         clock.advance(minutes=5)
-        await act(client, fixed, "submit", as_inspector())
+        resent = {"item_code": "C03", "deductions": [*c03["deductions"], new]}
+        resubmitted = (await act(client, returned, "submit", as_inspector(), {"items": [resent]})).json()
+        assert resubmitted["status"] == "submitted"
+        reviewed = await to_status(client, resubmitted, "reviewed")
+        # nothing reached rectification before the lock
+        assert [r for r in await outbox_rows(client) if r["target"] == "rectification"] == []
+        locked = await to_status(client, reviewed, "locked")
         findings = [r for r in await outbox_rows(client) if r["target"] == "rectification"]
-        assert len(findings) == 2
-        first, second = findings
+        final = next(i for i in locked["items"] if i["item_code"] == "C03")
+        with_finding = [d["id"] for d in final["deductions"] if d["finding"]]
+        assert len(findings) == len(with_finding) == 2
+        assert sorted(r["payload"]["finding_id"] for r in findings) == sorted(with_finding)
+        first, second = sorted(findings, key=lambda r: r["payload"]["deduction_points"], reverse=True)
         assert first["path"] == "/findings" and first["event_type"] == "scoring.finding.created"
         data = first["payload"]
         assert (
@@ -392,13 +399,64 @@ class TestFindings:
             data["team_id"],
         ) == (2, "serious", "village_community", LEADER, "T1")
         assert second["payload"]["concerns"] == "张某"
+        assert set(data) == {
+            "round_code",
+            "sheet_id",
+            "finding_id",
+            "item_code",
+            "item_title",
+            "site",
+            "deduction_points",
+            "reason",
+            "category",
+            "severity",
+            "level",
+            "concerns",
+            "issued_by",
+            "team_id",
+        }
+
+    async def test_a_finding_removed_before_lock_never_reaches_rectification(self, client):
+        overrides = {"C01": {"deductions": [{"points": 1, "reason": "未按期换届", "finding": FINDING}]}}
+        submitted = await to_status(
+            client, await filled_sheet(client, VILLAGE, overrides=overrides), "submitted"
+        )
+        returned = (await act(client, submitted, "return", as_leader(), {"reason": "该扣分不成立"})).json()
+        fixed = (await patch(client, returned, {"items": [{"item_code": "C01", "deductions": []}]})).json()
+        await to_status(client, fixed, "locked")
+        assert [r for r in await outbox_rows(client) if r["target"] == "rectification"] == []
+
+    async def test_a_finding_handed_over_at_submit_before_this_rule_is_not_sent_again_at_lock(
+        self, client, clock
+    ):
+        from services.scoring.events import finding_event_id
+        from services.scoring.models import SheetFinding
+
+        overrides = {"C01": {"deductions": [{"points": 1, "reason": "未按期换届", "finding": FINDING}]}}
+        reviewed = await to_status(
+            client, await filled_sheet(client, VILLAGE, overrides=overrides), "reviewed"
+        )
+        [deduction] = next(i for i in reviewed["items"] if i["item_code"] == "C01")["deductions"]
+        # what a submit used to record when it sent the finding (sheets submitted before findings bound at lock)
+        async with client.app.state.engine.begin() as conn:
+            await conn.execute(
+                SheetFinding.__table__.insert().values(
+                    sheet_id=reviewed["id"],
+                    finding_id=deduction["id"],
+                    item_code="C01",
+                    event_id=finding_event_id(reviewed["id"], deduction["id"]),
+                    enqueued_at=clock.now(),
+                )
+            )
+        await to_status(client, reviewed, "locked")
+        assert [r for r in await outbox_rows(client) if r["target"] == "rectification"] == []
 
     async def test_finding_event_id_is_deterministic(self, client):
         from services.scoring.events import finding_event_id
 
         overrides = {"C01": {"deductions": [{"points": 1, "reason": "未按期换届", "finding": FINDING}]}}
         sheet = await filled_sheet(client, VILLAGE, overrides=overrides)
-        await act(client, sheet, "submit", as_inspector())
+        await to_status(client, sheet, "locked")
         [row] = [r for r in await outbox_rows(client) if r["target"] == "rectification"]
         deduction_id = row["payload"]["finding_id"]
         assert row["id"] == finding_event_id(sheet["id"], deduction_id)

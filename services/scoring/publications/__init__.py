@@ -1,0 +1,1 @@
+"""Published results: immutable, hashed versions of a round's results, and their publication."""
