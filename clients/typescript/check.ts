@@ -26,6 +26,10 @@ export function statusLabel(status: ProblemRead["status"]): string {
       return "已退回";
     case "closed":
       return "已销号";
+    case "withdrawn":
+      return "已撤销";
+    case "merged":
+      return "已合并";
     default: {
       const unhandled: never = status;
       throw new Error(`unknown status ${String(unhandled)}`);

@@ -157,13 +157,7 @@ S, SC, R, N = f"{A}/sampling", f"{A}/scoring", f"{A}/rectification", f"{A}/notif
 PERSON_BODY_IN = {"name": "鄞州区责任人", "org_unit": "ningbo/yinzhou", "roles": ["responsible"]}
 PERSON_BODY_OUT = {"name": "海曙区责任人", "org_unit": "ningbo/haishu", "roles": ["responsible"]}
 PROBLEM_BODY_IN = {
-    "site": {
-        "code": "{site_code_in}",
-        "name": "矩阵测试村",
-        "type": "village",
-        "org_unit": "{site_unit_in}",
-        "district": "yinzhou",
-    },
+    "site": {"code": "{site_code_in}"},
     "level": "village_community",
     "category": "组织建设",
     "severity": "general",
@@ -171,13 +165,7 @@ PROBLEM_BODY_IN = {
 }
 PROBLEM_BODY_OUT = {
     **PROBLEM_BODY_IN,
-    "site": {
-        "code": "{site_code_out}",
-        "name": "矩阵测试村",
-        "type": "village",
-        "org_unit": "{site_unit_out}",
-        "district": "haishu",
-    },
+    "site": {"code": "{site_code_out}"},
 }
 NOTIFICATION_IN = {
     "event_type": "notify.message",
@@ -488,6 +476,51 @@ ROWS: tuple[Row, ...] = (
         ok=OK_CONFIG,
     ),
     Row("GET", f"{S}/me/assignments", "assignments", "list", ADMIN | TEAM),
+    # ---------------------------------------------------------------- sampling: visit calendars
+    *(
+        Row(
+            "GET",
+            f"{S}/rounds/{{round_code}}/teams/{{number}}/visits{ext}",
+            "visits",
+            "read",
+            ADMIN | KEYS | TEAM | {"leader"},
+            params={
+                "in": {"round_code": "{round}", "number": "{team_in}"},
+                "out": {"round_code": "{round}", "number": "{team_out}"},
+            },
+        )
+        for ext in ("", ".ics")
+    ),
+    *(
+        Row(
+            "GET",
+            f"{S}/inspectors/{{user_id}}/visits{ext}",
+            "visits",
+            "read",
+            ADMIN | TEAM | {"leader", "key_city"},  # the pool is city-wide: a district key has none
+            params=_io("user_id", "{inspector_sub}", "{inspector_out}"),
+            not_theirs=frozenset({"team_leader"}),  # a person's own calendar, not a teammate's
+        )
+        for ext in ("", ".ics")
+    ),
+    Row(
+        "GET",
+        f"{S}/rounds/{{round_code}}/visit-plan",
+        "visits",
+        "read",
+        ADMIN | {"leader", "key_city"},
+        params=ROUND,
+    ),
+    Row(
+        "PUT",
+        f"{S}/rounds/{{round_code}}/visit-plan",
+        "visits",
+        "write",
+        ADMIN,
+        params=ROUND,
+        body={"any": {"max_visits_per_day": 6}},
+        ok=OK_CONFIG,  # 409 once the round is published
+    ),
     # ---------------------------------------------------------------- scoring: rubric (city-wide)
     Row("GET", f"{SC}/rubrics", "rubric", "list", ALL - {"responsible"}, leak_check=False),
     Row(
@@ -633,7 +666,45 @@ ROWS: tuple[Row, ...] = (
         "write",
         ADMIN,
         params=ROUND,
+        # the matrix's round is incomplete: only a city admin's override with a reason publishes it
+        body={"any": {"override_reason": "scope matrix"}},
         ok=OK_TRANSITION,
+    ),
+    Row(
+        "GET",
+        f"{SC}/rounds/{{round_code}}/results/published",
+        "rankings",
+        "read",
+        ADMIN | DISTRICT | KEYS | {"leader"},
+        params=ROUND,
+        ok=frozenset({200, 404}),  # 404 until published
+    ),
+    Row(
+        "GET",
+        f"{SC}/rounds/{{round_code}}/results/published/versions",
+        "rankings",
+        "list",
+        ADMIN | DISTRICT | KEYS | {"leader"},
+        params=ROUND,
+        leak_check=False,  # versions, hashes and times: no district's data
+    ),
+    Row(
+        "GET",
+        f"{SC}/rounds/{{round_code}}/results/published/versions/{{version}}",
+        "rankings",
+        "read",
+        ADMIN | DISTRICT | KEYS | {"leader"},
+        params=_any(round_code="{round}", version="1"),
+        ok=frozenset({200, 404}),
+    ),
+    Row(
+        "GET",
+        f"{SC}/rounds/{{round_code}}/results/published/versions/{{version}}/content",
+        "rankings",
+        "read",
+        ADMIN | {"leader", "key_city"},  # the exact bytes are the whole city's
+        params=_any(round_code="{round}", version="1"),
+        ok=frozenset({200, 404}),
     ),
     Row(
         "GET",
@@ -754,6 +825,32 @@ ROWS: tuple[Row, ...] = (
         body=_both({"reason": "matrix"}, {"reason": "matrix"}),
         ok=OK_TRANSITION,
         prepare="fresh_problem:submitted",
+    ),
+    Row(
+        "POST",
+        f"{R}/problems/{{problem_id}}/withdraw",
+        "problems",
+        "write",
+        ADMIN,  # the issuing side's admin: fresh problems are the city's
+        params=_io("problem_id", "{fresh_problem}", "{fresh_problem}"),
+        body=_both({"reason": "matrix"}, {"reason": "matrix"}),
+        ok=OK_TRANSITION,
+        prepare="fresh_problem:in_progress",
+        # a fresh problem is the city's (entered by the city admin): only the issuing side's admin
+        reaches=DISTRICT,
+    ),
+    Row(
+        "POST",
+        f"{R}/problems/{{problem_id}}/merge",
+        "problems",
+        "write",
+        ADMIN,  # the issuing side's admin: fresh problems are the city's
+        params=_io("problem_id", "{fresh_problem}", "{fresh_problem}"),
+        # the seeded finding's problem is of another site and round: 422 invalid-merge once reached
+        body=_both({"into": "{problem_in}", "reason": "matrix"}, {"into": "{problem_in}", "reason": "matrix"}),
+        ok=OK_TRANSITION | {422},
+        prepare="fresh_problem:in_progress",
+        reaches=DISTRICT,
     ),
     Row(
         "POST",

@@ -167,6 +167,12 @@ async def seed(m: Matrix) -> None:
         team = a_in["team"]
         s["team_leader_sub"] = team["leader_user_id"]
         s["inspector_sub"] = team["member_user_ids"][0]
+        # The teams visiting each district (their numbers), and the Haishu team's leader.
+        teams = (await ok(await c.get(f"/api/v1/sampling/rounds/{ROUND}/teams", headers=admin)))["items"]
+        number = {t["id"]: str(t["number"]) for t in teams}
+        s["team_in"], s["team_out"] = number[a_in["team"]["id"]], number[a_out["team"]["id"]]
+        s["inspector_out"] = a_out["team"]["leader_user_id"]
+        assert s["team_in"] != s["team_out"], "the matrix needs a different team in each district"
 
         # Sites: a village and its town in each district.
         for tag, district in (("in", "yinzhou"), ("out", "haishu")):
