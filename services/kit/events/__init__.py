@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 _FILE = re.compile(r"^(?P<type>[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+)\.v(?P<version>[1-9][0-9]*)\.json$")
@@ -190,13 +190,27 @@ def _validator(event_type: str, version: int) -> Draft202012Validator:
 def violations(event_type: str, data: Any, version: int | None = None) -> tuple[int, list[Violation]]:
     """(the version checked, every violation of it) for `data` as a payload of `event_type`."""
     v = schema(event_type, version).version
-    found = [
-        Violation(tuple(e.absolute_path), e.message)
-        for e in sorted(
-            _validator(event_type, v).iter_errors(data), key=lambda e: list(map(str, e.absolute_path))
-        )
-    ]
-    return v, found
+    found: dict[tuple[tuple[str | int, ...], str], None] = {}
+    for e in _validator(event_type, v).iter_errors(data):
+        for violation in _named(e):
+            found.setdefault((violation.path, violation.message), None)
+    return v, sorted((Violation(*k) for k in found), key=lambda x: (list(map(str, x.path)), x.message))
+
+
+def _named(error: ValidationError) -> list[Violation]:
+    """A violation per field: a missing or undocumented field is named in the path, not the message."""
+    path = tuple(error.absolute_path)
+    instance = error.instance
+    if error.validator == "required" and isinstance(instance, dict):
+        return [Violation((*path, p), "required") for p in error.validator_value if p not in instance]
+    if error.validator == "additionalProperties" and isinstance(instance, dict):
+        known = error.schema.get("properties", {})
+        return [
+            Violation((*path, p), "not in the event type's schema (an undocumented field)")
+            for p in instance
+            if p not in known
+        ]
+    return [Violation(path, error.message)]
 
 
 def validate(event_type: str, data: Any, version: int | None = None) -> int:

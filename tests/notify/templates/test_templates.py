@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.kit.testing import principal_headers
+from services.notify.events import CATALOG
 from tests.notify.conftest import ADMIN
 
 URL = "/templates/rectification.problem.overdue"
@@ -52,7 +53,7 @@ class TestSaveTemplate:
             "t1",
             "rectification.problem.overdue",
             recipients=[{"kind": "person", "user_id": "u-a"}],
-            site={"name": "天童村"},
+            site=CATALOG["rectification.problem.overdue"].sample["site"] | {"name": "天童村"},
             title="台账不全",
             days_overdue=5,
         )
