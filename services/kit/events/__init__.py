@@ -210,6 +210,8 @@ def _named(error: ValidationError) -> list[Violation]:
             for p in instance
             if p not in known
         ]
+    if error.validator == "not" and error.validator_value == {}:
+        return [Violation(path, str(error.schema.get("description") or "not allowed here"))]
     return [Violation(path, error.message)]
 
 
