@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import difflib
+import json
 from typing import Any
 
 import pytest
 import yaml
 from jsonschema import Draft202012Validator
+from jsonschema.validators import validator_for
 
 from services import eventdoc
 from services.kit import events
@@ -59,10 +61,24 @@ def asyncapi() -> dict[str, Any]:
     return yaml.safe_load(eventdoc.ASYNCAPI.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 
+OFFICIAL = eventdoc.ROOT / "docs" / "asyncapi.schema-3.0.0.json"
+"""The AsyncAPI 3.0.0 JSON Schema as the AsyncAPI Initiative publishes it (npm @asyncapi/specs 6.11.1,
+schemas/3.0.0-without-$id.json, Apache-2.0); no Python package on PyPI carries it."""
+
+
 class TestAsyncApi:
-    """The AsyncAPI 3.0 document holds together (no official AsyncAPI 3 JSON Schema is packaged on PyPI:
-    its required members are checked here, every $ref resolves, every payload is a valid 2020-12 schema
-    and every example satisfies it)."""
+    """The AsyncAPI 3.0 document is valid against the official AsyncAPI 3.0.0 JSON Schema, every $ref
+    resolves, every payload is a valid 2020-12 schema and every example satisfies it."""
+
+    def test_valid_against_the_official_asyncapi_3_schema(self, asyncapi):
+        spec = json.loads(OFFICIAL.read_text(encoding="utf-8"))
+        validator = validator_for(spec)(spec)
+        errors = [f"{list(e.absolute_path)}: {e.message[:200]}" for e in validator.iter_errors(asyncapi)]
+        assert not errors, errors[:5]
+        broken = asyncapi | {
+            "operations": {"x": {"action": "publish", "channel": {"$ref": "#/channels/webhooks"}}}
+        }
+        assert not validator.is_valid(broken)
 
     def test_required_members(self, asyncapi):
         assert asyncapi["asyncapi"] == "3.0.0"
