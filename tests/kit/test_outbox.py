@@ -772,7 +772,9 @@ class TestContract:
     async def test_an_undocumented_field_fails_the_producer(self, db):
         good = catalogue.schema("notify.message").examples[0]
         async with db.sessionmaker() as s, s.begin():
-            with pytest.raises(catalogue.InvalidEventPayload, match=r"\$\.secret: not in the event type's schema"):
+            with pytest.raises(
+                catalogue.InvalidEventPayload, match=r"\$\.secret: not in the event type's schema"
+            ):
                 await outbox.enqueue(
                     s,
                     events,

@@ -131,7 +131,9 @@ class InvalidEventPayload(EventContractError):
     """The payload does not match its event type's schema; `violations` says where and how."""
 
     def __init__(self, event_type: str, version: int, violations: Sequence[Violation]) -> None:
-        lines = "; ".join(f"{v.where}: {v.message}" for v in violations)
+        lines = "; ".join(f"{v.where}: {v.message}" for v in violations[:10])
+        if len(violations) > 10:
+            lines += f"; and {len(violations) - 10} more"
         super().__init__(event_type, f"Event {event_type!r} (schema v{version}) is invalid: {lines}")
         self.version = version
         self.violations = list(violations)
