@@ -154,13 +154,30 @@ class TestValidate:
         with pytest.raises(events.InvalidEventPayload, match=r"\$\.visits: Not sent to this audience"):
             events.validate("sampling.round.published", district | {"visits": team["visits"]})
 
+    @pytest.mark.parametrize("contract", ALL)
+    def test_the_fast_check_and_the_explaining_one_agree(self, contract: events.EventSchema):
+        fast, slow = (
+            events._fast(contract.type, contract.version),
+            events._validator(contract.type, contract.version),
+        )
+        example = contract.examples[0]
+        cases = [example, example | {"undocumented": 1}]
+        for name, sub in contract.schema["properties"].items():
+            cases.append({k: v for k, v in example.items() if k != name})
+            if sub.get("minLength") and isinstance(example.get(name), str):
+                cases.append(example | {name: ""})
+            if "pattern" in sub and isinstance(example.get(name), str):
+                cases.append(example | {name: example[name] + " !"})
+        for case in cases:
+            assert fast(case) == slow.is_valid(case), case
+
     def test_validators_are_compiled_once(self):
         example = events.schema("rectification.problem.created").examples[0]
         events.validate("rectification.problem.created", example)
-        before = events._validator.cache_info()
+        before = events._fast.cache_info()
         for _ in range(50):
             events.validate("rectification.problem.created", example)
-        after = events._validator.cache_info()
+        after = events._fast.cache_info()
         assert after.misses == before.misses and after.hits >= before.hits + 50
 
     def test_a_test_may_register_a_made_up_type_for_its_duration(self):
