@@ -366,6 +366,9 @@ class TestConcurrentTwins:
             place=city_root(),
             webhook_payload=b"{}",
             fields=service.FieldPaths.of_envelope(["body"]),
+            contract={"title": "t", "body": "b", "recipients": [], "priority": "normal"},
+            version=None,
+            contract_loc=lambda path: ["body", "data", *path],
         )
         sm = notify.app.state.sessionmaker
         async with sm() as first, sm() as second:
