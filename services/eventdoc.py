@@ -154,11 +154,19 @@ def events_md(current: str) -> str:
 
 def envelope_schema(c: events.EventSchema) -> dict[str, Any]:
     """The envelope an outbox sends (and a webhook receives) for one type and version."""
-    return {
+    carries_version = c.schema.get("x-envelope-version", True) is not False
+    out: dict[str, Any] = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "type": "object",
         "description": f"{c.type} v{c.version}: the event envelope.",
-        "required": ["id", "type", "source", "occurred_at", "version", "data"],
+        "required": [
+            "id",
+            "type",
+            "source",
+            "occurred_at",
+            *(["version"] if carries_version else []),
+            "data",
+        ],
         "additionalProperties": False,
         "properties": {
             "id": {
@@ -186,6 +194,9 @@ def envelope_schema(c: events.EventSchema) -> dict[str, Any]:
             "data": {k: v for k, v in c.schema.items() if k not in ("$schema", "$id", "examples")},
         },
     }
+    if not carries_version:
+        del out["properties"]["version"]
+    return out
 
 
 def _message_key(c: events.EventSchema) -> str:
@@ -197,13 +208,14 @@ def asyncapi() -> dict[str, Any]:
     versions = events.all_versions()
     messages: dict[str, Any] = {}
     for c in versions:
-        example = {
+        example: dict[str, Any] = {
             "id": "0b6f3c1e-2a8e-4a43-9d0e-5b1c2f3a4d5e",
             "type": c.type,
             "source": c.producer,
             "occurred_at": "2026-03-02T08:00:00Z",
-            "version": c.version,
         }
+        if c.schema.get("x-envelope-version", True) is not False:
+            example["version"] = c.version
         messages[_message_key(c)] = {
             "name": c.type,
             "title": c.title,

@@ -251,13 +251,16 @@ def from_request(request: NotificationCreate, *, sender: Sender, key: str, body:
     principal = sender.principal
     place = access.request_place(principal, request.data, ["body", "data"])
     nid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"notify:{principal.sub}:{key}"))
-    envelope = {
+    envelope: dict[str, Any] = {
         "id": nid,
         "type": request.event_type,
         "source": principal.sub,
         "occurred_at": sender.now,
         "data": request.data,
     }
+    known = contracts.versions(request.event_type)
+    if known:
+        envelope["version"] = known[-1]  # what webhooks get has the outbox envelope's shape
     return Incoming(
         key=f"{principal.sub}:{key}",
         body=body,
