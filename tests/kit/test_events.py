@@ -209,3 +209,26 @@ class TestVersions:
             assert events.validate("test.v", {"n": 1}, version=1) == 1
             with pytest.raises(events.InvalidEventPayload):
                 events.validate("test.v", {"n": 1})
+
+
+def test_shared_shapes_are_the_same_in_every_schema():
+    """The files are self-contained (no $ref, so docs and AsyncAPI embed them as they are): what several
+    types share (a site, a team, a recipient, a rectification problem's fields) must not drift apart."""
+    catalogue = events.catalogue()
+    seen: dict[str, tuple[str, Any]] = {}
+    for name, contract in catalogue.items():
+        for where, sub in _objects(contract.schema):
+            leaf = where.rsplit(".", 1)[-1]
+            if leaf in ("site", "recipients", "merged_into") or (
+                leaf in ("team", "previous_team") and "properties" in sub
+            ):
+                shape = {k: v for k, v in sub.items() if k != "description"}
+                key = "team" if leaf == "previous_team" else leaf
+                first = seen.setdefault(key, (f"{name} {where}", shape))
+                assert shape == first[1], f"{name} {where} differs from {first[0]}"
+    created = catalogue["rectification.problem.created"].schema
+    for name, contract in catalogue.items():
+        if name.startswith("rectification."):
+            for field, sub in created["properties"].items():
+                assert contract.schema["properties"][field] == sub, (name, field)
+            assert set(created["required"]) <= set(contract.schema["required"]), name
