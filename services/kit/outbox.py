@@ -319,7 +319,8 @@ def envelope(row: Mapping[str, Any], source: str) -> dict[str, Any]:
     """The JSON envelope of one outbox row, as receivers get it.
 
     ``version`` is the version of the event type's schema the data follows (see
-    :func:`services.kit.events.version_of`); it is left out for a type the catalogue lacks.
+    :func:`services.kit.events.version_of`); it is left out for a type the catalogue lacks, and for
+    one whose receiver does not take it yet (``scoring.finding.created``: rectification's /findings).
     """
     out = {
         "id": row["id"],
