@@ -11,6 +11,11 @@ between delivery and marking only means a redelivery, which receivers absorb wit
 :func:`idempotent_replay` / :func:`remember_response`. Outcomes are written with a compare-and-set
 on the attempt number, so a relay whose lease ran out never overwrites a newer outcome.
 
+Every payload is checked against its event type's JSON Schema in the kit's catalogue
+(:mod:`services.kit.events`) when it is enqueued: an unknown type or a payload that breaks its
+schema raises :class:`~services.kit.events.EventContractError` in the producer (a bug, loud in its
+tests), and nothing is written. The envelope names the schema ``version``.
+
 Optional: :func:`enqueue_many` writes several events in one statement; ``RelayConfig.batch_paths``
 sends events for a target in batches (see docs/events.md),
 and :func:`outbox_admin_router` gives any service the dead-letter list a city-wide city admin
@@ -55,6 +60,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.kit import events
 from services.kit.auth import PrincipalDep, allow
 from services.kit.clock import Clock
 from services.kit.db import SessionDep, UtcDateTime
@@ -138,7 +144,11 @@ async def enqueue(
 
     `not_before` holds the event back until then (a message due the evening before a visit): the relay
     does not send it earlier, and until it is sent :func:`discard_pending` can take it back.
+
+    The payload must satisfy its event type's schema (services/kit/events/schemas): else
+    UnknownEventType or InvalidEventPayload (naming each bad field's JSON path) is raised.
     """
+    events.validate(event_type, payload)
     eid = event_id or str(uuid.uuid4())
     await session.execute(
         insert(table).values(
@@ -175,8 +185,11 @@ async def enqueue_many(
     """Add several events in one INSERT inside the caller's transaction; returns their ids in order.
 
     For a change that fans out (one event per recipient or per row of a bulk update): one round trip
-    instead of one per event. Nothing is written when `messages` is empty.
+    instead of one per event. Nothing is written when `messages` is empty, nor when any payload
+    breaks its schema (see :func:`enqueue`).
     """
+    for m in messages:
+        events.validate(m.event_type, m.payload)
     ids = [m.event_id or str(uuid.uuid4()) for m in messages]
     if not ids:
         return ids
@@ -303,14 +316,23 @@ async def claim_due(session: AsyncSession, cfg: RelayConfig, now: datetime) -> l
 
 
 def envelope(row: Mapping[str, Any], source: str) -> dict[str, Any]:
-    """The JSON envelope of one outbox row, as receivers get it."""
-    return {
+    """The JSON envelope of one outbox row, as receivers get it.
+
+    ``version`` is the version of the event type's schema the data follows (see
+    :func:`services.kit.events.version_of`); it is left out for a type the catalogue lacks, and for
+    one whose receiver does not take it yet (``scoring.finding.created``: rectification's /findings).
+    """
+    out = {
         "id": row["id"],
         "type": row["event_type"],
         "source": source,
         "occurred_at": row["created_at"],
         "data": row["payload"],
     }
+    version = events.version_of(row["event_type"], row["payload"])
+    if version is not None:
+        out["version"] = version
+    return out
 
 
 def _envelope(row: Mapping[str, Any], source: str) -> bytes:

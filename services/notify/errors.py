@@ -47,6 +47,16 @@ class UnknownEventType(UnprocessableEntity):
     title = "Unknown event type"
 
 
+class UnknownEventVersion(UnprocessableEntity):
+    slug = "unknown-event-version"
+    title = "Unknown event schema version"
+
+
+class InvalidEventData(UnprocessableEntity):
+    slug = "invalid-event-data"
+    title = "Event data breaks its schema"
+
+
 class UnknownRecipient(UnprocessableEntity):
     slug = "unknown-recipient"
     title = "Unknown recipient"

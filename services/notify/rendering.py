@@ -4,16 +4,38 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
+from datetime import date
 from types import TracebackType
 from typing import Any
 
-from jinja2 import ChainableUndefined, StrictUndefined, TemplateError, TemplateSyntaxError
+from jinja2 import ChainableUndefined, StrictUndefined, TemplateError, TemplateSyntaxError, Undefined
 from jinja2.environment import Template
 from jinja2.sandbox import SandboxedEnvironment
 
-_strict = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+
+def cn_date(value: Any) -> Any:
+    """A Beijing date as events carry it (2026-03-10) as people read it: 3月10日. Anything else as is."""
+    try:
+        day = date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else None
+    except ValueError:
+        day = None
+    return f"{day.month}月{day.day}日" if day else value
+
+
+FILTERS: dict[str, Any] = {"cn_date": cn_date}
+"""Filters every template may use (built-in and saved)."""
+
+
+def environment(undefined: type[Undefined]) -> SandboxedEnvironment:
+    """A sandboxed environment with notify's filters."""
+    env = SandboxedEnvironment(undefined=undefined, autoescape=False)
+    env.filters.update(FILTERS)
+    return env
+
+
+_strict = environment(StrictUndefined)
 # Built-in templates must survive senders that leave optional fields out.
-_lenient = SandboxedEnvironment(undefined=ChainableUndefined, autoescape=False)
+_lenient = environment(ChainableUndefined)
 
 
 class TemplateProblem(Exception):

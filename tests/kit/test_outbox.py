@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -17,6 +18,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from services.kit import events as catalogue
 from services.kit import outbox
 from services.kit.app import health_router
 from services.kit.auth import current_principal
@@ -31,6 +33,19 @@ events = outbox.outbox_table(metadata)
 keys = outbox.idempotency_table(metadata)
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+
+COUNTED = "test.counted"
+"""A made-up event type these tests enqueue (any JSON object is a valid payload of it)."""
+MADE_UP = (COUNTED, "a", "b", "x", "y", "visit")
+
+
+@pytest.fixture(autouse=True)
+def made_up_event_types() -> Iterator[None]:
+    """The outbox checks every payload against the catalogue: these tests' types are added for them."""
+    with ExitStack() as stack:
+        for t in MADE_UP:
+            stack.enter_context(catalogue.registered(t, catalogue.ANY_OBJECT))
+        yield
 
 
 class Receiver:
@@ -79,7 +94,7 @@ async def add_events(db: SimpleNamespace, n: int, *, now: datetime = T0, target:
             await outbox.enqueue(
                 s,
                 events,
-                event_type="scoring.sheet.locked",
+                event_type=COUNTED,
                 target=target,
                 path="/events",
                 payload={"n": i},
@@ -137,7 +152,7 @@ class TestEnqueue:
         await outbox.relay_once(relay_app(db.sessionmaker, FrozenClock(T0), receiver), cfg())
         assert receiver.keys == [eid]
         env = receiver.received[0]
-        assert env["id"] == eid and env["type"] == "scoring.sheet.locked" and env["source"] == "scoring"
+        assert env["id"] == eid and env["type"] == COUNTED and env["source"] == "scoring"
         assert env["data"] == {"n": 0}
         assert env["occurred_at"].startswith("2026-03-02T08:00:00")
 
@@ -425,7 +440,7 @@ def problem_422(detail: str) -> Callable[[httpx.Request], httpx.Response]:
     return answer
 
 
-def dead_letters_counted(event_type: str = "scoring.sheet.locked", service: str = "scoring") -> float:
+def dead_letters_counted(event_type: str = COUNTED, service: str = "scoring") -> float:
     return (
         REGISTRY.get_sample_value("outbox_dead_letters_total", {"service": service, "event_type": event_type})
         or 0.0
@@ -452,7 +467,7 @@ class TestDeadLetters:
             line for line in recorded.lines if line[1] == "outbox event dead-lettered"
         ]
         assert level == "error"
-        assert fields["service"] == "scoring" and fields["event_type"] == "scoring.sheet.locked"
+        assert fields["service"] == "scoring" and fields["event_type"] == COUNTED
         assert fields["event_id"] == eid
         assert fields["receiver_status"] == 422
         assert fields["receiver_detail"] == "Unknown recipient u-nobody"
@@ -603,12 +618,12 @@ class TestAdminRouter:
         page = r.json()
         assert page["total"] == 2 and {e["id"] for e in page["items"]} == set(ids)
         item = page["items"][0]
-        assert item["status"] == "failed" and item["event_type"] == "scoring.sheet.locked"
+        assert item["status"] == "failed" and item["event_type"] == COUNTED
         assert item["payload"] in ({"n": 0}, {"n": 1})
         assert item["receiver_problem"]["status"] == 422
         assert item["receiver_problem"]["detail"] == "Unknown recipient u-nobody"
         body = (await admin("GET", "/metrics")).text
-        assert 'outbox_dead_letters_total{event_type="scoring.sheet.locked",service="scoring"}' in body
+        assert 'outbox_dead_letters_total{event_type="test.counted",service="scoring"}' in body
 
     async def test_redrive_puts_a_dead_letter_back_with_its_attempts_reset_and_logs_it(
         self, admin, db, monkeypatch
@@ -626,7 +641,7 @@ class TestAdminRouter:
         assert level == "warning"
         assert fields == {
             "service": "scoring",
-            "event_type": "scoring.sheet.locked",
+            "event_type": COUNTED,
             "event_id": ids[0],
             "by": "tester",
         }
@@ -711,3 +726,78 @@ class TestBatchedRelay:
         app.state.http = httpx.AsyncClient(transport=httpx.MockTransport(down))
         await outbox.relay_once(app, cfg(batch_paths={("notify", "/events"): "/events/batch"}))
         assert {r["status"] for r in (await rows(db)).values()} == {"pending"}
+
+
+class TestContract:
+    """Every payload is checked against its event type's schema when it is enqueued (the kit's catalogue)."""
+
+    async def test_a_payload_that_breaks_its_schema_fails_the_producer_and_writes_nothing(self, db):
+        good = catalogue.schema("sampling.visit.upcoming").examples[0]
+        bad = {**good, "visits": [{**good["visits"][0], "site": {**good["visits"][0]["site"], "name": ""}}]}
+        async with db.sessionmaker() as s, s.begin():
+            with pytest.raises(catalogue.InvalidEventPayload, match=r"\$\.visits\[0\]\.site\.name"):
+                await outbox.enqueue(
+                    s,
+                    events,
+                    event_type="sampling.visit.upcoming",
+                    target="notify",
+                    path="/events",
+                    payload=bad,
+                    now=T0,
+                )
+            with pytest.raises(catalogue.InvalidEventPayload, match=r"\$\.link: required"):
+                await outbox.enqueue_many(
+                    s,
+                    events,
+                    [
+                        outbox.OutboxMessage("sampling.visit.upcoming", "notify", "/events", good),
+                        outbox.OutboxMessage(
+                            "sampling.visit.upcoming",
+                            "notify",
+                            "/events",
+                            {k: v for k, v in good.items() if k != "link"},
+                        ),
+                    ],
+                    now=T0,
+                )
+        assert await rows(db) == {}
+
+    async def test_an_unknown_event_type_fails_the_producer(self, db):
+        async with db.sessionmaker() as s, s.begin():
+            with pytest.raises(catalogue.UnknownEventType, match=r"no\.such\.type"):
+                await outbox.enqueue(
+                    s, events, event_type="no.such.type", target="notify", path="/events", payload={}, now=T0
+                )
+
+    async def test_an_undocumented_field_fails_the_producer(self, db):
+        good = catalogue.schema("notify.message").examples[0]
+        async with db.sessionmaker() as s, s.begin():
+            with pytest.raises(
+                catalogue.InvalidEventPayload, match=r"\$\.secret: not in the event type's schema"
+            ):
+                await outbox.enqueue(
+                    s,
+                    events,
+                    event_type="notify.message",
+                    target="notify",
+                    path="/events",
+                    payload={**good, "secret": 1},
+                    now=T0,
+                )
+
+    async def test_the_envelope_names_the_schema_version(self, db):
+        payload = catalogue.schema("sampling.visit.upcoming").examples[0]
+        async with db.sessionmaker() as s, s.begin():
+            eid = await outbox.enqueue(
+                s,
+                events,
+                event_type="sampling.visit.upcoming",
+                target="notify",
+                path="/events",
+                payload=payload,
+                now=T0,
+            )
+        receiver = Receiver()
+        await outbox.relay_once(relay_app(db.sessionmaker, FrozenClock(T0), receiver), cfg())
+        [env] = receiver.received
+        assert env["id"] == eid and env["version"] == 1 and env["data"] == payload

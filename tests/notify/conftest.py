@@ -13,6 +13,7 @@ from services.kit.clock import FrozenClock
 from services.kit.testing import ManagedProcess, SignedHeaders, free_port, running_app
 from services.notify.config import Settings
 from services.notify.delivery import close_clients, deliver_once
+from services.notify.events import CATALOG
 from services.notify.main import build_app
 from services.notify.signing import new_secret
 
@@ -87,6 +88,22 @@ async def receiver() -> AsyncIterator[Receiver]:
         r.proc.stop()
 
 
+def complete(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    """`data` filled up to a valid payload of its type (the schema's first example, nobody as recipient).
+
+    Notify refuses an event whose data breaks its type's schema; a test names only the fields it is
+    about. A field given as ``MISSING`` is left out; unknown types pass as given.
+    """
+    if event_type not in CATALOG:
+        return data
+    base = {**CATALOG[event_type].sample, "priority": "normal", "recipients": []}
+    return {k: v for k, v in (base | data).items() if v is not MISSING}
+
+
+MISSING: Any = object()
+"""A field :func:`complete` leaves out of an event's data."""
+
+
 class Harness:
     def __init__(self, app: Any, client: httpx.AsyncClient, clock: FrozenClock) -> None:
         self.app = app
@@ -122,7 +139,7 @@ class Harness:
             "type": event_type,
             "source": "rectification",
             "occurred_at": self.clock.now().isoformat(),
-            "data": data,
+            "data": complete(event_type, data),
         }
         return await self.client.post(
             "/events", json=env, headers={**SYSTEM, "Idempotency-Key": key or event_id}

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from pydantic_settings import SettingsConfigDict
 from sqlalchemy import func, select
 
-from services.kit import outbox
+from services.kit import events, outbox
 from services.kit.app import create_app
 from services.kit.auth import allow
 from services.kit.db import SessionDep, service_metadata
@@ -61,6 +61,7 @@ async def send_burst(burst: Burst, session: SessionDep, clock: ClockDep) -> dict
                 target="notify",
                 path="/events",
                 payload={
+                    **events.schema(burst.event_type).examples[0],
                     "recipients": [],
                     "priority": "normal",
                     "title": f"问题 {burst.prefix}-{i}",

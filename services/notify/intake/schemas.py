@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 from pydantic.config import JsonDict
 
+from services.kit.events import schema
 from services.kit.orgunit import OrgUnit
 from services.kit.schema import OutputModel
 from services.kit.text import InputModel, check_value
@@ -90,14 +91,8 @@ _ENVELOPE_EXAMPLE: JsonDict = {
     "type": "rectification.problem.assigned",
     "source": "rectification",
     "occurred_at": "2026-03-02T08:00:00Z",
-    "data": {
-        "recipients": [{"kind": "person", "user_id": "u-li-na"}],
-        "priority": "normal",
-        "title": "党员活动室台账记录不完整",
-        "deadline": "2026-04-30",
-        "org_unit": "ningbo/yinzhou/dongwu/tiantong",
-        "district": "yinzhou",
-    },
+    "version": 1,
+    "data": cast(JsonDict, schema("rectification.problem.assigned").examples[0]),
 }
 
 
@@ -114,8 +109,10 @@ class EventEnvelope(InputModel):
     """The service that sent it."""
     occurred_at: datetime
     """When it happened."""
+    version: int | None = Field(default=None, ge=1, le=1000)
+    """The version of the event type's schema `data` follows (see GET /event-types); none: the newest."""
     data: EventData
-    """Recipients, priority, and the fields the templates use."""
+    """Recipients, priority, and the fields the templates use (exactly what the type's schema describes)."""
 
 
 class EventBatch(BaseModel):

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query
 from services.kit.auth import PrincipalDep, allow
 from services.kit.db import SessionDep
 from services.kit.deps import ClockDep
+from services.kit.openapi import errors
 from services.kit.pagination import Page
 from services.notify.deps import SettingsDep
 from services.notify.enums import MessageChannel
@@ -25,8 +26,14 @@ ChannelPath = Annotated[MessageChannel, Path(description="The channel the templa
 
 @router.get("/event-types", response_model=Page[EventTypeRead])
 async def list_event_types() -> Page[EventTypeRead]:
-    """List the event types notify understands, with the sample payload templates are checked against."""
-    return Page.whole([EventTypeRead.model_validate(e) for e in service.event_types()])
+    """List the event types notify understands: each one's JSON Schema and version, and its sample payload."""
+    return Page.whole([EventTypeRead.of(e) for e in service.event_types()])
+
+
+@router.get("/event-types/{event_type}", response_model=EventTypeRead, responses=errors(404))
+async def read_event_type(event_type: EventTypePath) -> EventTypeRead:
+    """Read one event type: its JSON Schema (newest version), the versions accepted, and its samples."""
+    return EventTypeRead.of(service.event_type(event_type))
 
 
 @router.get("/templates", response_model=Page[TemplateRead], **allow(*ADMIN))

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 from pydantic import ConfigDict, Field, JsonValue
+from pydantic.config import JsonDict
 
+from services.kit.events import schema, versions
 from services.kit.schema import OutputModel
 from services.kit.text import InputModel
 from services.notify.enums import MessageChannel
-from services.notify.events import EventTypeName
+from services.notify.events import MESSAGE, EventType, EventTypeName
 
 
 class TemplateUpdate(InputModel):
@@ -81,16 +84,24 @@ class TemplateRead(OutputModel):
     preview: TemplatePreview | None = Field(None, description="The sample payload rendered (on save).")
 
 
+_MESSAGE_SCHEMA = schema(MESSAGE)
+
+
 class EventTypeRead(OutputModel):
-    """An event type notify understands."""
+    """An event type notify understands: its schema (newest version) and a sample payload."""
 
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
                 {
-                    "type": "scoring.results.published",
-                    "title": "督查结果已发布",
-                    "sample": {"round_code": "2026Q1", "org_unit": "ningbo", "district": None},
+                    "type": MESSAGE.value,
+                    "title": _MESSAGE_SCHEMA.title,
+                    "description": _MESSAGE_SCHEMA.description,
+                    "version": _MESSAGE_SCHEMA.version,
+                    "versions": [1],
+                    "data_schema": cast(JsonDict, _MESSAGE_SCHEMA.schema),
+                    "sample": {"title": "关于开展季度督查的通知", "body": "请各单位做好迎检准备。"},
+                    "samples": [{"title": "关于开展季度督查的通知", "body": "请各单位做好迎检准备。"}],
                 }
             ]
         }
@@ -100,5 +111,29 @@ class EventTypeRead(OutputModel):
     """The event type (its name in events and templates)."""
     title: str
     """What it means, in Chinese."""
+    description: str
+    """Who sends it, when, and who hears it."""
+    version: int
+    """The newest version of its schema (what `data_schema` is; events name theirs in `version`)."""
+    versions: list[int]
+    """Every version of its schema notify accepts, oldest first."""
+    data_schema: dict[str, JsonValue]
+    """The JSON Schema (draft 2020-12) an event's `data` must satisfy (recipients and priority included)."""
     sample: dict[str, JsonValue]
-    """A sample `data` payload: templates are checked against it."""
+    """A sample `data` payload less recipients and priority: templates are checked against it."""
+    samples: list[dict[str, JsonValue]]
+    """Every sample (one per audience where the type has several): saved templates must render each."""
+
+    @classmethod
+    def of(cls, event_type: EventType) -> EventTypeRead:
+        contract = event_type.contract
+        return cls(
+            type=EventTypeName(event_type.type),
+            title=contract.title,
+            description=contract.description,
+            version=contract.version,
+            versions=versions(event_type.type),
+            data_schema=cast(dict[str, JsonValue], dict(contract.schema)),
+            sample=cast(dict[str, JsonValue], event_type.sample),
+            samples=cast(list[dict[str, JsonValue]], event_type.samples),
+        )

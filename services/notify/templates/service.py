@@ -47,6 +47,12 @@ def event_types() -> list[EventType]:
     return list(CATALOG.values())
 
 
+def event_type(name: str) -> EventType:
+    """One event type notify understands; 404 otherwise."""
+    check_event_type(name)
+    return CATALOG[name]
+
+
 def check_event_type(event_type: str) -> None:
     """404 unless notify knows `event_type`."""
     if event_type not in CATALOG:
@@ -107,8 +113,8 @@ def render_message(
 def validate_template(
     *, event_type: str, channel: str, subject: str | None, body: str, settings: Settings
 ) -> dict[str, str | None]:
-    """Render a candidate template against the event's sample payload; 422 with the line when it fails."""
-    spec = CATALOG[event_type]
+    """Render a candidate template against every sample payload of the event type (one per audience);
+    422 with the line when it fails. The preview is the first sample's."""
     sample_person = Person(
         user_id="u-sample",
         name="张三",
@@ -116,13 +122,29 @@ def validate_template(
         created_at=datetime.min,
         updated_at=datetime.min,
     )
-    ctx = template_context(
-        data=spec.sample,
-        event_type=event_type,
-        event_id="sample",
-        occurred_at=datetime(2026, 3, 2),
-        person=sample_person,
-    )
+    preview: dict[str, str | None] | None = None
+    for sample in CATALOG[event_type].samples:
+        ctx = template_context(
+            data=sample,
+            event_type=event_type,
+            event_id="sample",
+            occurred_at=datetime(2026, 3, 2),
+            person=sample_person,
+        )
+        out = _render_sample(channel, subject, body, ctx, settings, event_type)
+        preview = preview or out
+    assert preview is not None
+    return preview
+
+
+def _render_sample(
+    channel: str,
+    subject: str | None,
+    body: str,
+    ctx: dict[str, Any],
+    settings: Settings,
+    event_type: str,
+) -> dict[str, str | None]:
     errors = []
     out: dict[str, str | None] = {"subject": None, "body": ""}
     for field, source in (("subject", subject), ("body", body)):

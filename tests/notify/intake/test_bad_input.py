@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.notify.conftest import ADMIN, SYSTEM
+from tests.notify.conftest import ADMIN, SYSTEM, complete
 
 HUGE = 2**63  # one past BIGINT
 
@@ -48,7 +48,10 @@ class TestNotificationBody:
             "type": "rectification.problem.assigned",
             "source": "rectification",
             "occurred_at": notify.clock.now().isoformat(),
-            "data": {"recipients": [{"kind": "person", "user_id": "u-a"}], "title": "x\x00"},
+            "data": complete(
+                "rectification.problem.assigned",
+                {"recipients": [{"kind": "person", "user_id": "u-a"}], "title": "x\x00"},
+            ),
         }
         single = await notify.client.post("/events", json=env, headers={**SYSTEM, "Idempotency-Key": "ctl"})
         assert single.status_code == 422

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
-from tests.notify.conftest import ADMIN, SYSTEM, Caller
+from services.notify.events import CATALOG
+from tests.notify.conftest import ADMIN, MISSING, SYSTEM, Caller, complete
 
 
 async def _count_deliveries(notify) -> int:
@@ -124,7 +126,9 @@ class TestReceiveEvent:
             "type": "rectification.problem.overdue",
             "source": "rectification",
             "occurred_at": notify.clock.now().isoformat(),
-            "data": {"recipients": [{"kind": "person", "user_id": "u-a"}]},
+            "data": complete(
+                "rectification.problem.overdue", {"recipients": [{"kind": "person", "user_id": "u-a"}]}
+            ),
         }
         body = env if path == "/events" else {"events": [env]}
         r = await notify.client.post(path, json=body, headers={**caller, "Idempotency-Key": "forged"})
@@ -168,18 +172,25 @@ class TestBadInput:
         assert r.status_code == 202
 
     async def test_missing_template_variable_is_refused_with_the_template_line(self, notify):
+        # The schema lets `responsible_person` be null (nobody assigned yet); a saved template that
+        # prints it unguarded does not render such an event.
         await notify.person("u-a")
         saved = await notify.client.put(
             "/templates/rectification.problem.assigned/inbox",
-            json={"subject": "整改：{{ title }}", "body": "地点：{{ site.name }}\n期限：{{ deadline }}"},
+            json={
+                "subject": "整改：{{ title }}",
+                "body": "负责人：{{ responsible_person.name }}\n期限：{{ deadline }}",
+            },
             headers=ADMIN,
         )
         assert saved.status_code == 201, saved.text
-        r = await notify.event("b3", recipients=[{"kind": "person", "user_id": "u-a"}], title="缺少地点")
+        r = await notify.event(
+            "b3", recipients=[{"kind": "person", "user_id": "u-a"}], responsible_person=None
+        )
         assert r.status_code == 422
         body = r.json()
         assert body["type"] == "/problems/template-error"
-        assert "site" in body["detail"] and "line 1" in body["detail"]
+        assert "name" in body["detail"] and "line 1" in body["detail"]
         assert body["template"] == {
             "event_type": "rectification.problem.assigned",
             "channel": "inbox",
@@ -263,7 +274,7 @@ class TestReceiveEventBatch:
             "type": event_type,
             "source": "rectification",
             "occurred_at": notify.clock.now().isoformat(),
-            "data": data,
+            "data": complete(event_type, data),
         }
 
     async def test_each_event_is_accepted_or_refused_on_its_own(self, notify):
@@ -355,6 +366,9 @@ class TestConcurrentTwins:
             place=city_root(),
             webhook_payload=b"{}",
             fields=service.FieldPaths.of_envelope(["body"]),
+            contract={"title": "t", "body": "b", "recipients": [], "priority": "normal"},
+            version=None,
+            contract_loc=lambda path: ["body", "data", *path],
         )
         sm = notify.app.state.sessionmaker
         async with sm() as first, sm() as second:
@@ -369,3 +383,88 @@ class TestConcurrentTwins:
             await second.rollback()
         async with sm() as third:
             assert await service.accept(third, sender, incoming) == (202, plan_a.answer)
+
+
+class TestSchema:
+    """Every event's data is checked against its type's JSON Schema (services/kit/events/schemas)."""
+
+    async def test_a_field_that_breaks_the_schema_is_named_by_its_path_and_nothing_is_queued(self, notify):
+        await notify.person("u-a")
+        sample = CATALOG["rectification.problem.merged"].sample
+        r = await notify.event(
+            "s1",
+            "rectification.problem.merged",
+            recipients=[{"kind": "person", "user_id": "u-a"}],
+            merged_into={**sample["merged_into"], "title": ""},
+            site={k: v for k, v in sample["site"].items() if k != "name"},
+        )
+        assert r.status_code == 422, r.text
+        body = r.json()
+        assert body["type"] == "/problems/invalid-event-data"
+        assert body["event_type"] == "rectification.problem.merged" and body["schema_version"] == 1
+        locs = {tuple(e["loc"]) for e in body["errors"]}
+        assert locs == {("body", "data", "merged_into", "title"), ("body", "data", "site", "name")}
+        assert "$.merged_into.title" in body["detail"]
+        assert await _count_deliveries(notify) == 0
+
+    async def test_an_undocumented_field_or_a_missing_one_is_refused(self, notify):
+        await notify.person("u-a")
+        to_a = [{"kind": "person", "user_id": "u-a"}]
+        extra = await notify.event("s2", recipients=to_a, secret="x")
+        assert extra.status_code == 422
+        assert extra.json()["errors"][0]["loc"] == ["body", "data", "secret"]
+        missing = await notify.event("s3", recipients=to_a, deadline=MISSING)
+        assert missing.status_code == 422
+        assert missing.json()["errors"] == [
+            {"loc": ["body", "data", "deadline"], "msg": "required", "type": "schema"}
+        ]
+
+    async def test_a_version_notify_does_not_know_is_refused_and_a_known_one_accepted(self, notify):
+        await notify.person("u-a")
+        data = complete(
+            "rectification.problem.created", {"recipients": [{"kind": "person", "user_id": "u-a"}]}
+        )
+
+        def env(event_id: str, version: int) -> dict[str, Any]:
+            return {
+                "id": event_id,
+                "type": "rectification.problem.created",
+                "source": "rectification",
+                "occurred_at": notify.clock.now().isoformat(),
+                "version": version,
+                "data": data,
+            }
+
+        r = await notify.client.post(
+            "/events", json=env("v9", 9), headers={**SYSTEM, "Idempotency-Key": "v9"}
+        )
+        assert r.status_code == 422
+        assert r.json()["type"] == "/problems/unknown-event-version"
+        assert r.json()["errors"][0]["loc"] == ["body", "version"]
+        batch = await notify.client.post(
+            "/events/batch", json={"events": [env("v9b", 9), env("v1", 1)]}, headers=SYSTEM
+        )
+        assert [(x["id"], x["status"]) for x in batch.json()["results"]] == [("v9b", 422), ("v1", 202)]
+        assert batch.json()["results"][0]["body"]["errors"][0]["loc"] == ["body", "events", 0, "version"]
+
+    async def test_a_notification_request_is_checked_too_with_its_own_recipients(self, notify):
+        await notify.person("u-a")
+        r = await notify.client.post(
+            "/notifications",
+            json={
+                "data": {"title": "通知", "body": ""},
+                "recipients": [{"kind": "person", "user_id": "u-a"}],
+            },
+            headers={**ADMIN, "Idempotency-Key": "n1"},
+        )
+        assert r.status_code == 422
+        assert r.json()["errors"][0]["loc"] == ["body", "data", "body"]
+        ok = await notify.client.post(
+            "/notifications",
+            json={
+                "data": {"title": "通知", "body": "请做好准备。"},
+                "recipients": [{"kind": "person", "user_id": "u-a"}],
+            },
+            headers={**ADMIN, "Idempotency-Key": "n2"},
+        )
+        assert ok.status_code == 202, ok.text

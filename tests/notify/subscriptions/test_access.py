@@ -34,7 +34,7 @@ class TestWebhookSubscriptions:
         hs = await city.event("hs", "rectification.problem.created", org_unit="ningbo/haishu/x")
         yzr = await city.event("yz", "rectification.problem.created", org_unit="ningbo/yinzhou/dongwu")
         city_event = await city.event("ct", "sampling.round.published", org_unit="ningbo")
-        no_place = await city.event("np", "rectification.problem.created")
+        no_place = await city.event("np", "notify.message")  # no org_unit: the whole city
         assert hs.json()["deliveries"]["webhook"] == 1
         assert yzr.json()["deliveries"]["webhook"] == 2
         assert city_event.json()["deliveries"]["webhook"] == 1

@@ -1,9 +1,11 @@
-"""Every built-in template of every channel renders against each producer's real payload.
+"""Every event is a contract: producers' real payloads and every schema example satisfy the kit's
+catalogue (services/kit/events/schemas), and every built-in template of every channel renders each.
 
 The payloads are built by the producers' own code (rectification's, scoring's and sampling's
-`events.py`, from real model rows), rendered strictly: a field a template uses that is missing,
-None or empty fails, so no message reads 「请于 期限 前完成整改」 again. Notify's sample payloads keep
-the shape of the real ones (the same keys, nested included).
+`events.py`, from real model rows), validated against their type's JSON Schema, and rendered strictly:
+a field a template uses that is missing, None or empty fails, so no message reads 「请于 期限 前完成整改」
+again. Notify's sample payloads (the schemas' examples) keep the shape of the real ones (the same keys,
+nested included).
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import pytest
 from jinja2 import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
+from services.kit import events as contracts
 from services.notify.events import CATALOG, CHANNELS, MESSAGE
+from services.notify.rendering import FILTERS
 from services.rectification import events as rect_events
 from services.rectification.models import Problem
 from services.sampling import events as sampling_events
@@ -211,6 +215,7 @@ def sampling_payloads() -> list[tuple[str, dict[str, Any]]]:
         visit_from=date(2026, 3, 10),
         visit_to=date(2026, 3, 12),
         change_reason="回避",
+        visit_on=date(2026, 3, 10),  # a field from h/visits (ignored by the model until then)
     )
     return [
         (sampling_events.PUBLISHED, sampling_events.published_to_team(rnd, team, [visit])),
@@ -236,6 +241,7 @@ def _filled(value: Any) -> Any:
 
 
 _checked = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, finalize=_filled)
+_checked.filters.update(FILTERS)
 
 
 def shape(value: Any) -> Any:
@@ -257,6 +263,45 @@ def _context(data: dict[str, Any]) -> dict[str, Any]:
 
 
 CASES = [pytest.param(t, d, id=f"{t}#{i}") for i, (t, d) in enumerate(real_payloads())]
+SAMPLES = [
+    pytest.param(s.type, example, id=f"{s.type}.v{s.version}#example{i}")
+    for s in contracts.all_versions()
+    if s.type in CATALOG
+    for i, example in enumerate(s.examples)
+]
+# Event types whose producer's payload builder arrives with another branch of issue 11: until their
+# real payload is added to real_payloads() above, their templates are checked against the schema's
+# examples only (SAMPLES).
+PRODUCED_ELSEWHERE = {
+    "sampling.visit.upcoming": "h/visits (sampling's events.py)",
+    "rectification.problem.withdrawn": "h/rect (rectification's events.py)",
+    "rectification.problem.merged": "h/rect (rectification's events.py)",
+}
+
+
+@pytest.mark.parametrize(("event_type", "data"), CASES)
+def test_every_real_payload_satisfies_its_schema(event_type: str, data: dict[str, Any]):
+    contracts.validate(event_type, data)
+
+
+@pytest.mark.parametrize(("event_type", "data"), SAMPLES)
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_every_builtin_template_renders_every_schema_example(
+    event_type: str, data: dict[str, Any], channel: str
+):
+    subject, body = CATALOG[event_type].default_template(channel)
+    ctx = _context(data)
+    for source in (subject, body):
+        if source:
+            text = _checked.from_string(source).render(ctx)
+            assert text.strip() and "None" not in text, text
+
+
+def test_notify_understands_every_notify_bound_type_of_the_catalogue_and_no_other():
+    bound = {t for t, s in contracts.catalogue().items() if s.target == "notify"}
+    assert set(CATALOG) == bound
+    for spec in CATALOG.values():
+        assert spec.sample == {k: v for k, v in spec.contract.examples[0].items() if k not in ENVELOPE_FIELDS}
 
 
 @pytest.mark.parametrize(("event_type", "data"), CASES)
@@ -273,12 +318,17 @@ def test_every_builtin_template_renders_every_real_payload(
 
 
 def test_every_rectification_message_says_what_and_where_and_when():
-    for event_type, data in rectification_payloads():
+    examples = [(t, e) for t in PRODUCED_ELSEWHERE if t.startswith("rectification.") for e in _examples(t)]
+    for event_type, data in [*rectification_payloads(), *examples]:
         _, body = CATALOG[event_type].default_template("inbox")
         text = _checked.from_string(body).render(_context(data))
         assert data["title"] in text and data["site"]["name"] in text, (event_type, text)
         assert data["link"] in text, (event_type, text)
         assert local_date_like(data["deadline"]) and local_date_like(data.get("due_on", data["deadline"]))
+
+
+def _examples(event_type: str) -> list[dict[str, Any]]:
+    return contracts.schema(event_type).examples
 
 
 def local_date_like(value: str) -> bool:
@@ -305,11 +355,83 @@ def test_milestone_reminder_reads_in_chinese_with_its_beijing_date():
 
 def test_every_producer_type_is_in_the_catalogue_and_every_catalogue_type_has_a_producer():
     produced = {t for t, _ in real_payloads()}
-    assert produced == set(CATALOG) - {MESSAGE}
-    assert set(rect_events.EventType) <= produced
+    assert produced <= set(CATALOG) - {MESSAGE}
+    assert set(rect_events.EventType) <= produced | set(PRODUCED_ELSEWHERE)
+    missing = set(CATALOG) - {MESSAGE} - produced
+    assert missing <= set(PRODUCED_ELSEWHERE), missing
+    if missing:
+        pytest.xfail(f"no real payload yet for {sorted(missing)}: add their builders to real_payloads()")
 
 
-@pytest.mark.parametrize("event_type", sorted(set(CATALOG) - {MESSAGE}))
+@pytest.mark.parametrize("event_type", sorted(set(CATALOG) - {MESSAGE} - set(PRODUCED_ELSEWHERE)))
 def test_notify_samples_have_the_shape_of_a_real_payload(event_type: str):
     real = [shape(d) for t, d in real_payloads() if t == event_type]
-    assert shape(CATALOG[event_type].sample) in real
+    for sample in CATALOG[event_type].samples:
+        assert shape(sample) in real
+
+
+def _inbox(event_type: str, data: dict[str, Any], channel: str = "inbox") -> tuple[str | None, str]:
+    subject, body = CATALOG[event_type].default_template(channel)
+    ctx = _context(data)
+    return (_checked.from_string(subject).render(ctx) if subject else None), _checked.from_string(
+        body
+    ).render(ctx)
+
+
+def _example(event_type: str, index: int = 0) -> dict[str, Any]:
+    return contracts.schema(event_type).examples[index]
+
+
+def test_the_evening_before_a_visit_the_team_reads_the_day_and_every_site():
+    title, body = _inbox("sampling.visit.upcoming", _example("sampling.visit.upcoming"))
+    assert title == "明日（3月10日）督查安排：第三督查组"
+    assert body == (
+        "明日（3月10日）督查安排：第三督查组走访 东吴镇天童村、东吴镇勤勇村（回头看），共 2 个点位"
+        "（2026年第一季度基层党建专项督查）。日程：http://127.0.0.1:8000/api/v1/sampling/teams/3/calendar"
+    )
+    _, sms = _inbox("sampling.visit.upcoming", _example("sampling.visit.upcoming"), "sms")
+    assert (
+        sms == "【党建督查】明日（3月10日）第三督查组走访东吴镇天童村、东吴镇勤勇村（回头看），请做好准备。"
+    )
+
+
+@pytest.mark.parametrize("channel", ["inbox", "email"])
+def test_a_published_round_lists_every_visit_of_the_team_with_its_day(channel: str):
+    _, body = _inbox("sampling.round.published", _example("sampling.round.published", 1), channel)
+    assert body == (
+        "2026年第一季度基层党建专项督查（2026Q1）已发布，第三督查组共 2 个走访点："
+        "3月10日 东吴镇天童村；3月11日 东吴镇勤勇村（回头看）。请按日程做好走访准备。"
+    )
+    _, district = _inbox("sampling.round.published", _example("sampling.round.published", 0), channel)
+    assert "督查时间 2026-03-10 至 2026-03-20" in district and "东吴镇" not in district
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_an_overdue_verification_asks_the_verifiers_to_verify(channel: str):
+    verification = _example("rectification.problem.overdue", 1)
+    assert verification["milestone"] == "verification"
+    subject, body = _inbox("rectification.problem.overdue", verification, channel)
+    assert "请尽快核查验收" in body and "督促" not in body, body
+    assert subject is None or subject.startswith("验收逾期")
+    _, completion = _inbox(
+        "rectification.problem.overdue", _example("rectification.problem.overdue", 0), channel
+    )
+    assert "督促" in completion and "核查验收" not in completion
+
+
+def test_a_withdrawn_problem_says_so_and_why():
+    title, body = _inbox("rectification.problem.withdrawn", _example("rectification.problem.withdrawn"))
+    assert title == "问题已撤销：党员活动室台账记录不完整"
+    assert body == (
+        "东吴镇天童村 的问题“党员活动室台账记录不完整”已撤销，无需继续整改。原因：与第102号问题重复录入。"
+        "详情：http://127.0.0.1:8000/api/v1/rectification/problems/101"
+    )
+
+
+def test_a_merged_problem_says_where_it_went():
+    _, body = _inbox("rectification.problem.merged", _example("rectification.problem.merged"))
+    assert body == (
+        "东吴镇天童村 的问题“党员活动室台账记录不完整”已并入问题“三会一课记录不规范”，请按合并后的问题继续整改。"
+        "原因：同一点位同一问题重复发现。合并后的问题：http://127.0.0.1:8000/api/v1/rectification/problems/102"
+        "（原问题：http://127.0.0.1:8000/api/v1/rectification/problems/101）"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.kit.testing import principal_headers
+from services.notify.events import CATALOG
 from tests.notify.conftest import ADMIN
 
 URL = "/templates/rectification.problem.overdue"
@@ -52,7 +53,7 @@ class TestSaveTemplate:
             "t1",
             "rectification.problem.overdue",
             recipients=[{"kind": "person", "user_id": "u-a"}],
-            site={"name": "天童村"},
+            site=CATALOG["rectification.problem.overdue"].sample["site"] | {"name": "天童村"},
             title="台账不全",
             days_overdue=5,
         )
@@ -101,3 +102,52 @@ class TestSaveTemplate:
             f"{URL}/inbox", json={"subject": "x", "body": "{{ title.__class__.__mro__ }}"}, headers=ADMIN
         )
         assert r.status_code == 422
+
+
+class TestEventTypes:
+    """GET /event-types and /event-types/{type}: each type's JSON Schema and version, from the kit's catalogue."""
+
+    async def test_the_list_gives_every_types_schema_and_version(self, notify):
+        r = await notify.client.get("/event-types", headers=ADMIN)
+        assert r.status_code == 200, r.text
+        page = r.json()
+        assert set(page) == {"items", "total", "limit", "offset"} and page["total"] == len(CATALOG)
+        by_type = {e["type"]: e for e in page["items"]}
+        upcoming = by_type["sampling.visit.upcoming"]
+        assert upcoming["version"] == 1 and upcoming["versions"] == [1]
+        assert upcoming["title"] == "明日督查安排"
+        assert upcoming["data_schema"]["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+        assert upcoming["data_schema"]["additionalProperties"] is False
+        assert "recipients" not in upcoming["sample"] and upcoming["sample"]["visit_on"] == "2026-03-10"
+
+    async def test_one_type_is_read_with_every_audiences_sample(self, notify):
+        r = await notify.client.get("/event-types/sampling.round.published", headers=ADMIN)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert [s["audience"] for s in body["samples"]] == ["district", "team"]
+        assert body["sample"] == body["samples"][0]
+        assert "visit_on" in body["data_schema"]["properties"]["visits"]["items"]["required"]
+
+    async def test_an_unknown_type_is_404(self, notify):
+        r = await notify.client.get("/event-types/no.such.type", headers=ADMIN)
+        assert r.status_code == 404
+        assert r.json()["type"] == "/problems/event-type-not-found"
+
+    async def test_a_saved_template_must_render_for_every_audience(self, notify):
+        r = await notify.client.put(
+            "/templates/sampling.round.published/inbox",
+            json={"subject": "{{ round_code }}", "body": "{{ team.name }}"},
+            headers=ADMIN,
+        )
+        assert r.status_code == 422  # the district audience has no team
+        assert r.json()["type"] == "/problems/template-error"
+        ok = await notify.client.put(
+            "/templates/sampling.round.published/inbox",
+            json={
+                "subject": "{{ round_code }}",
+                "body": "{% if team is defined %}{{ team.name }}{% else %}{{ name }}{% endif %}",
+            },
+            headers=ADMIN,
+        )
+        assert ok.status_code == 201, ok.text
+        assert ok.json()["preview"]["body"] == "2026年第一季度基层党建专项督查"
