@@ -62,10 +62,13 @@ token: bootstrap ## Mint a development JWT: make token ROLE=city_admin SCOPE=nin
 bench: bootstrap ## Run the benchmarks (not part of the suite); figures go to bench/results/ and docs/
 	$(BIN)/python -m bench
 
+events: bootstrap ## Regenerate docs/events.md's event types and docs/asyncapi.yaml from services/kit/events/schemas
+	$(BIN)/python -m services.eventdoc
+
 lock: $(BIN)/uv ## Re-resolve uv.lock after editing pyproject.toml
 	$(BIN)/uv lock
 
 clean: ## Remove var/ (local databases and logs)
 	rm -rf var
 
-.PHONY: help bootstrap run migrate test test-postgres fuzz lint openapi format token bench lock clean
+.PHONY: help bootstrap run migrate test test-postgres fuzz lint openapi events format token bench lock clean

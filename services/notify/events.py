@@ -148,8 +148,9 @@ CATALOG: dict[str, EventType] = {
             EventTypeName.SAMPLING_ASSIGNMENT_CHANGED,
             "督查任务变更：{{ site.name }}",
             "批次 {{ round_code }} 中 {{ site.name }} 的督查安排已变更，由{{ team.name }}负责，"
-            "走访时间 {{ visit_from }} 至 {{ visit_to }}。",
-            "【党建督查】{{ round_code }}批次{{ site.name }}督查安排已变更，请登录系统查看。",
+            "走访日期 {{ visit_on | cn_date }}（原定 {{ previous_visit_on | cn_date }}）。",
+            "【党建督查】{{ round_code }}批次{{ site.name }}改由{{ team.name }}于{{ visit_on | cn_date }}走访，"
+            "请登录系统查看。",
         ),
         _e(
             EventTypeName.SCORING_SHEET_SUBMITTED,

@@ -498,7 +498,7 @@ ROWS: tuple[Row, ...] = (
             "visits",
             "read",
             ADMIN | TEAM | {"leader", "key_city"},  # the pool is city-wide: a district key has none
-            params=_io("user_id", "{inspector_sub}", "{inspector_out}"),
+            params=_io("user_id", "{inspector_sub}", "{visitor_out}"),
             not_theirs=frozenset({"team_leader"}),  # a person's own calendar, not a teammate's
         )
         for ext in ("", ".ics")
@@ -847,7 +847,9 @@ ROWS: tuple[Row, ...] = (
         ADMIN,  # the issuing side's admin: fresh problems are the city's
         params=_io("problem_id", "{fresh_problem}", "{fresh_problem}"),
         # the seeded finding's problem is of another site and round: 422 invalid-merge once reached
-        body=_both({"into": "{problem_in}", "reason": "matrix"}, {"into": "{problem_in}", "reason": "matrix"}),
+        body=_both(
+            {"into": "{problem_in}", "reason": "matrix"}, {"into": "{problem_in}", "reason": "matrix"}
+        ),
         ok=OK_TRANSITION | {422},
         prepare="fresh_problem:in_progress",
         reaches=DISTRICT,
@@ -1037,6 +1039,14 @@ ROWS: tuple[Row, ...] = (
         params=_io("notification_id", "{notification_in}", "{notification_out}"),
     ),
     Row("GET", f"{N}/event-types", "notifications", "list", READERS, leak_check=False),
+    Row(
+        "GET",
+        f"{N}/event-types/{{event_type}}",
+        "notifications",
+        "read",
+        READERS,
+        params=_any(event_type="rectification.problem.created"),
+    ),
     Row("GET", f"{N}/templates", "notifications", "list", ADMIN | KEYS, leak_check=False),
     Row(
         "GET",

@@ -171,7 +171,7 @@ async def seed(m: Matrix) -> None:
         teams = (await ok(await c.get(f"/api/v1/sampling/rounds/{ROUND}/teams", headers=admin)))["items"]
         number = {t["id"]: str(t["number"]) for t in teams}
         s["team_in"], s["team_out"] = number[a_in["team"]["id"]], number[a_out["team"]["id"]]
-        s["inspector_out"] = a_out["team"]["leader_user_id"]
+        s["visitor_out"] = a_out["team"]["leader_user_id"]
         assert s["team_in"] != s["team_out"], "the matrix needs a different team in each district"
 
         # Sites: a village and its town in each district.

@@ -142,11 +142,11 @@ class TestValidate:
         assert caught.value.known == [1]
         assert events.version_of("no.such", {}) is None
 
-    def test_findings_go_without_a_version_until_rectification_takes_one(self):
-        # rectification's FindingEnvelope forbids unknown members: the schema keeps `version` out.
+    def test_findings_name_their_schema_version_like_every_event(self):
+        # rectification's /findings takes `version` in its envelope (FindingEnvelope.version).
         example = events.schema("scoring.finding.created").examples[0]
         assert events.validate("scoring.finding.created", example) == 1
-        assert events.version_of("scoring.finding.created", example) is None
+        assert events.version_of("scoring.finding.created", example) == 1
 
     def test_the_team_audience_of_a_published_round_needs_its_visits_and_the_district_one_never_gets_them(
         self,

@@ -106,6 +106,8 @@ class FindingEnvelope(InputModel):
     """The service that sent it"""
     occurred_at: datetime
     """When the finding was recorded"""
+    version: Literal[1] | None = None
+    """The version of `data`'s schema in the event catalogue (docs/events.md); only 1 exists"""
     data: FindingData
     """The finding"""
 

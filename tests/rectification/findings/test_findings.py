@@ -55,6 +55,14 @@ async def post(client, body, key=None, headers=SYSTEM):
 
 
 class TestReceiveFinding:
+    async def test_the_envelope_may_name_its_schema_version_and_only_a_known_one(self, client):
+        r = await post(client, {**FINDING, "version": 1})
+        assert r.status_code == 201, r.text
+        later = {**FINDING, "id": "7d6c1b2e-0000-4000-8000-000000000099", "version": 2}
+        r = await post(client, later)
+        assert r.status_code == 422 and r.json()["errors"][0]["loc"][-1] == "version", r.text
+        assert await count_problems(client) == 1
+
     async def test_finding_becomes_an_open_problem_with_the_severity_template(self, client):
         r = await post(client, FINDING)
         assert r.status_code == 201, r.text
