@@ -175,7 +175,8 @@ CATALOG: dict[str, EventType] = {
             "{{ round_code }} 督查结果已发布",
             "{{ round_code }} 批次督查结果及区县排名已发布（第 {{ version }} 版"
             "{% if not complete %}，部分评分表尚未锁定，发布理由：{{ override_reason }}{% endif %}）。"
-            "{% if rank is defined %}本区排名第 {{ rank }}。{% endif %}请登录系统查看。",
+            "{% if rank is defined and rank %}本区排名第 {{ rank }}。"
+            "{% elif rank is defined %}本区尚无已锁定的评分表，暂不排名。{% endif %}请登录系统查看。",
             "【党建督查】{{ round_code }}批次督查结果已发布（第{{ version }}版）。",
         ),
         _e(

@@ -11,6 +11,8 @@ rendered Chinese text. Time moves through the processes' test clocks (CLOCK_CONT
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import time
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
@@ -584,7 +586,11 @@ async def rectify(city: City, a: dict[str, Any], problems: list[dict[str, Any]])
             assert deadline.isoformat() in text(msgs[responsible][0])
 
         # An extension is asked for: whoever decides hears of it; the decision goes back to the asker.
-        await ok(await c.post(f"{p1}/start", headers=radmin))
+        await ok(
+            await c.post(
+                f"{p1}/start", json={"plan": "一周内补齐支部委员会会议记录，由支部书记负责"}, headers=radmin
+            )
+        )
         new_day = (deadline or date(2026, 4, 30)) + timedelta(days=14)
         r = await c.post(
             f"{p1}/extensions",
@@ -720,18 +726,22 @@ async def publish_results(city: City, rnd: Round) -> None:
         )
         latest = await ok(await c.get(f"{base}/published", headers=admin))
         first = await ok(await c.get(f"{base}/published/versions/1", headers=admin))
+        raw = await c.get(f"{base}/published/versions/1/content", headers=admin)
         live = await ok(await c.get(f"/api/v1/scoring/rounds/{ROUND}/rankings/districts", headers=admin))
-    assert latest == first == published, "what was published reads back identical"
-    assert published["version"] == 1 and len(published["content_sha256"]) == 64
-    ranked = {row["district"] for row in published["content"]["districts"]}
-    assert ranked == set(sampling_demo.DISTRICTS), "every district and zone appears"
-    assert live["provisional"] is True
+    # What was published reads back identical: the latest is version 1, its bytes hash to the recorded hash.
+    assert latest == first and {k: latest[k] for k in published} == published
+    assert published["version"] == 1 and published["override_reason"].startswith("市委专题会议")
+    assert raw.status_code == 200 and hashlib.sha256(raw.content).hexdigest() == published["content_sha256"]
+    assert json.loads(raw.content) == latest["content"]
+    ranked = [row["district"] for row in latest["content"]["districts"]]
+    assert sorted(ranked) == sorted(sampling_demo.DISTRICTS), "every district and zone appears, once"
+    assert live["provisional"] is True and live["published_version"] == 1
     expected = {(f"u-{d}-admin", "scoring.results.published"): 1 for d in sampling_demo.DISTRICTS}
     expected |= {(ADMIN, "scoring.results.published"): 1, ("u-leader", "scoring.results.published"): 1}
-    msgs = await step(city, expected, contains={"u-leader": [ROUND]})
-    assert (
-        "市委专题会议" in text(msgs["u-leader"][0]) or True
-    )  # the override reason shows where the template has it
+    msgs = await step(city, expected, contains={"u-leader": [ROUND, "第 1 版", "市委专题会议"]})
+    unranked = [d for d in latest["content"]["districts"] if d["rank"] is None]
+    for d in unranked:
+        assert "暂不排名" in text(msgs[f"u-{d['district']}-admin"][0])
 
 
 # ------------------------------------------------------------------------------------------ calendars

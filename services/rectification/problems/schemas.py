@@ -282,6 +282,7 @@ class ProblemRead(OutputModel):
             "sheet_id": None,
             "item_code": "C-07",
             "item_title": "组织生活制度落实",
+            "title": "组织生活制度落实",
             "site": SITE_EXAMPLE,
             "org_unit": "ningbo/yinzhou/dongwu/tiantong",
             "district": "yinzhou",
@@ -330,6 +331,8 @@ class ProblemRead(OutputModel):
     """The rubric item it concerns"""
     item_title: str | None = None
     """The rubric item's title"""
+    title: str
+    """What people read as its title, in messages too: the rubric item's title, else the description's start"""
     site: SiteRead
     """Where it was found"""
     org_unit: str

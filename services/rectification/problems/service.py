@@ -744,6 +744,7 @@ def to_read(
         finding_id=problem.finding_id,
         item_code=problem.item_code,
         item_title=problem.item_title,
+        title=events.title_of(problem),
         site=SiteRead(
             code=problem.site_code,
             name=problem.site_name,

@@ -223,7 +223,38 @@ def scoring_payloads() -> list[tuple[str, dict[str, Any]]]:
                 },
             ),
         ),
+        (
+            # A district none of whose sheets is locked yet: listed, unranked.
+            scoring_events.RESULTS_PUBLISHED,
+            scoring_events.results_published_to_district(
+                round_code="2026Q1",
+                row={
+                    "rank": None,
+                    "district": "meishan",
+                    "composite": None,
+                    "grade": None,
+                    "complete": False,
+                },
+                published_by="u-city-admin",
+                publication={
+                    **PUBLICATION,
+                    "complete": False,
+                    "override_reason": "市委专题会议需要阶段性结果",
+                },
+            ),
+        ),
     ]
+
+
+def test_an_unranked_district_hears_that_it_is_not_ranked_yet():
+    [(event_type, data)] = [
+        (t, d)
+        for t, d in scoring_payloads()
+        if t == scoring_events.RESULTS_PUBLISHED and d["district"] == "meishan"
+    ]
+    _, body = CATALOG[event_type].default_template("inbox")
+    text = _checked.from_string(body).render(_context(data))
+    assert "暂不排名" in text and "市委专题会议需要阶段性结果" in text and "None" not in text
 
 
 def sampling_payloads() -> list[tuple[str, dict[str, Any]]]:
