@@ -367,7 +367,7 @@ async def test_the_articles_q1_round(city: City) -> None:
     _sheet, problems = await score_return_resubmit_lock(city, rnd, village)
 
     # Rectification of the two problems, then a duplicate entered by hand and merged, one withdrawn.
-    await rectify(city, village, problems)
+    await rectify(city, rnd, village, problems)
 
     # Results: refused while incomplete, published by override with a reason, read back identical.
     await publish_results(city, rnd)
@@ -549,8 +549,23 @@ EVIDENCE = [{"file_hash": "ab" * 32, "name": "支委会记录补正.pdf", "note"
 async def step(
     city: City, expected: dict[tuple[str, str], int], *, contains: dict[str, list[str]]
 ) -> dict[str, list[dict[str, Any]]]:
-    """The messages since the last step are exactly `expected`; each recipient's text contains `contains`."""
-    msgs = await new_messages(city)
+    """The messages since the last step are exactly `expected`; each recipient's text contains `contains`.
+
+    Waits (bounded) until the expected ones are there (a scheduler's tick may still be due), then until
+    everything is quiet, so that a message too many is seen as well.
+    """
+    msgs: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    while True:
+        for user_id, fresh in (await new_messages(city)).items():
+            msgs[user_id] += fresh
+        have = by_type(msgs)
+        if all(have[k] >= n for k, n in expected.items()) or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.25)  # polling a condition, bounded by SETTLE_TIMEOUT
+    for user_id, fresh in (await new_messages(city)).items():
+        msgs[user_id] += fresh
+    msgs = dict(msgs)
     assert by_type(msgs) == Counter(expected), {u: [m["event_type"] for m in ms] for u, ms in msgs.items()}
     for user_id, needles in contains.items():
         for m in msgs[user_id]:
@@ -561,7 +576,7 @@ async def step(
     return msgs
 
 
-async def rectify(city: City, a: dict[str, Any], problems: list[dict[str, Any]]) -> None:
+async def rectify(city: City, rnd: Round, a: dict[str, Any], problems: list[dict[str, Any]]) -> None:
     district = a["site"]["district"]
     district_admin, responsible = f"u-{district}-admin", f"u-{district}-responsible"
     site_name = a["site"]["name"]
@@ -666,6 +681,11 @@ async def rectify(city: City, a: dict[str, Any], problems: list[dict[str, Any]])
             contains={district_admin: ["撤销", "扣分已在复核中撤销", second["title"]]},
         )
 
+        # The countdown: at the next reminder moment of the one live problem, its responsible person
+        # hears which milestone falls due when (Beijing date) and how many days are left; the withdrawn
+        # and merged problems remind nobody.
+        await remind(city, rnd, first["id"], responsible, site_name)
+
         # 销号: submitted (the verifiers hear), returned (the responsible hears why), resubmitted, closed.
         body = {"note": "已补齐近三个月支委会记录", "evidence": EVIDENCE}
         await ok(await c.post(f"{p1}/submit", json=body, headers=radmin))
@@ -701,6 +721,54 @@ async def rectify(city: City, a: dict[str, Any], problems: list[dict[str, Any]])
             },
             contains={responsible: ["销号", first["title"]]},
         )
+
+
+def upcoming_between(rnd: Round, start: datetime, end: datetime) -> Counter[tuple[str, str]]:
+    """The evening-before messages due in (start, end]: one per person per team visit day."""
+    out: Counter[tuple[str, str]] = Counter()
+    days = {(int(a["team"]["id"]), date.fromisoformat(a["visit_on"])) for a in rnd.assignments}
+    for team_id, day in days:
+        eve = datetime.combine(day - timedelta(days=1), datetime.min.time(), BEIJING).replace(hour=18)
+        if start < eve <= end:
+            for u in rnd.people_of(rnd.teams[team_id]):
+                out[(u, "sampling.visit.upcoming")] += 1
+    return out
+
+
+async def remind(city: City, rnd: Round, problem_id: int, responsible: str, site_name: str) -> None:
+    from services.rectification.countdown import REMINDER_TIME
+
+    async with city.client() as c:
+        problem = await ok(
+            await c.get(f"/api/v1/rectification/problems/{problem_id}", headers=city.headers(ADMIN))
+        )
+    now = city.now()
+    moments: dict[datetime, list[dict[str, Any]]] = defaultdict(list)
+    for m in problem["milestones"]:
+        if m["done_at"] or m["kind"] == "verification":
+            continue
+        due_on = date.fromisoformat(m["due_on"])
+        for offset in (7, 3, 1):
+            at = datetime.combine(due_on - timedelta(days=offset), REMINDER_TIME, BEIJING)
+            if at > now:
+                moments[at].append({**m, "days_left": offset})
+        moments[datetime.fromisoformat(m["due_at"])].append({**m, "days_left": 0})
+    at = min(moments)
+    assert all(m["days_left"] > 0 for m in moments[at]), "the next moment is a reminder, not a due date"
+    await set_clocks(city, at + timedelta(minutes=1))
+    # Meanwhile the teams went on visiting: each evening before a visit day, its team heard of it.
+    msgs = await step(
+        city,
+        {
+            (responsible, "rectification.milestone.reminder"): len(moments[at]),
+            **upcoming_between(rnd, now, at + timedelta(minutes=1)),
+        },
+        contains={responsible: [site_name, problem["title"]]},
+    )
+    joined = "\n".join(text(x) for x in msgs[responsible])
+    for m in moments[at]:
+        assert m["label"] in joined and f"剩余 {m['days_left']} 天" in joined, joined
+        assert date.fromisoformat(m["due_on"]).isoformat() in joined, joined
 
 
 # ------------------------------------------------------------------------------------------ results

@@ -9,8 +9,9 @@ from starlette.responses import Response as RawResponse
 
 from services.kit.auth import PrincipalDep, allow
 from services.kit.db import SessionDep
+from services.kit.deps import HttpDep
 from services.kit.pagination import PageDep
-from services.scoring.deps import DistrictQuery, RoundCode
+from services.scoring.deps import DistrictQuery, RoundCode, SettingsDep
 from services.scoring.enums import ExportTable, SiteType
 from services.scoring.results import access, service
 from services.scoring.results.schemas import (
@@ -37,12 +38,18 @@ async def get_district_rankings(
     session: SessionDep,
     principal: PrincipalDep,
     page: PageDep,
+    http: HttpDep,
+    settings: SettingsDep,
     preview: Preview = False,
 ) -> DistrictRankingPage:
-    """Rank districts and zones by their composite, with the numbers behind each."""
+    """Rank districts and zones by their composite, with the numbers behind each.
+
+    Every district sampling assigned a site in is listed: those with no sheet counted yet come last,
+    unranked (`all_districts` is false when sampling could not be asked just now)."""
     access.require_preview_allowed(preview, principal)
+    assigned = await service.assigned_districts(http, settings.sampling_url, round_code=round_code)
     return await service.district_rankings(
-        session, round_code=round_code, preview=preview, principal=principal, page=page
+        session, round_code=round_code, preview=preview, principal=principal, page=page, assigned=assigned
     )
 
 

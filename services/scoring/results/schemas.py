@@ -203,6 +203,9 @@ class DistrictRankingPage(_Live):
     """The rubric version the round is scored on"""
     preview: bool
     """Reviewed sheets are counted too"""
+    all_districts: bool = True
+    """Every district sampling assigned a site in is listed, those with no sheet yet unranked at the end;
+    false when sampling could not be asked just now (then only districts with a sheet are)"""
     items: list[DistrictRanking]
     """The districts inside your scope, best first"""
 

@@ -12,12 +12,14 @@ from collections.abc import Iterable
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
+import httpx
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.kit.auth import Principal
 from services.kit.pagination import Page, PageParams
-from services.scoring import calc, exports
+from services.scoring import calc, clients, exports
 from services.scoring.enums import LOCKED_ONLY, WITH_PREVIEW, ExportTable, SheetStatus, SiteType
+from services.scoring.errors import SamplingUnavailable
 from services.scoring.publications import repository as publications_repository
 from services.scoring.results import access, repository
 from services.scoring.results.schemas import (
@@ -190,26 +192,52 @@ async def ranking_of(
     return district_rows(aggregates, own_rows, definition, {*districts, *also})
 
 
+async def assigned_districts(
+    http: httpx.AsyncClient, sampling_url: str, *, round_code: str
+) -> list[str] | None:
+    """The districts sampling assigned a site in for the round, or None when sampling cannot be asked."""
+    try:
+        assignments = await clients.list_assignments(http, sampling_url, round_code=round_code)
+    except SamplingUnavailable:
+        return None
+    return sorted({a.site.district for a in assignments or []})
+
+
 async def district_ranking_rows(
-    session: AsyncSession, *, round_code: str, preview: bool, principal: Principal
+    session: AsyncSession,
+    *,
+    round_code: str,
+    preview: bool,
+    principal: Principal,
+    also: Iterable[str] = (),
 ) -> tuple[str | None, list[dict[str, Any]]]:
-    """The rubric version and the district/zone ranking of a round (only locked sheets unless previewing)."""
+    """The rubric version and the district/zone ranking of a round (only locked sheets unless previewing).
+
+    `also` names districts to list even without any sheet (those sampling assigned a site in)."""
     version, definition = await round_definition(session, round_code)
     if definition is None:
         return version, []
     ranking = await ranking_of(
-        session, round_code=round_code, statuses=statuses(preview), definition=definition
+        session, round_code=round_code, statuses=statuses(preview), definition=definition, also=also
     )
     # Each row keeps its city-wide rank; the caller gets only the rows of the districts it covers.
     return version, [d for d in ranking if access.covers_district(principal, d["district"])]
 
 
 async def district_rankings(
-    session: AsyncSession, *, round_code: str, preview: bool, principal: Principal, page: PageParams
+    session: AsyncSession,
+    *,
+    round_code: str,
+    preview: bool,
+    principal: Principal,
+    page: PageParams,
+    assigned: list[str] | None,
 ) -> DistrictRankingPage:
-    """A page of the district/zone ranking of a round, with when it was last published."""
+    """A page of the district/zone ranking of a round, with when it was last published.
+
+    `assigned` are the districts sampling assigned a site in (None: sampling could not be asked)."""
     version, rows = await district_ranking_rows(
-        session, round_code=round_code, preview=preview, principal=principal
+        session, round_code=round_code, preview=preview, principal=principal, also=assigned or ()
     )
     paged = Page.slice(rows, page)
     return DistrictRankingPage.model_validate(
@@ -217,6 +245,7 @@ async def district_rankings(
             "round_code": round_code,
             "rubric_version": version,
             "preview": preview,
+            "all_districts": assigned is not None,
             **await _provisional(session, round_code),
             **paged.model_dump(),
         }

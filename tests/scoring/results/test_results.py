@@ -325,3 +325,39 @@ class TestExports:
         assert ws["A3"].value == 2 and ws["C3"].value == 94.48 and isinstance(ws["C3"].value, float)
         village = wb["村排名"]
         assert village["G2"].value == 94.4 and village["B2"].value == "330212001201"
+
+
+class TestEveryAssignedDistrictIsListed:
+    """The live ranking lists every district sampling assigned a site in, never silently leaving one out."""
+
+    BEILUN_STREET = {
+        "code": "330206001",
+        "name": "新碶街道",
+        "type": "street",
+        "org_unit": "ningbo/beilun/330206001",
+        "district": "beilun",
+    }
+
+    async def test_a_district_with_no_sheet_yet_comes_last_unranked(self, client, module_sampling):
+        key = (ROUND, self.BEILUN_STREET["code"])
+        module_sampling.drawn[key] = {**module_sampling.drawn[(ROUND, "330203001")], "site": self.BEILUN_STREET}
+        try:
+            r = await client.get(f"/rounds/{ROUND}/rankings/districts", headers=as_admin())
+        finally:
+            module_sampling.drawn.pop(key)
+        body = r.json()
+        assert r.status_code == 200 and body["all_districts"] is True
+        assert [d["district"] for d in body["items"]] == ["haishu", "yinzhou", "beilun"]
+        beilun = body["items"][-1]
+        assert beilun["rank"] is None and beilun["composite"] is None and beilun["complete"] is False
+
+    async def test_with_sampling_unreachable_it_answers_and_says_the_list_may_be_short(
+        self, client, module_sampling
+    ):
+        module_sampling.down = True
+        try:
+            r = await client.get(f"/rounds/{ROUND}/rankings/districts", headers=as_admin())
+        finally:
+            module_sampling.down = False
+        assert r.status_code == 200 and r.json()["all_districts"] is False
+        assert [d["district"] for d in r.json()["items"]] == ["haishu", "yinzhou"]
