@@ -353,6 +353,10 @@ async def test_the_articles_q1_round(city: City) -> None:
         [m] = msgs[rnd.teams[t]["leader_user_id"]]
         assert_readable(m)
         assert "明日" in text(m) and cn_date(first) in text(m)
+        number = rnd.teams[t]["number"]
+        assert f"/api/v1/sampling/rounds/{ROUND}/teams/{number}/visits" in text(m), (
+            "a link to the team's calendar"
+        )
         for a in rnd.assignments:
             if a["visit_on"] == first.isoformat() and int(a["team"]["id"]) == t:
                 assert a["site"]["name"] in m["body"]

@@ -472,7 +472,7 @@ def test_the_evening_before_a_visit_the_team_reads_the_day_and_every_site():
     assert title == "明日（3月10日）督查安排：第三督查组"
     assert body == (
         "明日（3月10日）督查安排：第三督查组走访 东吴镇天童村、东吴镇勤勇村（回头看），共 2 个点位"
-        "（2026年第一季度基层党建专项督查）。日程：http://127.0.0.1:8000/api/v1/sampling/teams/3/calendar"
+        "（2026年第一季度基层党建专项督查）。日程：http://127.0.0.1:8000/api/v1/sampling/rounds/2026Q1/teams/3/visits"
     )
     _, sms = _inbox("sampling.visit.upcoming", _example("sampling.visit.upcoming"), "sms")
     assert (

@@ -359,7 +359,8 @@ class TestOutboxDelivery:
         delivered = await outbox.relay_once(city.app, cfg)
         assert delivered == 6 and len(peers.events) == 6
         envelope = peers.events[0]
-        assert set(envelope) == {"id", "type", "source", "occurred_at", "data"}
+        assert set(envelope) == {"id", "type", "source", "occurred_at", "version", "data"}
+        assert envelope["version"] == 1  # the version of its schema in the event catalogue
         assert envelope["source"] == "sampling" and envelope["type"] == "sampling.round.published"
         assert peers.keys == [e["id"] for e in peers.events]
         assert await outbox.relay_once(city.app, cfg) == 0

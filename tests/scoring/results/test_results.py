@@ -340,7 +340,10 @@ class TestEveryAssignedDistrictIsListed:
 
     async def test_a_district_with_no_sheet_yet_comes_last_unranked(self, client, module_sampling):
         key = (ROUND, self.BEILUN_STREET["code"])
-        module_sampling.drawn[key] = {**module_sampling.drawn[(ROUND, "330203001")], "site": self.BEILUN_STREET}
+        module_sampling.drawn[key] = {
+            **module_sampling.drawn[(ROUND, "330203001")],
+            "site": self.BEILUN_STREET,
+        }
         try:
             r = await client.get(f"/rounds/{ROUND}/rankings/districts", headers=as_admin())
         finally:
