@@ -130,7 +130,7 @@ CATALOG: dict[str, EventType] = {
             + _TEAM_VISITS
             + "。"
             "请按日程做好走访准备。"
-            "{% else %}，督查时间 {{ visit_from }} 至 {{ visit_to }}，请及时查看抽查安排。{% endif %}",
+            "{% else %}，督查时间 {{ visit_from | cn_date }} 至 {{ visit_to | cn_date }}，请及时查看抽查安排。{% endif %}",
             "【党建督查】督查批次{{ round_code }}已发布"
             "{% if audience == 'team' %}，{{ team.name }}共{{ visits | length }}个走访点{% endif %}"
             "，请登录系统查看安排。",
