@@ -81,9 +81,13 @@ class BaseProcessSettings(BaseSettings):
         if not isinstance(data, dict):
             return data
         base = _given(data, cls, "base_port")
-        if base is None or base == "":
-            return data
-        base = int(base)  # a bad value is refused by the field's own validation below
+        if isinstance(base, str) and not base.strip():
+            # An empty variable (compose, k8s) means "not set".
+            return {k: v for k, v in data.items() if str(k).lower() not in _names(cls, "base_port")}
+        try:
+            base = int(base)
+        except (TypeError, ValueError):
+            return data  # unset, or refused by the field's own validation, which names it
         for name, field in cls.model_fields.items():
             if name == "base_port" or _given(data, cls, name) is not None:
                 continue
