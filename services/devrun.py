@@ -32,6 +32,7 @@ import signal
 import subprocess
 import sys
 import time
+import unicodedata
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
@@ -161,6 +162,12 @@ def child_env(
     return env
 
 
+def _pad(text: str, width: int) -> str:
+    """`text` padded to `width` terminal columns (a Chinese character takes two)."""
+    columns = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(1, width - columns)
+
+
 def ready_banner(gateway_port: int, *, seconds: float, colour: bool) -> str:
     """What a person reads once everything answers: where to go and who to be."""
     url = f"http://127.0.0.1:{gateway_port}"
@@ -179,7 +186,7 @@ def ready_banner(gateway_port: int, *, seconds: float, colour: bool) -> str:
         "  Demo identities (a token for requests: TOKEN=$(make -s token ROLE=… SCOPE=… SUB=…)):",
     ]
     for who, role, scope, sub in DEMO_IDENTITIES:
-        lines.append(f"    {who:<28} make -s token ROLE={role} SCOPE={scope} SUB={sub}")
+        lines.append(f"    {_pad(who, 32)}make -s token ROLE={role} SCOPE={scope} SUB={sub}")
     lines += [
         "",
         f'  curl -s {url}/api/v1/sampling/whoami -H "Authorization: Bearer $TOKEN"',
