@@ -12,6 +12,12 @@ otherwise). The demo city is loaded ONCE, into an empty var/ (DEMO_DATA=0 skips 
   before the rule, or with DEMO_DATA=0), or databases outside var/, loads nothing: a restart changes
   no data and sends nothing to anybody.
 
+Ports: the gateway on BASE_PORT (8000 unless set), the services on BASE_PORT+1..+4; an explicit
+``<SERVICE>_PORT`` still wins, and every process is told where the others really are (``<SERVICE>_URL``,
+unless set). Logs: readable coloured lines when stderr is a terminal, one JSON object per line
+otherwise (a file, a pipe, CI); ``LOG_JSON=true|false`` decides instead. The ``Ready`` banner names the
+gateway, its docs and the demo identities with the command that mints their tokens.
+
 Ctrl-C (SIGINT) or SIGTERM at any moment stops a running loader and every process within
 ``STOP_SECONDS`` of the signal: SIGTERM to all at once, SIGKILL for whatever is still there (uvicorn
 would otherwise wait up to 10 s for requests in flight, such as the demo's site import).
@@ -26,6 +32,7 @@ import signal
 import subprocess
 import sys
 import time
+import unicodedata
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
@@ -34,6 +41,7 @@ from types import FrameType
 
 from sqlalchemy.engine import make_url
 
+from services.kit.logs import is_terminal, wants_json
 from services.registry import SERVICES
 
 # A loaded laptop (or CI box) can take a minute just to import and migrate five processes.
@@ -47,6 +55,14 @@ DEV_CITY_ROOT = "ningbo"
 LOADING, LOADED = "loading", "loaded"
 # notify first: its directory must know the people the other demos' events name.
 DEMO_ORDER = ("notify", "sampling", "scoring", "rectification")
+# The demo's people (notify's directory, sampling's inspector pool), as README's table lists them.
+DEMO_IDENTITIES: tuple[tuple[str, str, str, str], ...] = (
+    ("市委组织部 city admin", "city_admin", "ningbo", "u-admin"),
+    ("市领导 city leader", "leader", "ningbo", "u-leader"),
+    ("鄞州区 district admin", "district_admin", "ningbo/yinzhou", "u-yinzhou-admin"),
+    ("督查组长 team leader", "team_leader", "ningbo", "u-insp-01"),
+    ("海曙区 responsible person", "responsible", "ningbo/haishu", "u-haishu-responsible"),
+)
 
 
 def _ready(port: int) -> bool:
@@ -119,6 +135,66 @@ def database_urls() -> dict[str, str]:
     urls = {s.name: str(s.settings().database_url) for s in SERVICES}
     urls["gateway"] = str(GatewaySettings().database_url)
     return urls
+
+
+def process_ports() -> dict[str, int]:
+    """Every process's port, as the process itself will read it (BASE_PORT, or its own variable)."""
+    from gateway.config import Settings as GatewaySettings
+
+    return {**{s.name: int(s.settings().port) for s in SERVICES}, "gateway": int(GatewaySettings().port)}
+
+
+def child_env(
+    environ: Mapping[str, str], ports: Mapping[str, int], *, stderr_is_terminal: bool
+) -> dict[str, str]:
+    """The environment every child starts with: the caller's, plus where each process listens
+    (``<SERVICE>_URL`` and ``GATEWAY_PUBLIC_URL`` unless set, so ``SCORING_PORT=9002`` alone moves
+    scoring for everybody) and how to log (``LOG_JSON`` unless set: console lines for a terminal,
+    JSON otherwise)."""
+    env = dict(environ)
+    for svc in SERVICES:
+        env.setdefault(f"{svc.name.upper()}_URL", f"http://127.0.0.1:{ports[svc.name]}")
+    env.setdefault("GATEWAY_PUBLIC_URL", f"http://127.0.0.1:{ports['gateway']}")
+    if "LOG_JSON" not in env:
+        # The children write to this stderr: they log for whoever reads it.
+        json = wants_json(None, terminal=stderr_is_terminal, environment=env.get("ENVIRONMENT", "dev"))
+        env["LOG_JSON"] = "true" if json else "false"
+    return env
+
+
+def _pad(text: str, width: int) -> str:
+    """`text` padded to `width` terminal columns (a Chinese character takes two)."""
+    columns = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(1, width - columns)
+
+
+def ready_banner(gateway_port: int, *, seconds: float, colour: bool) -> str:
+    """What a person reads once everything answers: where to go and who to be."""
+    url = f"http://127.0.0.1:{gateway_port}"
+    bold, green, dim, off = ("\033[1m", "\033[32m", "\033[2m", "\033[0m") if colour else ("", "", "", "")
+    rule = "=" * 72
+    lines = [
+        "",
+        f"{green}{rule}{off}",
+        f"{green}{bold}  Ready.{off}  Every process answers ({seconds:.0f} s after start).",
+        "",
+        f"  Gateway:                {bold}{url}{off}",
+        f"  API docs (Swagger UI):  {bold}{url}/docs{off}",
+        f"  API docs (ReDoc):       {url}/redoc",
+        f"  OpenAPI document:       {url}/openapi.json",
+        "",
+        "  Demo identities (a token for requests: TOKEN=$(make -s token ROLE=… SCOPE=… SUB=…)):",
+    ]
+    for who, role, scope, sub in DEMO_IDENTITIES:
+        lines.append(f"    {_pad(who, 32)}make -s token ROLE={role} SCOPE={scope} SUB={sub}")
+    lines += [
+        "",
+        f'  curl -s {url}/api/v1/sampling/whoami -H "Authorization: Bearer $TOKEN"',
+        f"  {dim}Stop with Ctrl-C.{off}",
+        f"{green}{rule}{off}",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def demo_plan(var_dir: Path, urls: Mapping[str, str], *, enabled: bool) -> tuple[str, str]:
@@ -199,16 +275,15 @@ def main() -> int:
     signal.signal(signal.SIGTERM, on_signal)
     # The development city, unless the caller's environment names another (the kit has no default).
     os.environ.setdefault("CITY_ROOT", DEV_CITY_ROOT)
-    env = {**os.environ}
+    started = time.monotonic()
+    ports = process_ports()
+    env = child_env(os.environ, ports, stderr_is_terminal=is_terminal(sys.stderr))
     var_dir = SERVICES[0].settings().var_dir
     plan, why = demo_plan(var_dir, database_urls(), enabled=os.environ.get("DEMO_DATA", "1") != "0")
     print(f"demo: {why}", flush=True)
     if plan == "load":
         # Before any process creates a database: an interruption from here on is finished next time.
         write_demo_state(var_dir, LOADING)
-    from gateway.config import Settings as GatewaySettings
-
-    ports = {**{s.name: s.settings().port for s in SERVICES}, "gateway": GatewaySettings().port}
     gateway_port = ports["gateway"]
     try:
         # Own process group per child: Ctrl-C reaches only this supervisor, which stops them in order.
@@ -246,14 +321,10 @@ def main() -> int:
             elif stopping:
                 print("demo: interrupted; it is finished at the next start", flush=True)
                 return 0
-        print(
-            "\n  Ready.\n"
-            f"  API docs (Swagger UI):  http://127.0.0.1:{gateway_port}/docs\n"
-            f"  OpenAPI document:       http://127.0.0.1:{gateway_port}/openapi.json\n"
-            "  A token for requests:   make token ROLE=city_admin SCOPE=ningbo SUB=admin\n"
-            "  Stop with Ctrl-C.\n",
-            flush=True,
+        banner = ready_banner(
+            gateway_port, seconds=time.monotonic() - started, colour=is_terminal(sys.stdout)
         )
+        print(banner, flush=True)
         while not stopping:
             for name, proc in procs.items():
                 if proc.poll() is not None:

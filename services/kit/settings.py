@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -18,6 +19,12 @@ DEV_PRINCIPAL_SECRET = "dev-only-principal-secret-change-me-0000000000"
 
 Environment = Literal["dev", "test", "production"]
 
+# The development layout: the gateway on BASE_PORT, the services on BASE_PORT+1..+4 (sampling,
+# scoring, rectification, notify), 8000..8004 unless BASE_PORT says otherwise.
+DEFAULT_BASE_PORT = 8000
+PORT_SPAN = 10  # defaults on 8000..8009 belong to the layout and move with it
+_LOCAL_URL = re.compile(r"^(?P<head>https?://(?:127\.0\.0\.1|localhost)):(?P<port>\d+)(?P<tail>(?:/.*)?)$")
+
 
 def _shared(name: str) -> AliasChoices:
     """Read a value shared by every process from its unprefixed name (e.g. ``PRINCIPAL_SECRET``)."""
@@ -31,7 +38,9 @@ class BaseProcessSettings(BaseSettings):
 
     environment: Environment = Field("dev", validation_alias=_shared("ENVIRONMENT"))
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = DEFAULT_BASE_PORT
+    # Moves every port of the development layout at once (see _move_the_layout); unset: 8000..8004.
+    base_port: int | None = Field(None, validation_alias=_shared("BASE_PORT"), ge=1, le=65535 - PORT_SPAN)
     var_dir: Path = Field(Path("var"), validation_alias=_shared("VAR_DIR"))
     log_level: str = Field("INFO", validation_alias=_shared("LOG_LEVEL"))
     log_json: bool = Field(True, validation_alias=_shared("LOG_JSON"))
@@ -58,6 +67,35 @@ class BaseProcessSettings(BaseSettings):
             )
         return data
 
+    @model_validator(mode="before")
+    @classmethod
+    def _move_the_layout(cls, data: Any) -> Any:
+        """With BASE_PORT set, every default that names a port of the layout moves with it: the
+        process's own ``port`` and each local URL default (peers, public URLs) on 8000..8009.
+        A value given explicitly (``SAMPLING_PORT``, ``SCORING_URL``, a keyword) is left alone.
+
+        One rule here rather than a line in every service's config: each config keeps declaring its
+        place in the layout by its default (sampling 8001, notify's URL 8004, ...), and nothing else
+        has to know about BASE_PORT.
+        """
+        if not isinstance(data, dict):
+            return data
+        base = _given(data, cls, "base_port")
+        if isinstance(base, str) and not base.strip():
+            # An empty variable (compose, k8s) means "not set".
+            return {k: v for k, v in data.items() if str(k).lower() not in _names(cls, "base_port")}
+        try:
+            base = int(base)
+        except (TypeError, ValueError):
+            return data  # unset, or refused by the field's own validation, which names it
+        for name, field in cls.model_fields.items():
+            if name == "base_port" or _given(data, cls, name) is not None:
+                continue
+            moved = _moved(field.default, base, is_port=name == "port")
+            if moved is not None:
+                data[name] = moved
+        return data
+
     @model_validator(mode="after")
     def _configure_the_city(self) -> BaseProcessSettings:
         # Reading its settings is how a process learns its city: every entry point (an app, the
@@ -74,6 +112,39 @@ class BaseProcessSettings(BaseSettings):
             if self.clock_control:
                 raise ValueError("CLOCK_CONTROL must be off in production")
         return self
+
+
+def _names(cls: type[BaseSettings], name: str) -> set[str]:
+    """Every key under which a field's value may reach a validator (name and aliases, any case)."""
+    names = {name.lower()}
+    alias = cls.model_fields[name].validation_alias
+    if isinstance(alias, AliasChoices):
+        names |= {str(choice).lower() for choice in alias.choices}
+    elif isinstance(alias, str):
+        names.add(alias.lower())
+    return names
+
+
+def _given(data: dict[Any, Any], cls: type[BaseSettings], name: str) -> Any:
+    names = _names(cls, name)
+    for key, value in data.items():
+        if str(key).lower() in names:
+            return value
+    return None
+
+
+def _moved(default: Any, base: int, *, is_port: bool) -> Any:
+    """`default` moved from DEFAULT_BASE_PORT to `base`, or None when it is not part of the layout."""
+    if is_port and isinstance(default, int) and not isinstance(default, bool):
+        offset = default - DEFAULT_BASE_PORT
+        return base + offset if 0 <= offset < PORT_SPAN else None
+    if isinstance(default, str):
+        match = _LOCAL_URL.match(default)
+        if match:
+            offset = int(match["port"]) - DEFAULT_BASE_PORT
+            if 0 <= offset < PORT_SPAN:
+                return f"{match['head']}:{base + offset}{match['tail']}"
+    return None
 
 
 def peer_url(env: str, default: str) -> Any:
