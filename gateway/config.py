@@ -19,7 +19,9 @@ class Settings(BaseProcessSettings):
     port: int = 8000
     database_url: str = ""
     auto_migrate: bool = True
-    public_url: str = "http://127.0.0.1:8000"
+    # Where clients reach the gateway (links handed to people start here). Unset, the gateway's own
+    # address: a gateway moved to another port does not keep handing out :8000 links.
+    public_url: str = ""
 
     sampling_url: str = Field("http://127.0.0.1:8001", validation_alias=_shared("SAMPLING_URL"))
     scoring_url: str = Field("http://127.0.0.1:8002", validation_alias=_shared("SCORING_URL"))
@@ -72,6 +74,11 @@ class Settings(BaseProcessSettings):
     def _defaults(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.var_dir / 'gateway.db'}"
+        if not self.public_url:
+            host = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host
+            host = f"[{host}]" if ":" in host else host
+            self.public_url = f"http://{host}:{self.port}"
+        self.public_url = self.public_url.rstrip("/")
         if self.dev_issuer_key_path is None:
             self.dev_issuer_key_path = self.var_dir / "keys" / "dev-issuer.pem"
         if self.environment == "production" and not self.jwks_url:

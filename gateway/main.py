@@ -14,9 +14,8 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import Response
 from starlette.routing import Match
@@ -24,6 +23,7 @@ from starlette.routing import Match
 from gateway import __version__
 from gateway.auth import Authenticator
 from gateway.config import Settings
+from gateway.docs import STATIC_PATH, docs_router, static_files
 from gateway.endpoints import OPENAPI_TAGS, client_address, identify
 from gateway.endpoints import router as own_router
 from gateway.problems import problems_router
@@ -172,9 +172,8 @@ def build_app(settings: Settings | None = None, *, clock: Clock | None = None) -
         await _require_metrics_access(request)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/docs", include_in_schema=False)
-    async def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title=TITLE)
+    app.include_router(docs_router(title=TITLE))
+    app.mount(STATIC_PATH, static_files(), name="docs-static")
 
     @app.get("/.well-known/jwks.json", include_in_schema=False)
     async def jwks(request: Request) -> JSONResponse:

@@ -46,6 +46,9 @@ _STRIP_REQUEST = _HOP_BY_HOP | {
     PRINCIPAL_HEADER.encode(),
     b"content-length",
     b"x-request-id",
+    # Set by the gateway alone (below): a service builds public links from them.
+    b"x-forwarded-prefix",
+    b"x-gateway-public-url",
 }
 _STRIP_RESPONSE = {h.decode() for h in _HOP_BY_HOP} | {"content-length", "x-request-id", "server", "date"}
 _IDEMPOTENT = {"GET", "HEAD", "OPTIONS"}
@@ -160,6 +163,9 @@ class Forwarder:
             headers.append(("x-forwarded-for", client.host))
         headers.append(("x-forwarded-proto", request.url.scheme))
         headers.append(("x-forwarded-prefix", f"/api/v1/{area}"))
+        # Where clients reach the gateway (GATEWAY_PUBLIC_URL): links a service hands out (a calendar
+        # feed's URL) start there, wherever the gateway listens (docs/operations.md).
+        headers.append(("x-gateway-public-url", request.app.state.settings.public_url.rstrip("/")))
         body = await self._body(request)
         upstream = await self._send(request.method, url, headers, body, area)
         return await self._respond(upstream, area)

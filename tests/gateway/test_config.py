@@ -41,3 +41,20 @@ class TestSettings:
         monkeypatch.setenv("GATEWAY_METRICS_TOKEN", "short")
         with pytest.raises(ValidationError, match="GATEWAY_METRICS_TOKEN"):
             Settings()
+
+
+class TestPublicUrl:
+    def test_unset_it_is_where_the_gateway_listens(self, monkeypatch):
+        monkeypatch.delenv("GATEWAY_PUBLIC_URL", raising=False)
+        monkeypatch.setenv("GATEWAY_PORT", "9100")
+        assert Settings().public_url == "http://127.0.0.1:9100"
+
+    def test_listening_on_every_interface_links_to_loopback(self, monkeypatch):
+        monkeypatch.delenv("GATEWAY_PUBLIC_URL", raising=False)
+        monkeypatch.setenv("GATEWAY_HOST", "0.0.0.0")
+        assert Settings().public_url == "http://127.0.0.1:8000"
+
+    def test_the_configured_one_wins_without_its_trailing_slash(self, monkeypatch):
+        monkeypatch.setenv("GATEWAY_PUBLIC_URL", "https://dangjian.example.gov.cn/")
+        monkeypatch.setenv("GATEWAY_PORT", "9100")
+        assert Settings().public_url == "https://dangjian.example.gov.cn"

@@ -30,9 +30,12 @@ async def create_calendar_token(
     request: Request, session: SessionDep, principal: PrincipalDep, clock: ClockDep
 ) -> CalendarTokenRead:
     """Issue (or rotate) the secret URL of your milestone calendar feed."""
-    return await service.issue_token(
-        session, principal=principal, now=clock.now(), base_url=request.app.state.settings.calendar_base_url
+    base_url = service.public_base_url(
+        gateway_url=request.headers.get("x-gateway-public-url"),
+        prefix=request.headers.get("x-forwarded-prefix"),
+        configured=request.app.state.settings.calendar_base_url,
     )
+    return await service.issue_token(session, principal=principal, now=clock.now(), base_url=base_url)
 
 
 @public_router.get(

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from urllib.parse import urlsplit
 
 from icalendar import Alarm, Calendar, Event
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.kit.auth import Principal
-from services.kit.workdays import local_date
+from services.kit.workdays import LOCAL_TZ
 from services.rectification.calendar import access, repository
 from services.rectification.calendar.schemas import CalendarTokenRead
 from services.rectification.enums import MILESTONE_LABELS, SEVERITY_LABELS
@@ -19,6 +20,29 @@ from services.rectification.models import CalendarToken
 from services.rectification.problems import repository as problem_repository
 
 PRODID = "-//Ningbo dangjian inspection//rectification//ZH"
+# The feed's VTIMEZONE describes Asia/Shanghai from here on: China has kept UTC+8 without daylight
+# saving since 1992, so the definition is one STANDARD rule (calendar apps read it, not their own).
+TIMEZONE_SINCE = date(1992, 1, 1)
+# The reminder goes off at this Beijing time on the day before a deadline's day.
+REMINDER_AT = time(9, 0)
+
+
+def public_base_url(*, gateway_url: str | None, prefix: str | None, configured: str) -> str:
+    """Where rectification's API is reached from outside, for the feed URL a person is given.
+
+    Through the gateway, that is its public URL (GATEWAY_PUBLIC_URL, sent as ``X-Gateway-Public-URL``)
+    followed by the area's prefix (``X-Forwarded-Prefix``, /api/v1/rectification), wherever the
+    gateway listens; the gateway sets both and drops any a client sent. Without them (a direct call
+    inside the system) it is the service's configured base (RECTIFICATION_CALENDAR_BASE_URL).
+    """
+    if gateway_url and prefix and _is_http_url(gateway_url) and prefix.startswith("/"):
+        return gateway_url.rstrip("/") + "/" + prefix.strip("/")
+    return configured.rstrip("/")
+
+
+def _is_http_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def hash_token(token: str) -> str:
@@ -68,21 +92,35 @@ async def feed_for_token(session: AsyncSession, *, token: str, now: datetime) ->
             event = Event()
             event.add("uid", f"problem-{problem.id}-{m.kind}@rectification")
             event.add("dtstamp", now)
-            # A deadline is a day (it ends at the end of the local day): an all-day event.
-            day = local_date(m.due_at)
-            event.add("dtstart", day)
-            event.add("dtend", day + timedelta(days=1))
+            # A deadline is a moment in Beijing time (23:59:59 of its day): the event is that moment,
+            # written with TZID=Asia/Shanghai (no DTEND: it ends when it starts, RFC 5545 §3.6.1).
+            due = m.due_at.astimezone(LOCAL_TZ)
+            event.add("dtstart", due)
             event.add("summary", f"【{label}】{problem.site_name}：{problem.category}")
             event.add(
                 "description",
                 f"{SEVERITY_LABELS.get(problem.severity, problem.severity)}问题 #{problem.id}\n{problem.description}\n"
-                f"截止：{m.due_at.isoformat()}",
+                f"截止：{beijing_time(due)}",
             )
             event.add("categories", [problem.category])
             alarm = Alarm()
             alarm.add("action", "DISPLAY")
             alarm.add("description", f"{label}：{problem.site_name}")
-            alarm.add("trigger", timedelta(days=-1))
+            alarm.add("trigger", reminder_moment(due))
             event.add_component(alarm)
             cal.add_component(event)
+    cal.add_missing_timezones(first_date=TIMEZONE_SINCE)
     return cal.to_ical()
+
+
+def beijing_time(moment: datetime) -> str:
+    """`moment` as people read it: 2026年1月12日 23:59（北京时间）."""
+    local = moment.astimezone(LOCAL_TZ)
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}（北京时间）"
+
+
+def reminder_moment(due: datetime) -> datetime:
+    """When a deadline's reminder goes off: 09:00 Beijing time the day before its day (in UTC, as an
+    absolute TRIGGER must be)."""
+    day_before = due.astimezone(LOCAL_TZ).date() - timedelta(days=1)
+    return datetime.combine(day_before, REMINDER_AT, tzinfo=LOCAL_TZ).astimezone(UTC)
