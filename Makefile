@@ -27,7 +27,7 @@ $(STAMP): $(BIN)/uv pyproject.toml uv.lock
 
 bootstrap: $(STAMP) ## Create .venv and install the locked dependencies
 
-run: bootstrap ## Migrate and start the gateway (:8000) and the four services (:8001-8004) on SQLite under var/
+run: bootstrap ## Migrate and start the gateway (:8000, or BASE_PORT) and the four services (+1..+4) on SQLite under var/
 	$(BIN)/python -m services.devrun
 
 migrate: bootstrap ## Apply every service's migrations (uses the same settings as the services)
@@ -56,8 +56,8 @@ format: bootstrap ## Format and autofix with ruff
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-token: bootstrap ## Mint a development JWT: make token ROLE=city_admin SCOPE=ningbo SUB=admin
-	@$(BIN)/python -m gateway.cli token --role $${ROLE:-city_admin} --scope $${SCOPE:-ningbo} --sub $${SUB:-admin}
+token: bootstrap ## Mint a development JWT: make token ROLE=city_admin SCOPE=ningbo SUB=u-admin
+	@$(BIN)/python -m services.cli token --role $${ROLE:-city_admin} --scope $${SCOPE:-ningbo} --sub $${SUB:-u-admin}
 
 bench: bootstrap ## Run the benchmarks (not part of the suite); figures go to bench/results/ and docs/
 	$(BIN)/python -m bench
