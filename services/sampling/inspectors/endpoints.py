@@ -65,7 +65,7 @@ async def create_inspector(
 @router.post(
     "/inspectors/import",
     response_model=ImportReport,
-    responses=errors(413),
+    responses=errors(413, 415),
     **import_route(access.manage()),
 )
 async def import_inspectors(upload: UploadDep, session: SessionDep, clock: ClockDep) -> ImportReport:

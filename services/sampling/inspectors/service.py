@@ -31,12 +31,14 @@ async def import_inspectors(
     session: AsyncSession, *, data: bytes, opts: ImportOptions, now: datetime
 ) -> ImportReport:
     """Check an inspector file and upsert it by user_id, with the same modes as the directory import."""
-    raw = await sites_service.parse_upload(data, opts)
-    checked = importing.check_inspectors(raw, await sites_repository.district_slugs(session))
+    raw = await sites_service.parse_upload(data, opts, importing.INSPECTOR_TABLE)
+    checked = importing.check_inspectors(
+        raw,
+        await sites_repository.district_slugs(session),
+        await sites_repository.district_names(session),
+    )
     if checked.errors and not opts.good_rows_only and not opts.dry_run:
-        raise sites_service.import_rejected(
-            sites_service.import_report(opts, checked, 0, 0, False), "inspector"
-        )
+        raise sites_service.import_rejected(sites_service.import_report(opts, checked, 0, 0, False), "人员库")
     existing = await repository.all_inspectors(session)
     new: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []

@@ -64,7 +64,7 @@ async def create_site(
 @router.post(
     "/sites/import",
     response_model=ImportReport,
-    responses=errors(409, 413),
+    responses=errors(409, 413, 415),
     **import_route(allow(*EDITORS)),
 )
 async def import_sites(
