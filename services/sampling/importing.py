@@ -105,13 +105,13 @@ SITE_HEADERS: dict[str, tuple[str, ...]] = {
     "type": ("类型", "点位类型", "单位类型"),
     "subtype": ("子类型", "细分类型", "子类"),
     "name": ("名称", "点位名称", "单位名称"),
-    "parent_code": ("上级", "上级编码", "上级代码", "上级点位编码", "上级单位编码", "parent"),
+    "parent_code": ("上级编码", "上级", "上级代码", "上级点位编码", "上级单位编码", "parent"),
     "district": ("区县", "所属区县", "区县市", "所属区县市", "区县代号"),
     "active": ("启用", "是否启用", "有效", "是否有效", "状态"),
     "tags": ("标签",),
 }
 INSPECTOR_HEADERS: dict[str, tuple[str, ...]] = {
-    "user_id": ("用户id", "用户名", "账号", "用户账号"),
+    "user_id": ("用户ID", "用户名", "账号", "用户账号"),
     "name": ("姓名", "名称"),
     "home_district": ("所属区县", "区县", "回避区县", "籍贯区县", "家乡区县"),
     "can_lead": ("可任组长", "能否任组长", "是否可任组长", "组长"),
@@ -159,6 +159,11 @@ class TableSpec:
     columns: tuple[str, ...]
     required: tuple[str, ...]
     headers: Mapping[str, tuple[str, ...]]
+
+    def title(self, column: str) -> str:
+        """The Chinese header a Chinese export writes for `column` (the first name people use)."""
+        names = self.headers.get(column)
+        return names[0] if names else column
 
     def column(self, header: str) -> str:
         """The canonical column a header names (unknown headers come back normalised, and are ignored)."""
@@ -874,28 +879,40 @@ def check_inspectors(
     return result
 
 
-def write_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: str) -> bytes:
-    """Serialise rows in the same shape the importer reads."""
+def write_table(
+    rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: str, *, spec: TableSpec | None = None
+) -> bytes:
+    """Serialise rows in the same shape the importer reads.
+
+    With a `spec` (a Chinese export), CSV and XLSX carry the Chinese headers, type labels (村) and
+    是/否, and the CSV starts with a BOM so Excel opens it as UTF-8; the importer reads it back
+    unchanged. JSON always keeps the English keys and values.
+    """
     if fmt == "json":
         return json.dumps([{c: r[c] for c in columns} for r in rows], ensure_ascii=False, indent=1).encode(
             "utf-8"
         )
+    chinese = spec is not None
+    labels = {"type": TYPE_TITLES, "subtype": SUBTYPE_TITLES} if chinese else {}
+    header = [spec.title(c) for c in columns] if spec is not None else list(columns)
 
-    def flat(v: Any) -> Any:
+    def flat(column: str, v: Any) -> Any:
         # Every cell through safe_cell: a name such as =HYPERLINK(...) reaches Excel as text.
         if isinstance(v, list | tuple):
             return safe_cell(";".join(v))
         if isinstance(v, bool):
-            return "true" if v else "false"
-        return "" if v is None else safe_cell(v)
+            return ("是" if v else "否") if chinese else ("true" if v else "false")
+        if v is None:
+            return ""
+        return safe_cell(labels[column].get(v, v) if column in labels else v)
 
     if fmt == "csv":
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
-        w.writerow(columns)
+        w.writerow(header)
         for r in rows:
-            w.writerow([flat(r[c]) for c in columns])
-        return buf.getvalue().encode("utf-8")
+            w.writerow([flat(c, r[c]) for c in columns])
+        return (codecs.BOM_UTF8 if chinese else b"") + buf.getvalue().encode("utf-8")
     from openpyxl import Workbook
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
@@ -903,11 +920,11 @@ def write_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: 
         return ILLEGAL_CHARACTERS_RE.sub("\ufffd", v) if isinstance(v, str) else v
 
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet("export")
-    ws.append(list(columns))
+    ws = wb.create_sheet(spec.what if spec is not None else "export")
+    ws.append(header)
     for r in rows:
         # Rows stored before control characters were refused must not break the whole export.
-        ws.append([_xlsx_text(flat(r[c])) for c in columns])
+        ws.append([_xlsx_text(flat(c, r[c])) for c in columns])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from datetime import datetime
 from typing import Any
 
@@ -67,8 +68,8 @@ async def import_inspectors(
     return sites_service.import_report(opts, checked, len(new), len(changed), not opts.dry_run)
 
 
-async def export_inspectors(session: AsyncSession, *, fmt: str) -> bytes:
-    """The whole pool, in the import format."""
+async def export_inspectors(session: AsyncSession, *, fmt: str, chinese: bool = False) -> bytes:
+    """The whole pool, in the import format (Chinese headers and labels if asked)."""
     pool = await repository.all_inspectors(session)
     rows = [
         {
@@ -81,7 +82,10 @@ async def export_inspectors(session: AsyncSession, *, fmt: str) -> bytes:
         }
         for _, i in sorted(pool.items())
     ]
-    return await asyncio.to_thread(importing.write_table, rows, importing.INSPECTOR_COLUMNS, fmt)
+    spec = importing.INSPECTOR_TABLE if chinese else None
+    return await asyncio.to_thread(
+        functools.partial(importing.write_table, rows, importing.INSPECTOR_COLUMNS, fmt, spec=spec)
+    )
 
 
 async def _check_district(session: AsyncSession, district: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from pydantic import ConfigDict, Field, field_validator
@@ -197,6 +198,13 @@ class ImportReport(OutputModel):
     """Bad rows (left out)."""
     errors: list[ImportRowError]
     """Every problem found, by line."""
+
+
+class ExportLanguage(StrEnum):
+    """The language of an export's headers and labels: English identifiers, or Chinese (编码, 类型 村, 是/否)."""
+
+    EN = "en"
+    ZH = "zh"
 
 
 @dataclass(frozen=True)

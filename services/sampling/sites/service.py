@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from datetime import datetime
 from typing import Any
 
@@ -163,10 +164,15 @@ async def import_sites(
     return import_report(opts, checked, created, updated, True)
 
 
-async def export_sites(session: AsyncSession, *, principal: Principal, where: SiteFilter, fmt: str) -> bytes:
-    """The directory inside the caller's scope, in the import format."""
+async def export_sites(
+    session: AsyncSession, *, principal: Principal, where: SiteFilter, fmt: str, chinese: bool = False
+) -> bytes:
+    """The directory inside the caller's scope, in the import format (Chinese headers and labels if asked)."""
     rows = await repository.export_site_rows(session, repository.site_conditions(principal, where))
-    return await asyncio.to_thread(importing.write_table, rows, importing.SITE_COLUMNS, fmt)
+    spec = importing.SITE_TABLE if chinese else None
+    return await asyncio.to_thread(
+        functools.partial(importing.write_table, rows, importing.SITE_COLUMNS, fmt, spec=spec)
+    )
 
 
 def _single_row_errors(checked: Checked) -> None:
