@@ -145,7 +145,7 @@ class ImportRowError(OutputModel):
     """The row's code (or user_id), when it has one."""
     problem: str = Field(description="unknown-parent, duplicate-code, wrong-type, cycle, missing-field, ...")
     reason: str
-    """What is wrong, in words."""
+    """What is wrong, in Chinese words for the person who fixes the file (`problem` is the stable slug)."""
 
 
 class ImportReport(OutputModel):
@@ -170,7 +170,7 @@ class ImportReport(OutputModel):
                             "column": "parent_code",
                             "code": "330212009001",
                             "problem": "unknown-parent",
-                            "reason": "parent 330212009 is neither in the file nor in the directory",
+                            "reason": "上级 330212009 既不在文件中，也不在名录中",
                         }
                     ],
                 }
