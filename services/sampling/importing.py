@@ -91,6 +91,7 @@ TYPE_TITLES = {t: labels[0] for t, labels in TYPE_LABELS.items()}
 SUBTYPE_TITLES = {t: labels[0] for t, labels in SUBTYPE_LABELS.items()}
 
 # Column headers people write, mapped to the column they mean (compared after `header_key`).
+# Not 状态: scoring's result sheets use it for a sheet's status (已锁定), which must stay ignored.
 SITE_HEADERS: dict[str, tuple[str, ...]] = {
     "code": (
         "编码",
@@ -107,7 +108,7 @@ SITE_HEADERS: dict[str, tuple[str, ...]] = {
     "name": ("名称", "点位名称", "单位名称"),
     "parent_code": ("上级编码", "上级", "上级代码", "上级点位编码", "上级单位编码", "parent"),
     "district": ("区县", "所属区县", "区县市", "所属区县市", "区县代号"),
-    "active": ("启用", "是否启用", "有效", "是否有效", "状态"),
+    "active": ("启用", "是否启用", "有效", "是否有效"),
     "tags": ("标签",),
 }
 INSPECTOR_HEADERS: dict[str, tuple[str, ...]] = {
@@ -115,7 +116,7 @@ INSPECTOR_HEADERS: dict[str, tuple[str, ...]] = {
     "name": ("姓名", "名称"),
     "home_district": ("所属区县", "区县", "回避区县", "籍贯区县", "家乡区县"),
     "can_lead": ("可任组长", "能否任组长", "是否可任组长", "组长"),
-    "active": ("启用", "是否启用", "有效", "是否有效", "状态"),
+    "active": ("启用", "是否启用", "有效", "是否有效"),
     "tags": ("标签",),
 }
 # Column names in Chinese, for messages.

@@ -161,13 +161,9 @@ class TestRoundTrip:
         # Scoring's site ranking: no parent column, the type as 村, the district by name, extra columns.
         assert (await import_json(client, "/sites/import", city_rows())).status_code == 200
         text = (
-            (
-                "排名,点位编码,点位名称,类型,所属区县,组织路径,得分\n"
-                "1,3302120011,yinzhou1村1,村,yinzhou区,ningbo/yinzhou/3302120011,96.5\n"
-                "2,3302120012,yinzhou1村2,社区,yinzhou,ningbo/yinzhou/3302120012,95\n"
-            )
-            .replace("3302120011", "330212001001")
-            .replace("3302120012", "330212001002")
+            "排名,点位编码,点位名称,类型,所属区县,组织路径,得分,等级,一票否决项,状态,A板块得分率（%）\n"
+            "1,330212001001,yinzhou1村1,村,yinzhou区,ningbo/yinzhou/330212001/330212001001,96.5,好,,已锁定,97\n"
+            "2,330212001002,yinzhou1村2,社区,yinzhou,ningbo/yinzhou/330212001/330212001002,95,好,,已提交,95\n"
         )
         r = await _post(client, "/sites/import", text.encode("utf-8-sig"))
         assert r.status_code == 200, r.text
