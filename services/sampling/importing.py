@@ -2,10 +2,18 @@
 
 Pure functions, no database and no FastAPI: the service runs them in a thread (they are CPU work)
 and gives them what they need to know about the existing directory.
+
+Files come from people's spreadsheets, so the reader takes what Excel and WPS write on Chinese
+Windows: CSV in GBK/GB18030 or UTF-8 (with or without BOM; the encoding is detected by
+charset-normalizer among the ones those tools write, never assumed), Chinese column headers
+(编码, 名称, 类型, 上级 …) beside the English ones, and type labels as our exports and theirs write
+them (村, 社区, 镇, 街道 …). Every message for a person is Chinese; the machine-readable parts
+(`problem`, `column`, `loc`) stay English identifiers.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -13,6 +21,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from charset_normalizer import from_bytes
 
 from services.kit.exports import safe_cell
 from services.kit.orgunit import district_unit
@@ -54,15 +64,130 @@ MEDIA_TYPES = {
     "json": "application/json",
 }
 
+# What people call each type, first the name our exports write (scoring's result sheets among
+# them), then the other names spreadsheets use. The English value itself is always accepted.
+TYPE_LABELS: dict[str, tuple[str, ...]] = {
+    "district": ("区县市", "区县", "区", "县", "县级市", "县市区", "区（县、市）", "县（市、区）"),
+    "zone": ("功能区", "开发区"),
+    "town": ("镇乡", "镇", "乡", "乡镇"),
+    "street": ("街道",),
+    "village": ("村", "行政村"),
+    "community": ("社区",),
+    "enterprise": ("非公企业", "企业", "非公有制企业"),
+    "social_org": ("社会组织",),
+    "institution": ("机关事业单位", "机关", "事业单位", "机关单位"),
+}
+SUBTYPE_LABELS: dict[str, tuple[str, ...]] = {
+    "hospital": ("医院",),
+    "school": ("学校", "中小学"),
+    "university": ("高校", "大学", "高等院校"),
+    "research_institute": ("科研院所", "科研机构"),
+    "cultural_venue": ("文化场馆",),
+    "public_health": ("公共卫生机构", "疾控机构"),
+    "government_agency": ("党政机关", "政府机关"),
+    "state_owned_enterprise": ("国有企业", "国企"),
+}
+TYPE_TITLES = {t: labels[0] for t, labels in TYPE_LABELS.items()}
+SUBTYPE_TITLES = {t: labels[0] for t, labels in SUBTYPE_LABELS.items()}
+
+# Column headers people write, mapped to the column they mean (compared after `header_key`).
+# Not 状态: scoring's result sheets use it for a sheet's status (已锁定), which must stay ignored.
+SITE_HEADERS: dict[str, tuple[str, ...]] = {
+    "code": (
+        "编码",
+        "代码",
+        "点位编码",
+        "单位编码",
+        "组织编码",
+        "统一社会信用代码",
+        "行政区划代码",
+        "区划代码",
+    ),
+    "type": ("类型", "点位类型", "单位类型"),
+    "subtype": ("子类型", "细分类型", "子类"),
+    "name": ("名称", "点位名称", "单位名称"),
+    "parent_code": ("上级编码", "上级", "上级代码", "上级点位编码", "上级单位编码", "parent"),
+    "district": ("区县", "所属区县", "区县市", "所属区县市", "区县代号"),
+    "active": ("启用", "是否启用", "有效", "是否有效"),
+    "tags": ("标签",),
+}
+INSPECTOR_HEADERS: dict[str, tuple[str, ...]] = {
+    "user_id": ("用户ID", "用户名", "账号", "用户账号"),
+    "name": ("姓名", "名称"),
+    "home_district": ("所属区县", "区县", "回避区县", "籍贯区县", "家乡区县"),
+    "can_lead": ("可任组长", "能否任组长", "是否可任组长", "组长"),
+    "active": ("启用", "是否启用", "有效", "是否有效"),
+    "tags": ("标签",),
+}
+# Column names in Chinese, for messages.
+COLUMN_TITLES = {
+    "code": "编码",
+    "type": "类型",
+    "subtype": "子类型",
+    "name": "名称",
+    "parent_code": "上级编码",
+    "district": "区县",
+    "active": "启用",
+    "tags": "标签",
+    "user_id": "用户ID",
+    "home_district": "所属区县",
+    "can_lead": "可任组长",
+}
+# Encodings the spreadsheet tools people use write a CSV in (GBK is a subset of GB18030); the
+# detector chooses among them, which keeps a short GBK file from passing for Korean or Big5.
+CSV_ENCODINGS = ["utf_8", "gb18030", "utf_16", "utf_32"]
+
 CODE_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$")
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 USER_ID_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._:@-]{0,63}$")
-TRUE = {"true", "1", "yes", "y", "是", "t"}
-FALSE = {"false", "0", "no", "n", "否", "f"}
+TRUE = {"true", "1", "yes", "y", "是", "t", "启用", "有效", "可以", "√"}
+FALSE = {"false", "0", "no", "n", "否", "f", "停用", "无效", "不可以", "×"}
 
 
 class UnreadableFile(ValueError):
     """The upload is not a table in the announced format."""
+
+
+class NotText(UnreadableFile):
+    """The upload announced as CSV is not text at all (a workbook, an image, a binary file)."""
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """The columns of one kind of file: their canonical names, the required ones, what people call them."""
+
+    what: str
+    columns: tuple[str, ...]
+    required: tuple[str, ...]
+    headers: Mapping[str, tuple[str, ...]]
+
+    def title(self, column: str) -> str:
+        """The Chinese header a Chinese export writes for `column` (the first name people use)."""
+        names = self.headers.get(column)
+        return names[0] if names else column
+
+    def column(self, header: str) -> str:
+        """The canonical column a header names (unknown headers come back normalised, and are ignored)."""
+        key = header_key(header)
+        for col in self.columns:
+            if key == col or key in {header_key(h) for h in self.headers.get(col, ())}:
+                return col
+        return key
+
+
+SITE_TABLE = TableSpec("名录", SITE_COLUMNS, ("code", "type", "name"), SITE_HEADERS)
+INSPECTOR_TABLE = TableSpec(
+    "人员库", INSPECTOR_COLUMNS, ("user_id", "name", "home_district"), INSPECTOR_HEADERS
+)
+
+_PAREN = re.compile(r"[（(][^）)]*[）)]$")
+
+
+def header_key(header: str) -> str:
+    """A header as compared: trimmed, lower case, no spaces, no required-mark `*`, no trailing note in brackets."""
+    key = re.sub(r"[\s*＊]", "", str(header)).lower()
+    stripped = _PAREN.sub("", key)
+    return stripped or key
 
 
 @dataclass(frozen=True)
@@ -126,6 +251,12 @@ def _error(line: int, column: str | None, key: str | None, problem: str, reason:
     return {"line": line, "column": column, "code": key, "problem": problem, "reason": reason}
 
 
+def _title(column: str) -> str:
+    """A column as people read it: 名称（name）."""
+    zh = COLUMN_TITLES.get(column)
+    return f"{zh}（{column}）" if zh else column
+
+
 def detect_format(fmt: str | None, content_type: str | None, filename: str | None) -> str:
     """The file format: explicit, else from the file name, else from the content type."""
     if fmt:
@@ -141,7 +272,7 @@ def detect_format(fmt: str | None, content_type: str | None, filename: str | Non
         return "xlsx"
     if ct == "application/json" or ct.endswith("+json"):
         return "json"
-    raise UnreadableFile(f"cannot tell the file format from content type {ct!r}; pass ?format=csv|xlsx|json")
+    raise UnreadableFile(f"无法从内容类型 {ct!r} 判断文件格式；请加上 ?format=csv、xlsx 或 json")
 
 
 _QUOTED_TRIGGER = re.compile(r"^'[=+\-@\t\r]")
@@ -158,19 +289,37 @@ def _cell(value: Any, *, spreadsheet: bool = False) -> Any:
     return value
 
 
+_VALUE_PROBLEMS = (
+    ("text may not contain control characters", "含有不允许的控制字符"),
+    ("nested more than", "嵌套层数过多"),
+    ("integers must fit in 64 bits", "整数超出 64 位范围"),
+    ("numbers must be finite", "数字必须是有限值"),
+)
+
+
+def _value_problem(exc: ValueError) -> str:
+    text = str(exc)
+    found = re.search(r"U\+[0-9A-F]{4}", text)
+    for english, chinese in _VALUE_PROBLEMS:
+        if text.startswith(english):
+            return f"{chinese}（{found.group()}）" if found else chinese
+    return text
+
+
 def row_problems(line: int, rec: Mapping[str, Any], key: str | None) -> list[dict[str, Any]]:
     """Errors for cells no text field may hold: control characters, nested data, huge integers."""
     out = []
     for column, value in rec.items():
         problem = None
         if isinstance(value, dict) or (isinstance(value, list) and column != "tags"):
-            problem = f"{column} must be a single value, not {type(value).__name__}"
+            kind = "对象" if isinstance(value, dict) else "列表"
+            problem = f"{_title(column)} 只能是单个值，不能是{kind}"
         else:
             try:
                 check_value(column)
                 check_value(value)
             except ValueError as exc:
-                problem = f"{column}: {exc}"
+                problem = f"{_title(column)}：{_value_problem(exc)}"
         if problem is not None:
             out.append(_error(line, column if not _bad(column) else None, key, "invalid-value", problem))
     return out
@@ -184,20 +333,75 @@ def _bad(text: str) -> bool:
     return False
 
 
-def parse_table(data: bytes, fmt: str) -> list[tuple[int, dict[str, Any]]]:
-    """Rows as ``(line, {column: value})``; line is the spreadsheet row (CSV/XLSX, header is 1) or item number (JSON)."""
-    if fmt == "csv":
+_XLSX_MAGIC = b"PK\x03\x04"
+_BINARY_MAGIC = {
+    b"\x89PNG": "PNG 图片",
+    b"\xff\xd8\xff": "JPEG 图片",
+    b"%PDF": "PDF 文档",
+    b"\xd0\xcf\x11\xe0": "旧版 Excel（.xls）或 Word 文档",
+    b"GIF8": "GIF 图片",
+}
+
+
+def decode_text(data: bytes) -> str:
+    """The text of a CSV upload, its encoding detected by charset-normalizer; NotText if it is none."""
+    if data.startswith(_XLSX_MAGIC):
+        raise NotText("文件不是 CSV 文本，而是 XLSX 工作簿（或其他压缩包）；请以 format=xlsx 上传")
+    for magic, kind in _BINARY_MAGIC.items():
+        if data.startswith(magic):
+            raise NotText(f"文件不是 CSV 文本，而是{kind}；请另存为 CSV 或 XLSX 后上传")
+    if data.startswith(codecs.BOM_UTF8):
+        # A BOM says UTF-8 outright (Excel's "CSV UTF-8"); a file that breaks it is damaged, not GBK.
         try:
-            text = data.decode("utf-8-sig")
+            return data[len(codecs.BOM_UTF8) :].decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise UnreadableFile(f"the CSV file is not UTF-8: {exc}") from exc
-        reader = csv.DictReader(io.StringIO(text))
-        if not reader.fieldnames:
-            raise UnreadableFile("the CSV file has no header row")
+            raise NotText(f"文件以 UTF-8 BOM 开头，但第 {exc.start} 字节起不是有效的 UTF-8 文本") from exc
+    if not data.strip():
+        return ""
+    best = from_bytes(data, cp_isolation=CSV_ENCODINGS).best()
+    if best is None:
+        raise NotText("文件不是文本（不是 UTF-8、GBK 或 GB18030 编码的 CSV）；请另存为 CSV 或 XLSX 后上传")
+    # A stray control character in a cell is that row's problem (row_problems), not the file's.
+    return str(best)
+
+
+def _headers(names: Sequence[str], spec: TableSpec | None) -> list[str]:
+    """Header cells as canonical column names; a file missing a required column is unreadable."""
+    if spec is None:
+        return [header_key(n) if n else "" for n in names]
+    cols = [spec.column(n) if n else "" for n in names]
+    seen: dict[str, str] = {}
+    for name, col in zip(names, cols, strict=True):
+        if col in spec.columns:
+            if col in seen:
+                raise UnreadableFile(f"表头中“{seen[col]}”和“{name}”都表示 {_title(col)}，只能保留一列")
+            seen[col] = name
+    missing = [c for c in spec.required if c not in seen]
+    if missing:
+        shown = "、".join(str(n) for n in names if n) or "（空）"
+        raise UnreadableFile(
+            f"{spec.what}文件的表头缺少必需的列：{'、'.join(_title(c) for c in missing)}；"
+            f"读到的表头是：{shown}（可用中文或英文列名，见导入说明）"
+        )
+    return cols
+
+
+def parse_table(data: bytes, fmt: str, spec: TableSpec | None = None) -> list[tuple[int, dict[str, Any]]]:
+    """Rows as ``(line, {column: value})``; line is the spreadsheet row (CSV/XLSX, header is 1) or item number (JSON).
+
+    With a `spec`, headers (and JSON keys) are read as the columns they name, Chinese or English,
+    and a CSV/XLSX header without a required column refuses the whole file.
+    """
+    if fmt == "csv":
+        reader = csv.reader(io.StringIO(decode_text(data)))
+        header = next(reader, None)
+        if not header or not any(h.strip() for h in header):
+            raise UnreadableFile("CSV 文件没有表头行")
+        names = _headers([h.strip() for h in header], spec)
         out = []
         for row in reader:
             values = {
-                (k or "").strip().lower(): _cell(v, spreadsheet=True) for k, v in row.items() if k is not None
+                names[i]: _cell(v, spreadsheet=True) for i, v in enumerate(row) if i < len(names) and names[i]
             }
             if any(v is not None for v in values.values()):
                 out.append((reader.line_num, values))
@@ -205,16 +409,18 @@ def parse_table(data: bytes, fmt: str) -> list[tuple[int, dict[str, Any]]]:
     if fmt == "xlsx":
         from openpyxl import load_workbook
 
+        if not data.startswith(_XLSX_MAGIC):
+            raise UnreadableFile("文件不是 XLSX 工作簿（旧版 .xls 请先另存为 .xlsx 或 CSV）")
         try:
             wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception as exc:
-            raise UnreadableFile(f"the file is not a readable XLSX workbook: {exc}") from exc
+            raise UnreadableFile(f"无法读取 XLSX 工作簿：{exc}") from exc
         ws = wb.worksheets[0]
         rows = ws.iter_rows(values_only=True)
         header = next(rows, None)
-        if not header:
-            raise UnreadableFile("the first sheet has no header row")
-        names = [str(h).strip().lower() if h is not None else "" for h in header]
+        if not header or all(h is None or not str(h).strip() for h in header):
+            raise UnreadableFile("第一个工作表没有表头行")
+        names = _headers([str(h).strip() if h is not None else "" for h in header], spec)
         out = []
         for n, values in enumerate(rows, start=2):
             rec = {
@@ -230,16 +436,17 @@ def parse_table(data: bytes, fmt: str) -> list[tuple[int, dict[str, Any]]]:
         try:
             doc = json.loads(data)
         except RecursionError as exc:
-            raise UnreadableFile("the JSON file nests too deeply") from exc
+            raise UnreadableFile("JSON 文件嵌套层数过多") from exc
         except ValueError as exc:
-            raise UnreadableFile(f"the file is not valid JSON: {exc}") from exc
+            raise UnreadableFile(f"文件不是有效的 JSON：{exc}") from exc
         items = doc.get("items") if isinstance(doc, dict) else doc
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-            raise UnreadableFile('expected a JSON array of objects (or {"items": [...]})')
+            raise UnreadableFile('JSON 文件应是对象数组（或 {"items": [...]}）')
+        key = spec.column if spec is not None else header_key
         return [
-            (n, {str(k).lower(): _cell(v) for k, v in item.items()}) for n, item in enumerate(items, start=1)
+            (n, {key(str(k)): _cell(v) for k, v in item.items()}) for n, item in enumerate(items, start=1)
         ]
-    raise UnreadableFile(f"unknown format {fmt!r}")
+    raise UnreadableFile(f"未知的文件格式 {fmt!r}")
 
 
 def _flag(value: Any, default: bool) -> bool | None:
@@ -263,7 +470,7 @@ def _tags(value: Any) -> tuple[str, ...] | None:
     if isinstance(value, list):
         items = value
     elif isinstance(value, str):
-        items = value.replace("；", ";").split(";")
+        items = re.split(r"[;；、]", value)
     else:
         return None
     tags = [str(t).strip() for t in items if str(t).strip()]
@@ -278,6 +485,36 @@ def _text(value: Any) -> str | None:
     return str(value).strip() or None
 
 
+def _label_index(labels: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
+    index = {value: value for value in labels}
+    for value, names in labels.items():
+        for name in names:
+            index[name] = value
+    return index
+
+
+_TYPES = _label_index(TYPE_LABELS)
+_SUBTYPES = _label_index(SUBTYPE_LABELS)
+
+
+def site_type(value: str | None) -> str | None:
+    """The type a cell names (``村`` or ``village``), or None when it names none."""
+    return (
+        None
+        if value is None
+        else _TYPES.get(re.sub(r"\s", "", value).replace("(", "（").replace(")", "）").lower())
+    )
+
+
+def site_subtype(value: str | None) -> str | None:
+    """The subtype a cell names (``医院`` or ``hospital``), or None when it names none."""
+    return None if value is None else _SUBTYPES.get(re.sub(r"\s", "", value).lower())
+
+
+def _choices(labels: Mapping[str, tuple[str, ...]]) -> str:
+    return "、".join(f"{names[0]}（{value}）" for value, names in labels.items())
+
+
 def check_sites(
     raw: Sequence[tuple[int, dict[str, Any]]],
     existing: Mapping[str, ExistingSite],
@@ -287,12 +524,25 @@ def check_sites(
 
     `visible(org_unit)` says whether the caller's scope covers a unit. A parent outside it is
     reported exactly like an unknown one; a row that would land outside it, or that names a code
-    taken outside it, is refused.
+    taken outside it, is refused. A row for a site the directory holds may leave `parent_code`
+    empty (it stays where it is), and `district` may name the district (慈溪市) instead of its
+    slug: what other exports write re-imports as it is.
     """
     result = Checked(total=len(raw))
     errors = result.errors
     first_seen: dict[str, int] = {}
     parsed: dict[str, dict[str, Any]] = {}
+    district_names = {
+        ex.name: ex.district for ex in existing.values() if ex.type in DISTRICT_TYPES and visible(ex.org_unit)
+    }
+    for _, rec in raw:
+        typ, name, slug = (
+            site_type(_text(rec.get("type"))),
+            _text(rec.get("name")),
+            _text(rec.get("district")),
+        )
+        if typ in DISTRICT_TYPES and name and slug and SLUG_RE.match(slug):
+            district_names.setdefault(name, slug)
     for line, rec in raw:
         cell_errors = row_problems(line, rec, None)
         if cell_errors:
@@ -302,60 +552,81 @@ def check_sites(
         row_errors = []
         if code is not None and code in existing and not visible(existing[code].org_unit):
             row_errors.append(
-                _error(
-                    line, "code", code, "out-of-scope", f"code {code} belongs to a site outside your scope"
-                )
+                _error(line, "code", code, "out-of-scope", f"编码 {code} 属于你的权限范围以外的点位")
             )
         for col in ("code", "type", "name"):
             if _text(rec.get(col)) is None:
-                row_errors.append(_error(line, col, code, "missing-field", f"{col} is required"))
+                row_errors.append(_error(line, col, code, "missing-field", f"{_title(col)} 不能为空"))
         if code is not None and not CODE_RE.match(code):
             row_errors.append(
                 _error(
-                    line, "code", code, "invalid-value", "code must be 1-64 letters, digits, '.', '_' or '-'"
+                    line,
+                    "code",
+                    code,
+                    "invalid-value",
+                    "编码须为 1-64 位字母、数字或 . _ -（不能以符号开头）",
                 )
             )
-        typ = _text(rec.get("type"))
-        if typ is not None and typ not in SITE_TYPES:
+        type_text = _text(rec.get("type"))
+        typ = site_type(type_text)
+        if type_text is not None and typ is None:
             row_errors.append(
                 _error(
                     line,
                     "type",
                     code,
                     "wrong-type",
-                    f"unknown site type {typ!r}; one of {', '.join(SITE_TYPES)}",
+                    f"未知的点位类型“{type_text}”；可用：{_choices(TYPE_LABELS)}",
                 )
             )
-        subtype = _text(rec.get("subtype"))
-        if subtype is not None and subtype not in SITE_SUBTYPES:
+        subtype_text = _text(rec.get("subtype"))
+        subtype = site_subtype(subtype_text)
+        if subtype_text is not None and subtype is None:
             row_errors.append(
                 _error(
                     line,
                     "subtype",
                     code,
                     "invalid-value",
-                    f"unknown site subtype {subtype!r}; one of {', '.join(SITE_SUBTYPES)} (or empty)",
+                    f"未知的子类型“{subtype_text}”；可用：{_choices(SUBTYPE_LABELS)}，或留空",
                 )
             )
         name = _text(rec.get("name"))
         if name is not None and len(name) > 200:
-            row_errors.append(
-                _error(line, "name", code, "invalid-value", "name is longer than 200 characters")
-            )
+            row_errors.append(_error(line, "name", code, "invalid-value", "名称超过 200 个字符"))
         active = _flag(rec.get("active"), True)
         if active is None:
-            row_errors.append(_error(line, "active", code, "invalid-value", "active must be true or false"))
+            row_errors.append(
+                _error(line, "active", code, "invalid-value", "启用（active）须为 是/否（true/false）")
+            )
         tags = _tags(rec.get("tags"))
         if tags is None:
             row_errors.append(
-                _error(line, "tags", code, "invalid-value", "tags must be a list or ';'-separated text")
+                _error(line, "tags", code, "invalid-value", "标签须为列表，或用分号（;）分隔的文字")
             )
-        district = _text(rec.get("district"))
+        district_text = _text(rec.get("district"))
+        district = district_names.get(district_text, district_text) if district_text else None
         if district is not None and not SLUG_RE.match(district):
             row_errors.append(
-                _error(line, "district", code, "invalid-value", "district must be a lowercase slug")
+                _error(
+                    line,
+                    "district",
+                    code,
+                    "invalid-value",
+                    f"区县“{district_text}”既不是区县代号（小写字母，如 yinzhou），也不是名录中的区县名称",
+                )
             )
         parent_code = _text(rec.get("parent_code"))
+        if (
+            parent_code is None
+            and code is not None
+            and code in existing
+            and typ not in DISTRICT_TYPES
+            and visible(existing[code].org_unit)
+        ):
+            # A sheet without a parent column (scoring's result sheets) names sites that exist:
+            # they stay under their parent.
+            parent_code = existing[code].parent_code
         if code is not None:
             if code in first_seen:
                 row_errors.append(
@@ -364,7 +635,7 @@ def check_sites(
                         "code",
                         code,
                         "duplicate-code",
-                        f"code {code} already appears on line {first_seen[code]}",
+                        f"编码 {code} 已在第 {first_seen[code]} 行出现",
                     )
                 )
             else:
@@ -408,20 +679,25 @@ def check_sites(
     resolved: dict[str, SiteRow] = {}
     for code, p in sorted(parsed.items(), key=lambda kv: (LEVEL[kv[1]["type"]], kv[1]["line"])):
         line, typ, parent = p["line"], p["type"], p["parent_code"]
+        title = TYPE_TITLES[typ]
         if code in in_cycle:
-            errors.append(
-                _error(line, "parent_code", code, "cycle", f"parent chain of {code} leads back to itself")
-            )
+            errors.append(_error(line, "parent_code", code, "cycle", f"{code} 的上级链条又回到了它自己"))
             continue
         if typ in DISTRICT_TYPES:
             if parent is not None:
                 errors.append(
-                    _error(line, "parent_code", code, "wrong-type", f"a {typ} is top-level and has no parent")
+                    _error(line, "parent_code", code, "wrong-type", f"{title}是最高一级，不能有上级")
                 )
                 continue
             if p["district"] is None:
                 errors.append(
-                    _error(line, "district", code, "missing-field", f"a {typ} needs its district slug")
+                    _error(
+                        line,
+                        "district",
+                        code,
+                        "missing-field",
+                        f"{title}须填写区县代号（district，小写字母，如 yinzhou）",
+                    )
                 )
                 continue
             row = SiteRow(
@@ -440,13 +716,15 @@ def check_sites(
         else:
             if parent is None:
                 errors.append(
-                    _error(line, "parent_code", code, "missing-field", f"a {typ} needs a parent_code")
+                    _error(
+                        line, "parent_code", code, "missing-field", f"{title}须填写上级编码（parent_code）"
+                    )
                 )
                 continue
             ptype = parent_type_of(parent)
             if ptype is None and parent in bad_codes:
                 errors.append(
-                    _error(line, "parent_code", code, "invalid-parent", f"parent {parent} is itself invalid")
+                    _error(line, "parent_code", code, "invalid-parent", f"上级 {parent} 本身有错误")
                 )
                 continue
             if ptype is None:
@@ -456,18 +734,19 @@ def check_sites(
                         "parent_code",
                         code,
                         "unknown-parent",
-                        f"parent {parent} is neither in the file nor in the directory",
+                        f"上级 {parent} 既不在文件中，也不在名录中",
                     )
                 )
                 continue
             if ptype not in PARENT_TYPES[typ]:
+                allowed = "或".join(TYPE_TITLES[t] for t in PARENT_TYPES[typ])
                 errors.append(
                     _error(
                         line,
                         "parent_code",
                         code,
                         "wrong-type",
-                        f"a {typ} must sit under a {' or '.join(PARENT_TYPES[typ])}, not under {parent} ({ptype})",
+                        f"{title}的上级须是{allowed}，而 {parent} 是{TYPE_TITLES[ptype]}",
                     )
                 )
                 continue
@@ -480,7 +759,7 @@ def check_sites(
                             "parent_code",
                             code,
                             "invalid-parent",
-                            f"parent {parent} (line {parsed[parent]['line']}) is itself invalid",
+                            f"上级 {parent}（第 {parsed[parent]['line']} 行）本身有错误",
                         )
                     )
                     continue
@@ -495,7 +774,7 @@ def check_sites(
                         "district",
                         code,
                         "invalid-value",
-                        f"district {p['district']} differs from the parent's {pdistrict}",
+                        f"区县 {p['district']} 与上级所在的区县 {pdistrict} 不一致",
                     )
                 )
                 continue
@@ -516,9 +795,8 @@ def check_sites(
         if not visible(row.org_unit):
             column = "district" if typ in DISTRICT_TYPES else "parent_code"
             value = row.district if typ in DISTRICT_TYPES else row.parent_code
-            errors.append(
-                _error(line, column, code, "out-of-scope", f"{column} {value} is outside your scope")
-            )
+            what = "区县" if typ in DISTRICT_TYPES else "上级"
+            errors.append(_error(line, column, code, "out-of-scope", f"{what} {value} 在你的权限范围以外"))
             continue
         resolved[code] = row
     result.rows = sorted(resolved.values(), key=lambda r: (LEVEL[r.type], r.line))
@@ -526,9 +804,14 @@ def check_sites(
     return result
 
 
-def check_inspectors(raw: Sequence[tuple[int, dict[str, Any]]], districts: Iterable[str]) -> Checked:
-    """Validate inspector rows; home districts must be districts/zones of the directory."""
+def check_inspectors(
+    raw: Sequence[tuple[int, dict[str, Any]]],
+    districts: Iterable[str],
+    district_names: Mapping[str, str] | None = None,
+) -> Checked:
+    """Validate inspector rows; home districts must be districts/zones of the directory (slug or name)."""
     known = set(districts)
+    names = dict(district_names or {})
     result = Checked(total=len(raw))
     first_seen: dict[str, int] = {}
     for line, rec in raw:
@@ -540,12 +823,13 @@ def check_inspectors(raw: Sequence[tuple[int, dict[str, Any]]], districts: Itera
         errs = []
         for col in ("user_id", "name", "home_district"):
             if _text(rec.get(col)) is None:
-                errs.append(_error(line, col, uid, "missing-field", f"{col} is required"))
+                errs.append(_error(line, col, uid, "missing-field", f"{_title(col)} 不能为空"))
         if uid is not None and not USER_ID_RE.match(uid):
             errs.append(
-                _error(line, "user_id", uid, "invalid-value", "user_id must be 1-64 letters, digits or ._:@-")
+                _error(line, "user_id", uid, "invalid-value", "用户ID须为 1-64 位字母、数字或 . _ : @ -")
             )
-        home = _text(rec.get("home_district"))
+        home_text = _text(rec.get("home_district"))
+        home = names.get(home_text, home_text) if home_text else None
         if home is not None and home not in known:
             errs.append(
                 _error(
@@ -553,20 +837,22 @@ def check_inspectors(raw: Sequence[tuple[int, dict[str, Any]]], districts: Itera
                     "home_district",
                     uid,
                     "unknown-district",
-                    f"no district or zone {home!r} in the directory",
+                    f"名录中没有区县或功能区“{home_text}”",
                 )
             )
         can_lead = _flag(rec.get("can_lead"), False)
         if can_lead is None:
-            errs.append(_error(line, "can_lead", uid, "invalid-value", "can_lead must be true or false"))
+            errs.append(
+                _error(line, "can_lead", uid, "invalid-value", "可任组长（can_lead）须为 是/否（true/false）")
+            )
         active = _flag(rec.get("active"), True)
         if active is None:
-            errs.append(_error(line, "active", uid, "invalid-value", "active must be true or false"))
+            errs.append(
+                _error(line, "active", uid, "invalid-value", "启用（active）须为 是/否（true/false）")
+            )
         tags = _tags(rec.get("tags"))
         if tags is None:
-            errs.append(
-                _error(line, "tags", uid, "invalid-value", "tags must be a list or ';'-separated text")
-            )
+            errs.append(_error(line, "tags", uid, "invalid-value", "标签须为列表，或用分号（;）分隔的文字"))
         if uid is not None:
             if uid in first_seen:
                 errs.append(
@@ -575,7 +861,7 @@ def check_inspectors(raw: Sequence[tuple[int, dict[str, Any]]], districts: Itera
                         "user_id",
                         uid,
                         "duplicate-code",
-                        f"user_id {uid} already appears on line {first_seen[uid]}",
+                        f"用户ID {uid} 已在第 {first_seen[uid]} 行出现",
                     )
                 )
             else:
@@ -594,28 +880,40 @@ def check_inspectors(raw: Sequence[tuple[int, dict[str, Any]]], districts: Itera
     return result
 
 
-def write_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: str) -> bytes:
-    """Serialise rows in the same shape the importer reads."""
+def write_table(
+    rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: str, *, spec: TableSpec | None = None
+) -> bytes:
+    """Serialise rows in the same shape the importer reads.
+
+    With a `spec` (a Chinese export), CSV and XLSX carry the Chinese headers, type labels (村) and
+    是/否, and the CSV starts with a BOM so Excel opens it as UTF-8; the importer reads it back
+    unchanged. JSON always keeps the English keys and values.
+    """
     if fmt == "json":
         return json.dumps([{c: r[c] for c in columns} for r in rows], ensure_ascii=False, indent=1).encode(
             "utf-8"
         )
+    chinese = spec is not None
+    labels = {"type": TYPE_TITLES, "subtype": SUBTYPE_TITLES} if chinese else {}
+    header = [spec.title(c) for c in columns] if spec is not None else list(columns)
 
-    def flat(v: Any) -> Any:
+    def flat(column: str, v: Any) -> Any:
         # Every cell through safe_cell: a name such as =HYPERLINK(...) reaches Excel as text.
         if isinstance(v, list | tuple):
             return safe_cell(";".join(v))
         if isinstance(v, bool):
-            return "true" if v else "false"
-        return "" if v is None else safe_cell(v)
+            return ("是" if v else "否") if chinese else ("true" if v else "false")
+        if v is None:
+            return ""
+        return safe_cell(labels[column].get(v, v) if column in labels else v)
 
     if fmt == "csv":
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
-        w.writerow(columns)
+        w.writerow(header)
         for r in rows:
-            w.writerow([flat(r[c]) for c in columns])
-        return buf.getvalue().encode("utf-8")
+            w.writerow([flat(c, r[c]) for c in columns])
+        return (codecs.BOM_UTF8 if chinese else b"") + buf.getvalue().encode("utf-8")
     from openpyxl import Workbook
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
@@ -623,11 +921,11 @@ def write_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: 
         return ILLEGAL_CHARACTERS_RE.sub("\ufffd", v) if isinstance(v, str) else v
 
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet("export")
-    ws.append(list(columns))
+    ws = wb.create_sheet(spec.what if spec is not None else "export")
+    ws.append(header)
     for r in rows:
         # Rows stored before control characters were refused must not break the whole export.
-        ws.append([_xlsx_text(flat(r[c])) for c in columns])
+        ws.append([_xlsx_text(flat(c, r[c])) for c in columns])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -20,7 +20,8 @@ from services.sampling.inspectors.schemas import (
     InspectorRead,
     InspectorUpdate,
 )
-from services.sampling.sites.schemas import ImportReport
+from services.sampling.sites.endpoints import LangQuery
+from services.sampling.sites.schemas import ExportLanguage, ImportReport
 
 TAG = "sampling.inspectors"
 router = APIRouter(tags=[TAG])
@@ -65,7 +66,7 @@ async def create_inspector(
 @router.post(
     "/inspectors/import",
     response_model=ImportReport,
-    responses=errors(413),
+    responses=errors(413, 415),
     **import_route(access.manage()),
 )
 async def import_inspectors(upload: UploadDep, session: SessionDep, clock: ClockDep) -> ImportReport:
@@ -74,9 +75,12 @@ async def import_inspectors(upload: UploadDep, session: SessionDep, clock: Clock
 
 
 @router.get("/inspectors/export", response_class=Response, **access.manage())
-async def export_inspectors(session: SessionDep, format: ExportFormatQuery = FileFormat.CSV) -> Response:
+async def export_inspectors(
+    session: SessionDep, format: ExportFormatQuery = FileFormat.CSV, lang: LangQuery = ExportLanguage.EN
+) -> Response:
     """Export the inspector pool in the import format."""
-    return download(await service.export_inspectors(session, fmt=format.value), format.value, "inspectors")
+    data = await service.export_inspectors(session, fmt=format.value, chinese=lang is ExportLanguage.ZH)
+    return download(data, format.value, "inspectors")
 
 
 @router.get("/inspectors/{inspector_id}", response_model=InspectorRead, **access.read())

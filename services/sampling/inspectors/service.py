@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from datetime import datetime
 from typing import Any
 
@@ -31,12 +32,14 @@ async def import_inspectors(
     session: AsyncSession, *, data: bytes, opts: ImportOptions, now: datetime
 ) -> ImportReport:
     """Check an inspector file and upsert it by user_id, with the same modes as the directory import."""
-    raw = await sites_service.parse_upload(data, opts)
-    checked = importing.check_inspectors(raw, await sites_repository.district_slugs(session))
+    raw = await sites_service.parse_upload(data, opts, importing.INSPECTOR_TABLE)
+    checked = importing.check_inspectors(
+        raw,
+        await sites_repository.district_slugs(session),
+        await sites_repository.district_names(session),
+    )
     if checked.errors and not opts.good_rows_only and not opts.dry_run:
-        raise sites_service.import_rejected(
-            sites_service.import_report(opts, checked, 0, 0, False), "inspector"
-        )
+        raise sites_service.import_rejected(sites_service.import_report(opts, checked, 0, 0, False), "人员库")
     existing = await repository.all_inspectors(session)
     new: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
@@ -65,8 +68,8 @@ async def import_inspectors(
     return sites_service.import_report(opts, checked, len(new), len(changed), not opts.dry_run)
 
 
-async def export_inspectors(session: AsyncSession, *, fmt: str) -> bytes:
-    """The whole pool, in the import format."""
+async def export_inspectors(session: AsyncSession, *, fmt: str, chinese: bool = False) -> bytes:
+    """The whole pool, in the import format (Chinese headers and labels if asked)."""
     pool = await repository.all_inspectors(session)
     rows = [
         {
@@ -79,7 +82,10 @@ async def export_inspectors(session: AsyncSession, *, fmt: str) -> bytes:
         }
         for _, i in sorted(pool.items())
     ]
-    return await asyncio.to_thread(importing.write_table, rows, importing.INSPECTOR_COLUMNS, fmt)
+    spec = importing.INSPECTOR_TABLE if chinese else None
+    return await asyncio.to_thread(
+        functools.partial(importing.write_table, rows, importing.INSPECTOR_COLUMNS, fmt, spec=spec)
+    )
 
 
 async def _check_district(session: AsyncSession, district: str) -> None:

@@ -15,7 +15,14 @@ from services.sampling.deps import ExportFormatQuery, UploadDep, download, impor
 from services.sampling.enums import FileFormat, SiteSubtype, SiteType
 from services.sampling.sites import service
 from services.sampling.sites.access import EDITORS, EXPORTERS, READERS, ValidSite, ValidSiteCode
-from services.sampling.sites.schemas import ImportReport, SiteCreate, SiteFilter, SiteRead, SiteUpdate
+from services.sampling.sites.schemas import (
+    ExportLanguage,
+    ImportReport,
+    SiteCreate,
+    SiteFilter,
+    SiteRead,
+    SiteUpdate,
+)
 
 TAG = "sampling.sites"
 router = APIRouter(tags=[TAG])
@@ -26,6 +33,13 @@ SubtypesQuery = Annotated[
 ]
 DistrictQuery = Annotated[str | None, Query(description="Slug of the district or zone")]
 ActiveQuery = Annotated[bool | None, Query(description="Only active (true) or inactive (false) sites")]
+LangQuery = Annotated[
+    ExportLanguage,
+    Query(
+        description="Headers and labels of a CSV/XLSX export: `en` (code, village, true) or `zh` "
+        "(编码, 村, 是; CSV with a BOM for Excel); both import back unchanged. JSON keeps `en`."
+    ),
+]
 SiteSort = Annotated[Sort, Depends(sort_param(["code", "name", "type", "district"], "code"))]
 
 
@@ -64,7 +78,7 @@ async def create_site(
 @router.post(
     "/sites/import",
     response_model=ImportReport,
-    responses=errors(409, 413),
+    responses=errors(409, 413, 415),
     **import_route(allow(*EDITORS)),
 )
 async def import_sites(
@@ -85,10 +99,13 @@ async def export_sites(
     subtype: SubtypesQuery = None,
     district: DistrictQuery = None,
     active: ActiveQuery = None,
+    lang: LangQuery = ExportLanguage.EN,
 ) -> Response:
     """Export the directory inside your scope in the import format (CSV, XLSX or JSON)."""
     where = SiteFilter(types=type, subtypes=subtype, district=district, active=active)
-    data = await service.export_sites(session, principal=principal, where=where, fmt=format.value)
+    data = await service.export_sites(
+        session, principal=principal, where=where, fmt=format.value, chinese=lang is ExportLanguage.ZH
+    )
     return download(data, format.value, "sites")
 
 

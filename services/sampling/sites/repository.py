@@ -196,6 +196,12 @@ async def district_slugs(session: AsyncSession) -> set[str]:
     return {r[0] for r in rows}
 
 
+async def district_names(session: AsyncSession) -> dict[str, str]:
+    """Each district's or zone's name (慈溪市) with its slug (cixi): files may name districts either way."""
+    stmt = select(col(Site.name), col(Site.district)).where(col(Site.type).in_(DISTRICT_TYPES))
+    return {r[0]: r[1] for r in await execute(session, stmt)}
+
+
 @dataclass(frozen=True)
 class FrameGroup:
     """Active sites of one type (and subtype) in one district and town: what a round's frame is built from."""

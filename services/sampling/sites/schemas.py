@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from pydantic import ConfigDict, Field, field_validator
@@ -144,7 +145,7 @@ class ImportRowError(OutputModel):
     """The row's code (or user_id), when it has one."""
     problem: str = Field(description="unknown-parent, duplicate-code, wrong-type, cycle, missing-field, ...")
     reason: str
-    """What is wrong, in words."""
+    """What is wrong, in Chinese words for the person who fixes the file (`problem` is the stable slug)."""
 
 
 class ImportReport(OutputModel):
@@ -169,7 +170,7 @@ class ImportReport(OutputModel):
                             "column": "parent_code",
                             "code": "330212009001",
                             "problem": "unknown-parent",
-                            "reason": "parent 330212009 is neither in the file nor in the directory",
+                            "reason": "上级 330212009 既不在文件中，也不在名录中",
                         }
                     ],
                 }
@@ -197,6 +198,13 @@ class ImportReport(OutputModel):
     """Bad rows (left out)."""
     errors: list[ImportRowError]
     """Every problem found, by line."""
+
+
+class ExportLanguage(StrEnum):
+    """The language of an export's headers and labels: English identifiers, or Chinese (编码, 类型 村, 是/否)."""
+
+    EN = "en"
+    ZH = "zh"
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from datetime import datetime
 from typing import Any
 
@@ -10,10 +11,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.kit.auth import Principal
-from services.kit.errors import Conflict, UnprocessableEntity, field_error
+from services.kit.errors import Conflict, UnprocessableEntity, UnsupportedMediaType, field_error
 from services.kit.pagination import PageParams, Sort
 from services.sampling import errors, importing
-from services.sampling.importing import Checked, ExistingSite, ImportOptions, SiteRow
+from services.sampling.importing import Checked, ExistingSite, ImportOptions, SiteRow, TableSpec
 from services.sampling.models import Site
 from services.sampling.sites import repository
 from services.sampling.sites.schemas import ImportReport, SiteCreate, SiteFilter, SiteUpdate
@@ -43,8 +44,8 @@ def import_report(
 def import_rejected(report: ImportReport, what: str) -> errors.ImportRejected:
     """The 422 of an all-or-nothing import with bad rows."""
     return errors.ImportRejected(
-        f"{report.rejected} of {report.total_rows} {what} rows are bad; nothing was imported "
-        "(fix them, or import with good_rows_only=true)",
+        f"{what}文件共 {report.total_rows} 行，其中 {report.rejected} 行有错误，全部未导入"
+        "（改正后重新导入，或加上 good_rows_only=true 只导入正确的行）",
         # Each bad row in the shape every 422 uses (loc, msg, type), with the row's own details beside.
         errors=[
             {
@@ -59,10 +60,12 @@ def import_rejected(report: ImportReport, what: str) -> errors.ImportRejected:
     )
 
 
-async def parse_upload(data: bytes, opts: ImportOptions) -> list[tuple[int, dict[str, Any]]]:
-    """The rows of an uploaded file (parsed in a thread: it is CPU work)."""
+async def parse_upload(data: bytes, opts: ImportOptions, spec: TableSpec) -> list[tuple[int, dict[str, Any]]]:
+    """The rows of an uploaded file (parsed in a thread: it is CPU work); 415 if a CSV is not text."""
     try:
-        return await asyncio.to_thread(importing.parse_table, data, opts.fmt)
+        return await asyncio.to_thread(importing.parse_table, data, opts.fmt, spec)
+    except importing.NotText as exc:
+        raise UnsupportedMediaType(str(exc), format=opts.fmt) from exc
     except importing.UnreadableFile as exc:
         raise errors.UnreadableFileProblem(str(exc), format=opts.fmt) from exc
 
@@ -148,11 +151,11 @@ async def import_sites(
     session: AsyncSession, *, principal: Principal, data: bytes, opts: ImportOptions, now: datetime
 ) -> ImportReport:
     """Check a directory file and upsert it by code: all or nothing, only the good rows, or not at all (dry run)."""
-    raw = await parse_upload(data, opts)
+    raw = await parse_upload(data, opts, importing.SITE_TABLE)
     existing = await repository.existing_sites(session)
     checked = await asyncio.to_thread(importing.check_sites, raw, existing, principal.covers)
     if checked.errors and not opts.good_rows_only and not opts.dry_run:
-        raise import_rejected(import_report(opts, checked, 0, 0, False), "site")
+        raise import_rejected(import_report(opts, checked, 0, 0, False), "名录")
     if opts.dry_run:
         created = sum(1 for r in checked.rows if r.code not in existing)
         updated = sum(1 for r in checked.rows if r.code in existing and not _same(r, existing[r.code]))
@@ -161,10 +164,15 @@ async def import_sites(
     return import_report(opts, checked, created, updated, True)
 
 
-async def export_sites(session: AsyncSession, *, principal: Principal, where: SiteFilter, fmt: str) -> bytes:
-    """The directory inside the caller's scope, in the import format."""
+async def export_sites(
+    session: AsyncSession, *, principal: Principal, where: SiteFilter, fmt: str, chinese: bool = False
+) -> bytes:
+    """The directory inside the caller's scope, in the import format (Chinese headers and labels if asked)."""
     rows = await repository.export_site_rows(session, repository.site_conditions(principal, where))
-    return await asyncio.to_thread(importing.write_table, rows, importing.SITE_COLUMNS, fmt)
+    spec = importing.SITE_TABLE if chinese else None
+    return await asyncio.to_thread(
+        functools.partial(importing.write_table, rows, importing.SITE_COLUMNS, fmt, spec=spec)
+    )
 
 
 def _single_row_errors(checked: Checked) -> None:

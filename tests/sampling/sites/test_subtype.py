@@ -37,7 +37,7 @@ class TestImportSubtype:
         assert r.status_code == 422 and r.json()["type"] == "/problems/import-rejected"
         [error] = r.json()["errors"]
         assert (error["line"], error["column"], error["problem"]) == (4, "subtype", "invalid-value")
-        assert "unknown site subtype 'clinic'" in error["reason"]
+        assert error["reason"].startswith("未知的子类型“clinic”")
         assert (await client.get("/sites", headers=ADMIN)).json()["total"] == 0, "nothing imported"
 
     async def test_a_changed_subtype_is_an_update_and_a_second_import_changes_nothing(self, client):
