@@ -328,6 +328,16 @@ async def replay(
 ) -> int:
     """Queue again the sent and dead-lettered deliveries queued for it in [from, to), to its current URL."""
     errors = []
+    bounds: dict[str, datetime] = {}
+    for name, value in (("from", window.from_), ("to", window.to)):
+        try:
+            bounds[name] = value.astimezone(UTC)
+        except OverflowError:
+            errors.append(
+                field_error(["body", name], "out of the range of representable times", "datetime_range")
+            )
+    if errors:
+        raise UnprocessableEntity(errors[0]["msg"], errors=errors)
     if window.to <= window.from_:
         errors.append(field_error(["body", "to"], "must be after from", "greater_than"))
     elif (window.to - window.from_).total_seconds() > settings.webhook_replay_max_seconds:
@@ -347,8 +357,8 @@ async def replay(
     return await delivery_repository.replay_for_subscription(
         session,
         subscription_id=sub.id or 0,
-        start=window.from_.astimezone(UTC),
-        end=window.to.astimezone(UTC),
+        start=bounds["from"],
+        end=bounds["to"],
         url=sub.url,
         now=now,
     )
