@@ -44,10 +44,20 @@ class Settings(ServiceSettings):
     retry_jitter: float = 0.1
 
     # Webhooks
-    webhook_allow_private: bool = False  # allow loopback/private targets (tests, on-premise peers)
+    # Allow receivers on loopback/private addresses (127.0.0.1, localhost, 10/8, 192.168/16...):
+    # NOTIFY_WEBHOOK_ALLOW_PRIVATE=true for a receiver on a developer's machine, tests, or peers on a
+    # private government network (docs/webhooks.md). Off by default: a subscriber must not be able
+    # to make notify call internal services.
+    webhook_allow_private: bool = False
     webhook_timeout_seconds: float = 10.0
     webhook_disable_after_failures: int = 10  # consecutive failed attempts ...
     webhook_disable_after_seconds: float = 24 * 3600  # ... spanning at least this long
+    # Secret rotation: the old secret keeps signing (a second `v1,` signature) this long by default,
+    # so receivers can switch to the new one; a rotation may ask for 0 up to the maximum.
+    webhook_secret_overlap_seconds: int = Field(default=24 * 3600, ge=0)
+    webhook_secret_overlap_max_seconds: int = Field(default=7 * 24 * 3600, ge=0)
+    # The longest time range one replay (POST /webhooks/subscriptions/{id}/replay) may cover.
+    webhook_replay_max_seconds: int = Field(default=31 * 24 * 3600, ge=1)
 
     # Email over SMTP
     smtp_host: str = "127.0.0.1"

@@ -42,12 +42,62 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(mac.digest()).decode()
 
 
+# A subscription's signing secrets, kept in its one ``secret`` column as a key ring: the current
+# secret first, then a secret being rotated out with the Unix time it stops signing, e.g.
+# ``whsec_NEW whsec_OLD@1772420400`` (a ``whsec_`` secret holds neither a space nor an ``@``).
+# Why a string and not a second column: every sender already passes the column to
+# `webhook_headers` with the send time, so the overlap works for every path (deliveries, retries,
+# replays, pings) and needs no migration; two 64-byte secrets and an expiry fit the column's 200.
+KEYRING_MAX_LENGTH = 200
+
+
+def keyring(current: str, previous: str | None = None, previous_expires_at: int | None = None) -> str:
+    """The key ring holding `current`, and `previous` until `previous_expires_at` (Unix seconds)."""
+    if previous is None or previous_expires_at is None:
+        return current
+    ring = f"{current} {previous}@{previous_expires_at}"
+    if len(ring) > KEYRING_MAX_LENGTH:  # cannot happen with secrets `secret_key` accepts
+        raise ValueError("the signing secrets are too long to keep together")
+    return ring
+
+
+def keyring_entries(ring: str) -> list[tuple[str, int | None]]:
+    """(secret, expiry in Unix seconds or None) for each secret of the ring, the current one first."""
+    entries: list[tuple[str, int | None]] = []
+    for part in ring.split():
+        secret, _, expires = part.partition("@")
+        entries.append((secret, int(expires) if expires.isdigit() else None))
+    return entries
+
+
+def current_secret(ring: str) -> str:
+    """The secret new signatures are always made with (the first of the ring)."""
+    return keyring_entries(ring)[0][0]
+
+
+def previous_secret(ring: str, at: int) -> tuple[str, int] | None:
+    """The secret being rotated out and when it stops signing, if it still signs at `at`."""
+    for secret, expires in keyring_entries(ring)[1:]:
+        if expires is not None and expires > at:
+            return secret, expires
+    return None
+
+
+def signing_secrets(ring: str, at: int) -> list[str]:
+    """The secrets that sign a message sent at `at`: the current one, and any not yet expired."""
+    return [s for s, expires in keyring_entries(ring) if expires is None or expires > at]
+
+
 def webhook_headers(secret: str, msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    """The Standard Webhooks headers; `secret` may be a key ring: while a secret is rotated out,
+    ``webhook-signature`` carries one space-separated ``v1,`` signature per secret still signing."""
     return {
         "content-type": "application/json",
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret, msg_id, timestamp, body),
+        "webhook-signature": " ".join(
+            sign(s, msg_id, timestamp, body) for s in signing_secrets(secret, timestamp)
+        ),
     }
 
 

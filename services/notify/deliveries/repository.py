@@ -211,6 +211,42 @@ async def fail_pending_for_subscription(session: AsyncSession, subscription_id: 
     return _rowcount(result)
 
 
+async def repoint_pending_for_subscription(session: AsyncSession, subscription_id: int, url: str) -> int:
+    """Send a subscription's deliveries still to come to its new URL."""
+    result = await session.execute(
+        update(Delivery)
+        .where(col(Delivery.subscription_id) == subscription_id, col(Delivery.status) == PENDING)
+        .values(destination=url)
+    )
+    return _rowcount(result)
+
+
+async def replay_for_subscription(
+    session: AsyncSession, *, subscription_id: int, start: datetime, end: datetime, url: str, now: datetime
+) -> int:
+    """Queue again a subscription's sent and dead-lettered deliveries created in [start, end)."""
+    result = await session.execute(
+        update(Delivery)
+        .where(
+            col(Delivery.subscription_id) == subscription_id,
+            col(Delivery.channel) == Channel.WEBHOOK.value,
+            col(Delivery.status).in_([SENT, FAILED]),
+            col(Delivery.created_at) >= start,
+            col(Delivery.created_at) < end,
+        )
+        .values(
+            status=PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            leased_until=None,
+            leased_by=None,
+            destination=url,
+            sent_at=None,
+        )
+    )
+    return _rowcount(result)
+
+
 async def held_deliveries(session: AsyncSession, user_id: str) -> list[Delivery]:
     rows = await session.execute(
         select(Delivery)

@@ -15,6 +15,10 @@ def add(session: AsyncSession, sub: WebhookSubscription) -> None:
     session.add(sub)
 
 
+async def delete(session: AsyncSession, sub: WebhookSubscription) -> None:
+    await session.delete(sub)
+
+
 async def get(session: AsyncSession, subscription_id: int) -> WebhookSubscription | None:
     return await session.get(WebhookSubscription, subscription_id)
 

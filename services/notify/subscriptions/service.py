@@ -3,21 +3,45 @@
 from __future__ import annotations
 
 import fnmatch
-from datetime import datetime
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import aiohttp
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kit.auth import Principal
-from services.kit.errors import field_error
+from services.kit.errors import UnprocessableEntity, field_error
 from services.kit.logs import get_logger
+from services.notify.channels import Outcome, send_webhook
 from services.notify.config import Settings
 from services.notify.deliveries import repository as delivery_repository
+from services.notify.deliveries.repository import ClaimedDelivery
 from services.notify.errors import InvalidWebhookTarget
 from services.notify.events import CATALOG
 from services.notify.models import WebhookSubscription
-from services.notify.signing import check_url_shape, new_secret, refuse_private, secret_key
+from services.notify.signing import (
+    check_url_shape,
+    current_secret,
+    keyring,
+    new_secret,
+    previous_secret,
+    refuse_private,
+    secret_key,
+    signing_secrets,
+)
 from services.notify.subscriptions import access, repository
-from services.notify.subscriptions.schemas import SubscriptionCreate
+from services.notify.subscriptions.errors import SubscriptionDisabled
+from services.notify.subscriptions.schemas import (
+    ReplayRange,
+    SecretRotation,
+    SubscriptionCreate,
+    SubscriptionUpdate,
+)
+
+PING_EVENT_TYPE = "notify.webhook.ping"
 
 log = get_logger("notify.subscriptions")
 
@@ -47,20 +71,9 @@ async def create_subscription(
 ) -> WebhookSubscription:
     """Subscribe a URL to event types within a scope (the caller's, or a part of it)."""
     scope = access.subscription_scope(principal, sub_in.scope)
-    errors = []
-    reason = check_url_shape(sub_in.url)
-    if reason is None and not settings.webhook_allow_private:
-        reason = await refuse_private(sub_in.url)
-    if reason:
-        errors.append(field_error(["body", "url"], reason))
+    errors = [*await _url_errors(sub_in.url, settings), *_event_type_errors(sub_in.event_types)]
     secret = sub_in.secret or new_secret()
-    try:
-        secret_key(secret)
-    except ValueError as exc:
-        errors.append(field_error(["body", "secret"], str(exc)))
-    for i, t in enumerate(sub_in.event_types):
-        if not any(fnmatch.fnmatchcase(known, t) for known in CATALOG):
-            errors.append(field_error(["body", "event_types", i], f"{t!r} matches no known event type"))
+    errors += _secret_errors(secret)
     if errors:
         raise InvalidWebhookTarget(errors[0]["msg"], errors=errors)
     sub = WebhookSubscription(
@@ -75,6 +88,30 @@ async def create_subscription(
     repository.add(session, sub)
     await session.flush()
     return sub
+
+
+async def _url_errors(url: str, settings: Settings) -> list[dict[str, Any]]:
+    """Why `url` cannot be a target (shape, then a non-public address unless allowed), as field errors."""
+    reason = check_url_shape(url)
+    if reason is None and not settings.webhook_allow_private:
+        reason = await refuse_private(url)
+    return [field_error(["body", "url"], reason)] if reason else []
+
+
+def _secret_errors(secret: str) -> list[dict[str, Any]]:
+    try:
+        secret_key(secret)
+    except ValueError as exc:
+        return [field_error(["body", "secret"], str(exc))]
+    return []
+
+
+def _event_type_errors(event_types: list[str]) -> list[dict[str, Any]]:
+    return [
+        field_error(["body", "event_types", i], f"{t!r} matches no known event type")
+        for i, t in enumerate(event_types)
+        if not any(fnmatch.fnmatchcase(known, t) for known in CATALOG)
+    ]
 
 
 async def get_visible(
@@ -147,3 +184,181 @@ async def record_results(
             )
             log.warning("webhook subscription disabled", subscription_id=sub_id, dead_lettered=n)
     await session.flush()
+
+
+async def update_subscription(
+    session: AsyncSession,
+    sub: WebhookSubscription,
+    *,
+    sub_in: SubscriptionUpdate,
+    settings: Settings,
+    principal: Principal,
+) -> WebhookSubscription:
+    """Change the fields sent; a new URL is checked like a new subscription's and receives what is still to come."""
+    sent = sub_in.model_fields_set
+    errors = [
+        field_error(["body", name], f"{name} cannot be null; leave it out to keep it", "null_not_allowed")
+        for name in sorted(sent)
+        if getattr(sub_in, name) is None
+    ]
+    if not sent:
+        errors.append(field_error(["body"], "send at least one of name, url, event_types, scope", "missing"))
+    if sub_in.url is not None:
+        errors += await _url_errors(sub_in.url, settings)
+    if sub_in.event_types is not None:
+        errors += _event_type_errors(sub_in.event_types)
+    if errors:
+        raise InvalidWebhookTarget(errors[0]["msg"], errors=errors)
+    scope = access.subscription_scope(principal, sub_in.scope) if sub_in.scope is not None else sub.scope
+    if sub_in.name is not None:
+        sub.name = sub_in.name
+    if sub_in.event_types is not None:
+        sub.event_types = list(sub_in.event_types)
+    sub.scope = scope
+    if sub_in.url is not None and sub_in.url != sub.url:
+        sub.url = sub_in.url
+        await delivery_repository.repoint_pending_for_subscription(session, sub.id or 0, sub.url)
+    await session.flush()
+    return sub
+
+
+async def delete_subscription(session: AsyncSession, sub: WebhookSubscription) -> None:
+    """Delete it; its deliveries still to come are dead-lettered, its delivery log is kept."""
+    await delivery_repository.fail_pending_for_subscription(session, sub.id or 0, "subscription deleted")
+    await repository.delete(session, sub)
+    await session.flush()
+
+
+def previous_secret_expiry(sub: WebhookSubscription, *, now: datetime) -> datetime | None:
+    """Until when a rotated-out secret still signs beside the current one (None: it no longer does)."""
+    previous = previous_secret(sub.secret, int(now.timestamp()))
+    return datetime.fromtimestamp(previous[1], UTC) if previous else None
+
+
+async def rotate_secret(
+    session: AsyncSession,
+    sub: WebhookSubscription,
+    *,
+    rotation: SecretRotation,
+    settings: Settings,
+    now: datetime,
+) -> tuple[str, datetime | None]:
+    """Sign with a new secret; the current one keeps signing beside it for the overlap.
+
+    Only one secret is kept being rotated out: rotating again during an overlap drops the oldest.
+    """
+    errors = []
+    secret = rotation.secret or new_secret()
+    errors += _secret_errors(secret)
+    overlap = (
+        settings.webhook_secret_overlap_seconds
+        if rotation.overlap_seconds is None
+        else rotation.overlap_seconds
+    )
+    if overlap > settings.webhook_secret_overlap_max_seconds:
+        errors.append(
+            field_error(
+                ["body", "overlap_seconds"],
+                f"at most {settings.webhook_secret_overlap_max_seconds} seconds",
+                "less_than_equal",
+            )
+        )
+    old = current_secret(sub.secret)
+    if secret == old:
+        errors.append(field_error(["body", "secret"], "the new secret must differ from the current one"))
+    if errors:
+        raise UnprocessableEntity(errors[0]["msg"], errors=errors)
+    expires = now + timedelta(seconds=overlap)
+    if overlap > 0:
+        sub.secret = keyring(secret, old, int(expires.timestamp()))
+    else:
+        sub.secret = keyring(secret)
+    await session.flush()
+    return secret, expires if overlap > 0 else None
+
+
+async def ping(
+    client: aiohttp.ClientSession, settings: Settings, sub: WebhookSubscription, *, now: datetime
+) -> tuple[Outcome, str, int]:
+    """Send a signed test event now (not queued, not retried); what the receiver answered, the id, the signatures."""
+    webhook_id = f"ping-{uuid.uuid4().hex}"
+    envelope = {
+        "id": webhook_id,
+        "type": PING_EVENT_TYPE,
+        "source": "notify",
+        "occurred_at": now.isoformat().replace("+00:00", "Z"),
+        "data": {
+            "subscription_id": sub.id,
+            "name": sub.name,
+            "message": "这是一条测试消息：收到即表示订阅地址和签名密钥可用，无需处理。",
+        },
+    }
+    row: ClaimedDelivery = {
+        "id": 0,
+        "notification_id": webhook_id,
+        "event_type": PING_EVENT_TYPE,
+        "channel": "webhook",
+        "recipient": f"webhook:{sub.id}",
+        "person_id": None,
+        "subscription_id": sub.id,
+        "destination": sub.url,
+        "priority": "normal",
+        "subject": None,
+        "body": orjson.dumps(envelope).decode(),
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "leased_until": None,
+        "leased_by": None,
+        "last_error": None,
+        "digest_id": None,
+        "created_at": now,
+        "sent_at": None,
+    }
+    # Like every delivery, the signature timestamp is wall time: the receiver checks it against its clock.
+    sent_at = int(time.time())
+    started = time.perf_counter()
+    outcome = await send_webhook(client, settings, row, sub.secret, sent_at)
+    outcome.duration_ms = round((time.perf_counter() - started) * 1000, 1)
+    return outcome, webhook_id, len(signing_secrets(sub.secret, sent_at))
+
+
+async def replay(
+    session: AsyncSession, sub: WebhookSubscription, *, window: ReplayRange, settings: Settings, now: datetime
+) -> int:
+    """Queue again the sent and dead-lettered deliveries queued for it in [from, to), to its current URL."""
+    errors = []
+    bounds: dict[str, datetime] = {}
+    for name, value in (("from", window.from_), ("to", window.to)):
+        try:
+            bounds[name] = value.astimezone(UTC)
+        except OverflowError:
+            errors.append(
+                field_error(["body", name], "out of the range of representable times", "datetime_range")
+            )
+    if errors:
+        raise UnprocessableEntity(errors[0]["msg"], errors=errors)
+    if window.to <= window.from_:
+        errors.append(field_error(["body", "to"], "must be after from", "greater_than"))
+    elif (window.to - window.from_).total_seconds() > settings.webhook_replay_max_seconds:
+        errors.append(
+            field_error(
+                ["body", "to"],
+                f"a replay covers at most {settings.webhook_replay_max_seconds} seconds",
+                "less_than_equal",
+            )
+        )
+    if errors:
+        raise UnprocessableEntity(errors[0]["msg"], errors=errors)
+    if not sub.enabled:
+        raise SubscriptionDisabled(
+            f"Webhook subscription {sub.id} is disabled: enable it before replaying", subscription_id=sub.id
+        )
+    return await delivery_repository.replay_for_subscription(
+        session,
+        subscription_id=sub.id or 0,
+        start=bounds["from"],
+        end=bounds["to"],
+        url=sub.url,
+        now=now,
+    )

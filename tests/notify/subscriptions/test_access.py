@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.notify.access_support import HOOK, YINZHOU_KEY, problem
+from tests.notify.access_support import HOOK, YINZHOU_ADMIN, YINZHOU_KEY, problem
 from tests.notify.conftest import ADMIN
 
 
@@ -70,17 +70,23 @@ class TestWebhookSubscriptions:
         everything = (await notify.client.get("/webhooks/subscriptions", headers=ADMIN)).json()
         assert everything["total"] == 2
         missing_id = whole["id"] + 100
-        for suffix, method in (
-            ("", "get"),
-            ("/deliveries", "get"),
-            ("/disable", "post"),
-            ("/enable", "post"),
+        window = {"from": "2026-03-01T00:00:00Z", "to": "2026-03-02T00:00:00Z"}
+        for suffix, method, body in (
+            ("", "get", None),
+            ("/deliveries", "get", None),
+            ("/disable", "post", None),
+            ("/enable", "post", None),
+            ("", "patch", {"name": "改名"}),
+            ("", "delete", None),
+            ("/rotate-secret", "post", {}),
+            ("/ping", "post", None),
+            ("/replay", "post", window),
         ):
             out = await notify.client.request(
-                method, f"/webhooks/subscriptions/{whole['id']}{suffix}", headers=YINZHOU_KEY
+                method, f"/webhooks/subscriptions/{whole['id']}{suffix}", json=body, headers=YINZHOU_KEY
             )
             missing = await notify.client.request(
-                method, f"/webhooks/subscriptions/{missing_id}{suffix}", headers=YINZHOU_KEY
+                method, f"/webhooks/subscriptions/{missing_id}{suffix}", json=body, headers=YINZHOU_KEY
             )
             assert out.status_code == missing.status_code == 404
             assert problem(out)["title"] == problem(missing)["title"]
@@ -88,6 +94,34 @@ class TestWebhookSubscriptions:
                 str(missing_id), str(whole["id"])
             )
         still = (await notify.client.get(f"/webhooks/subscriptions/{whole['id']}", headers=ADMIN)).json()
-        assert still["enabled"] is True
+        assert still["enabled"] is True and still["name"] == "市OA"
         r = await notify.client.post(f"/webhooks/subscriptions/{yz['id']}/disable", headers=YINZHOU_KEY)
         assert r.status_code == 200 and r.json()["enabled"] is False
+
+    async def test_a_district_key_manages_its_own_subscription(self, notify):
+        yz = (await self._subscribe(notify, YINZHOU_KEY, name="鄞州OA")).json()
+        base = f"/webhooks/subscriptions/{yz['id']}"
+        r = await notify.client.patch(base, json={"name": "鄞州区OA"}, headers=YINZHOU_KEY)
+        assert r.status_code == 200 and r.json()["name"] == "鄞州区OA"
+        r = await notify.client.post(f"{base}/rotate-secret", json={}, headers=YINZHOU_KEY)
+        assert r.status_code == 200 and r.json()["secret"].startswith("whsec_")
+        window = {"from": "2026-03-01T00:00:00Z", "to": "2026-03-02T00:00:00Z"}
+        r = await notify.client.post(f"{base}/replay", json=window, headers=YINZHOU_KEY)
+        assert r.status_code == 200 and r.json() == {"replayed": 0}
+        assert (await notify.client.delete(base, headers=YINZHOU_KEY)).status_code == 204
+
+    async def test_a_district_admin_may_not_manage_subscriptions(self, notify):
+        whole = (await self._subscribe(notify, ADMIN, name="市OA")).json()
+        base = f"/webhooks/subscriptions/{whole['id']}"
+        window = {"from": "2026-03-01T00:00:00Z", "to": "2026-03-02T00:00:00Z"}
+        for method, suffix, body in (
+            ("patch", "", {"name": "改名"}),
+            ("delete", "", None),
+            ("post", "/rotate-secret", {}),
+            ("post", "/ping", None),
+            ("post", "/replay", window),
+        ):
+            r = await notify.client.request(method, f"{base}{suffix}", json=body, headers=YINZHOU_ADMIN)
+            assert r.status_code == 403, (method, suffix, r.text)
+        still = (await notify.client.get(base, headers=ADMIN)).json()
+        assert still["name"] == "市OA"
