@@ -3,6 +3,9 @@ one assignment for each item, all or nothing with every refused item named, each
 
 import pytest
 
+from services.kit.auth import Principal
+from services.rectification.clients import DirectoryPerson
+from services.rectification.problems import access
 from tests.rectification.conftest import (
     CITY,
     CITY_KEY,
@@ -221,3 +224,29 @@ class TestInput:
         r = await client.post(BATCH, json=body, headers=CITY)
         assert r.status_code == 422 and r.json()["type"] == "/problems/validation-error"
         assert loc in [e["loc"] for e in r.json()["errors"]]
+
+
+class TestPersonRefusal:
+    """access.person_refusal: the one rule single and batch assignments share, without a database."""
+
+    LI = DirectoryPerson(user_id="u-li-na", name="李娜", org_unit="ningbo/yinzhou/dongwu")
+
+    @pytest.mark.parametrize(
+        ("person", "scope", "refusal"),
+        [
+            (LI, "ningbo", None),
+            (LI, "ningbo/yinzhou", None),
+            (None, "ningbo", access.PERSON_UNKNOWN),
+            (LI.model_copy(update={"active": False}), "ningbo", access.PERSON_UNKNOWN),
+            (LI, "ningbo/yinzhou/dongwu/tiantong", access.PERSON_UNKNOWN),  # above the caller's scope
+            (
+                LI.model_copy(update={"org_unit": "ningbo/haishu/yuehu"}),
+                "ningbo",
+                access.PERSON_OUTSIDE_DISTRICT,
+            ),
+        ],
+        ids=["city", "district", "unknown", "inactive", "out-of-scope", "other-district"],
+    )
+    def test_unknown_inactive_and_out_of_scope_read_the_same(self, person, scope, refusal):
+        principal = Principal(sub="u-admin", roles=("district_admin",), scope=scope)
+        assert access.person_refusal(person, principal, district="yinzhou") == refusal
