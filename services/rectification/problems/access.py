@@ -122,18 +122,35 @@ async def resolve_person(
     Unknown and out-of-scope people get the same answer, so the directory cannot be probed.
     """
     person = await directory.person(user_id)
-    if person is None or not person.active or not principal.covers(person.org_unit):
+    refused = person_refusal(person, principal, district=district)
+    if refused == PERSON_UNKNOWN or person is None:
         raise InvalidReference(
             f"No active person {user_id!r} in the directory inside your scope",
             errors=[field_error(loc, "unknown person, inactive, or outside your scope")],
         )
-    district_unit = orgunit.district_unit(district)
-    if not orgunit.covers(district_unit, person.org_unit):
+    if refused == PERSON_OUTSIDE_DISTRICT:
+        district_unit = orgunit.district_unit(district)
         raise InvalidReference(
             f"Responsible person {user_id} ({person.org_unit}) does not lie in the problem's district",
             errors=[field_error(loc, f"the person must belong to a unit inside {district_unit}")],
         )
     return person
+
+
+PERSON_UNKNOWN, PERSON_OUTSIDE_DISTRICT = "person_unknown", "person_outside_district"
+
+
+def person_refusal(person: DirectoryPerson | None, principal: Principal, *, district: str) -> str | None:
+    """Why `person` cannot be responsible for a problem of `district` (None: they can).
+
+    Unknown, inactive and out-of-scope people are one reason (`person_unknown`), so the directory
+    cannot be probed; a person of another district is `person_outside_district`.
+    """
+    if person is None or not person.active or not principal.covers(person.org_unit):
+        return PERSON_UNKNOWN
+    if not orgunit.covers(orgunit.district_unit(district), person.org_unit):
+        return PERSON_OUTSIDE_DISTRICT
+    return None
 
 
 async def resolve_site(

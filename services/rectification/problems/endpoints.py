@@ -19,6 +19,8 @@ from services.rectification.enums import Light, Severity, Status
 from services.rectification.problems import service
 from services.rectification.problems.filters import SORT_FIELDS, ProblemFilter
 from services.rectification.problems.schemas import (
+    AssignBatchIn,
+    AssignBatchRead,
     AssignIn,
     BulletinItem,
     CloseIn,
@@ -165,6 +167,27 @@ async def get_problem_history(problem: ValidProblem, session: SessionDep, page: 
 
 
 # --- lifecycle -------------------------------------------------------------------------------
+
+
+@router.post("/problems/assign-batch", response_model=AssignBatchRead, **allow(*ADMINS))
+async def assign_problems_batch(
+    body: AssignBatchIn,
+    session: SessionDep,
+    principal: PrincipalDep,
+    clock: ClockDep,
+    policy: PolicyDep,
+    directory: DirectoryDep,
+) -> AssignBatchRead:
+    """Assign responsible people (责任人) to many problems at once, all or none: each item follows the
+    rules of one assignment, and the refused ones are listed by index."""
+    problems, assigned, unchanged = await service.assign_batch(
+        session, batch=body, principal=principal, directory=directory, now=clock.now(), policy=policy
+    )
+    return AssignBatchRead(
+        problems=await service.read_many(session, problems, now=clock.now(), policy=policy),
+        assigned=assigned,
+        unchanged=unchanged,
+    )
 
 
 @router.post(

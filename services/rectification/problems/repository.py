@@ -43,6 +43,19 @@ async def get_problem(session: AsyncSession, problem_id: int, *, for_update: boo
     return (await session.execute(stmt)).scalars().first()
 
 
+async def get_problems(
+    session: AsyncSession, problem_ids: Sequence[int], *, for_update: bool = False
+) -> dict[int, Problem]:
+    """The problems with these ids that exist, by id; a write locks them in id order (two batches
+    naming the same problems queue up instead of deadlocking)."""
+    if not problem_ids:
+        return {}
+    stmt = select(Problem).where(P.id.in_(sorted(set(problem_ids)))).order_by(P.id)
+    if for_update and _is_postgres(session):
+        stmt = stmt.with_for_update()
+    return {p.id: p for p in (await session.execute(stmt)).scalars().all() if p.id is not None}
+
+
 async def get_problem_by_source(session: AsyncSession, source_event_id: str) -> Problem | None:
     return (
         (await session.execute(select(Problem).where(P.source_event_id == source_event_id))).scalars().first()

@@ -15,6 +15,7 @@ from pydantic import AwareDatetime, ConfigDict, Field
 
 from services.kit.auth import ORG_UNIT_PATTERN
 from services.kit.orgunit import OrgUnit
+from services.kit.params import INT64_MAX
 from services.kit.schema import OutputModel
 from services.kit.text import InputModel
 from services.rectification.enums import (
@@ -552,6 +553,40 @@ class AssignIn(InputModel):
     """Why (on a reassignment)"""
 
 
+# Enough for a round's problems in a few calls; each item costs a directory lookup per new person.
+MAX_ASSIGN_BATCH = 500
+
+
+class AssignBatchItem(InputModel):
+    """One problem and the person to make responsible for it."""
+
+    model_config = _examples({"problem_id": 42, "user_id": "u-zhang-wei"})
+
+    problem_id: int = Field(ge=1, le=INT64_MAX)
+    """The problem's id"""
+    user_id: str = Field(pattern=USER_ID)
+    """The responsible person's user id in notify's directory"""
+
+
+class AssignBatchIn(InputModel):
+    """Problems and their responsible people (责任人), assigned all together or not at all."""
+
+    model_config = _examples(
+        {
+            "items": [
+                {"problem_id": 42, "user_id": "u-zhang-wei"},
+                {"problem_id": 43, "user_id": "u-li-na"},
+            ],
+            "reason": "按属地分派整改责任人",
+        }
+    )
+
+    items: list[AssignBatchItem] = Field(min_length=1, max_length=MAX_ASSIGN_BATCH)
+    """Each problem once, with its person"""
+    reason: str | None = Field(default=None, max_length=1000)
+    """Why (recorded on every reassignment, as with a single assignment)"""
+
+
 # --- views -----------------------------------------------------------------------------------
 
 
@@ -659,3 +694,22 @@ class FollowUpSite(OutputModel):
     """The site's district"""
     overdue_count: int
     """How many of its problems are overdue"""
+
+
+class AssignBatchRead(OutputModel):
+    """The problems of a batch as they read after it, and which of them it changed."""
+
+    model_config = _examples(
+        {
+            "problems": ProblemRead.model_config["json_schema_extra"]["examples"],  # type: ignore[index]
+            "assigned": [42],
+            "unchanged": [],
+        }
+    )
+
+    problems: list[ProblemRead]
+    """Every problem of the batch, in the order of `items`"""
+    assigned: list[int]
+    """The problems given a (new) responsible person, each with its history entry and assigned event"""
+    unchanged: list[int]
+    """The problems that already had that person: left as they were (sending the batch again is harmless)"""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
@@ -16,7 +17,7 @@ from services.kit.errors import ServiceUnavailable, field_error
 from services.kit.pagination import Page, PageParams, Sort
 from services.kit.workdays import WorkCalendar, end_of_local_day, local_date
 from services.rectification import events
-from services.rectification.clients import Directory
+from services.rectification.clients import Directory, DirectoryPerson
 from services.rectification.countdown import (
     MilestonePlan,
     Template,
@@ -48,8 +49,10 @@ from services.rectification.errors import (
 from services.rectification.events import EventType
 from services.rectification.models import Milestone, Problem, ProblemHistory, outbox_event
 from services.rectification.problems import access, repository
+from services.rectification.problems.errors import BatchRejected
 from services.rectification.problems.filters import ProblemFilter, Visibility
 from services.rectification.problems.schemas import (
+    AssignBatchIn,
     AssignIn,
     BulletinItem,
     Counts,
@@ -539,6 +542,28 @@ async def assign(
             ["body", "responsible_person"],
         )
     )
+    return await _assign_person(
+        session,
+        problem=problem,
+        person=person,
+        reason=assign_in.reason,
+        principal=principal,
+        now=now,
+        policy=policy,
+    )
+
+
+async def _assign_person(
+    session: AsyncSession,
+    *,
+    problem: Problem,
+    person: DirectoryPerson,
+    reason: str | None,
+    principal: Principal,
+    now: datetime,
+    policy: Policy,
+) -> Problem:
+    """Make `person` responsible: their unit, the history entry, the timers, the assigned event."""
     previous = problem.responsible_person_id
     problem.responsible_person_id = person.user_id
     problem.responsible_person_name = person.name
@@ -557,13 +582,115 @@ async def assign(
             "from": previous,
             "to": person.user_id,
             "responsible_unit": person.org_unit,
-            "reason": assign_in.reason,
+            "reason": reason,
         },
     )
     await emit_payload(
         session, EventType.PROBLEM_ASSIGNED, events.assigned_payload(problem, previous=previous), now=now
     )
     return problem
+
+
+# The finished states, as people read them in a batch's errors.
+_FINISHED_ZH = {Status.CLOSED: "已销号", Status.WITHDRAWN: "已撤销", Status.MERGED: "已合并"}
+# Directory lookups of one batch in flight at once: enough to be quick, few enough for notify.
+_LOOKUPS_AT_ONCE = 8
+
+
+def _item_error(index: int, field: str, msg: str, kind: str, problem_id: int) -> dict[str, Any]:
+    return {**field_error(["body", "items", index, field], msg, kind), "problem_id": problem_id}
+
+
+async def _people(directory: Directory, user_ids: set[str]) -> dict[str, DirectoryPerson | None]:
+    """Each person once from notify's directory (a batch names the same few people many times)."""
+    gate = asyncio.Semaphore(_LOOKUPS_AT_ONCE)
+
+    async def one(user_id: str) -> tuple[str, DirectoryPerson | None]:
+        async with gate:
+            return user_id, await directory.person(user_id)
+
+    return dict(await asyncio.gather(*(one(u) for u in sorted(user_ids))))
+
+
+async def assign_batch(
+    session: AsyncSession,
+    *,
+    batch: AssignBatchIn,
+    principal: Principal,
+    directory: Directory,
+    now: datetime,
+    policy: Policy,
+) -> tuple[list[Problem], list[int], list[int]]:
+    """Assign many problems at once with the rules of one assignment: all of them or none (422 naming
+    each refused item). A problem that already has that person is left as it is.
+
+    Returns the problems in the order given, the ids assigned and the ids left unchanged.
+    """
+    ids = [item.problem_id for item in batch.items]
+    found = await repository.get_problems(session, ids, for_update=True)
+    people = await _people(directory, {item.user_id for item in batch.items})
+    errors: list[dict[str, Any]] = []
+    seen: dict[int, int] = {}
+    for i, item in enumerate(batch.items):
+        pid = item.problem_id
+        problem = access.visible_to(principal, found.get(pid))
+        if pid in seen:
+            errors.append(
+                _item_error(i, "problem_id", f"与第 {seen[pid] + 1} 项是同一问题", "duplicate", pid)
+            )
+            continue
+        seen[pid] = i
+        if problem is None:  # missing and out of sight read the same
+            errors.append(
+                _item_error(
+                    i, "problem_id", f"没有编号为 {pid} 的问题，或不在您的范围内", "problem_not_found", pid
+                )
+            )
+            continue
+        if not access.is_admin_over(principal, problem):
+            errors.append(_item_error(i, "problem_id", f"您不能为问题 {pid} 指定责任人", "forbidden", pid))
+            continue
+        if problem.status not in NOT_TERMINAL:
+            finished = _FINISHED_ZH.get(Status(problem.status), problem.status)
+            errors.append(
+                _item_error(
+                    i, "problem_id", f"问题 {pid} {finished}，不能再指定责任人", "transition_not_allowed", pid
+                )
+            )
+            continue
+        refused = access.person_refusal(people[item.user_id], principal, district=problem.district)
+        if refused == access.PERSON_UNKNOWN:
+            errors.append(
+                _item_error(i, "user_id", f"通讯录中您的范围内没有在岗人员 {item.user_id}", refused, pid)
+            )
+        elif refused is not None:
+            unit = orgunit.district_unit(problem.district)
+            errors.append(
+                _item_error(i, "user_id", f"{item.user_id} 不属于问题 {pid} 所在区县（{unit}）", refused, pid)
+            )
+    if errors:
+        raise BatchRejected(
+            f"{len(errors)} of {len(batch.items)} item(s) refused; nothing was assigned", errors=errors
+        )
+    problems, assigned, unchanged = [], [], []
+    for item in batch.items:
+        problem, person = found[item.problem_id], people[item.user_id]
+        assert person is not None
+        problems.append(problem)
+        if problem.responsible_person_id == person.user_id:
+            unchanged.append(item.problem_id)
+            continue
+        await _assign_person(
+            session,
+            problem=problem,
+            person=person,
+            reason=batch.reason,
+            principal=principal,
+            now=now,
+            policy=policy,
+        )
+        assigned.append(item.problem_id)
+    return problems, assigned, unchanged
 
 
 async def withdraw(

@@ -6,11 +6,15 @@ sheets wherever they are (an assignment from sampling is the grant: teams never 
 district). Only the team changes a sheet; only its leader reviews it; the leader before review, or a
 city admin, returns it; a city admin locks it. A sheet the caller may not see is answered exactly
 like a missing one (404).
+
+A batch opens many sheets at once: a team member's for the sites assigned to their team, a city
+admin's for every team's sites inside the admin's scope (the teams still score them).
 """
 
 from __future__ import annotations
 
 from services.kit.auth import Principal
+from services.scoring import clients
 from services.scoring.enums import SheetStatus
 from services.scoring.errors import InvalidTransition, NotInTeam, sheet_not_found
 from services.scoring.models import ScoreSheet
@@ -22,6 +26,7 @@ WRITERS = TEAM
 REVIEWERS = ("team_leader",)
 RETURNERS = ("team_leader", CITY_ADMIN)
 LOCKERS = (CITY_ADMIN,)
+BATCH_OPENERS = (*TEAM, CITY_ADMIN)
 
 
 def in_team(sheet: ScoreSheet, principal: Principal) -> bool:
@@ -99,3 +104,21 @@ def require_may_return(sheet: ScoreSheet, principal: Principal, *, submitted: bo
             "Only the team leader (before review) or a city admin may return this sheet",
             team_id=sheet.team_id,
         )
+
+
+def opens_for_every_team(principal: Principal) -> bool:
+    """A city admin opens sheets for every team (inside their scope); anyone else for their own team."""
+    return principal.has_role(CITY_ADMIN)
+
+
+def may_open(assignment: clients.Assignment, principal: Principal) -> bool:
+    """Whether a batch of `principal` may open the sheet of this assigned site."""
+    if opens_for_every_team(principal):
+        return principal.covers(assignment.site.org_unit)
+    return principal.has_role(*TEAM) and principal.sub in assignment.team_user_ids()
+
+
+def require_batch_team(team_id: str, user_ids: set[str], principal: Principal) -> None:
+    """A team member's batch names only a team they are in (403 not-in-team)."""
+    if not opens_for_every_team(principal) and principal.sub not in user_ids:
+        raise NotInTeam(f"You are not in team {team_id}; open the sheets of your own team", team_id=team_id)

@@ -20,6 +20,8 @@ from services.scoring.sheets.schemas import (
     SHEET_SORT_FIELDS,
     HistoryEntry,
     ReturnIn,
+    SheetBatchCreate,
+    SheetBatchRead,
     SheetContent,
     SheetCreate,
     SheetFilter,
@@ -108,6 +110,50 @@ async def create_sheet(
     )
     response.headers["Location"] = f"/sheets/{sheet.id}"
     return await _answer(session, sheet, response)
+
+
+@router.post(
+    "/rounds/{round_code}/sheets/batch",
+    response_model=SheetBatchRead,
+    status_code=201,
+    responses={
+        200: {
+            "model": SheetBatchRead,
+            "description": "Nothing to open: every site chosen already has its sheet",
+        },
+        **errors(409),
+    },
+    **allow(*access.BATCH_OPENERS),
+)
+async def create_sheets_batch(
+    round_code: RoundCode,
+    session: SessionDep,
+    principal: PrincipalDep,
+    clock: ClockDep,
+    http: HttpDep,
+    settings: SettingsDep,
+    response: Response,
+    body: Annotated[
+        SheetBatchCreate | None,
+        Body(
+            description="Which sites (optional: every drawn site you may open)", examples=[{"team_id": "T1"}]
+        ),
+    ] = None,
+) -> SheetBatchRead:
+    """Open the score sheets of a round's drawn sites in one call, all or none (your team's; a city admin's:
+    every team's in scope); sites that already have one are reported, not opened again."""
+    result = await service.create_sheets_batch(
+        session,
+        http=http,
+        sampling_url=settings.sampling_url,
+        round_code=round_code,
+        batch=body or SheetBatchCreate(),
+        principal=principal,
+        now=clock.now(),
+    )
+    if not result.created:
+        response.status_code = 200
+    return result
 
 
 @router.get("/rounds/{round_code}/sheets", response_model=Page[SheetSummary], **allow(*access.READERS))

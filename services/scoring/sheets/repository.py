@@ -51,6 +51,16 @@ async def find_sheet(session: AsyncSession, *, round_code: str, site_code: str) 
     return (await execute(session, stmt)).scalars().first()
 
 
+async def find_sheets(session: AsyncSession, *, round_code: str, site_codes: list[str]) -> list[ScoreSheet]:
+    """The round's sheets of these sites, those that are opened."""
+    if not site_codes:
+        return []
+    stmt = select(ScoreSheet).where(
+        col(ScoreSheet.round_code) == round_code, col(ScoreSheet.site_code).in_(site_codes)
+    )
+    return list((await execute(session, stmt)).scalars().all())
+
+
 async def sheet_items(session: AsyncSession, sheet_id: str) -> list[ItemScore]:
     """The sheet's item rows in rubric order."""
     stmt = select(ItemScore).where(col(ItemScore.sheet_id) == sheet_id).order_by(col(ItemScore.id))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import ConfigDict, Field
 from pydantic.config import JsonDict
@@ -166,6 +167,26 @@ class SheetCreate(InputModel):
 
     site_code: str = Field(min_length=1, max_length=64)
     """A site drawn in the round for your team"""
+
+
+SiteCode = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+# A round has ~140 sites to score; a city's largest rounds stay well below this.
+MAX_BATCH_SITES = 1000
+
+
+class SheetBatchCreate(InputModel):
+    """Which drawn sites of the round to open sheets for; with neither member, every one you may open."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{}, {"team_id": "T1"}, {"site_codes": ["330212001201", "330212001202"]}]
+        }
+    )
+
+    team_id: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    """Only the sites assigned to this team (a team member may name only a team they are in)"""
+    site_codes: list[SiteCode] | None = Field(default=None, min_length=1, max_length=MAX_BATCH_SITES)
+    """Only these sites, each drawn in the round (for your team, unless you are a city admin)"""
 
 
 class SheetUpdate(InputModel):
@@ -723,3 +744,95 @@ class SheetContent(OutputModel):
     """Who submitted it"""
     reviewed_by: str | None
     """Which team leader reviewed it"""
+
+
+class OpenedSheet(OutputModel):
+    """A draft a batch opened."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": SHEET_ID,
+                    "site": _SITE,
+                    "team_id": "T1",
+                    "status": "draft",
+                    "version": 1,
+                    "etag": f'"{SHEET_ID}.1"',
+                }
+            ]
+        }
+    )
+
+    id: str
+    """The sheet's id"""
+    site: SiteRef
+    """The site"""
+    team_id: str
+    """The team assigned"""
+    status: SheetStatus
+    """Always draft"""
+    version: int
+    """1: nothing is scored yet"""
+    etag: str
+    """The ETag to send as If-Match with the first change"""
+
+
+_EXISTING: JsonDict = {
+    "id": "7b1e4c2a-0f3d-4a59-8e61-5c2d9f0a3b47",
+    "site": {
+        **_SITE,
+        "code": "330212001202",
+        "name": "天童村",
+        "org_unit": "ningbo/yinzhou/330212001/330212001202",
+    },
+    "team_id": "T1",
+    "status": "submitted",
+}
+
+
+class ExistingSheet(OutputModel):
+    """A site of the batch that already had its sheet: reported, not opened again."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_EXISTING]})
+
+    id: str
+    """The sheet's id"""
+    site: SiteRef
+    """The site"""
+    team_id: str
+    """The team the sheet was opened for"""
+    status: SheetStatus
+    """Where the sheet is in its lifecycle"""
+
+
+class SheetBatchRead(OutputModel):
+    """What a batch opened, and the sites that already had a sheet (sending the batch again is harmless)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "round_code": "2026Q1",
+                    "created": [
+                        {
+                            "id": SHEET_ID,
+                            "site": _SITE,
+                            "team_id": "T1",
+                            "status": "draft",
+                            "version": 1,
+                            "etag": f'"{SHEET_ID}.1"',
+                        }
+                    ],
+                    "existing": [_EXISTING],
+                }
+            ]
+        }
+    )
+
+    round_code: str
+    """The round"""
+    created: list[OpenedSheet]
+    """The drafts opened by this call, in the order of `site_codes` (or by site code)"""
+    existing: list[ExistingSheet]
+    """The sites that already had a sheet, left as they are"""

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.kit.auth import Principal
-from services.kit.errors import field_error
+from services.kit.errors import NotFound, field_error
 from services.kit.pagination import Page, PageParams, Sort
 from services.scoring import calc, clients, events
 from services.scoring.enums import EDITABLE, RETURNABLE, SheetAction, SheetStatus
@@ -30,7 +30,7 @@ from services.scoring.errors import (
     StaleEtag,
 )
 from services.scoring.models import ItemScore, Rubric, ScoreSheet, SheetFinding, SheetHistory
-from services.scoring.rubric import RubricDefinition
+from services.scoring.rubric import RubricDefinition, RubricItem, RubricSection
 from services.scoring.rubrics.service import (
     canonical_json,
     canonical_sha256,
@@ -39,12 +39,17 @@ from services.scoring.rubrics.service import (
     rubric_for_round,
 )
 from services.scoring.sheets import access, repository
+from services.scoring.sheets.errors import SheetBatchRejected
 from services.scoring.sheets.schemas import (
+    ExistingSheet,
     HistoryEntry,
     ItemScoreIn,
     ItemScoreRead,
+    OpenedSheet,
     PollRead,
     SectionScore,
+    SheetBatchCreate,
+    SheetBatchRead,
     SheetFilter,
     SheetRead,
     SheetResults,
@@ -153,47 +158,14 @@ async def create_sheet(
             ],
         )
     assert rubric.id is not None
-    sheet = ScoreSheet(
-        id=str(uuid.uuid4()),
-        round_code=round_code,
-        rubric_id=rubric.id,
-        site_code=site.code,
-        site_name=site.name,
-        site_type=site.type,
-        org_unit=site.org_unit,
-        district=site.district,
-        team_id="",
-        team_leader_user_id="",
-        status=SheetStatus.DRAFT,
-        created_by=principal.sub,
-        created_at=now,
-        updated_at=now,
-    )
-    _apply_team(sheet, assignment)
+    sheet = _new_sheet(assignment, round_code=round_code, rubric_id=rubric.id, actor=principal.sub, now=now)
     session.add(sheet)
     try:
         await session.flush()
     except IntegrityError as exc:  # the same site opened twice at once: the unique (round, site) decides
         raise SheetExists(f"Round {round_code} already has a sheet for {site_code}") from exc
     # Core inserts: constructing SQLModel table objects one by one costs ~1 ms each (pydantic warns inside).
-    await repository.insert_rows(
-        session,
-        ItemScore,
-        [
-            {
-                "sheet_id": sheet.id,
-                "item_code": it.code,
-                "section_code": section.code,
-                "max_points": it.points,
-                "points": None,
-                "deduction_count": 0,
-                "finding_count": 0,
-                "not_applicable": False,
-                "detail": {},
-            }
-            for section, it in applicable
-        ],
-    )
+    await repository.insert_rows(session, ItemScore, _blank_items(sheet.id, applicable))
     _recompute(sheet, definition, {it.code: None for _, it in applicable})
     await _history(
         session,
@@ -205,6 +177,213 @@ async def create_sheet(
     )
     await session.flush()
     return sheet
+
+
+def _new_sheet(
+    assignment: clients.Assignment, *, round_code: str, rubric_id: int, actor: str, now: datetime
+) -> ScoreSheet:
+    site = assignment.site
+    sheet = ScoreSheet(
+        id=str(uuid.uuid4()),
+        round_code=round_code,
+        rubric_id=rubric_id,
+        site_code=site.code,
+        site_name=site.name,
+        site_type=site.type,
+        org_unit=site.org_unit,
+        district=site.district,
+        team_id="",
+        team_leader_user_id="",
+        status=SheetStatus.DRAFT,
+        created_by=actor,
+        created_at=now,
+        updated_at=now,
+    )
+    _apply_team(sheet, assignment)
+    return sheet
+
+
+def _blank_items(sheet_id: str, applicable: list[tuple[RubricSection, RubricItem]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "sheet_id": sheet_id,
+            "item_code": it.code,
+            "section_code": section.code,
+            "max_points": it.points,
+            "points": None,
+            "deduction_count": 0,
+            "finding_count": 0,
+            "not_applicable": False,
+            "detail": {},
+        }
+        for section, it in applicable
+    ]
+
+
+def _batch_error(index: int | None, site_code: str, msg: str, kind: str) -> dict[str, Any]:
+    # A listed site is named by its place in `site_codes`; a site the batch chose itself by its code alone.
+    loc: list[str | int] = ["body", "site_codes", index] if index is not None else ["body"]
+    return {**field_error(loc, msg, kind), "site_code": site_code}
+
+
+def _choose_sites(
+    assignments: list[clients.Assignment], batch: SheetBatchCreate, principal: Principal, round_code: str
+) -> tuple[list[tuple[int | None, clients.Assignment]], list[dict[str, Any]]]:
+    """The assignments a batch opens sheets for (with their index in `site_codes`), and what it refuses."""
+    teams: dict[str, set[str]] = {}
+    for a in assignments:
+        teams.setdefault(a.team.id, set()).update(a.team_user_ids())
+    if batch.team_id is not None:
+        if batch.team_id not in teams:
+            raise SheetBatchRejected(
+                f"Round {round_code} has no team {batch.team_id}; no sheet was opened",
+                errors=[
+                    field_error(
+                        ["body", "team_id"], f"本轮（{round_code}）没有督查组 {batch.team_id}", "team_unknown"
+                    )
+                ],
+            )
+        access.require_batch_team(batch.team_id, teams[batch.team_id], principal)
+
+    def wanted(a: clients.Assignment) -> bool:
+        return batch.team_id is None or a.team.id == batch.team_id
+
+    if batch.site_codes is None:
+        every = sorted(
+            (a for a in assignments if wanted(a) and access.may_open(a, principal)), key=lambda a: a.site.code
+        )
+        return [(None, a) for a in every], []
+    by_site = {a.site.code: a for a in assignments}
+    out: list[tuple[int | None, clients.Assignment]] = []
+    errors: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    every_team = access.opens_for_every_team(principal)
+    for i, code in enumerate(batch.site_codes):
+        found = by_site.get(code)
+        if code in seen:
+            errors.append(_batch_error(i, code, f"与第 {seen[code] + 1} 项重复", "duplicate"))
+        elif found is None or (every_team and not access.may_open(found, principal)):
+            # Outside an admin's scope reads like not drawn: the batch does not say where a site lies.
+            errors.append(
+                _batch_error(
+                    i, code, f"站点 {code} 未在本轮（{round_code}）抽中，或不在您的范围内", "not_drawn"
+                )
+            )
+        elif not access.may_open(found, principal):
+            errors.append(
+                _batch_error(i, code, f"站点 {code} 分配给督查组 {found.team.id}，您不在该组", "not_in_team")
+            )
+        elif not wanted(found):
+            errors.append(
+                _batch_error(
+                    i, code, f"站点 {code} 分配给督查组 {found.team.id}，不是 {batch.team_id}", "other_team"
+                )
+            )
+        else:
+            out.append((i, found))
+        seen.setdefault(code, i)
+    return out, errors
+
+
+async def create_sheets_batch(
+    session: AsyncSession,
+    *,
+    http: httpx.AsyncClient,
+    sampling_url: str,
+    round_code: str,
+    batch: SheetBatchCreate,
+    principal: Principal,
+    now: datetime,
+) -> SheetBatchRead:
+    """Open the drafts of many drawn sites at once: all of them or none (422 naming each refused site).
+
+    A team member opens their team's sites, a city admin every team's inside their scope. Sites that
+    already have a sheet are reported in `existing`, never opened twice, so the batch can be sent again.
+    """
+    assignments = await clients.list_assignments(http, sampling_url, round_code=round_code)
+    if assignments is None:
+        raise NotFound(f"Sampling has no round {round_code}", round_code=round_code)
+    chosen, errors = _choose_sites(assignments, batch, principal, round_code)
+    opened = {
+        s.site_code: s
+        for s in await repository.find_sheets(
+            session, round_code=round_code, site_codes=[a.site.code for _, a in chosen]
+        )
+    }
+    to_open = [(i, a) for i, a in chosen if a.site.code not in opened]
+    sheets: list[ScoreSheet] = []
+    if to_open:
+        rubric = await rubric_for_round(session, round_code=round_code, actor=principal.sub, now=now)
+        definition = definition_of(rubric)
+        assert rubric.id is not None
+        items: list[dict[str, Any]] = []
+        for i, a in to_open:
+            applicable = definition.applicable_items(a.site.type)
+            if not applicable:
+                errors.append(
+                    _batch_error(
+                        i,
+                        a.site.code,
+                        f"测评体系 {rubric.version} 不评此类站点（{a.site.type}）",
+                        "site_type_not_scored",
+                    )
+                )
+                continue
+            sheet = _new_sheet(a, round_code=round_code, rubric_id=rubric.id, actor=principal.sub, now=now)
+            _recompute(sheet, definition, {it.code: None for _, it in applicable})
+            sheets.append(sheet)
+            items.extend(_blank_items(sheet.id, applicable))
+    if errors:
+        errors.sort(key=lambda e: (e["loc"][2] if len(e["loc"]) == 3 else 0, e["site_code"]))
+        total = len(batch.site_codes) if batch.site_codes is not None else len(chosen)
+        raise SheetBatchRejected(
+            f"{len(errors)} of {total} site(s) refused; no sheet was opened", errors=errors
+        )
+    if sheets:
+        session.add_all(sheets)
+        try:
+            await session.flush()
+        except IntegrityError as exc:  # another request opened one of these sites at the same moment
+            raise SheetExists(
+                f"Another request opened sheets of round {round_code} at the same moment; send the batch "
+                "again: what it opened is then reported as existing"
+            ) from exc
+        # Core inserts for the item rows and the history: thousands of rows in two statements.
+        await repository.insert_rows(session, ItemScore, items)
+        await repository.insert_rows(
+            session,
+            SheetHistory,
+            [
+                {
+                    "sheet_id": s.id,
+                    "version": s.version,
+                    "action": SheetAction.CREATED,
+                    "actor": principal.sub,
+                    "at": now,
+                    "changes": {"team_id": s.team_id},
+                }
+                for s in sheets
+            ],
+        )
+        await session.flush()
+    return SheetBatchRead(
+        round_code=round_code,
+        created=[
+            OpenedSheet(
+                id=s.id,
+                site=site_ref(s),
+                team_id=s.team_id,
+                status=SheetStatus(s.status),
+                version=s.version,
+                etag=etag_of(s),
+            )
+            for s in sheets
+        ],
+        existing=[
+            ExistingSheet(id=s.id, site=site_ref(s), team_id=s.team_id, status=SheetStatus(s.status))
+            for s in (opened[a.site.code] for _, a in chosen if a.site.code in opened)
+        ],
+    )
 
 
 def _recompute(

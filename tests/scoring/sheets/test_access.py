@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from services.kit.auth import Principal
+from services.scoring import clients
 from services.scoring.errors import InvalidTransition, NotInTeam, SheetNotFound
 from services.scoring.models import ScoreSheet
 from services.scoring.sheets import access
@@ -90,3 +91,42 @@ class TestChanges:
         with pytest.raises(NotInTeam):
             access.require_may_return(sheet(), who("inspector", sub="u-someone"), submitted=True)
         access.require_may_return(sheet(), who("city_admin"), submitted=False)
+
+
+class TestBatchOpening:
+    def assignment(self, org_unit: str = "ningbo/yinzhou/330212001/330212001201") -> clients.Assignment:
+        return clients.Assignment.model_validate(
+            {
+                "round_code": "2026Q1",
+                "site": {
+                    "code": "330212001201",
+                    "name": "勤勇村",
+                    "type": "village",
+                    "org_unit": org_unit,
+                    "district": "yinzhou",
+                },
+                "team": {"id": "T1", "leader_user_id": "u-leader", "member_user_ids": ["u-insp1"]},
+            }
+        )
+
+    @pytest.mark.parametrize(
+        ("principal", "allowed"),
+        [
+            (who("inspector", "ningbo/jiangbei", "u-insp1"), True),
+            (who("team_leader", "ningbo/jiangbei", "u-leader"), True),
+            (who("inspector", "ningbo/yinzhou", "u-other"), False),
+            (who("city_admin"), True),
+            (who("city_admin", "ningbo/yinzhou"), True),
+            (who("city_admin", "ningbo/haishu"), False),
+            (who("district_admin", "ningbo/yinzhou", "u-insp1"), False),
+        ],
+        ids=lambda p: p.sub + "@" + p.scope if isinstance(p, Principal) else str(p),
+    )
+    def test_the_team_opens_its_sites_a_city_admin_those_in_scope(self, principal, allowed):
+        assert access.may_open(self.assignment(), principal) is allowed
+
+    def test_a_team_member_names_only_their_own_team(self):
+        access.require_batch_team("T1", {"u-leader", "u-insp1"}, who("inspector", sub="u-insp1"))
+        access.require_batch_team("T1", {"u-leader"}, who("city_admin"))
+        with pytest.raises(NotInTeam):
+            access.require_batch_team("T1", {"u-leader"}, who("inspector", sub="u-insp1"))
