@@ -522,6 +522,18 @@ ROWS: tuple[Row, ...] = (
         ok=OK_CONFIG,  # 409 once the round is published
     ),
     # ---------------------------------------------------------------- scoring: rubric (city-wide)
+    Row(
+        "POST",
+        f"{SC}/rounds/{{round_code}}/sheets/batch",
+        "sheets",
+        "write",
+        ADMIN | TEAM,
+        params={"in": {"round_code": "{round}"}, "out": {"round_code": "{round}"}},
+        # the demo's sheets exist already: reported, not duplicated (200); a team naming another
+        # team's site is refused item by item (422)
+        body=_both({"site_codes": ["{assigned_in}"]}, {"site_codes": ["{assigned_out}"]}),
+        ok=OK_CREATE,
+    ),
     Row("GET", f"{SC}/rubrics", "rubric", "list", ALL - {"responsible"}, leak_check=False),
     Row(
         "GET",
@@ -825,6 +837,20 @@ ROWS: tuple[Row, ...] = (
         body=_both({"reason": "matrix"}, {"reason": "matrix"}),
         ok=OK_TRANSITION,
         prepare="fresh_problem:submitted",
+    ),
+    Row(
+        "POST",
+        f"{R}/problems/assign-batch",
+        "problems",
+        "write",
+        ADMIN | DISTRICT,
+        params={"in": {}, "out": {}},
+        body=_both(
+            {"items": [{"problem_id": "{fresh_problem}", "user_id": "u-yinzhou-responsible"}]},
+            {"items": [{"problem_id": "{fresh_problem}", "user_id": "u-haishu-responsible"}]},
+        ),
+        ok=OK_GET,
+        prepare="fresh_problem:new",
     ),
     Row(
         "POST",
@@ -1163,6 +1189,62 @@ ROWS: tuple[Row, ...] = (
         "read",
         ADMIN | KEYS,
         params=SUBSCRIPTION,
+    ),
+    # managing a subscription: each change is tried on a fresh one (a rotated or deleted one would
+    # change what later cells see)
+    Row(
+        "PATCH",
+        f"{N}/webhooks/subscriptions/{{subscription_id}}",
+        "webhooks",
+        "write",
+        ADMIN | KEYS,
+        params=_io("subscription_id", "{fresh_subscription}", "{fresh_subscription}"),
+        body=_both({"name": "matrix 改名"}, {"name": "matrix 改名"}),
+        ok=frozenset({200}),
+        prepare="fresh_subscription",
+    ),
+    Row(
+        "DELETE",
+        f"{N}/webhooks/subscriptions/{{subscription_id}}",
+        "webhooks",
+        "write",
+        ADMIN | KEYS,
+        params=_io("subscription_id", "{fresh_subscription}", "{fresh_subscription}"),
+        ok=frozenset({204}),
+        prepare="fresh_subscription",
+    ),
+    Row(
+        "POST",
+        f"{N}/webhooks/subscriptions/{{subscription_id}}/rotate-secret",
+        "webhooks",
+        "write",
+        ADMIN | KEYS,
+        params=_io("subscription_id", "{fresh_subscription}", "{fresh_subscription}"),
+        body=_both({"overlap_seconds": 0}, {"overlap_seconds": 0}),
+        ok=frozenset({200}),
+        prepare="fresh_subscription",
+    ),
+    Row(
+        "POST",
+        f"{N}/webhooks/subscriptions/{{subscription_id}}/ping",
+        "webhooks",
+        "write",
+        ADMIN | KEYS,
+        params=SUBSCRIPTION,
+        ok=frozenset({200}),
+    ),
+    Row(
+        "POST",
+        f"{N}/webhooks/subscriptions/{{subscription_id}}/replay",
+        "webhooks",
+        "write",
+        ADMIN | KEYS,
+        params=SUBSCRIPTION,
+        body=_both(
+            {"from": "2026-01-01T00:00:00Z", "to": "2026-01-02T00:00:00Z"},
+            {"from": "2026-01-01T00:00:00Z", "to": "2026-01-02T00:00:00Z"},
+        ),
+        ok=frozenset({200, 409}),  # 409 while another cell left it disabled
     ),
     Row("GET", f"{N}/deliveries", "notifications", "list", ADMIN | KEYS),
     Row(

@@ -457,6 +457,12 @@ async def make(
         extra["fresh_round"] = body["code"]
     elif kind == "fresh_problem":
         extra["fresh_problem"] = await fresh_problem(m, c, "in" if target != "out" else "out", state)
+    elif kind == "fresh_subscription":
+        body = {**(SUBSCRIPTION_IN if target != "out" else SUBSCRIPTION_OUT), "name": f"matrix{n}"}
+        sub = await ok(
+            await c.post("/api/v1/notify/webhooks/subscriptions", json=fill(body, m.seeds), headers=admin)
+        )
+        extra["fresh_subscription"] = sub["id"]
     elif kind == "calendar_token":
         created = await c.post("/api/v1/rectification/calendar-token", headers=m.headers(caller))
         if created.status_code in (200, 201):
