@@ -59,13 +59,18 @@ def _coerce_team_id(body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+# Sampling's answers that mean "no such round or site": 404, and 422 for a code it refuses outright
+# (e.g. longer than any round code it accepts), which can name no round either.
+NOT_THERE = frozenset({404, 422})
+
+
 async def get_assignment(
     http: httpx.AsyncClient, sampling_url: str, *, round_code: str, site_code: str
 ) -> Assignment | None:
     """The site's assignment in the round, or None when it was not drawn; 503 when sampling cannot say."""
     url = f"{sampling_url.rstrip('/')}/internal/rounds/{quote(round_code, safe='')}/assignments/{quote(site_code, safe='')}"
     resp = await _get(http, url)
-    if resp.status_code == 404:
+    if resp.status_code in NOT_THERE:
         return None
     if resp.status_code != 200:
         raise _unavailable(f"HTTP {resp.status_code} from {url}")
@@ -84,7 +89,7 @@ async def list_assignments(
     offset = 0
     while True:
         resp = await _get(http, url, params={"limit": 500, "offset": offset})
-        if resp.status_code == 404:
+        if resp.status_code in NOT_THERE:
             return None
         if resp.status_code != 200:
             raise _unavailable(f"HTTP {resp.status_code} from {url}")
