@@ -154,7 +154,6 @@ def events_md(current: str) -> str:
 
 def envelope_schema(c: events.EventSchema) -> dict[str, Any]:
     """The envelope an outbox sends (and a webhook receives) for one type and version."""
-    carries_version = c.schema.get("x-envelope-version", True) is not False
     out: dict[str, Any] = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "type": "object",
@@ -164,7 +163,7 @@ def envelope_schema(c: events.EventSchema) -> dict[str, Any]:
             "type",
             "source",
             "occurred_at",
-            *(["version"] if carries_version else []),
+            "version",
             "data",
         ],
         "additionalProperties": False,
@@ -194,8 +193,6 @@ def envelope_schema(c: events.EventSchema) -> dict[str, Any]:
             "data": {k: v for k, v in c.schema.items() if k not in ("$schema", "$id", "examples")},
         },
     }
-    if not carries_version:
-        del out["properties"]["version"]
     return out
 
 
@@ -213,9 +210,8 @@ def asyncapi() -> dict[str, Any]:
             "type": c.type,
             "source": c.producer,
             "occurred_at": "2026-03-02T08:00:00Z",
+            "version": c.version,
         }
-        if c.schema.get("x-envelope-version", True) is not False:
-            example["version"] = c.version
         messages[_message_key(c)] = {
             "name": c.type,
             "title": c.title,

@@ -17,9 +17,7 @@ The rules the files follow (docs/events.md, "Event contracts"):
 - **Text people read is never empty**: such fields have ``minLength: 1`` (a template would otherwise
   print 「请于 期限 前完成整改」).
 - Annotations ``x-title`` (Chinese name), ``x-producer``, ``x-target`` and ``x-path`` (where the
-  outbox sends it) and ``x-audiences`` feed the generated documentation (``python -m services.eventdoc``);
-  ``x-envelope-version: false`` keeps ``version`` out of the envelope for a receiver that does not
-  take it yet.
+  outbox sends it) and ``x-audiences`` feed the generated documentation (``python -m services.eventdoc``).
 """
 
 from __future__ import annotations
@@ -255,12 +253,10 @@ def version_of(event_type: str, data: Any) -> int | None:
 
     With one version (every type today) that is it, unchecked (the payload was validated when it was
     enqueued). With several, an event enqueued before a deploy that added v2 still goes out as v1.
-    None for a type the catalogue does not have, or whose receiver does not take the member yet
-    (its schema says ``"x-envelope-version": false``: rectification's /findings, whose envelope
-    model forbids unknown members).
+    None for a type the catalogue does not have.
     """
     known = versions(event_type)
-    if not known or _all()[(event_type, known[-1])].get("x-envelope-version", True) is False:
+    if not known:
         return None
     if len(known) == 1:
         return known[0]
