@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -311,7 +311,7 @@ def test_follow_filters_types_and_resumes_after_a_drop_with_last_event_id() -> N
 
     server = Recorder(first, httpx.ConnectError("refused"), second)
     client, slept = make(server)
-    stream: Iterator[Any] = client.events.follow(types=["rectification.*"])
+    stream = client.events.follow(types=["rectification.*"])
     assert next(stream)["id"] == 2
     assert next(stream)["id"] == 3
     stream.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -235,7 +235,7 @@ class Events(_Resource):
         last_event_id: str | None = None,
         reconnect: bool = True,
         idle_timeout: float = 60.0,
-    ) -> Iterator[InboxMessage]:
+    ) -> Generator[InboxMessage, None, None]:
         """Yield each new message as it arrives; runs until you stop iterating (or Ctrl-C).
 
         `types` keeps only messages whose `event_type` matches one of the patterns
