@@ -6,6 +6,7 @@ uses the SDK (or the `dangjian` command in a subprocess) as an integration scrip
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import queue
@@ -16,6 +17,7 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,7 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 ROUND = "2026Q1"
 FOLLOWER = "u-sdk-follower"
+OVERDUE = 3  # problems the fixture makes overdue: 2 in Yinzhou, 1 in Beilun
 WAIT = 60.0  # bound on every wait for something asynchronous (a delivery reaching an inbox)
 
 
@@ -75,6 +78,33 @@ async def stack(system: System) -> AsyncIterator[Stack]:
         assert r.status_code in (200, 201), r.text
     with Client(system.gateway_url, token=admin_token) as admin:
         created = admin.api_keys.create("SDK 测试脚本", roles=["system"], scope="ningbo")
+        # Overdue problems: the bulletin lists active problems past their deadline, so give three a
+        # deadline a moment away (a past one is refused) and wait until it has passed.
+        sites = [
+            site
+            for district, n in (("yinzhou", 2), ("beilun", 1))
+            for site in list(admin.sites.list(district=district, type="village", sort="code", page_size=n))[
+                :n
+            ]
+        ]
+        due = datetime.now(UTC) + timedelta(seconds=3)
+        for site in sites:
+            admin.post(
+                "/api/v1/rectification/problems",
+                {
+                    "site": {"code": site["code"]},
+                    "category": "三会一课",
+                    "description": f"{site['name']}支部会议记录不全",
+                    "severity": "general",
+                    "level": "village_community",
+                    "round_code": ROUND,
+                    "deadline_at": due.isoformat(),
+                },
+            )
+        deadline = time.monotonic() + WAIT
+        while len(list(admin.problems.overdue())) < OVERDUE:
+            assert time.monotonic() < deadline, "the problems never became overdue"
+            await asyncio.sleep(0.2)  # polling a condition (the deadline passing), bounded by WAIT
     yield Stack(system, admin_token, created["key"], created["id"])
 
 
@@ -88,7 +118,8 @@ def test_a_minted_key_works_is_listed_and_stops_when_revoked(stack: Stack) -> No
             assert me["roles"] == ["system"] and me["scope"] == "ningbo/yinzhou"
             yinzhou = list(key.sites.list(district="yinzhou", page_size=500))
             assert yinzhou and all(s["district"] == "yinzhou" for s in yinzhou)
-            assert list(key.sites.list(district="cixi")) == []  # outside the key's scope
+            assert list(key.sites.list(district="beilun")) == []  # outside the key's scope
+            assert list(admin.sites.list(district="beilun", page_size=5))
             listed = {k["id"]: k for k in admin.api_keys.list()}
             assert created["id"] in listed and "key" not in listed[created["id"]]
             revoked = admin.api_keys.revoke(created["id"])
@@ -279,13 +310,29 @@ def test_cli_export_results(stack: Stack, tmp_path: Path) -> None:
     assert bad.returncode == 1 and "错误 422" in bad.stderr, bad.stderr
 
 
+def test_overdue_over_pages(stack: Stack) -> None:
+    with stack.integration() as api:
+        items = list(api.problems.overdue(page_size=2))
+        assert len(items) == OVERDUE == len({i["problem_id"] for i in items})
+        assert [i["district"] for i in items] == ["beilun", "yinzhou", "yinzhou"]
+        assert [i["problem_id"] for i in api.problems.overdue(district="yinzhou")] == [
+            i["problem_id"] for i in items[1:]
+        ]
+        problem = api.problems.get(items[0]["problem_id"])
+        assert problem["status"] == "open"
+
+
 def test_cli_overdue(stack: Stack) -> None:
     listed = run_cli(stack, "overdue", "--json")
     assert listed.returncode == 0, listed.stderr
-    assert isinstance(json.loads(listed.stdout), list)
+    assert len(json.loads(listed.stdout)) == OVERDUE
     table = run_cli(stack, "overdue", "--district", "yinzhou")
     assert table.returncode == 0, table.stderr
-    assert "逾期" in table.stdout
+    lines = table.stdout.strip().split("\n")
+    assert lines[0].startswith("问题ID\t区县\t点位") and lines[-1] == "共 2 个逾期问题。"
+    assert all("\t一般\t待整改\t" in line and line.endswith("\t未指定") for line in lines[1:-1])
+    none = run_cli(stack, "overdue", "--district", "haishu")
+    assert none.returncode == 0 and "没有逾期未整改的问题" in none.stdout
     bad = run_cli(stack, "overdue", "--district", "Not A Slug")
     assert bad.returncode == 1 and "错误 422" in bad.stderr
 
@@ -367,5 +414,6 @@ def test_the_example_script_runs(stack: Stack, tmp_path: Path) -> None:
         timeout=120,
     )
     assert out.returncode == 0, out.stderr
-    assert (tmp_path / "report.csv").read_text(encoding="utf-8-sig").startswith("区县")
-    assert "逾期" in out.stdout
+    rows = (tmp_path / "report.csv").read_text(encoding="utf-8-sig").strip().splitlines()
+    assert rows[0].startswith("区县,问题ID") and len(rows) == 1 + OVERDUE
+    assert f"逾期未整改问题共 {OVERDUE} 个" in out.stdout
