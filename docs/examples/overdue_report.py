@@ -34,8 +34,10 @@ def main() -> int:
     by_district: dict[str, list[dict[str, object]]] = defaultdict(list)
     try:
         with Client(url, api_key=key, accept_language="zh-CN") as api:
+            # 鄞州区 for yinzhou: the directory's districts and zones (every page of the list).
+            names = {s["district"]: s["name"] for s in api.sites.list(type=["district", "zone"])}
             for item in api.problems.overdue(district=args.district):  # every page
-                by_district[item.get("district_name") or item["district"]].append(dict(item))
+                by_district[names.get(item["district"], item["district"])].append(dict(item))
     except ApiError as exc:  # problem+json: the title and detail are Chinese with zh-CN
         print(f"接口错误 {exc.status}：{exc.title}（{exc.detail or ''}）", file=sys.stderr)
         return 1

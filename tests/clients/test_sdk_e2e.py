@@ -330,7 +330,10 @@ def test_cli_overdue(stack: Stack) -> None:
     assert table.returncode == 0, table.stderr
     lines = table.stdout.strip().split("\n")
     assert lines[0].startswith("问题ID\t区县\t点位") and lines[-1] == "共 2 个逾期问题。"
-    assert all("\t一般\t待整改\t" in line and line.endswith("\t未指定") for line in lines[1:-1])
+    assert all(
+        "\t鄞州区\t" in line and "\t一般\t待整改\t" in line and line.endswith("\t未指定")
+        for line in lines[1:-1]
+    )
     none = run_cli(stack, "overdue", "--district", "haishu")
     assert none.returncode == 0 and "没有逾期未整改的问题" in none.stdout
     bad = run_cli(stack, "overdue", "--district", "Not A Slug")
@@ -417,3 +420,5 @@ def test_the_example_script_runs(stack: Stack, tmp_path: Path) -> None:
     rows = (tmp_path / "report.csv").read_text(encoding="utf-8-sig").strip().splitlines()
     assert rows[0].startswith("区县,问题ID") and len(rows) == 1 + OVERDUE
     assert f"逾期未整改问题共 {OVERDUE} 个" in out.stdout
+    assert "鄞州区：2 个" in out.stdout and "北仑区：1 个" in out.stdout
+    assert rows[1].startswith("北仑区,")

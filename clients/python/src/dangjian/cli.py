@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
 from typing import Any, NoReturn, TextIO
 
 from dangjian import __version__
@@ -30,6 +31,29 @@ STATUS = {
     "withdrawn": "已撤销",
     "merged": "已合并",
 }
+
+
+# Beijing time (no daylight saving), the way people here read a deadline.
+BEIJING = timezone(timedelta(hours=8), "北京时间")
+
+
+def local_time(value: str) -> str:
+    """An API datetime (UTC, `Z`) as Beijing time to the minute: 2026-03-02 09:30."""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+
+
+def district_names(api: Client) -> dict[str, str]:
+    """District and zone names by slug (鄞州区 for yinzhou) from the directory; {} if not readable."""
+    try:
+        return {
+            s["district"]: s["name"] for s in api.sites.list(type=["district", "zone"]) if s.get("district")
+        }
+    except DangjianError:
+        return {}
 
 
 class UsageError(Exception):
@@ -181,6 +205,7 @@ def cmd_overdue(api: Client, args: argparse.Namespace, out: TextIO) -> int:
     if not items:
         print("没有逾期未整改的问题。", file=out)
         return EXIT_OK
+    names = district_names(api)
     print("问题ID\t区县\t点位\t类别\t严重程度\t状态\t整改期限\t逾期天数\t责任人", file=out)
     for i in items:
         person = i.get("responsible_person")
@@ -190,12 +215,12 @@ def cmd_overdue(api: Client, args: argparse.Namespace, out: TextIO) -> int:
                 str(v)
                 for v in (
                     i["problem_id"],
-                    i.get("district_name") or i["district"],
+                    i.get("district_name") or names.get(i["district"], i["district"]),
                     i["site_name"],
                     i["category"],
                     i.get("severity_label") or SEVERITY.get(i["severity"], i["severity"]),
                     STATUS.get(i["status"], i["status"]),
-                    i["deadline_at"],
+                    local_time(i["deadline_at"]),
                     i["days_overdue"],
                     who,
                 )
@@ -226,9 +251,10 @@ def cmd_keys(api: Client, args: argparse.Namespace, out: TextIO) -> int:
         print("ID\t名称\t角色\t范围\t创建时间\t最近使用\t状态", file=out)
         for k in keys:
             state = "已吊销" if k.get("revoked_at") else "有效"
+            used = k.get("last_used_at")
             print(
-                f"{k['id']}\t{k['name']}\t{','.join(k['roles'])}\t{k['scope']}\t{k['created_at']}\t"
-                f"{k.get('last_used_at') or '从未'}\t{state}",
+                f"{k['id']}\t{k['name']}\t{','.join(k['roles'])}\t{k['scope']}\t{local_time(k['created_at'])}\t"
+                f"{local_time(used) if used else '从未'}\t{state}",
                 file=out,
             )
         print(f"共 {len(keys)} 个密钥。", file=out)
@@ -248,7 +274,7 @@ def cmd_events(api: Client, args: argparse.Namespace, out: TextIO) -> int:
             if args.json:
                 print(json.dumps(m, ensure_ascii=False), file=out, flush=True)
             else:
-                print(f"{m['created_at']}\t{m['event_type']}\t{m['title']}", file=out, flush=True)
+                print(f"{local_time(m['created_at'])}\t{m['event_type']}\t{m['title']}", file=out, flush=True)
     except KeyboardInterrupt:
         return EXIT_OK
     return EXIT_OK
