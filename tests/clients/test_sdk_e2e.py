@@ -23,7 +23,16 @@ from typing import Any
 
 import httpx
 import pytest
-from dangjian import Client, Conflict, NotFound, TransportFailed, Unauthorized, ValidationFailed
+from dangjian import (
+    Client,
+    Conflict,
+    NotFound,
+    RateLimited,
+    RetryPolicy,
+    TransportFailed,
+    Unauthorized,
+    ValidationFailed,
+)
 from dangjian.types import InboxMessage
 
 from tests.clients.conftest import System
@@ -422,3 +431,36 @@ def test_the_example_script_runs(stack: Stack, tmp_path: Path) -> None:
     assert f"逾期未整改问题共 {OVERDUE} 个" in out.stdout
     assert "鄞州区：2 个" in out.stdout and "北仑区：1 个" in out.stdout
     assert rows[1].startswith("北仑区,")
+
+
+async def test_rate_limit_answers_are_waited_out_as_the_gateway_asks(stack: Stack) -> None:
+    # A gateway of its own with a tight limit (2 a second, burst 2): its 429 carries Retry-After.
+    from tests.e2e.conftest import start_gateway
+
+    system = stack.system
+    proc, url = await start_gateway(
+        system.env,
+        system.tmp,
+        name="gateway-sdk-ratelimit",
+        GATEWAY_RATE_LIMIT_PER_MINUTE="120",
+        GATEWAY_RATE_LIMIT_BURST="2",
+    )
+    try:
+        token = system.token(roles=["city_admin"], scope="ningbo", sub="u-sdk-limited")
+        with Client(url, token=token, retry=RetryPolicy(attempts=1)) as once:
+            with pytest.raises(RateLimited) as limited:
+                for _ in range(5):
+                    once.get("/api/v1/sampling/sites", {"limit": 1})
+            assert limited.value.slug == "rate-limited" and limited.value.retry_after == 1.0
+        waited: list[float] = []
+
+        def sleep(seconds: float) -> None:
+            waited.append(seconds)
+            time.sleep(seconds)  # the wait under test: what the gateway's Retry-After asks (1 s)
+
+        with Client(url, token=token, sleep=sleep) as patient:
+            for _ in range(5):
+                assert patient.get("/api/v1/sampling/sites", {"limit": 1})["total"] > 0
+        assert waited and all(w == 1.0 for w in waited)
+    finally:
+        proc.stop()
