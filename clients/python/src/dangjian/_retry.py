@@ -8,11 +8,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-__all__ = ["RetryPolicy", "parse_retry_after"]
+import httpx
+
+__all__ = ["RetryPolicy", "delay_after_error", "delay_after_response", "parse_retry_after"]
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 # Answers that say the request was not processed at all: safe to repeat any write.
 NOT_PROCESSED_STATUSES = frozenset({429, 503})
+# Failures that happen before the request left this machine: nothing was processed.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -68,3 +72,22 @@ class RetryPolicy:
 
 
 NO_RETRY = RetryPolicy(attempts=1)
+
+
+def delay_after_error(policy: RetryPolicy, attempt: int, exc: httpx.TransportError, *, safe: bool) -> float | None:
+    """Seconds to wait before trying again after try `attempt` failed without an answer; None: give up."""
+    if attempt >= policy.attempts or not (safe or isinstance(exc, NOT_SENT)):
+        return None
+    return policy.delay(attempt) or 0.0
+
+
+def delay_after_response(
+    policy: RetryPolicy, attempt: int, response: httpx.Response, *, safe: bool
+) -> float | None:
+    """Seconds to wait before trying again after an error answer to try `attempt`; None: raise it."""
+    status = response.status_code
+    if status not in policy.statuses or attempt >= policy.attempts:
+        return None
+    if not (safe or status in NOT_PROCESSED_STATUSES):
+        return None
+    return policy.delay(attempt, parse_retry_after(response.headers.get("retry-after")))

@@ -11,7 +11,7 @@ from typing import Any, cast
 import httpx
 
 from dangjian import __version__
-from dangjian._retry import NOT_PROCESSED_STATUSES, RetryPolicy, parse_retry_after
+from dangjian._retry import RetryPolicy, delay_after_error, delay_after_response
 from dangjian.errors import TransportFailed, error_for
 from dangjian.resources import ApiKeys, Events, Notifications, Problems, Scoring, Sites
 
@@ -20,8 +20,6 @@ __all__ = ["Client"]
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Repeating these leaves the server as one call would (RFC 9110 §9.2.2).
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-# Failures that happen before the request left this machine: nothing was processed.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 Params = Mapping[str, Any]
 
@@ -29,6 +27,37 @@ Params = Mapping[str, Any]
 def _clean(params: Params | None) -> dict[str, Any]:
     """Query parameters without the None values (the API refuses nothing it does not know)."""
     return {k: v for k, v in (params or {}).items() if v is not None}
+
+
+def _base_headers(
+    headers: Mapping[str, str] | None, api_key: str | None, token: str | None, accept_language: str | None
+) -> dict[str, str]:
+    if api_key and token:
+        raise ValueError("Give api_key or token, not both")
+    base = dict(headers or {})
+    base.setdefault("User-Agent", f"dangjian-client/{__version__}")
+    if api_key:
+        base["X-API-Key"] = api_key
+    if token:
+        base["Authorization"] = f"Bearer {token}"
+    if accept_language:
+        base["Accept-Language"] = accept_language
+    return base
+
+
+def _call_headers(
+    method: str, headers: Mapping[str, str] | None, idempotent: bool, new_key: Callable[[], str]
+) -> tuple[dict[str, str], bool]:
+    """The call's headers (a write gets its Idempotency-Key here, once) and whether it is safe to repeat."""
+    hdrs = dict(headers or {})
+    if method not in _READS and not any(k.lower() == "idempotency-key" for k in hdrs):
+        hdrs["Idempotency-Key"] = new_key()
+    return hdrs, idempotent or method in _IDEMPOTENT_METHODS
+
+
+def _page_done(page: Mapping[str, Any], offset: int) -> tuple[list[dict[str, Any]], bool]:
+    items = cast(list[dict[str, Any]], page["items"])
+    return items, not items or offset + len(items) >= int(page["total"])
 
 
 class Client:
@@ -55,16 +84,7 @@ class Client:
         sleep: Callable[[float], None] = time.sleep,
         idempotency_key_factory: Callable[[], str] = lambda: str(uuid.uuid4()),
     ) -> None:
-        if api_key and token:
-            raise ValueError("Give api_key or token, not both")
-        base = dict(headers or {})
-        base.setdefault("User-Agent", f"dangjian-client/{__version__}")
-        if api_key:
-            base["X-API-Key"] = api_key
-        if token:
-            base["Authorization"] = f"Bearer {token}"
-        if accept_language:
-            base["Accept-Language"] = accept_language
+        base = _base_headers(headers, api_key, token, accept_language)
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
         self._new_key = idempotency_key_factory
@@ -115,42 +135,33 @@ class Client:
         With `stream=True` the body is not read: close the response (or use `stream()`).
         """
         method = method.upper()
-        hdrs = dict(headers or {})
-        write = method not in _READS
-        if write and not any(k.lower() == "idempotency-key" for k in hdrs):
-            hdrs["Idempotency-Key"] = self._new_key()
-        safe = idempotent or method in _IDEMPOTENT_METHODS
+        hdrs, safe = _call_headers(method, headers, idempotent, self._new_key)
         extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
         request = self._http.build_request(
             method, path, params=_clean(params), json=json, content=content, headers=hdrs, **extra
         )
-        policy = self.retry
         attempt = 0
         while True:
             attempt += 1
             try:
                 response = self._http.send(request, stream=stream)
             except httpx.TransportError as exc:
-                if attempt < policy.attempts and (safe or isinstance(exc, _NOT_SENT)):
-                    self._sleep(policy.delay(attempt) or 0.0)
-                    continue
-                raise TransportFailed(
-                    f"{method} {request.url.path}: {type(exc).__name__}: {exc}", attempts=attempt
-                ) from exc
-            status = response.status_code
-            if status < 400:
+                delay = delay_after_error(self.retry, attempt, exc, safe=safe)
+                if delay is None:
+                    raise TransportFailed(
+                        f"{method} {request.url.path}: {type(exc).__name__}: {exc}", attempts=attempt
+                    ) from exc
+                self._sleep(delay)
+                continue
+            if response.status_code < 400:
                 return response
-            if (
-                status in policy.statuses
-                and attempt < policy.attempts
-                and (safe or status in NOT_PROCESSED_STATUSES)
-            ):
-                delay = policy.delay(attempt, parse_retry_after(response.headers.get("retry-after")))
-                if delay is not None:
-                    response.close()
-                    self._sleep(delay)
-                    continue
+            delay = delay_after_response(self.retry, attempt, response, safe=safe)
+            if delay is not None:
+                response.close()
+                self._sleep(delay)
+                continue
             try:
+                response.read()
                 raise error_for(response)
             finally:
                 response.close()
@@ -194,10 +205,10 @@ class Client:
             page = cast(
                 dict[str, Any], self.get(path, {**_clean(params), "limit": page_size, "offset": offset})
             )
-            items = cast(list[dict[str, Any]], page["items"])
+            items, done = _page_done(page, offset)
             yield from items
             offset += len(items)
-            if not items or offset >= int(page["total"]):
+            if done:
                 return
 
     def whoami(self) -> dict[str, Any]:

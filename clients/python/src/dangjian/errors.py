@@ -182,8 +182,7 @@ def _problem_of(response: httpx.Response) -> dict[str, Any]:
 
 
 def error_for(response: httpx.Response) -> ApiError:
-    """The typed exception for an error answer (the body is read if it was not yet)."""
-    response.read()
+    """The typed exception for an error answer (its body already read)."""
     cls = _BY_STATUS.get(response.status_code)
     if cls is None:
         cls = ServerError if response.status_code >= 500 else ApiError

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-__all__ = ["ServerSentEvent", "iter_events"]
+__all__ = ["SSEDecoder", "ServerSentEvent", "iter_events"]
 
 
 @dataclass(frozen=True)
@@ -18,31 +18,51 @@ class ServerSentEvent:
     retry: int | None = None
 
 
-def iter_events(lines: Iterable[str]) -> Iterator[ServerSentEvent]:
-    """Events from the stream's lines (without their line endings); comments are skipped."""
-    data: list[str] = []
-    event = ""
-    last_id: str | None = None
-    retry: int | None = None
-    for raw in lines:
+class SSEDecoder:
+    """Fed one line at a time (without its line ending); returns an event when a blank line ends one.
+
+    Comments (`:` lines, the server's keep-alives) are skipped; an event the stream ends in the
+    middle of (no blank line after it) is never returned.
+    """
+
+    def __init__(self) -> None:
+        self._data: list[str] = []
+        self._event = ""
+        self._retry: int | None = None
+        self.last_id: str | None = None
+
+    def feed(self, raw: str) -> ServerSentEvent | None:
         line = raw.rstrip("\r\n")
         if not line:
-            if data:
-                yield ServerSentEvent(data="\n".join(data), event=event or "message", id=last_id, retry=retry)
-            data, event, retry = [], "", None
-            continue
+            if not self._data:
+                self._event, self._retry = "", None
+                return None
+            event = ServerSentEvent(
+                data="\n".join(self._data), event=self._event or "message", id=self.last_id, retry=self._retry
+            )
+            self._data, self._event, self._retry = [], "", None
+            return event
         if line.startswith(":"):
-            continue
+            return None
         name, sep, value = line.partition(":")
         if sep and value.startswith(" "):
             value = value[1:]
         if name == "data":
-            data.append(value)
+            self._data.append(value)
         elif name == "event":
-            event = value
+            self._event = value
         elif name == "id":
             if "\0" not in value:
-                last_id = value
+                self.last_id = value
         elif name == "retry" and value.isdigit():
-            retry = int(value)
-    # An event the stream ends in the middle of (no blank line after it) is not dispatched.
+            self._retry = int(value)
+        return None
+
+
+def iter_events(lines: Iterable[str]) -> Iterator[ServerSentEvent]:
+    """Events from the stream's lines (without their line endings)."""
+    decoder = SSEDecoder()
+    for line in lines:
+        event = decoder.feed(line)
+        if event is not None:
+            yield event
