@@ -7,6 +7,7 @@ uses the SDK (or the `dangjian` command in a subprocess) as an integration scrip
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import queue
@@ -24,6 +25,7 @@ from typing import Any
 import httpx
 import pytest
 from dangjian import (
+    AsyncClient,
     Client,
     Conflict,
     NotFound,
@@ -464,3 +466,36 @@ async def test_rate_limit_answers_are_waited_out_as_the_gateway_asks(stack: Stac
         assert waited and all(w == 1.0 for w in waited)
     finally:
         proc.stop()
+
+
+async def test_the_async_client_pages_follows_and_raises(stack: Stack) -> None:
+    sub = "u-sdk-async"
+    async with AsyncClient(stack.url, token=stack.admin_token) as admin:
+        await admin.send(
+            "PUT",
+            f"/api/v1/notify/people/{sub}",
+            json={"name": "异步测试", "org_unit": "ningbo/yinzhou", "roles": ["responsible"]},
+        )
+    token = stack.system.token(roles=["responsible"], scope="ningbo/yinzhou", sub=sub)
+    async with (
+        AsyncClient(stack.url, api_key=stack.api_key) as api,
+        AsyncClient(stack.url, token=token) as person,
+    ):
+        codes = [
+            s["code"]
+            async for s in api.paginate("/api/v1/sampling/sites", {"district": "zhenhai"}, page_size=50)
+        ]
+        assert len(codes) > 50 and len(set(codes)) == len(codes)
+        with pytest.raises(NotFound):
+            await api.get("/api/v1/sampling/sites/by-code/999999999999")
+        async with contextlib.aclosing(person.follow_events(last_event_id="0")) as stream:
+            accepted = await api.post(
+                "/api/v1/notify/notifications",
+                {
+                    "recipients": [{"kind": "person", "user_id": sub}],
+                    "data": {"title": "异步消息", "body": "内容"},
+                },
+                idempotent=True,
+            )
+            message = await asyncio.wait_for(anext(stream), WAIT)
+        assert message["notification_id"] == accepted["id"]

@@ -3,6 +3,7 @@ Idempotency-Key kept across retries, typed errors, pagination, the SSE parser an
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 from collections.abc import Callable
@@ -14,6 +15,7 @@ import httpx
 import pytest
 from dangjian import (
     ApiError,
+    AsyncClient,
     Client,
     Conflict,
     Forbidden,
@@ -362,3 +364,64 @@ def test_cli_connection_failure_exits_1(monkeypatch: pytest.MonkeyPatch) -> None
     err = io.StringIO()
     assert cli_main(["--url", "http://x", "--api-key", "k", "overdue"], err=err) == 1
     assert "无法连接网关" in err.getvalue()
+
+
+# ------------------------------------------------------------------------------------ the async twin
+async def test_async_client_retries_under_one_key_pages_and_types_errors() -> None:
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    items = [{"id": i} for i in range(5)]
+
+    def page(request: httpx.Request) -> httpx.Response:
+        limit, offset = int(request.url.params["limit"]), int(request.url.params["offset"])
+        return ok({"items": items[offset : offset + limit], "total": 5, "limit": limit, "offset": offset})
+
+    server = Recorder(
+        httpx.ReadError("reset"),
+        problem(503, "service-unavailable", "Unavailable", retry_after_header=2),
+        ok({"id": "n"}, 202),
+        page,
+        page,
+        page,
+        problem(404, "not-found", "Not found"),
+        problem(502, "bad-gateway", "Bad gateway"),
+    )
+    async with AsyncClient(
+        "http://gw.test", api_key="k", transport=httpx.MockTransport(server), sleep=sleep, retry=NO_JITTER
+    ) as api:
+        assert await api.post("/api/v1/notify/notifications", {"a": 1}, idempotent=True) == {"id": "n"}
+        assert len({r.headers["idempotency-key"] for r in server.requests}) == 1
+        assert slept == [0.5, 2.0]
+        assert [i async for i in api.paginate("/api/v1/sampling/sites", page_size=2)] == items
+        with pytest.raises(NotFound):
+            await api.get("/api/v1/sampling/sites/1")
+        with pytest.raises(ServerError):  # a plain POST is not repeated after a 502
+            await api.post("/api/v1/rectification/problems", {})
+    assert len(server.requests) == 8
+
+
+async def test_async_follow_resumes_with_last_event_id() -> None:
+    def first(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=sse(message(1, "notify.message")))
+
+    def second(request: httpx.Request) -> httpx.Response:
+        assert request.headers["last-event-id"] == "1"
+        return httpx.Response(200, content=sse(message(2, "notify.message")))
+
+    async def sleep(seconds: float) -> None:
+        pass
+
+    server = Recorder(first, second)
+    async with AsyncClient(
+        "http://gw.test", token="t", transport=httpx.MockTransport(server), sleep=sleep
+    ) as api:
+        got = []
+        async with contextlib.aclosing(api.follow_events(types=["notify.*"])) as stream:
+            async for m in stream:
+                got.append(m["id"])
+                if len(got) == 2:
+                    break
+    assert got == [1, 2]

@@ -11,6 +11,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from dangjian._retry import RetryPolicy
+from dangjian.aio import AsyncClient
 from dangjian.client import Client
 from dangjian.errors import (
     ApiError,
@@ -32,6 +33,7 @@ from dangjian.sse import ServerSentEvent
 
 __all__ = [
     "ApiError",
+    "AsyncClient",
     "BadRequest",
     "Client",
     "Conflict",

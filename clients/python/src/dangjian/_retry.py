@@ -74,7 +74,9 @@ class RetryPolicy:
 NO_RETRY = RetryPolicy(attempts=1)
 
 
-def delay_after_error(policy: RetryPolicy, attempt: int, exc: httpx.TransportError, *, safe: bool) -> float | None:
+def delay_after_error(
+    policy: RetryPolicy, attempt: int, exc: httpx.TransportError, *, safe: bool
+) -> float | None:
     """Seconds to wait before trying again after try `attempt` failed without an answer; None: give up."""
     if attempt >= policy.attempts or not (safe or isinstance(exc, NOT_SENT)):
         return None
