@@ -17,8 +17,8 @@ from typing import Any, cast
 
 import httpx
 
+from dangjian._common import Params, base_headers, call_headers, clean, page_done
 from dangjian._retry import RetryPolicy, delay_after_error, delay_after_response
-from dangjian.client import Params, _base_headers, _call_headers, _clean, _page_done
 from dangjian.errors import TransportFailed, error_for
 from dangjian.sse import SSEDecoder
 from dangjian.types import InboxMessage
@@ -50,7 +50,7 @@ class AsyncClient:
         self._new_key = idempotency_key_factory
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
-            headers=_base_headers(headers, api_key, token, accept_language),
+            headers=base_headers(headers, api_key, token, accept_language),
             timeout=timeout,
             transport=transport,
         )
@@ -79,10 +79,10 @@ class AsyncClient:
     ) -> httpx.Response:
         """As `Client.send`: one logical call, retried under one Idempotency-Key, errors typed."""
         method = method.upper()
-        hdrs, safe = _call_headers(method, headers, idempotent, self._new_key)
+        hdrs, safe = call_headers(method, headers, idempotent, self._new_key)
         extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
         request = self._http.build_request(
-            method, path, params=_clean(params), json=json, content=content, headers=hdrs, **extra
+            method, path, params=clean(params), json=json, content=content, headers=hdrs, **extra
         )
         attempt = 0
         while True:
@@ -139,8 +139,8 @@ class AsyncClient:
             raise ValueError("page_size must be 1-500")
         offset = 0
         while True:
-            page = await self.get(path, {**_clean(params), "limit": page_size, "offset": offset})
-            items, done = _page_done(cast(dict[str, Any], page), offset)
+            page = await self.get(path, {**clean(params), "limit": page_size, "offset": offset})
+            items, done = page_done(cast(dict[str, Any], page), offset)
             for item in items:
                 yield item
             offset += len(items)

@@ -10,54 +10,12 @@ from typing import Any, cast
 
 import httpx
 
-from dangjian import __version__
+from dangjian._common import Params, base_headers, call_headers, clean, page_done
 from dangjian._retry import RetryPolicy, delay_after_error, delay_after_response
 from dangjian.errors import TransportFailed, error_for
 from dangjian.resources import ApiKeys, Events, Notifications, Problems, Scoring, Sites
 
 __all__ = ["Client"]
-
-_READS = frozenset({"GET", "HEAD", "OPTIONS"})
-# Repeating these leaves the server as one call would (RFC 9110 §9.2.2).
-_IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-
-Params = Mapping[str, Any]
-
-
-def _clean(params: Params | None) -> dict[str, Any]:
-    """Query parameters without the None values (the API refuses nothing it does not know)."""
-    return {k: v for k, v in (params or {}).items() if v is not None}
-
-
-def _base_headers(
-    headers: Mapping[str, str] | None, api_key: str | None, token: str | None, accept_language: str | None
-) -> dict[str, str]:
-    if api_key and token:
-        raise ValueError("Give api_key or token, not both")
-    base = dict(headers or {})
-    base.setdefault("User-Agent", f"dangjian-client/{__version__}")
-    if api_key:
-        base["X-API-Key"] = api_key
-    if token:
-        base["Authorization"] = f"Bearer {token}"
-    if accept_language:
-        base["Accept-Language"] = accept_language
-    return base
-
-
-def _call_headers(
-    method: str, headers: Mapping[str, str] | None, idempotent: bool, new_key: Callable[[], str]
-) -> tuple[dict[str, str], bool]:
-    """The call's headers (a write gets its Idempotency-Key here, once) and whether it is safe to repeat."""
-    hdrs = dict(headers or {})
-    if method not in _READS and not any(k.lower() == "idempotency-key" for k in hdrs):
-        hdrs["Idempotency-Key"] = new_key()
-    return hdrs, idempotent or method in _IDEMPOTENT_METHODS
-
-
-def _page_done(page: Mapping[str, Any], offset: int) -> tuple[list[dict[str, Any]], bool]:
-    items = cast(list[dict[str, Any]], page["items"])
-    return items, not items or offset + len(items) >= int(page["total"])
 
 
 class Client:
@@ -84,7 +42,7 @@ class Client:
         sleep: Callable[[float], None] = time.sleep,
         idempotency_key_factory: Callable[[], str] = lambda: str(uuid.uuid4()),
     ) -> None:
-        base = _base_headers(headers, api_key, token, accept_language)
+        base = base_headers(headers, api_key, token, accept_language)
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
         self._new_key = idempotency_key_factory
@@ -135,10 +93,10 @@ class Client:
         With `stream=True` the body is not read: close the response (or use `stream()`).
         """
         method = method.upper()
-        hdrs, safe = _call_headers(method, headers, idempotent, self._new_key)
+        hdrs, safe = call_headers(method, headers, idempotent, self._new_key)
         extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
         request = self._http.build_request(
-            method, path, params=_clean(params), json=json, content=content, headers=hdrs, **extra
+            method, path, params=clean(params), json=json, content=content, headers=hdrs, **extra
         )
         attempt = 0
         while True:
@@ -203,9 +161,9 @@ class Client:
         offset = 0
         while True:
             page = cast(
-                dict[str, Any], self.get(path, {**_clean(params), "limit": page_size, "offset": offset})
+                dict[str, Any], self.get(path, {**clean(params), "limit": page_size, "offset": offset})
             )
-            items, done = _page_done(page, offset)
+            items, done = page_done(page, offset)
             yield from items
             offset += len(items)
             if done:
