@@ -47,6 +47,7 @@ lint: bootstrap ## ruff, mypy and the import contracts of .importlinter
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy services gateway bench
+	$(BIN)/mypy --strict clients/python/src/dangjian docs/examples
 	$(BIN)/lint-imports
 
 openapi: bootstrap ## Write the merged OpenAPI document (what the gateway serves) to docs/openapi.json
