@@ -4,7 +4,8 @@ Writes the generated part of ``docs/events.md`` (between its ``BEGIN``/``END eve
 a table of every event type, then per type its fields, a sample payload and the Chinese inbox text it
 becomes) and ``docs/asyncapi.yaml``, an AsyncAPI 3.0 document for integrators (channels: notify's
 ``/events``, rectification's ``/findings``, webhook subscriptions; one message per event type and
-schema version, its payload the envelope with the type's JSON Schema as ``data``). ``make events``
+schema version, its payload the envelope with the type's JSON Schema as ``data``; reporting's
+``/events`` takes the fact events, snapshots with no recipients). ``make events``
 runs it; the suite fails when either file differs from what the catalogue gives
 (tests/kit/test_events_doc.py).
 """
@@ -112,6 +113,12 @@ def markdown() -> str:
             f"`services/kit/events/schemas/{c.type}.v{c.version}.json`). {c.description}",
             "",
         ]
+        if c.fact:
+            lines += [
+                "Fact event: a full snapshot for reporting's read model (the highest revision wins); "
+                "no recipients, no inbox message, no webhook.",
+                "",
+            ]
         if c.schema.get("x-audiences"):
             lines += [f"Audiences: {', '.join(f'`{a}`' for a in c.schema['x-audiences'])}.", ""]
         lines += ["| field | type | required | meaning |", "|---|---|---|---|"]
@@ -230,6 +237,7 @@ def asyncapi() -> dict[str, Any]:
 
     to_notify = refs(lambda c: c.target == "notify" and c.path == "/events")
     findings = refs(lambda c: c.target == "rectification")
+    facts = refs(lambda c: c.fact)
     hooks = refs(lambda c: c.target == "notify")
     return {
         "asyncapi": "3.0.0",
@@ -269,6 +277,18 @@ def asyncapi() -> dict[str, Any]:
                 "description": "Scoring's outbox POSTs each finding of a locked sheet here; one problem per finding.",
                 "messages": findings,
             },
+            "reportingEvents": {
+                "address": "/reporting/events",
+                "title": "reporting's fact intake",
+                "description": (
+                    "Sampling's, scoring's and rectification's outboxes POST each fact event here (or many as "
+                    '`{"events": [...]}` to /reporting/events/batch), with `Idempotency-Key: <id>`; services '
+                    "only. Each is a full snapshot of its entity with a `revision` (a results version its "
+                    "`version`): reporting keeps the highest, so redelivery and reordering are harmless. No "
+                    "person hears them, and webhooks do not carry them."
+                ),
+                "messages": facts,
+            },
             "webhooks": {
                 "address": "{subscriptionUrl}",
                 "title": "webhook subscriptions",
@@ -292,6 +312,12 @@ def asyncapi() -> dict[str, Any]:
                 "title": "rectification takes in a finding",
                 "channel": {"$ref": "#/channels/rectificationFindings"},
                 "messages": [{"$ref": f"#/channels/rectificationFindings/messages/{k}"} for k in findings],
+            },
+            "receiveFacts": {
+                "action": "receive",
+                "title": "reporting takes in a fact",
+                "channel": {"$ref": "#/channels/reportingEvents"},
+                "messages": [{"$ref": f"#/channels/reportingEvents/messages/{k}"} for k in facts],
             },
             "sendWebhooks": {
                 "action": "send",

@@ -13,6 +13,8 @@ class Settings(ServiceSettings):
     port: int = 8003
     # Peers this service calls (their base URLs).
     notify_url: str = peer_url("NOTIFY_URL", "http://127.0.0.1:8004")
+    # Reporting takes the fact events (snapshots for its read model) at /events.
+    reporting_url: str = peer_url("REPORTING_URL", "http://127.0.0.1:8005")
     sampling_url: str = peer_url("SAMPLING_URL", "http://127.0.0.1:8001")
 
     # Lights: yellow when this many calendar days or fewer are left, red at the second threshold.

@@ -1,5 +1,6 @@
-"""The events rectification sends (all to notify), in one place: their types, and the payload
-builders (the event's own fields plus who should hear about it). docs/events.md documents them."""
+"""The events rectification sends, in one place: their types, and the payload builders. To notify, the
+event's own fields plus who should hear about it; to reporting, `rectification.problem.changed`, a full
+snapshot of the problem after every change (:func:`problem_changed_fact`). docs/events.md documents them."""
 
 from __future__ import annotations
 
@@ -33,6 +34,12 @@ class EventType(StrEnum):
 # Where every event goes: notify's intake (the relay batches them to /events/batch, see main.py).
 TARGET = "notify"
 PATH = "/events"
+
+# The fact event: a snapshot of a problem after every change, for reporting's read model (no
+# recipients; not an `EventType`, which are notify's). Batched to reporting's /events/batch.
+PROBLEM_CHANGED = "rectification.problem.changed"
+FACT_TARGET = "reporting"
+FACT_PATH = "/events"
 
 # The public base of rectification's API at the gateway (settings' `calendar_base_url`, which the
 # calendar feed's links use too): a person's link to a problem is `<base>/problems/<id>`.
@@ -76,6 +83,17 @@ class ProblemFacts(Protocol):
     item_title: str | None
     status: str
     deadline_at: datetime
+
+
+class ProblemSnapshot(ProblemFacts, Protocol):
+    """What a fact snapshot reads besides: an ORM row, or the scheduler's plain row."""
+
+    revision: int
+    created_at: datetime
+    closed_at: datetime | None
+    closed_on_time: bool | None
+    extension_count: int
+    merged_into_id: int | None
 
 
 def district_unit(problem: ProblemFacts) -> str:
@@ -357,3 +375,46 @@ def merged_payload(
         merged_by=merged_by,
         merged_into={"problem_id": into.id, "title": title_of(into), "link": problem_link(into.id)},
     )
+
+
+def problem_changed_fact(problem: ProblemSnapshot, *, changed_at: datetime) -> dict[str, Any]:
+    """`rectification.problem.changed`: the problem as it stands after a change (state transfer).
+
+    `problem.revision` must already count this change (it grows with every one): the receiver keeps the
+    snapshot with the highest revision, so redelivery and reordering are harmless.
+    """
+    return {
+        "problem_id": problem.id,
+        "revision": problem.revision,
+        "round_code": problem.round_code,
+        "site": {
+            "code": problem.site_code,
+            "name": problem.site_name,
+            "type": problem.site_type,
+            "org_unit": problem.org_unit,
+            "district": problem.district,
+        },
+        "responsible_unit": problem.responsible_unit,
+        "responsible_person": (
+            {"user_id": problem.responsible_person_id, "name": problem.responsible_person_name}
+            if problem.responsible_person_id
+            else None
+        ),
+        "item_code": problem.item_code,
+        "item_title": problem.item_title.strip()
+        if problem.item_title and problem.item_title.strip()
+        else None,
+        "category": problem.category,
+        "severity": problem.severity,
+        "level": problem.level,
+        "title": title_of(problem),
+        "description": problem.description,
+        "status": problem.status,
+        "created_at": problem.created_at.isoformat(),
+        "deadline_at": problem.deadline_at.isoformat(),
+        "closed_at": _iso(problem.closed_at),
+        "closed_on_time": problem.closed_on_time,
+        "extensions": problem.extension_count,
+        "merged_into": problem.merged_into_id,
+        "changed_at": changed_at.isoformat(),
+    }

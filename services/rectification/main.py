@@ -16,8 +16,8 @@ from services.rectification.findings import endpoints as findings
 from services.rectification.models import outbox_event
 from services.rectification.problems import endpoints as problems
 
-# notify takes events one by one at /events and in bulk at /events/batch (docs/events.md).
-NOTIFY_BATCH_PATHS = {("notify", "/events"): "/events/batch"}
+# notify and reporting take events one by one at /events and in bulk at /events/batch (docs/events.md).
+BATCH_PATHS = {("notify", "/events"): "/events/batch", ("reporting", "/events"): "/events/batch"}
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -38,9 +38,12 @@ OPENAPI_TAGS = [
 
 
 def relay_config(settings: Settings) -> outbox.RelayConfig:
-    """Where the outbox relay delivers rectification's events (notify only)."""
+    """Where the outbox relay delivers rectification's events: notify, and reporting (the fact events)."""
     return outbox.relay_config(
-        settings, table=outbox_event, targets={"notify": settings.notify_url}, batch_paths=NOTIFY_BATCH_PATHS
+        settings,
+        table=outbox_event,
+        targets={"notify": settings.notify_url, "reporting": settings.reporting_url},
+        batch_paths=BATCH_PATHS,
     )
 
 

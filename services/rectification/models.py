@@ -59,6 +59,9 @@ class Problem(Base, table=True):
     status: str = Field(max_length=20, index=True)
     # Bumped on every change a reminder depends on; a timer scheduled under an older version is stale.
     state_version: int = 1
+    # Bumped on every change of the problem (and when it becomes overdue), in SQL so it only grows: the
+    # revision of its `rectification.problem.changed` snapshot (reporting keeps the highest).
+    revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(sa_type=UtcDateTime)
     deadline_at: datetime = Field(sa_type=UtcDateTime, index=True)
     # The moment the light counts down to: the deadline, or the verification due while submitted;

@@ -14,6 +14,8 @@ class Settings(ServiceSettings):
     # Its own public base URL (the demo loader calls the running service through it).
     sampling_url: str = peer_url("SAMPLING_URL", "http://127.0.0.1:8001")
     notify_url: str = peer_url("NOTIFY_URL", "http://127.0.0.1:8004")
+    # Reporting takes the fact events (snapshots for its read model) at /events.
+    reporting_url: str = peer_url("REPORTING_URL", "http://127.0.0.1:8005")
     rectification_url: str = peer_url("RECTIFICATION_URL", "http://127.0.0.1:8003")
     # Public base URL of sampling's API at the gateway, for the links in events (a team's calendar).
     public_base_url: str = "http://127.0.0.1:8000/api/v1/sampling"

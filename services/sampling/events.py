@@ -1,8 +1,11 @@
-"""Payloads of the events sampling sends through its outbox (to notify)."""
+"""Payloads of the events sampling sends through its outbox: to notify, and to reporting the fact
+event `sampling.round.drawn`, a full snapshot of a round's sample (:func:`round_drawn_fact`)."""
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
 from typing import Any
 
 from services.kit.orgunit import city_root, district_unit
@@ -12,6 +15,11 @@ PUBLISHED = "sampling.round.published"
 ASSIGNMENT_CHANGED = "sampling.assignment.changed"
 # Held back in the outbox until 18:00 Asia/Shanghai the evening before the team's visit day.
 VISIT_UPCOMING = "sampling.visit.upcoming"
+# The fact event, to reporting's /events (batched to /events/batch): a snapshot, no recipients.
+ROUND_DRAWN = "sampling.round.drawn"
+FACT_TARGET = "reporting"
+FACT_PATH = "/events"
+_QUARTER = re.compile(r"^(?P<year>\d{4})Q(?P<quarter>[1-4])")
 
 # The public base of sampling's API at the gateway (settings' `public_base_url`): a team's visit
 # calendar is `<base>/rounds/<code>/teams/<number>/visits`.
@@ -146,4 +154,45 @@ def assignment_changed(
         "visit_on": a.visit_on.isoformat(),
         "previous_visit_on": previous_visit_on.isoformat(),
         "reason": a.change_reason,
+    }
+
+
+def round_drawn_fact(
+    rnd: Round,
+    *,
+    drawn_at: datetime,
+    teams: Iterable[Team],
+    visits: Iterable[Assignment],
+    district_names: Mapping[str, str],
+) -> dict[str, Any]:
+    """`sampling.round.drawn`: the round's current draw as it stands (state transfer).
+
+    `rnd.revision` must already count this change. `visits` are the current draw's assignments,
+    `teams` its teams, `district_names` every district's or zone's Chinese name by slug (those of the
+    round without one in the directory are named by their slug).
+    """
+    m = _QUARTER.match(rnd.code)
+    names = {**{d: d for d in rnd.districts}, **district_names}
+    team_by_id = {t.id: t for t in teams}
+    rows = []
+    for a in sorted(visits, key=lambda a: a.site_code):
+        team = team_by_id.get(a.team_id)
+        rows.append(
+            {
+                "site": _site(a),
+                "team_id": str(a.team_id) if a.team_id is not None else None,
+                "team_name": team.name if team is not None and team.name else None,
+                "visit_on": a.visit_on.isoformat() if a.visit_on is not None else None,
+                "follow_up": bool(a.follow_up),
+            }
+        )
+    return {
+        "round_code": rnd.code,
+        "name": rnd.title,
+        "year": int(m["year"]) if m else None,
+        "quarter": int(m["quarter"]) if m else None,
+        "drawn_at": drawn_at.isoformat(),
+        "revision": rnd.revision,
+        "districts": [{"code": code, "name": name} for code, name in sorted(names.items())],
+        "visits": rows,
     }

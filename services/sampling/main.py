@@ -15,8 +15,8 @@ from services.sampling.rounds import endpoints as rounds
 from services.sampling.sites import endpoints as sites
 from services.sampling.visits import endpoints as visits
 
-# notify takes events one by one at /events and in bulk at /events/batch (docs/events.md).
-NOTIFY_BATCH_PATHS = {("notify", "/events"): "/events/batch"}
+# notify and reporting take events one by one at /events and in bulk at /events/batch (docs/events.md).
+BATCH_PATHS = {("notify", "/events"): "/events/batch", ("reporting", "/events"): "/events/batch"}
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -51,8 +51,8 @@ def build_app(
                 lambda app: outbox.relay_config(
                     settings,
                     table=outbox_event,
-                    targets={"notify": settings.notify_url},
-                    batch_paths=NOTIFY_BATCH_PATHS,
+                    targets={"notify": settings.notify_url, "reporting": settings.reporting_url},
+                    batch_paths=BATCH_PATHS,
                 )
             )
         )

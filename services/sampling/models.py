@@ -82,6 +82,9 @@ class Round(Base, table=True):
     frame_hash: str | None = Field(default=None, max_length=64)
     frozen_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     current_draw_id: int | None = None
+    # Grows (in SQL, so it only ever grows) with every change of the sample, its teams or visit days:
+    # the revision of the round's `sampling.round.drawn` snapshot (reporting keeps the highest).
+    revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_by: str = Field(max_length=100)
     created_at: datetime = Field(sa_type=UtcDateTime)
     published_at: datetime | None = Field(default=None, sa_type=UtcDateTime)

@@ -13,4 +13,6 @@ class Settings(ServiceSettings):
     # Peers this service calls (their base URLs).
     sampling_url: str = peer_url("SAMPLING_URL", "http://127.0.0.1:8001")
     notify_url: str = peer_url("NOTIFY_URL", "http://127.0.0.1:8004")
+    # Reporting takes the fact events (snapshots for its read model) at /events.
+    reporting_url: str = peer_url("REPORTING_URL", "http://127.0.0.1:8005")
     rectification_url: str = peer_url("RECTIFICATION_URL", "http://127.0.0.1:8003")

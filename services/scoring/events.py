@@ -1,21 +1,32 @@
-"""What scoring tells other services, as outbox payloads (the relay wraps them in the event envelope)."""
+"""What scoring tells other services, as outbox payloads (the relay wraps them in the event envelope).
+
+Notify hears of steps people act on; rectification gets the findings of a locked sheet; reporting gets
+the fact events, full snapshots for its read model: every change of a sheet (:func:`sheet_changed_fact`)
+and every published results version (:func:`results_recorded_fact`).
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.kit import orgunit, outbox
-from services.scoring.models import ScoreSheet, outbox_event
+from services.scoring.models import ResultsVersion, ScoreSheet, outbox_event
 
 SUBMITTED = "scoring.sheet.submitted"
 RETURNED = "scoring.sheet.returned"
 LOCKED = "scoring.sheet.locked"
 RESULTS_PUBLISHED = "scoring.results.published"
 FINDING_CREATED = "scoring.finding.created"
+# Fact events, to reporting's /events (batched to /events/batch): snapshots, no recipients.
+SHEET_CHANGED = "scoring.sheet.changed"
+RESULTS_RECORDED = "scoring.results.recorded"
+FACT_TARGET = "reporting"
+FACT_PATH = "/events"
 
 # Namespace for finding event ids: the same finding on the same sheet always has the same event id,
 # so rectification sees it once (findings are handed over when the sheet is locked).
@@ -50,6 +61,21 @@ async def to_rectification(
         payload=payload,
         now=now,
         event_id=event_id,
+    )
+
+
+async def to_reporting(
+    session: AsyncSession, *, event_type: str, payloads: Sequence[Mapping[str, Any]], now: datetime
+) -> None:
+    """Queue fact snapshots for reporting, in the caller's transaction (one INSERT however many)."""
+    await outbox.enqueue_many(
+        session,
+        outbox_event,
+        [
+            outbox.OutboxMessage(event_type=event_type, target=FACT_TARGET, path=FACT_PATH, payload=p)
+            for p in payloads
+        ],
+        now=now,
     )
 
 
@@ -212,4 +238,73 @@ def finding_created(
         "concerns": finding["concerns"],
         "issued_by": sheet.team_leader_user_id,
         "team_id": sheet.team_id,
+    }
+
+
+class ScoredItem(Protocol):
+    """What a snapshot reads of an item row (`ItemScore`)."""
+
+    item_code: str
+    section_code: str
+    detail: dict[str, Any]
+
+
+def sheet_changed_fact(
+    sheet: ScoreSheet, items: Iterable[ScoredItem], *, item_titles: Mapping[str, str], changed_at: datetime
+) -> dict[str, Any]:
+    """`scoring.sheet.changed`: the sheet as it stands after a change (state transfer).
+
+    Its revision is the sheet's version, which every change increments (the ETag's number).
+    `items` are the sheet's item rows (their deductions, in order), `item_titles` the rubric's titles by
+    item code.
+    """
+    return {
+        "round_code": sheet.round_code,
+        "sheet_id": sheet.id,
+        "revision": sheet.version,
+        "site": site_of(sheet),
+        "team_id": sheet.team_id or None,
+        "team_name": sheet.team_name or None,
+        "status": sheet.status,
+        "score": sheet.score,
+        "grade": sheet.grade,
+        "veto_items": list(sheet.veto_items),
+        "deductions": [
+            {
+                "item_code": i.item_code,
+                "item_title": item_titles.get(i.item_code) or i.item_code,
+                "section_code": i.section_code,
+                "points": d["points"],
+                "reason": d["reason"],
+            }
+            for i in items
+            for d in i.detail.get("deductions") or []
+        ],
+        "changed_at": changed_at.isoformat(),
+        "locked_at": sheet.locked_at.isoformat() if sheet.locked_at is not None else None,
+    }
+
+
+def results_recorded_fact(row: ResultsVersion, districts: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """`scoring.results.recorded`: a published version and its district ranking (the version's content
+    `districts`, as `results.service.district_rows` gives them; ``section_a`` is the own sheet's score)."""
+    return {
+        "round_code": row.round_code,
+        "version": row.version,
+        "published_at": row.published_at.isoformat(),
+        "content_sha256": row.content_sha256,
+        "complete": row.complete,
+        "districts": [
+            {
+                "rank": d.get("rank"),
+                "district": d["district"],
+                "composite": d.get("composite"),
+                "grade": d.get("grade"),
+                "section_a": d.get("own_score"),
+                "grassroots_mean": d.get("grassroots_mean"),
+                "grassroots_count": int(d.get("grassroots_count") or 0),
+                "complete": d.get("complete"),
+            }
+            for d in districts
+        ],
     }

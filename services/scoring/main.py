@@ -15,8 +15,8 @@ from services.scoring.results import endpoints as results
 from services.scoring.rubrics import endpoints as rubrics
 from services.scoring.sheets import endpoints as sheets
 
-# notify takes events one by one at /events and in bulk at /events/batch (docs/events.md).
-NOTIFY_BATCH_PATHS = {("notify", "/events"): "/events/batch"}
+# notify and reporting take events one by one at /events and in bulk at /events/batch (docs/events.md).
+BATCH_PATHS = {("notify", "/events"): "/events/batch", ("reporting", "/events"): "/events/batch"}
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 OPERATIONS_TAG = "scoring.operations"
@@ -49,8 +49,12 @@ def build_app(
                 lambda app: outbox.relay_config(
                     settings,
                     table=outbox_event,
-                    targets={"notify": settings.notify_url, "rectification": settings.rectification_url},
-                    batch_paths=NOTIFY_BATCH_PATHS,
+                    targets={
+                        "notify": settings.notify_url,
+                        "rectification": settings.rectification_url,
+                        "reporting": settings.reporting_url,
+                    },
+                    batch_paths=BATCH_PATHS,
                 )
             )
         )

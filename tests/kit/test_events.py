@@ -106,6 +106,31 @@ def test_the_notify_bound_types_go_to_notify_and_findings_to_rectification():
             assert {"recipients", "priority", "org_unit", "district"} <= required, name
 
 
+FACTS = {
+    "sampling.round.drawn": "revision",
+    "scoring.sheet.changed": "revision",
+    "scoring.results.recorded": "version",
+    "rectification.problem.changed": "revision",
+}
+
+
+def test_fact_events_go_to_reporting_as_snapshots_with_a_revision_and_no_recipients():
+    catalogue = events.catalogue()
+    assert {name for name, c in catalogue.items() if c.fact} == set(FACTS)
+    for name, counter in FACTS.items():
+        contract = catalogue[name]
+        assert (contract.target, contract.path, contract.producer) == (
+            "reporting",
+            "/events",
+            name.split(".")[0],
+        )
+        properties = contract.schema["properties"]
+        assert not {"recipients", "priority", "not_before"} & set(properties), name
+        assert properties[counter]["type"] == "integer" and properties[counter]["minimum"] == 1, name
+        assert set(contract.schema["required"]) == set(properties), f"{name}: a snapshot sends every field"
+    assert catalogue["sampling.round.drawn"].schema["properties"]["visits"]["maxItems"] == 50000
+
+
 class TestValidate:
     def test_a_valid_payload_gives_its_version(self):
         example = events.schema("sampling.visit.upcoming").examples[0]
@@ -219,8 +244,9 @@ def test_shared_shapes_are_the_same_in_every_schema():
     for name, contract in catalogue.items():
         for where, sub in _objects(contract.schema):
             leaf = where.rsplit(".", 1)[-1]
-            if leaf in ("site", "recipients", "merged_into") or (
-                leaf in ("team", "previous_team") and "properties" in sub
+            if leaf in ("site", "recipients") or (
+                (leaf == "merged_into" and not contract.fact)
+                or (leaf in ("team", "previous_team") and "properties" in sub)
             ):
                 shape = {k: v for k, v in sub.items() if k != "description"}
                 key = "team" if leaf == "previous_team" else leaf
@@ -228,7 +254,24 @@ def test_shared_shapes_are_the_same_in_every_schema():
                 assert shape == first[1], f"{name} {where} differs from {first[0]}"
     created = catalogue["rectification.problem.created"].schema
     for name, contract in catalogue.items():
+        if contract.fact:  # a snapshot for reporting: its own fields, below
+            continue
         if name.startswith("rectification."):
             for field, sub in created["properties"].items():
                 assert contract.schema["properties"][field] == sub, (name, field)
             assert set(created["required"]) <= set(contract.schema["required"]), name
+    changed = catalogue["rectification.problem.changed"].schema["properties"]
+    for field in (
+        "problem_id",
+        "round_code",
+        "responsible_unit",
+        "responsible_person",
+        "item_code",
+        "category",
+        "severity",
+        "level",
+        "title",
+        "description",
+        "deadline_at",
+    ):
+        assert changed[field] == created["properties"][field], field

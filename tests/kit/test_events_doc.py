@@ -107,6 +107,9 @@ class TestAsyncApi:
             key = f"{c.type}.v{c.version}"
             if c.target == "rectification":
                 assert key in channels["rectificationFindings"]["messages"]
+            elif c.fact:
+                assert key in channels["reportingEvents"]["messages"]
+                assert key not in channels["webhooks"]["messages"]
             else:
                 assert key in channels["webhooks"]["messages"]
                 assert (key in channels["notifyEvents"]["messages"]) == (c.path == "/events")

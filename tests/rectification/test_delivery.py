@@ -42,6 +42,7 @@ async def wired(database_url) -> AsyncIterator[tuple[httpx.AsyncClient, list[htt
         outbox_enabled=False,
         notify_url="http://notify.test",
         sampling_url="http://sampling.test",
+        reporting_url="http://reporting.test",
     )
     app = build_app(settings, clock=FrozenClock(START), http_transport=httpx.MockTransport(notify))
     async with running_app(app) as client:
@@ -61,9 +62,19 @@ async def test_reminder_is_delivered_to_notify_keyed_by_its_event_id(wired):
     cfg = relay_config(app.state.settings)
     while await outbox.relay_once(app, cfg):
         pass
-    # Events to notify go through its batch intake: each envelope keeps its own id, the idempotency key.
-    assert {str(r.url) for r in received} == {"http://notify.test/events/batch"}
-    bodies = [e for r in received for e in orjson.loads(r.content)["events"]]
+    # Events to notify and to reporting go through their batch intakes: each envelope keeps its own id,
+    # the idempotency key.
+    assert {str(r.url) for r in received} == {
+        "http://notify.test/events/batch",
+        "http://reporting.test/events/batch",
+    }
+    to_reporting = [
+        e for r in received if r.url.host == "reporting.test" for e in orjson.loads(r.content)["events"]
+    ]
+    assert [(e["type"], e["version"], e["data"]["revision"]) for e in to_reporting] == [
+        ("rectification.problem.changed", 1, 1)
+    ]
+    bodies = [e for r in received if r.url.host == "notify.test" for e in orjson.loads(r.content)["events"]]
     assert {b["type"] for b in bodies} == {
         "rectification.problem.created",
         "rectification.milestone.reminder",

@@ -332,9 +332,15 @@ async def to_status(client: httpx.AsyncClient, sheet: dict[str, Any], status: st
     return sheet
 
 
-async def outbox_rows(client: httpx.AsyncClient) -> list[Any]:
+async def outbox_rows(client: httpx.AsyncClient, *, facts: bool = False) -> list[Any]:
+    """The outbox's events for notify and rectification, oldest first; with `facts`, reporting's only."""
     async with client.app.state.engine.connect() as conn:  # type: ignore[attr-defined]
-        stmt = select(outbox_event).order_by(outbox_event.c.created_at, outbox_event.c.id)
+        is_fact = outbox_event.c.target == "reporting"
+        stmt = (
+            select(outbox_event)
+            .where(is_fact if facts else ~is_fact)
+            .order_by(outbox_event.c.created_at, outbox_event.c.id)
+        )
         return list((await conn.execute(stmt)).mappings().all())
 
 

@@ -70,10 +70,16 @@ class TestRelay:
         try:
             cfg = outbox.RelayConfig(
                 table=outbox_event,
-                targets={"notify": "http://notify", "rectification": "http://rect"},
+                targets={
+                    "notify": "http://notify",
+                    "rectification": "http://rect",
+                    "reporting": "http://rep",
+                },
                 source="scoring",
             )
-            assert await outbox.relay_once(app, cfg) == 3  # submitted, the finding (at lock), locked
+            facts = await outbox_rows(client, facts=True)
+            # submitted, the finding (at lock), locked; and the sheet's snapshot after every change
+            assert await outbox.relay_once(app, cfg) == 3 + len(facts)
         finally:
             await app.state.http.aclose()
             app.state.http = original
@@ -84,3 +90,6 @@ class TestRelay:
         assert envelope["data"]["concerns"] == "王某" and envelope["data"]["severity"] == "severe"
         notified = [json.loads(r.content)["type"] for r in received if str(r.url) == "http://notify/events"]
         assert notified == ["scoring.sheet.submitted", "scoring.sheet.locked"]
+        snapshots = [json.loads(r.content) for r in received if str(r.url) == "http://rep/events"]
+        assert sorted(e["data"]["revision"] for e in snapshots) == list(range(1, len(facts) + 1))
+        assert {e["type"] for e in snapshots} == {"scoring.sheet.changed"}

@@ -18,6 +18,9 @@ The rules the files follow (docs/events.md, "Event contracts"):
   print 「请于 期限 前完成整改」).
 - Annotations ``x-title`` (Chinese name), ``x-producer``, ``x-target`` and ``x-path`` (where the
   outbox sends it) and ``x-audiences`` feed the generated documentation (``python -m services.eventdoc``).
+- **Fact events** (``x-target: reporting``, :attr:`EventSchema.fact`) carry no ``recipients`` nor
+  ``priority``: each is a full snapshot of one entity with a ``revision`` that grows with every
+  change, so the receiver keeps the highest and a replay gives the same read model.
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ _FILE = re.compile(r"^(?P<type>[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+)\.v(?P<versio
 
 # Fields notify reads itself from an event's data (who hears it, how urgent, not before when).
 ENVELOPE_FIELDS = frozenset({"recipients", "priority", "not_before"})
+# The receiver of fact events (``x-target``): full snapshots of a round's sample, a score sheet, a
+# results version or a problem, each with a revision, for reporting's read model.
+FACT_TARGET = "reporting"
 
 
 @dataclass(frozen=True)
@@ -59,8 +65,14 @@ class EventSchema:
 
     @property
     def target(self) -> str:
-        """The service the outbox sends it to (``notify``, ``rectification``)."""
+        """The service the outbox sends it to (``notify``, ``rectification``, ``reporting``)."""
         return str(self.schema.get("x-target", "notify"))
+
+    @property
+    def fact(self) -> bool:
+        """A fact event: a snapshot of an entity for reporting's read model, heard by no person
+        (no ``recipients`` nor ``priority``; notify neither takes it in nor passes it to webhooks)."""
+        return self.target == FACT_TARGET
 
     @property
     def path(self) -> str:

@@ -202,8 +202,25 @@ async def _recompute_provisional(
             detail={"year": year, "deadline_at": problem.deadline_at.isoformat()},
         )
         await resync_timers(session, problem=problem, milestones=milestones, now=now, policy=policy)
+        await emit_fact(session, problem, now=now)
         recomputed += 1
     return recomputed
+
+
+async def emit_fact(session: AsyncSession, problem: Problem, *, now: datetime) -> None:
+    """Count a change of `problem` (its revision) and send reporting its snapshot, in the caller's
+    transaction: once per change, after every field of the change is set (problems.service calls it
+    from every transition, creation and merge; the scheduler when a problem becomes overdue)."""
+    await problem_repository.next_revision(session, problem)
+    await outbox.enqueue(
+        session,
+        outbox_event,
+        event_type=events.PROBLEM_CHANGED,
+        target=events.FACT_TARGET,
+        path=events.FACT_PATH,
+        payload=events.problem_changed_fact(problem, changed_at=now),
+        now=now,
+    )
 
 
 def _keep_in_order(milestones: list[Milestone]) -> None:
@@ -375,9 +392,10 @@ async def resync_timers(
 # --- the scheduler's tick --------------------------------------------------------------------
 
 
-def timer_event_id(timer_id: int) -> str:
-    """The outbox event id of a timer: the same timer can never produce two events."""
-    return str(uuid.uuid5(TIMER_EVENT_NAMESPACE, f"timer:{timer_id}"))
+def timer_event_id(timer_id: int, *, fact: bool = False) -> str:
+    """The outbox event id of a timer (or of the snapshot its firing sends reporting): the same timer
+    can never produce two of either."""
+    return str(uuid.uuid5(TIMER_EVENT_NAMESPACE, f"timer:{timer_id}" + (":fact" if fact else "")))
 
 
 @dataclass
@@ -427,7 +445,9 @@ async def fire_due_timers(
     problem_ids = {t.problem_id for t in claimed}
     problems = await repository.problem_rows(session, problem_ids)
     due_at = await repository.open_milestone_dues(session, problem_ids)
-    messages: list[tuple[str, events.EventType, dict[str, Any]]] = []
+    messages: list[tuple[str, str, str, dict[str, Any]]] = []
+    # The first escalation of a missed deadline is when a problem becomes overdue: a change reporting hears of.
+    became_overdue: dict[int, int] = {}
     next_timers: list[dict[str, Any]] = []
     skipped: list[int] = []
     # After downtime several reminders of one milestone come due together: only the latest speaks.
@@ -464,7 +484,9 @@ async def fire_due_timers(
             now=now,
         )
         payload["scheduled_for"] = t.fire_at.isoformat()
-        messages.append((timer_event_id(t.id), event_type, payload))
+        messages.append((timer_event_id(t.id), event_type, events.TARGET, payload))
+        if t.kind == TimerKind.ESCALATION and t.milestone == MilestoneKind.COMPLETION and t.sequence == 1:
+            became_overdue.setdefault(t.problem_id, t.id)
         if t.kind == TimerKind.ESCALATION:
             next_timers.append(
                 _timer_row(
@@ -480,21 +502,30 @@ async def fire_due_timers(
             )
     await repository.skip_timers(session, skipped)
     await repository.insert_timers(session, next_timers)
+    fired = len(messages)
+    # Each problem that became overdue counts a change, its snapshot read as it now stands.
+    for row in await problem_repository.next_revisions(
+        session, list(became_overdue), repository.PROBLEM_COLUMNS
+    ):
+        messages.append(
+            (
+                timer_event_id(became_overdue[row.id], fact=True),
+                events.PROBLEM_CHANGED,
+                events.FACT_TARGET,
+                events.problem_changed_fact(row, changed_at=now),
+            )
+        )
     # One INSERT for the whole batch of events, in the same transaction as the timers' states.
     await outbox.enqueue_many(
         session,
         outbox_event,
         [
             outbox.OutboxMessage(
-                event_type=event_type,
-                target=events.TARGET,
-                path=events.PATH,
-                payload=payload,
-                event_id=event_id,
+                event_type=event_type, target=target, path=events.PATH, payload=payload, event_id=event_id
             )
-            for event_id, event_type, payload in messages
+            for event_id, event_type, target, payload in messages
         ],
         now=now,
     )
-    result.fired, result.skipped = len(messages), len(skipped)
+    result.fired, result.skipped = fired, len(skipped)
     return result

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, and_, case, cast, delete, false, func, or_, select
+from sqlalchemy import Float, Row, and_, case, cast, delete, false, func, or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -220,6 +221,36 @@ def add_history(
             detail=detail or {},
         )
     )
+
+
+async def next_revision(session: AsyncSession, problem: Problem) -> int:
+    """Count one more change of `problem` and return its new revision.
+
+    Incremented in SQL (the row lock orders concurrent writers), so revisions only ever grow; the
+    object learns the value without marking it changed (the ORM never writes it back).
+    """
+    assert problem.id is not None
+    stmt = (
+        update(problem_table).where(P.id == problem.id).values(revision=P.revision + 1).returning(P.revision)
+    )
+    revision = int((await session.execute(stmt)).scalar_one())
+    set_committed_value(problem, "revision", revision)
+    return revision
+
+
+async def next_revisions(
+    session: AsyncSession, problem_ids: Sequence[int], columns: Sequence[Any]
+) -> list[Row[Any]]:
+    """Count one more change of each problem; returns their rows (`columns`) as they now stand, by id."""
+    if not problem_ids:
+        return []
+    stmt = (
+        update(problem_table)
+        .where(P.id.in_(sorted(set(problem_ids))))
+        .values(revision=P.revision + 1)
+        .returning(*columns)
+    )
+    return sorted((await session.execute(stmt)).all(), key=lambda r: r.id)
 
 
 async def provisional_open_problems(session: AsyncSession) -> list[Problem]:

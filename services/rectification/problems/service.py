@@ -141,6 +141,7 @@ async def insert_problem(
     )
     await emit_payload(session, EventType.PROBLEM_CREATED, events.created_payload(problem), now=now)
     await repository.flush(session)
+    await deadlines.emit_fact(session, problem, now=now)
     await deadlines.resync_timers(
         session, problem=problem, milestones=milestones, now=now, policy=policy, bump=False
     )
@@ -295,7 +296,7 @@ async def transition(
     policy: Policy,
     detail: dict[str, Any] | None = None,
 ) -> Problem:
-    """Move the problem to `to_status`, record it, and reschedule its timers."""
+    """Move the problem to `to_status`, record it, reschedule its timers and send reporting its snapshot."""
     from_status = problem.status
     problem.status = to_status
     deadlines.set_light_due(problem, milestones)
@@ -311,6 +312,7 @@ async def transition(
     )
     await repository.flush(session)
     await deadlines.resync_timers(session, problem=problem, milestones=milestones, now=now, policy=policy)
+    await deadlines.emit_fact(session, problem, now=now)
     return problem
 
 
@@ -820,6 +822,7 @@ async def merge(
         to_status=target.status,
         detail={"merged_from": problem.id, "reason": reason, "evidence": moved},
     )
+    await deadlines.emit_fact(session, target, now=now)
     problem.merged_into_id, problem.merged_at = target.id, now
     problem.merged_by, problem.merge_reason = principal.sub, reason
     milestones = await milestones_for(session, problem)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, insert, select
+from sqlalchemy import ColumnElement, func, insert, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -13,6 +14,7 @@ from services.kit.auth import Principal
 from services.kit.pagination import PageParams, Sort, apply_sort
 from services.sampling.enums import PUBLISHED_STATUSES, RoundStatus
 from services.sampling.models import Assignment, Draw, Round, RoundFrame, Team, metadata
+from services.sampling.sites import repository as sites_repository
 from services.sampling.sites.repository import BATCH, execute
 
 round_t = metadata.tables["round"]
@@ -42,6 +44,31 @@ async def list_rounds(
     stmt = apply_sort(select(Round).where(*conds), sort, SORTABLE, tiebreak=round_t.c.id)
     rows = await execute(session, page.apply(stmt))
     return list(rows.scalars().all()), int(total)
+
+
+async def next_revision(session: AsyncSession, rnd: Round) -> int:
+    """Count one more change of the round's sample and return its new revision.
+
+    Incremented in SQL (the row lock orders concurrent writers), so revisions only ever grow; the
+    object learns the value without marking it changed (the ORM never writes it back).
+    """
+    stmt = (
+        update(round_t)
+        .where(round_t.c.id == rnd.id)
+        .values(revision=round_t.c.revision + 1)
+        .returning(round_t.c.revision)
+    )
+    revision = int((await execute(session, stmt)).scalar_one())
+    set_committed_value(rnd, "revision", revision)
+    return revision
+
+
+async def district_names(session: AsyncSession) -> dict[str, str]:
+    """Every district's or zone's Chinese name (慈溪市) by slug (cixi), from the directory."""
+    names: dict[str, str] = {}
+    for name, slug in sorted((await sites_repository.district_names(session)).items()):
+        names.setdefault(slug, name)
+    return names
 
 
 async def get_frame(session: AsyncSession, round_id: int) -> RoundFrame | None:

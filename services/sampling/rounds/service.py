@@ -695,6 +695,7 @@ async def draw_round(
     rnd.current_draw_id = draw.id
     rnd.status = DRAWN
     await repository.save(session, rnd)
+    await visits.send_round_fact(session, rnd, now)
     return draw_summary(rnd, draw)
 
 
@@ -740,6 +741,7 @@ async def publish_round(session: AsyncSession, *, rnd: Round, now: datetime) -> 
     rnd.status = PUBLISHED
     rnd.published_at = now
     await repository.save(session, rnd)
+    await visits.send_round_fact(session, rnd, now)
     return rnd
 
 
@@ -830,4 +832,5 @@ async def change_assignment(
             now,
         )
         await visits.sync_upcoming(session, rnd, now)
+    await visits.send_round_fact(session, rnd, now)
     return assignment_read(rnd, new_team, assignment)

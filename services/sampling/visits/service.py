@@ -195,6 +195,32 @@ async def sync_upcoming(session: AsyncSession, rnd: Round, now: datetime) -> int
     return enqueued
 
 
+async def send_round_fact(session: AsyncSession, rnd: Round, now: datetime) -> None:
+    """Count a change of the round's sample (a draw, its publication, a visit's team or day) and send
+    reporting the whole current draw, in the caller's transaction: once per change, after it is made."""
+    assert rnd.current_draw_id is not None
+    await session.flush()
+    await rounds_repository.next_revision(session, rnd)
+    draw = await rounds_repository.get_draw_by_id(session, rnd.current_draw_id)
+    assert draw is not None
+    teams, rows = await _current(session, rnd)
+    await outbox.enqueue(
+        session,
+        outbox_event,
+        event_type=events.ROUND_DRAWN,
+        target=events.FACT_TARGET,
+        path=events.FACT_PATH,
+        payload=events.round_drawn_fact(
+            rnd,
+            drawn_at=draw.created_at,
+            teams=teams,
+            visits=rows,
+            district_names=await rounds_repository.district_names(session),
+        ),
+        now=now,
+    )
+
+
 # Moving one visit
 
 
@@ -345,6 +371,8 @@ async def update_visit_plan(
             slot = plan.slots[a.site_code]
             a.visit_from, a.visit_to, a.visit_on = slot.visit_from, slot.visit_to, slot.visit_on
     await repository.save(session, rnd, *rows)
+    if rows:  # a drawn round's visit days moved
+        await send_round_fact(session, rnd, now)
     return _settings(rnd, rows)
 
 

@@ -131,6 +131,12 @@ async def publish_results(
             round_code=round_code,
         ) from exc
     await _notify(session, row, content["districts"], now=now)
+    await events.to_reporting(
+        session,
+        event_type=events.RESULTS_RECORDED,
+        payloads=[events.results_recorded_fact(row, content["districts"])],
+        now=now,
+    )
     return Publication(_version(row), created=True)
 
 

@@ -176,6 +176,7 @@ async def create_sheet(
         changes={"team_id": sheet.team_id},
     )
     await session.flush()
+    await _emit_facts(session, [sheet], now=now)
     return sheet
 
 
@@ -366,6 +367,8 @@ async def create_sheets_batch(
             ],
         )
         await session.flush()
+        # One snapshot per sheet opened, all in one INSERT.
+        await _emit_facts(session, sheets, now=now)
     return SheetBatchRead(
         round_code=round_code,
         created=[
@@ -580,8 +583,13 @@ async def update_sheet(
     principal: Principal,
     if_match: str | None,
     now: datetime,
+    emit: bool = True,
 ) -> ScoreSheet:
-    """Save item scores, the satisfaction poll and notes on a draft or returned sheet."""
+    """Save item scores, the satisfaction poll and notes on a draft or returned sheet.
+
+    A change sends reporting the sheet's snapshot unless `emit` is false (a submit that saves its last
+    changes sends one snapshot, of the submitted sheet).
+    """
     access.require_team(sheet, principal)
     _require_editable(sheet)
     check_if_match(sheet, if_match)
@@ -637,6 +645,8 @@ async def update_sheet(
     session.add(sheet)
     await _history(session, sheet, action=SheetAction.UPDATED, actor=principal.sub, now=now, changes=changes)
     await session.flush()
+    if emit:
+        await _emit_fact(session, sheet, now=now)
     return sheet
 
 
@@ -678,6 +688,29 @@ async def _move(
     session.add(sheet)
     await _history(session, sheet, action=action, actor=principal.sub, now=now, changes=changes)
     await session.flush()
+    await _emit_fact(session, sheet, now=now)
+
+
+async def _emit_fact(session: AsyncSession, sheet: ScoreSheet, *, now: datetime) -> None:
+    """Send reporting the sheet as it now stands (its version is the revision), in this transaction."""
+    _, definition, items = await load_sheet_context(session, sheet)
+    titles = {i.item_code: it.title for i in items if (it := definition.item(i.item_code)) is not None}
+    await events.to_reporting(
+        session,
+        event_type=events.SHEET_CHANGED,
+        payloads=[events.sheet_changed_fact(sheet, items, item_titles=titles, changed_at=now)],
+        now=now,
+    )
+
+
+async def _emit_facts(session: AsyncSession, sheets: list[ScoreSheet], *, now: datetime) -> None:
+    """Send reporting new sheets (blank: no deduction yet), one snapshot each, in one INSERT."""
+    await events.to_reporting(
+        session,
+        event_type=events.SHEET_CHANGED,
+        payloads=[events.sheet_changed_fact(s, [], item_titles={}, changed_at=now) for s in sheets],
+        now=now,
+    )
 
 
 async def submit_sheet(
@@ -697,7 +730,13 @@ async def submit_sheet(
     """
     if last_changes is not None:
         await update_sheet(
-            session, sheet=sheet, update=last_changes, principal=principal, if_match=if_match, now=now
+            session,
+            sheet=sheet,
+            update=last_changes,
+            principal=principal,
+            if_match=if_match,
+            now=now,
+            emit=False,
         )
         if_match = etag_of(sheet)
     access.require_team(sheet, principal)

@@ -355,10 +355,17 @@ class TestOutboxDelivery:
         from services.sampling.models import outbox_event as table
 
         await drawn_round(city, publish=True)
-        cfg = outbox.RelayConfig(table=table, targets={"notify": "http://notify.test"}, source="sampling")
+        cfg = outbox.RelayConfig(
+            table=table,
+            targets={"notify": "http://notify.test", "reporting": "http://reporting.test"},
+            source="sampling",
+        )
         delivered = await outbox.relay_once(city.app, cfg)
-        assert delivered == 6 and len(peers.events) == 6
-        envelope = peers.events[0]
+        # Six for notify; and reporting's snapshots of the round, drawn then published.
+        assert delivered == 8 and len(peers.events) == 8
+        facts = [e for e in peers.events if e["type"] == "sampling.round.drawn"]
+        assert sorted(e["data"]["revision"] for e in facts) == [1, 2]
+        envelope = next(e for e in peers.events if e["type"] != "sampling.round.drawn")
         assert set(envelope) == {"id", "type", "source", "occurred_at", "version", "data"}
         assert envelope["version"] == 1  # the version of its schema in the event catalogue
         assert envelope["source"] == "sampling" and envelope["type"] == "sampling.round.published"
