@@ -111,12 +111,7 @@ def _fc_list() -> dict[str, str]:
 
 
 def _known_paths() -> dict[str, str]:
-    return {
-        family: path
-        for family, paths in KNOWN_PATHS.items()
-        for path in paths
-        if Path(path).is_file()
-    }
+    return {family: path for family, paths in KNOWN_PATHS.items() for path in paths if Path(path).is_file()}
 
 
 def _pick(found: dict[str, str], families: tuple[str, ...]) -> tuple[str, str] | None:
