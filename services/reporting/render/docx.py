@@ -75,6 +75,27 @@ _AFTER_PBDR = (
     "w:sectPr",
     "w:pPrChange",
 )
+_AFTER_RPR_SPACING = (
+    "w:w",
+    "w:kern",
+    "w:position",
+    "w:sz",
+    "w:szCs",
+    "w:highlight",
+    "w:u",
+    "w:effect",
+    "w:bdr",
+    "w:shd",
+    "w:fitText",
+    "w:vertAlign",
+    "w:rtl",
+    "w:cs",
+    "w:em",
+    "w:lang",
+    "w:eastAsianLayout",
+    "w:specVanish",
+    "w:oMath",
+)
 _AFTER_OUTLINE = ("w:divId", "w:cnfStyle", "w:rPr", "w:sectPr", "w:pPrChange")
 _AFTER_MIRROR_MARGINS = (
     "w:alignBordersAndEdges",
@@ -250,7 +271,32 @@ def _page_field(p: DocxParagraph, size: float) -> None:
     _font(p.add_run(" —"), SONGTI, size)
 
 
+def _doc_defaults(doc: Document) -> None:
+    """三号 仿宋 as the document default: the grid's character pitch is measured against its size."""
+    defaults = doc.styles.element.find(qn("w:docDefaults"))
+    if defaults is None:
+        return
+    rpr = defaults.find(f"{qn('w:rPrDefault')}/{qn('w:rPr')}")
+    if rpr is not None:
+        rfonts = rpr.find(qn("w:rFonts"))
+        if rfonts is not None:
+            rfonts.attrib.clear()
+            for attr, face in (("ascii", LATIN), ("hAnsi", LATIN), ("eastAsia", FANGSONG), ("cs", LATIN)):
+                rfonts.set(qn(f"w:{attr}"), face)
+        for tag in ("w:sz", "w:szCs"):
+            el = rpr.find(qn(tag))
+            if el is not None:
+                el.set(qn("w:val"), str(round(layout.SIZE_BODY * 2)))
+        lang = rpr.find(qn("w:lang"))
+        if lang is not None:
+            lang.set(qn("w:eastAsia"), "zh-CN")
+    spacing = defaults.find(f"{qn('w:pPrDefault')}/{qn('w:pPr')}/{qn('w:spacing')}")
+    if spacing is not None:
+        spacing.set(qn("w:after"), "0")
+
+
 def _setup(doc: Document, src: OfficialDocument) -> Section:
+    _doc_defaults(doc)
     normal = doc.styles["Normal"]
     normal.font.name = LATIN
     normal.font.size = Pt(layout.SIZE_BODY)
@@ -264,6 +310,11 @@ def _setup(doc: Document, src: OfficialDocument) -> Section:
         lang = OxmlElement("w:lang")
         rpr.append(lang)
     lang.set(qn("w:eastAsia"), "zh-CN")
+    if rpr.find(qn("w:spacing")) is None:
+        # 28 characters a line: every character 0.25 pt tighter (layout.LETTER_SPACING_PT).
+        spacing = OxmlElement("w:spacing")
+        spacing.set(qn("w:val"), str(round(layout.LETTER_SPACING_PT * 20)))
+        rpr.insert_element_before(spacing, *_AFTER_RPR_SPACING)
     pf = normal.paragraph_format
     pf.space_before = Pt(0)
     pf.space_after = Pt(0)
@@ -289,9 +340,9 @@ def _setup(doc: Document, src: OfficialDocument) -> Section:
     if grid is None:
         grid = OxmlElement("w:docGrid")
         section._sectPr.append(grid)
-    grid.set(qn("w:type"), "linesAndChars")
+    grid.set(qn("w:type"), "lines")
     grid.set(qn("w:linePitch"), str(round(layout.LINE_PITCH_PT * 20)))
-    grid.set(qn("w:charSpace"), str(round((layout.CHAR_PITCH_PT - layout.SIZE_BODY) * 4096)))
+    grid.attrib.pop(qn("w:charSpace"), None)
 
     settings: CT_Settings = doc.settings.element
     doc.settings.odd_and_even_pages_header_footer = True
