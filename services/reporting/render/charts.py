@@ -66,10 +66,7 @@ def _bars(ax: Any, chart: Chart) -> None:
     bottoms = [0.0] * n
     for i, series in enumerate(chart.series):
         values = [series.values[j] if j < len(series.values) else 0.0 for j in range(n)]
-        if stacked:
-            where = positions
-        else:
-            where = [p - 0.4 + width * (i + 0.5) for p in positions]
+        where = positions if stacked else [p - 0.4 + width * (i + 0.5) for p in positions]
         if horizontal:
             bars = ax.barh(
                 where,
@@ -111,7 +108,10 @@ def _bars(ax: Any, chart: Chart) -> None:
     ax.set_axisbelow(True)
     if len(chart.series) > 1:
         ax.legend(frameon=False, fontsize=9)
-    ax.margins(x=0.08) if horizontal else ax.margins(y=0.1)
+    if horizontal:
+        ax.margins(x=0.08)
+    else:
+        ax.margins(y=0.1)
 
 
 def _donut(ax: Any, chart: Chart) -> None:

@@ -92,7 +92,9 @@ def long_report(pages: int = 10) -> OfficialDocument:
     for i in range(pages):
         blocks += [
             Heading(level=1, text=f"{numerals[i % 10]}、督查发现的问题"),
-            Paragraph(text="各地坚持问题导向，压实整改责任，推动问题清单销号管理，督查组逐项核对整改材料。" * 4),
+            Paragraph(
+                text="各地坚持问题导向，压实整改责任，推动问题清单销号管理，督查组逐项核对整改材料。" * 4
+            ),
             Table(
                 caption=f"表{i + 1} 各区（县、市）督查得分",
                 columns=["排名", "地区", "综合得分", "等次"],

@@ -116,8 +116,10 @@ def test_the_red_head_then_the_number_over_the_red_rule(document) -> None:  # ty
     rule = number._p.pPr.find(qn("w:pBdr")).find(qn("w:bottom"))
     assert rule.get(qn("w:color")) == "FF0000"
     order = [p.text for p in document.paragraphs]
-    assert order.index("中共宁波市委组织部") < order.index("甬组督〔2026〕3号") < order.index(
-        "关于2026年第一季度基层党建专项督查情况的专报"
+    assert (
+        order.index("中共宁波市委组织部")
+        < order.index("甬组督〔2026〕3号")
+        < order.index("关于2026年第一季度基层党建专项督查情况的专报")
     )
 
 
@@ -135,7 +137,10 @@ def test_signature_and_date_on_the_right(document) -> None:  # type: ignore[no-u
 def test_page_numbers_are_page_fields_odd_right_even_left(document) -> None:  # type: ignore[no-untyped-def]
     assert document.settings.odd_and_even_pages_header_footer
     s = document.sections[0]
-    for footer, align in ((s.footer, WD_ALIGN_PARAGRAPH.RIGHT), (s.even_page_footer, WD_ALIGN_PARAGRAPH.LEFT)):
+    for footer, align in (
+        (s.footer, WD_ALIGN_PARAGRAPH.RIGHT),
+        (s.even_page_footer, WD_ALIGN_PARAGRAPH.LEFT),
+    ):
         p = footer.paragraphs[0]
         assert p.alignment == align
         instr = "".join(t.text for t in p._p.iter(qn("w:instrText")))

@@ -32,7 +32,18 @@ def page_image(document: bytes, tmp_path: Path, page: int = 1) -> PILImage.Image
     path.write_bytes(document)
     out = poppler("pdftoppm", "-r", str(DPI), "-png", "-f", str(page), "-l", str(page), str(path)).stdout
     if not out:  # older poppler writes files only
-        poppler("pdftoppm", "-r", str(DPI), "-png", "-f", str(page), "-l", str(page), str(path), str(tmp_path / "p"))
+        poppler(
+            "pdftoppm",
+            "-r",
+            str(DPI),
+            "-png",
+            "-f",
+            str(page),
+            "-l",
+            str(page),
+            str(path),
+            str(tmp_path / "p"),
+        )
         out = next(tmp_path.glob("p*.png")).read_bytes()
     return PILImage.open(io.BytesIO(out)).convert("L")
 
