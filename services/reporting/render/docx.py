@@ -471,9 +471,9 @@ def build(src: OfficialDocument) -> Document:
         if src.issuer_mark:
             # The red rule 4 mm under the 发文字号, as wide as the 版心.
             _border(num, "bottom", size_eighths=8, color=layout.RED, space=11)
-    _para(
+    title = _para(
         doc,
-        src.title,
+        "",
         XIAOBIAOSONG,
         layout.SIZE_TITLE,
         align=center,
@@ -481,6 +481,11 @@ def build(src: OfficialDocument) -> Document:
         after_lines=1.0,
         line_pt=layout.SIZE_TITLE * 1.5,
     )
+    # A long title in balanced lines (梯形), each a line break inside the one paragraph.
+    for i, line in enumerate(layout.title_lines(src.title)):
+        if i:
+            _font(title.add_run(), XIAOBIAOSONG, layout.SIZE_TITLE).add_break(WD_BREAK.LINE)
+        _font(title.add_run(line), XIAOBIAOSONG, layout.SIZE_TITLE)
     if src.addressee:
         _para(doc, src.addressee)
     for block in src.blocks:

@@ -55,3 +55,54 @@ def date_right_indent_chars(signature: str | None, dated: str) -> float:
 
 
 SIGNATURE_RIGHT_INDENT_CHARS = 2.0
+
+
+TITLE_CHARS_PER_LINE = int(CORE_W_MM * PT_PER_MM // SIZE_TITLE)  # 20 characters of 二号
+# Where a title may break: after these (a word ends), never inside 〔2026〕 or a number.
+_BREAK_AFTER = "的于和与及、）〕”度"
+_BREAK_BEFORE = "暨"
+_NO_BREAK_BEFORE = "，。、）〕”：；！？"
+
+
+def title_lines(title: str, per_line: float = TITLE_CHARS_PER_LINE) -> list[str]:
+    """A title too long for one line, broken into balanced lines (GB/T 9704-2012 7.3.2: 梯形 or 菱形,
+    words kept whole): as few lines as fit, each about the same width, the upper ones no longer than
+    the lower, breaks preferably right after 「的」「于」「、」「季度」 or before 「暨」."""
+    total = text_width_chars(title)
+    if total <= per_line:
+        return [title]
+    fewest = int(-(-total // per_line))  # ceil
+    for count in range(fewest, fewest + 4):
+        lines = _split(title, count, per_line)
+        if lines and all(text_width_chars(line) <= per_line for line in lines):
+            return lines
+    return [title]  # one unbreakable run: let the renderer wrap it
+
+
+def _split(title: str, count: int, per_line: float) -> list[str] | None:
+    lines: list[str] = []
+    rest = title
+    for remaining in range(count, 1, -1):
+        target = text_width_chars(rest) / remaining
+        best, best_cost = None, float("inf")
+        width = 0.0
+        for i, ch in enumerate(rest[:-1]):
+            width += text_width_chars(ch)
+            if width > per_line:
+                break
+            nxt = rest[i + 1]
+            if nxt in _NO_BREAK_BEFORE or (ch.isascii() and nxt.isascii()):
+                continue
+            if text_width_chars(rest[i + 1 :]) > (remaining - 1) * per_line:
+                continue
+            # about the target width, the upper line not the longer (梯形), a word boundary first
+            cost = abs(width - target) + (0.0 if width <= target + 0.5 else 2.0)
+            cost -= 5.0 if ch in _BREAK_AFTER or nxt in _BREAK_BEFORE else 0.0
+            if cost < best_cost:
+                best, best_cost = i + 1, cost
+        if best is None:
+            return None
+        lines.append(rest[:best])
+        rest = rest[best:]
+    lines.append(rest)
+    return lines

@@ -82,6 +82,7 @@ def html(doc: OfficialDocument) -> str:
         "L": layout,
         "f": font_stacks(),
         "number": number,
+        "title_lines": layout.title_lines(doc.title),
         "dated": dated,
         "date_indent": layout.date_right_indent_chars(doc.signature, dated or ""),
         "widths": _widths,
