@@ -415,31 +415,75 @@ def _image(doc: Document, src: OfficialDocument, block: Image) -> None:
         _para(doc, block.caption, FANGSONG, layout.SIZE_BODY - 2, align=WD_ALIGN_PARAGRAPH.CENTER)
 
 
-def _record(doc: Document, src: OfficialDocument) -> None:
-    """版记: 抄送 and 印发 lines between a thick rule (0.35 mm), a thin one (0.25 mm) and a thick one."""
+def _record(doc: Document, src: OfficialDocument) -> DocxTable | None:
+    """版记 at the foot of the last page: 抄送 and 印发 lines between a thick rule (0.35 mm), a thin one
+    (0.25 mm) and a thick one. A one-column table floated to the bottom of the 版心 (w:tblpPr), so
+    it stays there however much text comes before it."""
     size = layout.SIZE_RECORD
-    lines: list[DocxParagraph] = []
+    rows: list[list[tuple[str, str]]] = []
     if src.cc:
-        p = _para(doc, f"抄送：{src.cc}。", FANGSONG, size, line_pt=size * 1.6)
-        lines.append(p)
+        rows.append([(f"抄送：{src.cc}。", "")])
     if src.printed_by:
         dated = f"{layout.chinese_date(src.dated)}印发" if src.dated else "印发"
-        p = _para(doc, "", FANGSONG, size, line_pt=size * 1.6)
-        _font(p.add_run(src.printed_by), FANGSONG, size)
-        _font(p.add_run("\t" + dated), FANGSONG, size)
-        stop = Mm(_core_width_mm(src)) - Pt(2 * size)
-        p.paragraph_format.tab_stops.add_tab_stop(stop, WD_TAB_ALIGNMENT.RIGHT)
-        lines.append(p)
-    if not lines:
-        return
-    lines[0].paragraph_format.space_before = Pt(2 * layout.LINE_PITCH_PT)
-    for p in lines:
-        p.paragraph_format.left_indent = Pt(size)
-        p.paragraph_format.right_indent = Pt(size)
-    _border(lines[0], "top", size_eighths=8)
-    for p in lines[:-1]:
-        _border(p, "bottom", size_eighths=6)
-    _border(lines[-1], "bottom", size_eighths=8)
+        rows.append([(src.printed_by, ""), ("\t" + dated, "")])
+    if not rows:
+        return None
+    # A hair (0.2 mm) narrower than the 版心: LibreOffice keeps a table as wide as the text inline.
+    width = Mm(_core_width_mm(src) - 0.2)
+    table = doc.add_table(rows=len(rows), cols=1)
+    tbl_pr = table._tbl.tblPr
+    float_pr = OxmlElement("w:tblpPr")
+    # Its top edge, from the top of the page, so its foot is the 版心's (an absolute position: Word and
+    # LibreOffice both honour it, LibreOffice ignores tblpYSpec="bottom").
+    page_h = layout.PAGE_W_MM if src.landscape else layout.PAGE_H_MM
+    top_pt = (page_h - layout.BOTTOM_MM) * layout.PT_PER_MM - len(rows) * size * 1.6 - 2
+    for attr, value in (
+        ("w:leftFromText", "0"),
+        ("w:rightFromText", "0"),
+        ("w:topFromText", "0"),
+        ("w:bottomFromText", "0"),
+        ("w:vertAnchor", "page"),
+        ("w:horzAnchor", "margin"),
+        ("w:tblpXSpec", "center"),
+        ("w:tblpY", str(round(top_pt * 20))),
+    ):
+        float_pr.set(qn(attr), value)
+    tbl_pr.insert(1 if tbl_pr.find(qn("w:tblStyle")) is not None else 0, float_pr)
+    borders = OxmlElement("w:tblBorders")
+    for side, sz in (("top", 8), ("left", 0), ("bottom", 8), ("right", 0), ("insideH", 6), ("insideV", 0)):
+        edge = OxmlElement(f"w:{side}")
+        edge.set(qn("w:val"), "single" if sz else "nil")
+        if sz:
+            edge.set(qn("w:sz"), str(sz))
+            edge.set(qn("w:space"), "0")
+            edge.set(qn("w:color"), "000000")
+        borders.append(edge)
+    look = tbl_pr.find(qn("w:tblLook"))
+    if look is not None:
+        look.addprevious(borders)
+    else:
+        tbl_pr.append(borders)
+    tbl_w = tbl_pr.find(qn("w:tblW"))
+    if tbl_w is not None:
+        tbl_w.set(qn("w:type"), "dxa")
+        tbl_w.set(qn("w:w"), str(round(width.pt * 20)))
+    for row, runs in zip(table.rows, rows, strict=True):
+        cell = row.cells[0]
+        cell.width = width
+        p = cell.paragraphs[0]
+        fmt = p.paragraph_format
+        fmt.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+        fmt.line_spacing = Pt(size * 1.6)
+        fmt.left_indent = Pt(size)
+        fmt.right_indent = Pt(size)
+        fmt.tab_stops.add_tab_stop(width - Pt(2 * size) - Mm(0.4), WD_TAB_ALIGNMENT.RIGHT)
+        for text, _ in runs:
+            _font(p.add_run(text), FANGSONG, size)
+    table.columns[0].width = width
+    # The body must end in a paragraph (Word and LibreOffice drop a floating table left last);
+    # one point high, so it never adds a page.
+    _para(doc, "", line_pt=1.0)
+    return table
 
 
 def build(src: OfficialDocument) -> Document:

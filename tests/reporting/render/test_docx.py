@@ -62,8 +62,6 @@ def test_every_text_of_the_document_comes_back(document) -> None:  # type: ignor
         "图1 等次分布",
         "2026年4月3日",
         "（此件发至县级）",
-        "抄送：各区（县、市）委组织部。",
-        "中共宁波市委组织部办公室\t2026年4月3日印发",
     ):
         assert expected in texts
     table = document.tables[0]
@@ -157,13 +155,25 @@ def test_page_numbers_are_page_fields_odd_right_even_left(document) -> None:  # 
         assert {r.font.size.pt for r in p.runs} == {14}
 
 
-def test_the_record_between_its_rules(document) -> None:  # type: ignore[no-untyped-def]
-    cc = paragraph(document, "抄送：各区（县、市）委组织部。")
-    borders = cc._p.pPr.find(qn("w:pBdr"))
+def test_the_record_floats_to_the_foot_between_its_rules(document) -> None:  # type: ignore[no-untyped-def]
+    record = document.tables[-1]
+    assert [row.cells[0].text for row in record.rows] == [
+        "抄送：各区（县、市）委组织部。",
+        "中共宁波市委组织部办公室\t2026年4月3日印发",
+    ]
+    tbl_pr = record._tbl.tblPr
+    floating = tbl_pr.find(qn("w:tblpPr"))
+    assert floating.get(qn("w:vertAnchor")) == "page"
+    # its foot on the 版心's: 35 mm above the page's foot, give or take a point
+    top_pt = int(floating.get(qn("w:tblpY"))) / 20
+    bottom_pt = top_pt + len(record.rows) * layout.SIZE_RECORD * 1.6
+    assert abs(bottom_pt - (297 - 35) * 72 / 25.4) < 3
+    borders = tbl_pr.find(qn("w:tblBorders"))
     assert borders.find(qn("w:top")).get(qn("w:sz")) == "8"  # thick 0.35 mm
-    assert borders.find(qn("w:bottom")).get(qn("w:sz")) == "6"  # thin 0.25 mm
-    printed = paragraph(document, "中共宁波市委组织部办公室\t2026年4月3日印发")
-    assert printed._p.pPr.find(qn("w:pBdr")).find(qn("w:bottom")).get(qn("w:sz")) == "8"
+    assert borders.find(qn("w:insideH")).get(qn("w:sz")) == "6"  # thin 0.25 mm
+    assert borders.find(qn("w:bottom")).get(qn("w:sz")) == "8"
+    # the body still ends in a paragraph
+    assert document.element.body[-2].tag == qn("w:p")
 
 
 def test_tables_have_borders_and_images_are_inline(document) -> None:  # type: ignore[no-untyped-def]
