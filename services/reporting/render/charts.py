@@ -11,18 +11,30 @@ import functools
 import io
 import os
 import tempfile
+import threading
 from typing import Any, Literal
 
 from services.reporting.render.fonts import FontUnavailable, cjk_fonts
 from services.reporting.render.model import Chart
 
+# matplotlib's object API keeps no global figure, but its font cache and FreeType faces are shared:
+# one chart at a time per process (a chart takes a fraction of a second).
+_LOCK = threading.Lock()
 PNG_DPI = 144
 SIZE_IN = (8.0, 4.8)
 PALETTE = ("#C00000", "#2F5597", "#548235", "#BF9000", "#7030A0", "#1F7A8C", "#A5A5A5", "#ED7D31")
 
 
-@functools.lru_cache(maxsize=1)
+_FAMILY_LOCK = threading.Lock()
+
+
 def _family() -> str:
+    with _FAMILY_LOCK:
+        return _register_family()
+
+
+@functools.lru_cache(maxsize=1)
+def _register_family() -> str:
     """Register the CJK sans font with matplotlib once per process; its family name for labels."""
     # matplotlib wants a writable cache directory; a read-only container has none under $HOME.
     if not os.environ.get("MPLCONFIGDIR") and not os.access(os.path.expanduser("~"), os.W_OK):
@@ -149,6 +161,11 @@ def _donut(ax: Any, chart: Chart) -> None:
 def render(chart: Chart, fmt: Literal["svg", "png"]) -> bytes:
     """The chart as SVG (text as paths) or PNG (144 dpi, 8 x 4.8 in); raises FontUnavailable without a CJK font."""
     _family()
+    with _LOCK:
+        return _draw(chart, fmt)
+
+
+def _draw(chart: Chart, fmt: Literal["svg", "png"]) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

@@ -12,6 +12,7 @@ import base64
 import functools
 import logging
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ logging.getLogger("weasyprint").setLevel(logging.ERROR)
 logging.getLogger("fontTools").setLevel(logging.ERROR)
 
 _TEMPLATES = Path(__file__).with_name("templates")
+RENDER_LOCK = threading.Lock()
 
 
 @functools.lru_cache(maxsize=1)
@@ -94,9 +96,12 @@ def html(doc: OfficialDocument) -> str:
 
 def render(doc: OfficialDocument) -> bytes:
     """The document as PDF bytes, CJK fonts embedded (subset); raises FontUnavailable without them."""
-    import weasyprint  # imported here: it loads Pango and cairo-free C libraries on first use
+    import weasyprint  # imported here: it loads Pango, HarfBuzz and fontconfig on first use
 
     source = html(doc)
-    result = weasyprint.HTML(string=source, base_url=str(_TEMPLATES)).write_pdf()
+    # One document at a time per process: Pango and fontconfig are shared C state, and a document
+    # takes well under a second (docs/documents.md), so a worker thread waits rather than races.
+    with RENDER_LOCK:
+        result = weasyprint.HTML(string=source, base_url=str(_TEMPLATES)).write_pdf()
     assert result is not None
     return bytes(result)

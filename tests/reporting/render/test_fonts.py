@@ -56,10 +56,10 @@ def no_fonts(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     monkeypatch.setattr(fonts, "_fc_list", dict)
     monkeypatch.setattr(fonts, "_known_paths", dict)
     fonts._cached.cache_clear()
-    charts._family.cache_clear()
+    charts._register_family.cache_clear()
     yield
     fonts._cached.cache_clear()
-    charts._family.cache_clear()
+    charts._register_family.cache_clear()
 
 
 @pytest.mark.usefixtures("no_fonts")

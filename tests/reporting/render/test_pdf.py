@@ -199,3 +199,14 @@ def test_a_ten_page_document_is_rendered_with_its_pages(tmp_path: Path) -> None:
     pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))  # type: ignore[union-attr]
     assert 8 <= pages <= 14
     assert "—1—" in squeeze(pdf_text(document, tmp_path, 1))
+
+
+def test_documents_rendered_from_several_threads_are_each_whole(tmp_path: Path) -> None:
+    """The service renders in worker threads: concurrent calls wait for each other, none is mixed up."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    titles = ["关于海曙区督查情况的通报", "关于江北区督查情况的通报", "关于镇海区督查情况的通报"]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        documents = list(pool.map(lambda t: pdf.render(OfficialDocument(title=t)), titles))
+    for title, document in zip(titles, documents, strict=True):
+        assert squeeze(pdf_text(document, tmp_path)) == title + "—1—"
