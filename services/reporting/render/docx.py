@@ -225,7 +225,7 @@ def _para(
         fmt.line_spacing_rule = WD_LINE_SPACING.EXACTLY
         fmt.line_spacing = Pt(line_pt)
     if text:
-        _font(p.add_run(text), east_asia, size, bold=bold, color=color)
+        _font(p.add_run(layout.xml_safe(text)), east_asia, size, bold=bold, color=color)
     return p
 
 
@@ -397,7 +397,7 @@ def _table(doc: Document, src: OfficialDocument, block: Table) -> DocxTable:
             p.alignment = WD_ALIGN_PARAGRAPH.CENTER
             p.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
             p.paragraph_format.line_spacing = Pt(layout.SIZE_TABLE * 1.5)
-            _font(p.add_run(str(text)), HEITI if r == 0 else FANGSONG, layout.SIZE_TABLE)
+            _font(p.add_run(layout.xml_safe(str(text))), HEITI if r == 0 else FANGSONG, layout.SIZE_TABLE)
     for c, col in enumerate(table.columns):
         col.width = widths[c]
     # A line under the table so the next paragraph does not stick to it.
@@ -478,7 +478,7 @@ def _record(doc: Document, src: OfficialDocument) -> DocxTable | None:
         fmt.right_indent = Pt(size)
         fmt.tab_stops.add_tab_stop(width - Pt(2 * size) - Mm(0.4), WD_TAB_ALIGNMENT.RIGHT)
         for text, _ in runs:
-            _font(p.add_run(text), FANGSONG, size)
+            _font(p.add_run(layout.xml_safe(text)), FANGSONG, size)
     table.columns[0].width = width
     # The body must end in a paragraph (Word and LibreOffice drop a floating table left last);
     # one point high, so it never adds a page.
@@ -529,7 +529,7 @@ def build(src: OfficialDocument) -> Document:
     for i, line in enumerate(layout.title_lines(src.title)):
         if i:
             _font(title.add_run(), XIAOBIAOSONG, layout.SIZE_TITLE).add_break(WD_BREAK.LINE)
-        _font(title.add_run(line), XIAOBIAOSONG, layout.SIZE_TITLE)
+        _font(title.add_run(layout.xml_safe(line)), XIAOBIAOSONG, layout.SIZE_TITLE)
     if src.addressee:
         _para(doc, src.addressee)
     for block in src.blocks:
@@ -556,8 +556,8 @@ def build(src: OfficialDocument) -> Document:
     _record(doc, src)
 
     props = doc.core_properties
-    props.title = src.title
-    props.author = src.signature or src.issuer_mark or ""
+    props.title = layout.xml_safe(src.title)
+    props.author = layout.xml_safe(src.signature or src.issuer_mark or "")
     props.last_modified_by = props.author
     props.comments = ""
     props.language = "zh-CN"

@@ -6,6 +6,7 @@ holding 22 lines of 28 characters of 三号 (16 pt) text. Sizes in points: 二�
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 PAGE_W_MM, PAGE_H_MM = 210.0, 297.0
@@ -30,6 +31,16 @@ SIZE_TABLE = 12.0  # 小四, tables
 SIZE_ISSUER = 36.0  # 发文机关标志 (the standard bounds it at 22 x 15 mm a character)
 PAGE_NO_GAP_MM = 7.0  # 页码的一字线上距版心下边缘 7 mm
 RED = "FF0000"
+
+
+# What XML 1.0 cannot carry (DOCX and the PDF's HTML are XML-ish): C0 controls but TAB/LF/CR,
+# surrogates, U+FFFE/U+FFFF. Shown as U+FFFD rather than failing the whole document.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    """`text` with the characters no DOCX or HTML can hold replaced by U+FFFD."""
+    return _NOT_XML.sub("\ufffd", text)
 
 
 def chinese_date(d: date) -> str:

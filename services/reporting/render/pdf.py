@@ -37,6 +37,7 @@ def _template() -> jinja2.Template:
         loader=jinja2.FileSystemLoader(_TEMPLATES),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
+        finalize=lambda v: layout.xml_safe(v) if isinstance(v, str) else v,
         trim_blocks=True,
     )
     return env.get_template("document.html.j2")

@@ -213,3 +213,11 @@ def test_a_bare_document_is_only_its_title() -> None:
 
     document = read(render_docx.render(OfficialDocument(title="问题清单")))
     assert [p.text for p in document.paragraphs] == ["问题清单"]
+
+
+def test_characters_xml_cannot_hold_do_not_fail_the_document() -> None:
+    from services.reporting.render.model import OfficialDocument, Paragraph
+
+    text = "台账\x01不全\ufffe"
+    document = read(render_docx.render(OfficialDocument(title="问题\x0b清单", blocks=[Paragraph(text=text)])))
+    assert texts_of(document) == ["问题\ufffd清单", "台账\ufffd不全\ufffd"]

@@ -210,3 +210,11 @@ def test_documents_rendered_from_several_threads_are_each_whole(tmp_path: Path) 
         documents = list(pool.map(lambda t: pdf.render(OfficialDocument(title=t)), titles))
     for title, document in zip(titles, documents, strict=True):
         assert squeeze(pdf_text(document, tmp_path)) == title + "—1—"
+
+
+def test_characters_xml_cannot_hold_do_not_fail_the_pdf(tmp_path: Path) -> None:
+    from services.reporting.render.model import Paragraph
+
+    document = pdf.render(OfficialDocument(title="问题\x0b清单", blocks=[Paragraph(text="台账\x01不全")]))
+    text = squeeze(pdf_text(document, tmp_path))
+    assert "清单" in text and "台账" in text and "不全" in text
