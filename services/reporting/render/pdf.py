@@ -31,13 +31,20 @@ _TEMPLATES = Path(__file__).with_name("templates")
 RENDER_LOCK = threading.Lock()
 
 
+def _finalize(value: object) -> object:
+    """Every printed value: text loses what XML cannot hold; our own markup (font stacks) is kept."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return layout.xml_safe(value)
+    return value
+
+
 @functools.lru_cache(maxsize=1)
 def _template() -> jinja2.Template:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(_TEMPLATES),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
-        finalize=lambda v: layout.xml_safe(v) if isinstance(v, str) else v,
+        finalize=_finalize,
         trim_blocks=True,
     )
     return env.get_template("document.html.j2")
