@@ -91,3 +91,17 @@ async def test_the_service_answers_503_problem_json() -> None:
     assert body["status"] == 503 and body["title"] == "CJK font unavailable"
     assert "Noto Serif CJK SC" in body["detail"]
     assert body["font"] == "Noto Serif CJK SC"
+
+
+def test_warm_up_renders_once_of_each() -> None:
+    from services.reporting.render.warmup import warm_up
+
+    assert set(warm_up()) == {"pdf", "chart"}
+
+
+@pytest.mark.usefixtures("no_fonts")
+def test_warm_up_without_fonts_says_which() -> None:
+    from services.reporting.render.warmup import warm_up
+
+    with pytest.raises(fonts.FontUnavailable, match="Noto Serif CJK SC"):
+        warm_up()
