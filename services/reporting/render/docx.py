@@ -507,7 +507,7 @@ def build(src: OfficialDocument) -> Document:
             color=layout.RED,
             line_pt=layout.SIZE_ISSUER * 1.2,
         )
-        mark.paragraph_format.space_before = Mm(35)
+        mark.paragraph_format.space_before = Mm(layout.issuer_top_mm(src.landscape))
         title_before = 2.0
     if number:
         num = _para(doc, number, FANGSONG, align=center, before_lines=2.0 if src.issuer_mark else 0.0)
@@ -526,7 +526,8 @@ def build(src: OfficialDocument) -> Document:
         line_pt=layout.SIZE_TITLE * 1.5,
     )
     # A long title in balanced lines (梯形), each a line break inside the one paragraph.
-    for i, line in enumerate(layout.title_lines(src.title)):
+    per_line = layout.TITLE_CHARS_PER_LINE_LANDSCAPE if src.landscape else layout.TITLE_CHARS_PER_LINE
+    for i, line in enumerate(layout.title_lines(src.title, per_line)):
         if i:
             _font(title.add_run(), XIAOBIAOSONG, layout.SIZE_TITLE).add_break(WD_BREAK.LINE)
         _font(title.add_run(layout.xml_safe(line)), XIAOBIAOSONG, layout.SIZE_TITLE)

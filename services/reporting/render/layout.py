@@ -43,6 +43,12 @@ def xml_safe(text: str) -> str:
     return _NOT_XML.sub("\ufffd", text)
 
 
+def issuer_top_mm(landscape: bool) -> float:
+    """发文机关标志's top below the 版心's: 35 mm (7.2.3); none on a landscape page, whose 138 mm high
+    版心 would otherwise push the title to the next page."""
+    return 0.0 if landscape else 35.0
+
+
 def chinese_date(d: date) -> str:
     """成文日期 in Arabic numerals, no leading zeros: 2026年4月3日."""
     return f"{d.year}年{d.month}月{d.day}日"
@@ -69,6 +75,7 @@ SIGNATURE_RIGHT_INDENT_CHARS = 2.0
 
 
 TITLE_CHARS_PER_LINE = int(CORE_W_MM * PT_PER_MM // SIZE_TITLE)  # 20 characters of 二号
+TITLE_CHARS_PER_LINE_LANDSCAPE = int((PAGE_H_MM - LEFT_MM - RIGHT_MM) * PT_PER_MM // SIZE_TITLE)  # 31
 # Where a title may break: after these (a word ends), never inside 〔2026〕 or a number.
 _BREAK_AFTER = "的于和与及、）〕”度"
 _BREAK_BEFORE = "暨"

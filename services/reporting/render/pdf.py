@@ -92,7 +92,10 @@ def html(doc: OfficialDocument) -> str:
         "L": layout,
         "f": font_stacks(),
         "number": number,
-        "title_lines": layout.title_lines(doc.title),
+        "title_lines": layout.title_lines(
+            doc.title,
+            layout.TITLE_CHARS_PER_LINE_LANDSCAPE if doc.landscape else layout.TITLE_CHARS_PER_LINE,
+        ),
         "dated": dated,
         "date_indent": layout.date_right_indent_chars(doc.signature, dated or ""),
         "widths": _widths,

@@ -206,6 +206,8 @@ def test_without_a_head_there_is_no_red_rule_and_landscape_turns_the_page() -> N
     s = document.sections[0]
     assert s.page_width > s.page_height
     assert abs(s.page_width - Mm(297)) <= Mm(0.1)
+    # a wider 版心: the title keeps to one line
+    assert "\n" not in paragraph(document, "关于2026年第一季度基层党建专项督查情况的专报").text
 
 
 def test_a_bare_document_is_only_its_title() -> None:
