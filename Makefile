@@ -25,7 +25,9 @@ $(STAMP): $(BIN)/uv pyproject.toml uv.lock
 	@$(BIN)/python -m compileall -q -j 0 $(VENV)/lib services gateway >/dev/null || true
 	@touch $(STAMP)
 
-bootstrap: $(STAMP) ## Create .venv and install the locked dependencies
+bootstrap: $(STAMP) ## Create .venv and install the locked dependencies (and, as root with apt, the fonts and poppler)
+	@# Reporting's documents need CJK fonts, Pango and poppler: installed when root with apt, else listed.
+	@deploy/system-deps.sh || true
 
 run: bootstrap ## Migrate and start the gateway (:8000, or BASE_PORT) and the four services (+1..+4) on SQLite under var/
 	$(BIN)/python -m services.devrun
