@@ -13,6 +13,8 @@ against the module's own namespace, so a name that happens to match an error els
 - ``zh=`` on every ``field_error(...)`` (the kit translates pydantic's own errors by type; a message a
   service wrote itself has no type to translate from);
 - ``detail_zh=`` on every ``problem_response(...)`` that answers a request (``request=``);
+- ``"msg_zh"`` beside ``"msg"`` in a field error written as a dict literal (``{"loc": …, "msg": …}``;
+  the kit's own translation of pydantic's errors in services/kit/errors.py excepted);
 - a raise of something it cannot resolve (``raise cls(...)``) must carry ``zh=`` as well;
 - a literal ``zh`` (a string or the text parts of an f-string) contains Chinese.
 
@@ -106,6 +108,18 @@ def scan(source: str, path: str, namespace: dict[str, Any]) -> tuple[list[Site],
     found: list[Site] = []
     missing: list[Site] = []
     for node in ast.walk(tree):
+        if isinstance(node, ast.Dict):
+            values = {
+                k.value: v for k, v in zip(node.keys, node.values, strict=True) if isinstance(k, ast.Constant)
+            }
+            keys = set(values)
+            schema = isinstance(values.get("msg"), ast.Dict)  # the OpenAPI schema of an entry, not one
+            if {"loc", "msg"} <= keys and not schema and path != "services/kit/errors.py":
+                entry = Site(path, node.lineno, "errors entry", ast.unparse(node))
+                found.append(entry)
+                if "msg_zh" not in keys:
+                    missing.append(entry)
+            continue
         if not isinstance(node, ast.Call):
             continue
         name = _callee_name(node)
@@ -208,6 +222,8 @@ exec(
         ("raise cls(reason)", ["unresolved"]),
         ("raise cls(reason, zh=reason)", []),
         ("err = NotFound('x')", ["raise"]),  # built for a later raise: same rule
+        ("e = {'loc': ['body'], 'msg': 'bad', 'type': 't'}", ["errors entry"]),
+        ("e = {'loc': ['body'], 'msg': 'bad', 'type': 't', 'msg_zh': '无效'}", []),
     ],
 )
 def test_the_scanner(source: str, flagged: list[str]) -> None:
