@@ -50,7 +50,9 @@ def english(resp: httpx.Response, status: int, slug: str) -> dict[str, Any]:
     return body
 
 
-async def both(c: httpx.AsyncClient, method: str, url: str, **kw: Any) -> tuple[httpx.Response, httpx.Response]:
+async def both(
+    c: httpx.AsyncClient, method: str, url: str, **kw: Any
+) -> tuple[httpx.Response, httpx.Response]:
     """The same request in Chinese and without any Accept-Language."""
     headers = dict(kw.pop("headers", {}))
     zh = await c.request(method, url, headers={**headers, **ZH}, **kw)
@@ -119,7 +121,12 @@ class TestGatewayProblemsInChinese:
                 c,
                 "POST",
                 "/api/v1/auth/api-keys",
-                json={"name": "k", "roles": ["system"], "scope": "ningbo", "expires_at": "2001-01-01T00:00:00Z"},
+                json={
+                    "name": "k",
+                    "roles": ["system"],
+                    "scope": "ningbo",
+                    "expires_at": "2001-01-01T00:00:00Z",
+                },
                 headers=admin,
             )
         body = chinese(zh, 422, "validation-error")
@@ -147,17 +154,18 @@ class TestServiceProblemsInChinese:
         assert body["instance"] == "/api/v1/sampling/rounds/ZH-NOPE"
         assert english(en, 404, "round-not-found")["detail"] == "No round ZH-NOPE"
 
-    async def test_duplicate_code_409(self, system: System) -> None:
-        site = {"code": "zh-e2e-district", "type": "district", "name": "中文测试区"}
+    async def test_nothing_to_publish_409(self, system: System) -> None:
+        """A conflict that needs no data (a round without locked sheets), so the shared system is left as is."""
+        url = "/api/v1/scoring/rounds/ZH-EMPTY/results/publish"
         async with system.client() as c:
-            first = await c.post("/api/v1/sampling/sites", json=site, headers=system.auth())
-            assert first.status_code == 201, first.text
-            zh, en = await both(c, "POST", "/api/v1/sampling/sites", json=site, headers=system.auth())
-        body = chinese(zh, 409, "duplicate-code")
-        assert body["title"] == "编码已存在"
-        assert body["detail"] == "编码为 zh-e2e-district 的单位已存在"
-        assert body["code"] == "zh-e2e-district"
-        assert english(en, 409, "duplicate-code")["detail"] == "A site with code zh-e2e-district already exists"
+            zh, en = await both(c, "POST", url, json={}, headers=system.auth())
+        body = chinese(zh, 409, "nothing-to-publish")
+        assert body["title"] == "本轮尚无已锁定的评分表"
+        assert body["detail"] == "督查轮次 ZH-EMPTY 尚无已锁定的评分表"
+        assert (
+            english(en, 409, "nothing-to-publish")["detail"]
+            == "Round ZH-EMPTY has no locked score sheets yet"
+        )
 
     async def test_validation_422_with_chinese_field_messages(self, system: System) -> None:
         async with system.client() as c:
