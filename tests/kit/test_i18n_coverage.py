@@ -229,3 +229,58 @@ exec(
 def test_the_scanner(source: str, flagged: list[str]) -> None:
     _, missing = scan(source, "m.py", _NS)
     assert [s.kind for s in missing] == flagged
+
+
+def _status_and_action_tables() -> list[tuple[str, set[str], dict[str, str]]]:
+    """(a service folder, the helpers there whose string arguments name an action, their Chinese)."""
+    from services.notify import scope as notify_scope
+    from services.rectification import errors as rectification_errors
+    from services.rectification.deadlines import access as deadline_access
+    from services.sampling import errors as sampling_errors
+    from services.scoring import roles as scoring_roles
+
+    return [
+        ("services/sampling", {"require_status"}, sampling_errors.ROUND_ACTIONS_ZH),
+        ("services/scoring", {"require_city_wide", "require_editor"}, scoring_roles.ACTIONS_ZH),
+        (
+            "services/rectification",
+            {"require", "require_state", "require_responsible", "require_verifier", "require_issuing_admin"},
+            rectification_errors.ACTIONS_ZH,
+        ),
+        ("services/rectification/deadlines", {"require_city_wide"}, deadline_access._WHAT_ZH),
+        ("services/notify", {"require_city_wide"}, notify_scope._ACTIONS_ZH),
+    ]
+
+
+def test_every_action_a_detail_names_has_chinese() -> None:
+    """Details that interpolate an action ("Cannot {action}: …") look it up in a table: a new action
+    without its Chinese would fall back to English inside the Chinese sentence."""
+    untranslated = []
+    seen = 0
+    for folder, names, table in _status_and_action_tables():
+        for path in sorted(ROOT.joinpath(folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not isinstance(node, ast.Call) or _callee_name(node) not in names:
+                    continue
+                args = [*node.args, *(k.value for k in node.keywords)]
+                for arg in args:
+                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                        seen += 1
+                        if arg.value not in table:
+                            untranslated.append(f"{path.relative_to(ROOT)}:{node.lineno}: {arg.value!r}")
+    assert seen > 20
+    assert not untranslated, "actions without Chinese in their table:\n" + "\n".join(untranslated)
+
+
+def test_every_status_has_chinese() -> None:
+    from services.rectification import errors as rectification_errors
+    from services.rectification.enums import ExtensionStatus, Status
+    from services.sampling import errors as sampling_errors
+    from services.sampling.enums import RoundStatus
+    from services.scoring import errors as scoring_errors
+    from services.scoring.enums import SheetStatus
+
+    assert {str(s) for s in RoundStatus} <= set(sampling_errors.ROUND_STATUS_ZH)
+    assert {str(s) for s in SheetStatus} <= set(scoring_errors.SHEET_STATUS_ZH)
+    assert {str(s) for s in Status} <= set(rectification_errors.PROBLEM_STATUS_ZH)
+    assert {str(s) for s in ExtensionStatus} <= set(rectification_errors.EXTENSION_STATUS_ZH)
