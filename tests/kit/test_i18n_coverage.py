@@ -46,6 +46,8 @@ CJK = re.compile(r"[\u4e00-\u9fff\u3000-\u303f\uff00-\uffef]")  # Chinese, or it
 # (A problem_response without `request=`, such as the per-event documents of notify's batch intake,
 # answers a producing service, never a person, and is not scanned.)
 ALLOWED: dict[tuple[str, str], str] = {}
+# Folders whose Chinese is still owed (a debt, not a rule): scanned, counted, but not failing the test.
+PENDING: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,8 @@ def scan(source: str, path: str, namespace: dict[str, Any]) -> tuple[list[Site],
         text = _literal_text(value)
         if text is not None and not CJK.search(text):
             missing.append(Site(path, node.lineno, f"{kind} (zh is not Chinese)", site.source))
+    if PENDING and path.startswith(PENDING):
+        return found, []  # owed, not failing (see PENDING)
     return found, missing
 
 
