@@ -158,7 +158,11 @@ class Authenticator:
         if auth:
             scheme, _, token = auth.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
-                raise Unauthorized("Use 'Authorization: Bearer <token>'", headers=_WWW_AUTH)
+                raise Unauthorized(
+                    "Use 'Authorization: Bearer <token>'",
+                    zh="请使用 'Authorization: Bearer <令牌>' 请求头",
+                    headers=_WWW_AUTH,
+                )
             token = token.strip()
             if token.startswith(API_KEY_PREFIX):
                 return await self._api_key(token)
@@ -171,7 +175,9 @@ class Authenticator:
             # client puts in Accept); the proxy strips it before forwarding. Keep such tokens short-lived.
             return await self._jwt(stream_token)
         raise Unauthorized(
-            "No credentials: send 'Authorization: Bearer <JWT>' or 'X-API-Key: <key>'", headers=_WWW_AUTH
+            "No credentials: send 'Authorization: Bearer <JWT>' or 'X-API-Key: <key>'",
+            zh="未提供身份凭据：请发送 'Authorization: Bearer <JWT>' 或 'X-API-Key: <密钥>' 请求头",
+            headers=_WWW_AUTH,
         )
 
     async def _jwt(self, token: str) -> Principal:
@@ -194,9 +200,11 @@ class Authenticator:
                 options={"require": ["exp", "iss", "aud", "sub"]},
             )
         except jwt.ExpiredSignatureError as exc:
-            raise Unauthorized("The token has expired", headers=_WWW_AUTH) from exc
+            raise Unauthorized("The token has expired", zh="令牌已过期", headers=_WWW_AUTH) from exc
         except (jwt.PyJWTError, ValueError) as exc:
-            raise Unauthorized(f"The token is not valid: {exc}", headers=_WWW_AUTH) from exc
+            raise Unauthorized(
+                f"The token is not valid: {exc}", zh=f"令牌无效：{exc}", headers=_WWW_AUTH
+            ) from exc
         principal = self._principal_from(claims)
         self._jwt_cache.put(token, principal, max(1.0, float(claims["exp"]) - time.time()))
         return principal
@@ -206,26 +214,40 @@ class Authenticator:
         role_claim, scope_claim = self.settings.role_claim, self.settings.scope_claim
         sub, name = claims.get("sub"), claims.get("name")
         if not isinstance(sub, str) or not sub.strip() or len(sub) > 200:
-            raise Unauthorized("The token's 'sub' claim must be a non-empty string", headers=_WWW_AUTH)
+            raise Unauthorized(
+                "The token's 'sub' claim must be a non-empty string",
+                zh="令牌的 'sub' 声明须为非空字符串",
+                headers=_WWW_AUTH,
+            )
         if name is not None and (not isinstance(name, str) or len(name) > 200):
-            raise Unauthorized("The token's 'name' claim must be a string", headers=_WWW_AUTH)
+            raise Unauthorized(
+                "The token's 'name' claim must be a string",
+                zh="令牌的 'name' 声明须为字符串",
+                headers=_WWW_AUTH,
+            )
         raw_roles = claims.get(role_claim, [])
         if isinstance(raw_roles, str):
             raw_roles = [raw_roles]  # some identity providers send a single role as a string
         if not isinstance(raw_roles, list) or not all(isinstance(r, str) for r in raw_roles):
             raise Unauthorized(
-                f"The token's '{role_claim}' claim must be a list of strings", headers=_WWW_AUTH
+                f"The token's '{role_claim}' claim must be a list of strings",
+                zh=f"令牌的 '{role_claim}' 声明须为字符串数组",
+                headers=_WWW_AUTH,
             )
         raw_scope = claims.get(scope_claim)
         if raw_scope is None or raw_scope == "":
             raise Unauthorized(
-                f"The token carries no '{scope_claim}' (org-unit scope) claim", headers=_WWW_AUTH
+                f"The token carries no '{scope_claim}' (org-unit scope) claim",
+                zh=f"令牌缺少 '{scope_claim}'（管辖范围）声明",
+                headers=_WWW_AUTH,
             )
         try:
             scope = orgunit.parse(raw_scope)
         except ValueError as exc:
             raise Unauthorized(
-                f"The token's '{scope_claim}' claim is not a valid org unit: {exc}", headers=_WWW_AUTH
+                f"The token's '{scope_claim}' claim is not a valid org unit: {exc}",
+                zh=f"令牌的 '{scope_claim}' 声明不是有效的组织单元：{exc}",
+                headers=_WWW_AUTH,
             ) from None
         try:
             return Principal(
@@ -236,7 +258,11 @@ class Authenticator:
                 kind="user",
             )
         except ValueError as exc:  # pydantic's ValidationError is a ValueError
-            raise Unauthorized("The token's claims do not describe a caller", headers=_WWW_AUTH) from exc
+            raise Unauthorized(
+                "The token's claims do not describe a caller",
+                zh="令牌的声明无法描述调用方",
+                headers=_WWW_AUTH,
+            ) from exc
 
     async def _api_key(self, presented: str) -> Principal:
         cached = self._key_cache.get(presented)
@@ -247,20 +273,22 @@ class Authenticator:
         body = presented.removeprefix(API_KEY_PREFIX)
         key_id, _, secret = body.partition("_")
         if not presented.startswith(API_KEY_PREFIX) or not key_id or not secret:
-            raise Unauthorized("Malformed API key", headers=_WWW_AUTH)
+            raise Unauthorized("Malformed API key", zh="API 密钥格式错误", headers=_WWW_AUTH)
         async with self.sessionmaker() as session:
             row = await repository.get_api_key(session, key_id)
         now = self.clock.now()
         if row is None or not hmac.compare_digest(row.secret_hash, hash_secret(secret)):
-            raise Unauthorized("Unknown API key", headers=_WWW_AUTH)
+            raise Unauthorized("Unknown API key", zh="未知的 API 密钥", headers=_WWW_AUTH)
         if row.revoked_at is not None:
-            raise Unauthorized("This API key has been revoked", headers=_WWW_AUTH)
+            raise Unauthorized("This API key has been revoked", zh="该 API 密钥已被吊销", headers=_WWW_AUTH)
         if row.expires_at is not None and row.expires_at <= now:
-            raise Unauthorized("This API key has expired", headers=_WWW_AUTH)
+            raise Unauthorized("This API key has expired", zh="该 API 密钥已过期", headers=_WWW_AUTH)
         if not orgunit.is_valid(row.scope):
             # Keys created before scopes were validated: refuse rather than guess what they meant.
             raise Unauthorized(
-                "This API key's scope is not a valid org unit; create a new key", headers=_WWW_AUTH
+                "This API key's scope is not a valid org unit; create a new key",
+                zh="该 API 密钥的管辖范围不是有效的组织单元，请新建密钥",
+                headers=_WWW_AUTH,
             )
         principal = Principal(
             sub=f"apikey:{row.id}", roles=tuple(row.roles), scope=row.scope, name=row.name, kind="api_key"

@@ -19,6 +19,7 @@ from gateway.schemas import (
     SystemStatus,
     UpstreamStatus,
 )
+from services.kit import i18n
 from services.kit.auth import Principal
 from services.kit.db import SessionDep
 from services.kit.errors import Forbidden, NotFound, Unauthorized, UnprocessableEntity, field_error
@@ -68,7 +69,11 @@ CallerDep = Annotated[Principal, Depends(authenticated)]
 
 async def city_admin(caller: CallerDep) -> Principal:
     if not caller.has_role("city_admin"):
-        raise Forbidden("Managing API keys needs the city_admin role", required_roles=["city_admin"])
+        raise Forbidden(
+            "Managing API keys needs the city_admin role",
+            zh="管理 API 密钥需要 city_admin 角色",
+            required_roles=["city_admin"],
+        )
     return caller
 
 
@@ -82,7 +87,11 @@ class ApiKeyNotFound(NotFound):
 async def _key_in_scope(session: AsyncSession, key_id: str, admin: Principal) -> ApiKey:
     row = await repository.get_api_key(session, key_id)
     if row is None or not admin.covers(row.scope):
-        raise ApiKeyNotFound(f"No API key {key_id!r} in your scope", key_id=key_id)
+        raise ApiKeyNotFound(
+            f"No API key {key_id!r} in your scope",
+            zh=f"您的管辖范围内没有 API 密钥 {key_id!r}",
+            key_id=key_id,
+        )
     return row
 
 
@@ -108,12 +117,24 @@ async def create_api_key(
     now = request.app.state.clock.now()
     errors = []
     if not admin.covers(body.scope):
-        errors.append(field_error(["body", "scope"], f"{body.scope!r} is outside your scope {admin.scope!r}"))
+        errors.append(
+            field_error(
+                ["body", "scope"],
+                f"{body.scope!r} is outside your scope {admin.scope!r}",
+                zh=f"{body.scope!r} 超出您的管辖范围 {admin.scope!r}",
+            )
+        )
     if body.expires_at is not None and body.expires_at <= now:
-        errors.append(field_error(["body", "expires_at"], "expires_at must be in the future"))
+        errors.append(
+            field_error(
+                ["body", "expires_at"], "expires_at must be in the future", zh="expires_at 必须是将来的时间"
+            )
+        )
     if errors:
         names = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors)
-        raise UnprocessableEntity(f"{len(errors)} invalid field(s): {names}", errors=errors)
+        raise UnprocessableEntity(
+            f"{len(errors)} invalid field(s): {names}", zh=i18n.invalid_fields_zh(errors), errors=errors
+        )
     key_id, secret, full = new_api_key()
     row = ApiKey(
         id=key_id,

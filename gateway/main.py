@@ -30,7 +30,7 @@ from gateway.problems import problems_router
 from gateway.proxy import Forwarder, HttpxForwarder
 from gateway.ratelimit import FailedAuthLimiter, RateLimiter
 from gateway.routes import MethodNotAllowed, ServiceCatalog, api_path, merge_openapi
-from services.kit import orgunit
+from services.kit import i18n, orgunit
 from services.kit.app import health_router, operation_id
 from services.kit.auth import Principal, sign_principal
 from services.kit.clock import Clock, OffsetClock, SystemClock
@@ -179,7 +179,10 @@ def build_app(settings: Settings | None = None, *, clock: Clock | None = None) -
     async def jwks(request: Request) -> JSONResponse:
         issuer = request.app.state.authenticator.dev_issuer
         if issuer is None:
-            raise NotFound("This gateway trusts an external identity provider; it publishes no keys")
+            raise NotFound(
+                "This gateway trusts an external identity provider; it publishes no keys",
+                zh="本网关信任外部身份提供方，不发布密钥",
+            )
         return JSONResponse(issuer.jwks())
 
     app.router.add_route("/api/v1/{area}/{path:path}", proxy, methods=PROXY_METHODS, include_in_schema=False)
@@ -209,6 +212,7 @@ async def _require_metrics_access(request: Request) -> None:
     if not (principal.has_role("city_admin") and principal.city_wide):
         raise Forbidden(
             "The gateway's metrics need the metrics token or a city-wide city_admin",
+            zh="查看网关的监控指标需要监控令牌或全市范围的 city_admin",
             required_roles=["city_admin"],
         )
 
@@ -248,9 +252,13 @@ async def proxy(request: Request) -> Response:
             raise MethodNotAllowed(
                 f"Method {request.method} is not allowed on {request.url.path[:200]}; "
                 f"allowed: {', '.join(allowed)}",
+                zh=f"{request.url.path[:200]} 不支持 {request.method} 方法；允许的方法：{', '.join(allowed)}",
                 headers={"Allow": ", ".join(allowed)},
             )
-        raise NotFound(f"No API area {area!r}; the areas are sampling, scoring, rectification and notify")
+        raise NotFound(
+            f"No API area {area!r}; the areas are sampling, scoring, rectification and notify",
+            zh=f"没有 API 分区 {area!r}；现有分区为 sampling（抽样）、scoring（评分）、rectification（整改）和 notify（通知）",
+        )
     address = client_address(request)
     app.state.auth_failures.check(address)
     forwarded, path = api_path(_raw_path(request), area)
@@ -263,7 +271,9 @@ async def proxy(request: Request) -> Response:
             )
     if area not in catalog.rules:
         raise ServiceUnavailable(
-            f"The {area} service's routes cannot be loaded; try again shortly", service=area
+            f"The {area} service's routes cannot be loaded; try again shortly",
+            zh=f"{area} 服务的路由暂时无法加载，请稍后重试",
+            service=area,
         )
     rule = catalog.resolve(area, request.method, path)
     forwarder: Forwarder = app.state.forwarder
@@ -279,6 +289,7 @@ async def proxy(request: Request) -> Response:
         raise Forbidden(
             f"{request.method} /api/v1/{area}{path} needs one of the roles {', '.join(rule.roles)}; "
             f"you have {', '.join(principal.roles) or 'none'}",
+            zh=f"{request.method} /api/v1/{area}{path} 需要以下角色之一：{i18n.roles_zh(rule.roles)}；您的角色：{i18n.roles_zh(principal.roles)}",
             required_roles=list(rule.roles),
         )
     token = app.state.signer.token(principal)

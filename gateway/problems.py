@@ -59,7 +59,8 @@ def problems_router() -> APIRouter:
         """Describe one problem type."""
         if slug not in PROBLEM_TYPES:
             raise NotFound(
-                f"No problem type {slug!r} is described here; services document their own in docs/"
+                f"No problem type {slug!r} is described here; services document their own in docs/",
+                zh=f"此处没有问题类型 {slug!r} 的说明；各服务的问题类型见 docs/",
             )
         status, title, description = PROBLEM_TYPES[slug]
         return {"type": f"/problems/{slug}", "status": status, "title": title, "description": description}

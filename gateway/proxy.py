@@ -134,7 +134,9 @@ class Forwarder:
                 size = -1
             if size > self.max_body:
                 raise PayloadTooLarge(
-                    f"The body is {size} bytes; the limit is {self.max_body}", limit=self.max_body
+                    f"The body is {size} bytes; the limit is {self.max_body}",
+                    zh=f"请求体为 {size} 字节，上限为 {self.max_body} 字节",
+                    limit=self.max_body,
                 )
             if 0 <= size <= _BUFFER_LIMIT:
                 return await request.body()
@@ -216,11 +218,15 @@ class Forwarder:
                     continue
                 if dropped:
                     raise ServiceUnavailable(
-                        f"The {area} service is not reachable; try again shortly", service=area
+                        f"The {area} service is not reachable; try again shortly",
+                        zh=f"{area} 服务无法连接，请稍后重试",
+                        service=area,
                     ) from exc
                 if isinstance(exc, TimeoutError):  # aiohttp's ServerTimeoutError included
                     raise GatewayTimeout(
-                        f"The {area} service did not answer within {self.timeout.sock_read:g}s", service=area
+                        f"The {area} service did not answer within {self.timeout.sock_read:g}s",
+                        zh=f"{area} 服务未在 {self.timeout.sock_read:g} 秒内作答",
+                        service=area,
                     ) from exc
                 if isinstance(exc, aiohttp.ClientError):
                     raise self._failed(area, exc) from exc
@@ -231,14 +237,16 @@ class Forwarder:
         # The client library may wrap what the body stream raised in an error of its own.
         if (isinstance(body, _LimitedBody) and body.exceeded) or isinstance(exc, _TooLarge):
             raise PayloadTooLarge(
-                f"The body exceeds the limit of {self.max_body} bytes", limit=self.max_body
+                f"The body exceeds the limit of {self.max_body} bytes",
+                zh=f"请求体超过 {self.max_body} 字节的上限",
+                limit=self.max_body,
             ) from None
 
     @staticmethod
     def _failed(area: str, exc: Exception) -> UpstreamError:
         # The exception names the upstream's host and port: log it, never answer with it.
         log.warning("upstream request failed", area=area, error=str(exc))
-        return UpstreamError(f"The {area} service failed to answer", service=area)
+        return UpstreamError(f"The {area} service failed to answer", zh=f"{area} 服务未能作答", service=area)
 
     async def _respond(self, upstream: Any, area: str) -> Response:
         out_headers = self._response_headers(upstream.headers.items(), area)
@@ -247,7 +255,11 @@ class Forwarder:
             try:
                 content = await upstream.read()
             except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-                raise GatewayTimeout(f"The {area} service stopped sending its answer", service=area) from exc
+                raise GatewayTimeout(
+                    f"The {area} service stopped sending its answer",
+                    zh=f"{area} 服务中途停止发送应答",
+                    service=area,
+                ) from exc
             finally:
                 upstream.release()
             return _buffered(content, upstream.status, out_headers)
@@ -300,10 +312,16 @@ class HttpxForwarder(Forwarder):
                     continue
                 if dropped:
                     raise ServiceUnavailable(
-                        f"The {area} service is not reachable; try again shortly", service=area
+                        f"The {area} service is not reachable; try again shortly",
+                        zh=f"{area} 服务无法连接，请稍后重试",
+                        service=area,
                     ) from exc
                 if isinstance(exc, httpx.TimeoutException):
-                    raise GatewayTimeout(f"The {area} service did not answer in time", service=area) from exc
+                    raise GatewayTimeout(
+                        f"The {area} service did not answer in time",
+                        zh=f"{area} 服务未及时作答",
+                        service=area,
+                    ) from exc
                 if isinstance(exc, httpx.HTTPError):
                     raise self._failed(area, exc) from exc
                 raise

@@ -33,6 +33,7 @@ class RateLimiter:
             retry = max(1, math.ceil((1.0 - tokens) / self.rate))
             raise TooManyRequests(
                 f"Rate limit of {round(self.rate * 60)} requests per minute exceeded; retry in {retry}s",
+                zh=f"已超过每分钟 {round(self.rate * 60)} 次请求的限制，请 {retry} 秒后重试",
                 headers={"Retry-After": str(retry)},
                 retry_after=retry,
             )
@@ -78,6 +79,7 @@ class FailedAuthLimiter:
             retry = max(1, math.ceil((seen[0] + self.WINDOW - now).total_seconds()))
             raise TooManyRequests(
                 f"Too many failed authentications from your address; retry in {retry}s",
+                zh=f"来自您地址的身份认证失败次数过多，请 {retry} 秒后重试",
                 headers={"Retry-After": str(retry)},
                 retry_after=retry,
             )

@@ -138,9 +138,12 @@ class ServiceCatalog:
         allowed = sorted({r.method for r in self.rules.get(area, ()) if r.pattern.match(path)})
         public = f"/api/v1/{area}{path}"
         if not allowed:
-            raise NotFound(f"No route matches {method} {public[:200]}")
+            raise NotFound(
+                f"No route matches {method} {public[:200]}", zh=f"没有与 {method} {public[:200]} 对应的接口"
+            )
         raise MethodNotAllowed(
             f"Method {method} is not allowed on {public[:200]}; allowed: {', '.join(allowed)}",
+            zh=f"{public[:200]} 不支持 {method} 方法；允许的方法：{', '.join(allowed)}",
             headers={"Allow": ", ".join(allowed)},
         )
 
@@ -290,18 +293,29 @@ def api_path(raw_path: str, area: str) -> tuple[str, str]:
     raw = raw_path.split("?", 1)[0]
     prefix = f"/api/v1/{area}/"
     if not raw.startswith(prefix):
-        raise BadPath("The area in the path must be written literally, e.g. /api/v1/sampling/…")
+        raise BadPath(
+            "The area in the path must be written literally, e.g. /api/v1/sampling/…",
+            zh="路径中的分区名须按原样书写，例如 /api/v1/sampling/…",
+        )
     forwarded = raw[len(prefix) - 1 :]
     if any(not 0x21 <= ord(c) <= 0x7E for c in forwarded):
-        raise BadPath("The path must be percent-encoded ASCII")
+        raise BadPath("The path must be percent-encoded ASCII", zh="路径须为百分号编码的 ASCII 字符")
     segments = forwarded.split("/")[1:]
     for i, seg in enumerate(segments):
         if seg in (".", "..") or "\\" in seg or (seg == "" and i < len(segments) - 1):
-            raise BadPath("The path contains a '.', '..' or empty segment or a backslash")
+            raise BadPath(
+                "The path contains a '.', '..' or empty segment or a backslash",
+                zh="路径含有 '.'、'..'、空段或反斜杠",
+            )
         for m in _ESCAPE.finditer(seg):
             code = m.group(1)
             if len(code) != 2 or not all(c in "0123456789abcdefABCDEF" for c in code):
-                raise BadPath("The path contains a malformed percent-escape")
+                raise BadPath(
+                    "The path contains a malformed percent-escape", zh="路径含有格式错误的百分号转义"
+                )
             if int(code, 16) in _STRUCTURAL:
-                raise BadPath("The path contains an encoded '/', '\\', '.', '%' or control character")
+                raise BadPath(
+                    "The path contains an encoded '/', '\\', '.', '%' or control character",
+                    zh="路径含有编码后的 '/'、'\\'、'.'、'%' 或控制字符",
+                )
     return forwarded, unquote(forwarded)

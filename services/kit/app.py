@@ -66,6 +66,7 @@ def health_router() -> APIRouter:
                 slug="not-ready",
                 title="Not ready",
                 detail=f"database unreachable: {exc}",
+                detail_zh=f"无法连接数据库：{exc}",
                 request=request,
             )
         if current != state.head_revision:
@@ -74,6 +75,7 @@ def health_router() -> APIRouter:
                 slug="not-ready",
                 title="Not ready",
                 detail=f"migrations at {current}, expected {state.head_revision}",
+                detail_zh=f"数据库迁移版本为 {current}，应为 {state.head_revision}",
                 request=request,
             )
         return JSONResponse({"status": "ready", "revision": current})

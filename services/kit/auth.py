@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import true
 
-from services.kit import orgunit
+from services.kit import i18n, orgunit
 from services.kit.errors import Forbidden, NotFound, Unauthorized
 
 PRINCIPAL_HEADER = "x-principal"
@@ -84,16 +84,21 @@ class Principal(BaseModel):
     def require_scope(self, unit: str) -> None:
         """Raise 403 unless `unit` lies inside this principal's scope (for writes naming a unit)."""
         if not self.covers(unit):
-            raise Forbidden(f"{unit!r} is outside your scope {self.scope!r}", scope=self.scope, unit=unit)
+            raise Forbidden(
+                f"{unit!r} is outside your scope {self.scope!r}",
+                zh=f"{unit!r} 超出您的管辖范围 {self.scope!r}",
+                scope=self.scope,
+                unit=unit,
+            )
 
-    def require_visible(self, unit: str, what: str) -> None:
+    def require_visible(self, unit: str, what: str, zh: str | None = None) -> None:
         """Raise 404 unless `unit` lies inside this principal's scope.
 
         An object outside the caller's scope is answered exactly like a missing one, so neither its
-        existence nor its place leaks; `what` is the same text the missing case uses.
+        existence nor its place leaks; `what` (and `zh`, its Chinese) is the same text the missing case uses.
         """
         if not self.covers(unit):
-            raise NotFound(what)
+            raise NotFound(what, zh=zh)
 
 
 def sign_principal(
@@ -128,12 +133,17 @@ def verify_principal(token: str, *, secret: str) -> Principal:
             options={"require": ["exp", "sub", "iss", "aud"]},
         )
     except jwt.ExpiredSignatureError as exc:
-        raise Unauthorized("The forwarded principal has expired") from exc
+        raise Unauthorized("The forwarded principal has expired", zh="转发的调用方身份已过期") from exc
     except jwt.PyJWTError as exc:
-        raise Unauthorized(f"The forwarded principal is invalid: {exc}") from exc
+        raise Unauthorized(
+            f"The forwarded principal is invalid: {exc}", zh=f"转发的调用方身份无效：{exc}"
+        ) from exc
     roles = claims.get("roles", ())
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-        raise Unauthorized("The forwarded principal is invalid: roles must be a list of strings")
+        raise Unauthorized(
+            "The forwarded principal is invalid: roles must be a list of strings",
+            zh="转发的调用方身份无效：roles 须为字符串数组",
+        )
     try:
         return Principal(
             sub=claims["sub"],
@@ -143,7 +153,9 @@ def verify_principal(token: str, *, secret: str) -> Principal:
             kind=claims.get("kind", "user"),
         )
     except ValidationError as exc:
-        raise Unauthorized("The forwarded principal is invalid: malformed claims") from exc
+        raise Unauthorized(
+            "The forwarded principal is invalid: malformed claims", zh="转发的调用方身份无效：声明格式错误"
+        ) from exc
 
 
 async def current_principal(request: Request) -> Principal:
@@ -154,7 +166,8 @@ async def current_principal(request: Request) -> Principal:
     token = request.headers.get(PRINCIPAL_HEADER)
     if not token:
         raise Unauthorized(
-            "This service only answers requests forwarded by the gateway (no X-Principal header)"
+            "This service only answers requests forwarded by the gateway (no X-Principal header)",
+            zh="本服务只应答经网关转发的请求（缺少 X-Principal 请求头）",
         )
     principal = verify_principal(token, secret=request.app.state.settings.principal_secret.get_secret_value())
     request.scope["kit.principal"] = principal
@@ -175,6 +188,7 @@ class _RoleCheck:
         if not principal.has_role(*self.roles):
             raise Forbidden(
                 f"This action needs one of the roles {', '.join(self.roles)}; you have {', '.join(principal.roles) or 'none'}",
+                zh=f"此操作需要以下角色之一：{i18n.roles_zh(self.roles)}；您的角色：{i18n.roles_zh(principal.roles)}",
                 required_roles=list(self.roles),
             )
         return principal
@@ -192,7 +206,7 @@ class _InternalCheck:
     async def __call__(self, principal: PrincipalDep) -> Principal:
         if not principal.is_service:
             # Answered like a route that does not exist: integrations have no business knowing it.
-            raise NotFound("No such route")
+            raise NotFound("No such route", zh="没有该接口")
         return principal
 
 

@@ -257,3 +257,13 @@ def field_msg_zh(error: Mapping[str, Any]) -> str:
 def field_names(errors: Sequence[Mapping[str, Any]]) -> str:
     """``body.items.0.name, query.limit`` — the fields a 422 names, in both languages."""
     return ", ".join(".".join(str(p) for p in e.get("loc", ())) for e in errors)
+
+
+def roles_zh(roles: Sequence[str]) -> str:
+    """Role names in a Chinese sentence: ``city_admin、district_admin``, or 「无」 for none."""
+    return "、".join(roles) or "无"
+
+
+def invalid_fields_zh(errors: Sequence[Mapping[str, Any]], suffix: str = "") -> str:
+    """The Chinese detail of a 422 that lists its field errors: 「2 个字段无效：body.a, body.b」."""
+    return f"{len(errors)} 个字段无效：{field_names(errors)}{suffix}"

@@ -275,7 +275,11 @@ async def reject_unknown_query(request: Request) -> None:
     if unknown:
         raise UnprocessableEntity(
             f"Unknown query parameter(s): {', '.join(unknown)}",
+            zh=f"未知的查询参数：{', '.join(unknown)}",
             errors=[
-                field_error(["query", name], "unknown query parameter", "extra_forbidden") for name in unknown
+                field_error(
+                    ["query", name], "unknown query parameter", "extra_forbidden", zh="未知的查询参数"
+                )
+                for name in unknown
             ],
         )

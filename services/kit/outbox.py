@@ -652,7 +652,9 @@ async def idempotent_replay(
         return None
     if row.request_hash != body_hash:
         raise IdempotencyKeyReused(
-            "This Idempotency-Key was already used with a different request body", idempotency_key=key
+            "This Idempotency-Key was already used with a different request body",
+            zh="该 Idempotency-Key 已用于另一个请求体",
+            idempotency_key=key,
         )
     return row.status_code, row.response
 
@@ -784,12 +786,14 @@ class _CityWideAdmin:
         if not principal.has_role("city_admin"):
             raise Forbidden(
                 "The outbox is for the city admin only",
+                zh="发件箱仅供市级管理员使用",
                 required_roles=["city_admin"],
                 roles=list(principal.roles),
             )
         if principal.kind != "user" or not principal.city_wide:
             raise Forbidden(
                 "The outbox is for the city admin of the whole city; your scope is narrower or you are not a person",
+                zh="发件箱仅供全市范围的市级管理员使用；您的管辖范围较小，或您不是个人用户",
                 scope=principal.scope,
             )
 
@@ -849,7 +853,7 @@ def outbox_admin_router(table: Table, *, tag: str, prefix: str = "/outbox") -> A
         """Put one dead letter back in the queue, its attempts reset."""
         n = await _redrive(session, request, principal, event_id=event_id, now=clock.now())
         if n == 0:
-            raise NotFound(f"No dead letter {event_id}", event_id=event_id)
+            raise NotFound(f"No dead letter {event_id}", zh=f"没有死信 {event_id}", event_id=event_id)
         return RetriedCount(retried=n)
 
     @router.post("/dead-letters/redrive", response_model=RetriedCount, **guard)

@@ -120,7 +120,15 @@ def sort_param(fields: Sequence[str], default: str) -> Callable[..., Sort]:
         if sort not in choices:
             raise UnprocessableEntity(
                 f"sort must be one of {', '.join(choices)}",
-                errors=[field_error(["query", "sort"], f"must be one of {', '.join(choices)}", "enum")],
+                zh=f"sort 应为以下之一：{', '.join(choices)}",
+                errors=[
+                    field_error(
+                        ["query", "sort"],
+                        f"must be one of {', '.join(choices)}",
+                        "enum",
+                        zh=f"应为以下之一：{', '.join(choices)}",
+                    )
+                ],
             )
         return Sort(field=sort.removeprefix("-"), descending=sort.startswith("-"))
 

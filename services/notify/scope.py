@@ -40,13 +40,25 @@ def require_unit(principal: Principal, unit: str, loc: Sequence[str | int]) -> N
     if not principal.covers(unit):
         raise OutOfScope(
             f"{unit!r} lies outside your scope {principal.scope!r}",
-            errors=[field_error(list(loc), f"must lie inside your scope {principal.scope!r}")],
+            zh=f"{unit!r} 超出您的管辖范围 {principal.scope!r}",
+            errors=[
+                field_error(
+                    list(loc),
+                    f"must lie inside your scope {principal.scope!r}",
+                    zh=f"须位于您的管辖范围 {principal.scope!r} 之内",
+                )
+            ],
         )
+
+
+_ACTIONS_ZH = {"Re-driving deliveries": "重新投递", "Saving a template": "保存模板"}
 
 
 def require_city_wide(principal: Principal, action: str) -> None:
     """403 unless the caller's scope is the whole city (actions on city-wide resources)."""
     if not principal.city_wide:
         raise Forbidden(
-            f"{action} acts on the whole city; your scope is {principal.scope!r}", scope=principal.scope
+            f"{action} acts on the whole city; your scope is {principal.scope!r}",
+            zh=f"{_ACTIONS_ZH.get(action, action)}涉及全市；您的管辖范围为 {principal.scope!r}",
+            scope=principal.scope,
         )

@@ -49,9 +49,18 @@ class Directory(Protocol):
     async def site(self, code: str) -> DirectorySite | None: ...
 
 
+_WHAT_ZH = {"person": "人员", "site": "单位"}
+_DETAIL_ZH = {"an unexpected answer": "应答格式不符合预期", "an answer that is not JSON": "应答不是 JSON"}
+
+
 def _unavailable(peer: str, what: str, detail: str) -> DirectoryUnavailable:
+    kind, _, name = what.partition(" ")
+    what_zh = f"{_WHAT_ZH.get(kind, kind)} {name}"
+    detail_zh = _DETAIL_ZH.get(detail, detail)
     return DirectoryUnavailable(
-        f"{peer} could not be asked about {what}: {detail}; nothing was written, retry later", peer=peer
+        f"{peer} could not be asked about {what}: {detail}; nothing was written, retry later",
+        zh=f"无法向 {peer} 服务查询{what_zh}：{detail_zh}；未写入任何内容，请稍后重试",
+        peer=peer,
     )
 
 

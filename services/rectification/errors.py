@@ -58,3 +58,39 @@ class InvalidMerge(UnprocessableEntity):
 class DirectoryUnavailable(ServiceUnavailable):
     slug = "directory-unavailable"
     title = "Directory unavailable"
+
+
+# Chinese for the words the details of these errors interpolate.
+PROBLEM_STATUS_ZH = {
+    "open": "待整改",
+    "in_progress": "整改中",
+    "submitted": "已提交待验收",
+    "returned": "已退回",
+    "closed": "已销号",
+    "withdrawn": "已撤销",
+    "merged": "已合并",
+}
+EXTENSION_STATUS_ZH = {"pending": "待审批", "approved": "已批准", "rejected": "已驳回"}
+ACTIONS_ZH = {
+    "start": "开始整改",
+    "report progress on": "报告进展",
+    "submit": "提交验收",
+    "close": "销号",
+    "return": "退回",
+    "assign": "指定责任人",
+    "assign a responsible person to": "指定责任人",
+    "withdraw": "撤销",
+    "merge": "合并",
+    "request an extension for": "申请延期",
+    "decide extensions of": "审批延期申请",
+}
+
+
+def status_zh(status: str) -> str:
+    """A problem's (or an extension request's) status in Chinese, in 「」."""
+    text = str(status)
+    return f"「{PROBLEM_STATUS_ZH.get(text) or EXTENSION_STATUS_ZH.get(text) or text}」"
+
+
+def action_zh(action: str) -> str:
+    return ACTIONS_ZH.get(action, action)

@@ -177,9 +177,10 @@ def draw_frame(seed: bytes, frame: dict[str, Any], reserve: int) -> dict[str, An
 class TeamsInfeasible(Exception):
     """The recusal rule (回避) cannot be met with this pool; `reasons` says why."""
 
-    def __init__(self, reasons: list[str]) -> None:
+    def __init__(self, reasons: list[str], reasons_zh: list[str] | None = None) -> None:
         super().__init__("; ".join(reasons))
         self.reasons = reasons
+        self.reasons_zh = reasons_zh or reasons
 
 
 def _match(slots: Sequence[int], candidates: Sequence[str], allowed: dict[int, set[str]]) -> dict[int, str]:
@@ -227,7 +228,7 @@ def form_teams(
     leaders_pool = [u for u in order if by_id[u]["can_lead"]]
     allowed = {t: {u for u in leaders_pool if fits(u, t)} for t in range(team_count)}
     leaders = _match(range(team_count), leaders_pool, allowed)
-    reasons = []
+    reasons, reasons_zh = [], []
     for t in range(team_count):
         if t not in leaders:
             where = ", ".join(team_districts[t]) or "-"
@@ -237,8 +238,14 @@ def form_teams(
                 else f"the {len(allowed[t])} inspectors who may lead and come from elsewhere lead other teams"
             )
             reasons.append(f"team {t + 1} (districts {where}) has no leader: {why}")
+            why_zh = (
+                f"可任组长的 {len(leaders_pool)} 名督查人员都来自 {where}"
+                if not allowed[t]
+                else f"可任组长且来自其他区县的 {len(allowed[t])} 名督查人员已是其他组的组长"
+            )
+            reasons_zh.append(f"第 {t + 1} 组（督查 {where}）没有组长：{why_zh}")
     if reasons:
-        raise TeamsInfeasible(reasons)
+        raise TeamsInfeasible(reasons, reasons_zh)
 
     taken = set(leaders.values())
     rest = [u for u in order if u not in taken]
@@ -256,8 +263,13 @@ def form_teams(
                 f"besides its leader whose home district is elsewhere; only {filled} could be placed "
                 f"({eligible} eligible in a pool of {len(rest)} non-leaders)"
             )
+            reasons_zh.append(
+                f"第 {t + 1} 组（督查 {'、'.join(team_districts[t]) or '-'}）除组长外需要 {per_team} 名"
+                f"本人所在区县不在督查范围内的组员，只安排上 {filled} 名"
+                f"（{len(rest)} 名非组长人员中有 {eligible} 名符合条件）"
+            )
     if reasons:
-        raise TeamsInfeasible(reasons)
+        raise TeamsInfeasible(reasons, reasons_zh)
 
     rank_of = {u: i for i, u in enumerate(order)}
     teams = []

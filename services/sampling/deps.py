@@ -22,7 +22,9 @@ def require_city_wide(principal: Principal, what: str) -> None:
     """403 unless the caller's scope is the whole city (for city-wide resources and actions)."""
     if not principal.city_wide:
         raise Forbidden(
-            f"{what} needs a city-wide scope; yours is {principal.scope!r}", scope=principal.scope
+            f"{what} needs a city-wide scope; yours is {principal.scope!r}",
+            zh=f"{what}需要全市范围的管辖权限；您的管辖范围为 {principal.scope!r}",
+            scope=principal.scope,
         )
 
 
@@ -138,7 +140,9 @@ async def read_upload(
         form = await request.form()
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
-            raise UnreadableFileProblem("Send the file in the multipart field `file`")
+            raise UnreadableFileProblem(
+                "Send the file in the multipart field `file`", zh="请在 multipart 字段 `file` 中上传文件"
+            )
         data = await upload.read()
         filename, content_type = upload.filename, upload.content_type or ""
     else:
@@ -146,7 +150,7 @@ async def read_upload(
     try:
         fmt = importing.detect_format(format.value if format else None, content_type, filename)
     except importing.UnreadableFile as exc:
-        raise UnreadableFileProblem(str(exc)) from exc
+        raise UnreadableFileProblem(str(exc), zh=str(exc)) from exc
     return Upload(data, ImportOptions(fmt=fmt, dry_run=dry_run, good_rows_only=good_rows_only))
 
 

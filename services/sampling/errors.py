@@ -131,3 +131,25 @@ class VisitDayFull(Conflict):
 class VisitScheduleStale(Conflict):
     slug = "visit-schedule-stale"
     title = "Some visits no longer fall on a working day"
+
+
+# Chinese for the words the details above interpolate.
+ROUND_STATUS_ZH = {
+    "planning": "计划中",
+    "frame_frozen": "抽样框已冻结",
+    "drawn": "已抽签",
+    "published": "已发布",
+    "closed": "已结束",
+}
+ROUND_ACTIONS_ZH = {
+    "draw": "抽签",
+    "reveal the seed": "公开种子",
+    "publish": "发布",
+    "close": "结束本轮",
+    "change an assignment": "调整分组安排",
+}
+
+
+def status_zh(status: str) -> str:
+    """A round status in Chinese (「已抽签」), for details; the slug itself when unknown."""
+    return f"「{ROUND_STATUS_ZH.get(str(status), str(status))}」"

@@ -29,30 +29,54 @@ def r2(x: Decimal) -> Decimal:
 # --- one item ------------------------------------------------------------------------------------
 
 
+_KINDS_ZH = {"deduction": "扣分类", "graded": "评等类", "rate": "比率类", "check": "达标类"}
+
+
 def check_item_score(
     item: RubricItem, data: Mapping[str, Any], scale: Mapping[Grade, float], loc: list[str | int]
 ) -> list[dict[str, Any]]:
     """Field errors for one item's score against its rubric item (empty when acceptable)."""
     errors: list[dict[str, Any]] = []
 
-    def err(where: list[str | int], msg: str) -> None:
-        errors.append({"loc": [*loc, *where], "msg": msg, "type": "value_error"})
+    def err(where: list[str | int], msg: str, zh: str) -> None:
+        # msg_zh: the Chinese msg the kit answers when the caller prefers Chinese (never sent as such).
+        errors.append({"loc": [*loc, *where], "msg": msg, "type": "value_error", "msg_zh": zh})
 
     if data.get("not_applicable"):
         # 不适用: the item leaves the denominator, so it takes a reason and no score of any kind.
         if not str(data.get("not_applicable_reason") or "").strip():
-            err(["not_applicable_reason"], f"{item.code} is marked not applicable: say why (不适用的理由)")
+            err(
+                ["not_applicable_reason"],
+                f"{item.code} is marked not applicable: say why (不适用的理由)",
+                zh=f"{item.code} 标记为不适用：请说明不适用的理由",
+            )
         for name in ("deductions", "grade", "rate", "met"):
             if data.get(name) not in (None, []):
-                err([name], f"{item.code} is marked not applicable; it takes no {name!r}")
+                err(
+                    [name],
+                    f"{item.code} is marked not applicable; it takes no {name!r}",
+                    zh=f"{item.code} 标记为不适用，不能填写 {name!r}",
+                )
         if data.get("veto_triggered"):
-            err(["veto_triggered"], f"{item.code} is marked not applicable; its veto cannot be triggered")
+            err(
+                ["veto_triggered"],
+                f"{item.code} is marked not applicable; its veto cannot be triggered",
+                zh=f"{item.code} 标记为不适用，不能触发一票否决",
+            )
         bad = [m for m in data.get("methods") or [] if m not in METHODS]
         if bad:
-            err(["methods"], f"unknown methods {bad}; known: {''.join(METHODS)}")
+            err(
+                ["methods"],
+                f"unknown methods {bad}; known: {''.join(METHODS)}",
+                zh=f"未知的测评方式 {bad}；已知方式：{''.join(METHODS)}",
+            )
         return errors
     if data.get("not_applicable_reason") is not None:
-        err(["not_applicable_reason"], "a reason is given only with not_applicable: true")
+        err(
+            ["not_applicable_reason"],
+            "a reason is given only with not_applicable: true",
+            zh="只有 not_applicable 为 true 时才填写理由",
+        )
     kind = item.scoring_type
     allowed = {
         "deduction": {"deductions"},
@@ -66,34 +90,59 @@ def check_item_score(
             given = None
         if given is not None and name not in allowed:
             why = "is computed from the satisfaction poll" if item.source else f"is a {kind} item"
-            err([name], f"{item.code} {why}; {name!r} does not apply")
+            why_zh = "由满意度测评计算得出" if item.source else f"是{_KINDS_ZH.get(kind, kind)}细项"
+            err(
+                [name],
+                f"{item.code} {why}; {name!r} does not apply",
+                zh=f"{item.code} {why_zh}，不适用 {name!r}",
+            )
     max_points = dec(item.points)
     if kind == "deduction":
         for j, d in enumerate(data.get("deductions") or []):
             p = dec(d["points"])
             if p <= 0:
-                err(["deductions", j, "points"], "a deduction must be greater than 0")
+                err(["deductions", j, "points"], "a deduction must be greater than 0", zh="扣分须大于 0")
             elif p > max_points:
-                err(["deductions", j, "points"], f"exceeds the item maximum {item.points:g}")
+                err(
+                    ["deductions", j, "points"],
+                    f"exceeds the item maximum {item.points:g}",
+                    zh=f"超过该细项的满分 {item.points:g}",
+                )
     elif kind == "graded":
         g = data.get("grade")
         if g is None:
-            err(["grade"], f"{item.code} needs a grade: one of {', '.join(scale)}")
+            err(
+                ["grade"],
+                f"{item.code} needs a grade: one of {', '.join(scale)}",
+                zh=f"{item.code} 需要评定等次：{'、'.join(scale)} 之一",
+            )
         elif g not in scale:
-            err(["grade"], f"{g!r} is not on the scale {', '.join(scale)}")
+            err(
+                ["grade"],
+                f"{g!r} is not on the scale {', '.join(scale)}",
+                zh=f"{g!r} 不在等次 {'、'.join(scale)} 之中",
+            )
     elif kind == "rate" and not item.source:
         rate = data.get("rate")
         if rate is None:
-            err(["rate"], f"{item.code} needs a rate between 0 and 1")
+            err(
+                ["rate"],
+                f"{item.code} needs a rate between 0 and 1",
+                zh=f"{item.code} 需要 0 到 1 之间的比率",
+            )
         elif not 0 <= rate <= 1:
-            err(["rate"], "must be between 0 and 1")
+            err(["rate"], "must be between 0 and 1", zh="须在 0 到 1 之间")
     elif kind == "check" and data.get("met") is None:
-        err(["met"], f"{item.code} needs met: true or false")
+        err(["met"], f"{item.code} needs met: true or false", zh=f"{item.code} 需要填写 met：true 或 false")
     if data.get("veto_triggered") and not item.veto:
-        err(["veto_triggered"], f"{item.code} is not a veto item")
+        err(["veto_triggered"], f"{item.code} is not a veto item", zh=f"{item.code} 不是一票否决项")
     bad = [m for m in data.get("methods") or [] if m not in METHODS]
     if bad:
-        err(["methods"], f"unknown methods {bad}; known: {''.join(METHODS)}")
+        err(
+            ["methods"],
+            f"unknown methods {bad}; known: {''.join(METHODS)}",
+            zh=f"未知的测评方式 {bad}；已知方式：{''.join(METHODS)}",
+        )
     return errors
 
 

@@ -40,7 +40,9 @@ class Assignment(BaseModel):
 
 def _unavailable(detail: str) -> SamplingUnavailable:
     return SamplingUnavailable(
-        f"sampling could not be asked whether the site was drawn: {detail}", peer="sampling"
+        f"sampling could not be asked whether the site was drawn: {detail}",
+        zh=f"无法向抽样服务查询该单位是否被抽中：{detail}",
+        peer="sampling",
     )
 
 

@@ -37,7 +37,7 @@ class SheetNotFound(NotFound):
 
 def sheet_not_found(sheet_id: str) -> SheetNotFound:
     """The one answer for a sheet that is missing *or* outside the caller's scope or team (same body)."""
-    return SheetNotFound(f"No score sheet {sheet_id}", sheet_id=sheet_id)
+    return SheetNotFound(f"No score sheet {sheet_id}", zh=f"没有评分表 {sheet_id}", sheet_id=sheet_id)
 
 
 class SheetExists(Conflict):
@@ -94,3 +94,17 @@ class PublishConflict(Conflict):
 
 class InvalidScores(UnprocessableEntity):
     slug, title = "invalid-scores", "Invalid scores"
+
+
+SHEET_STATUS_ZH = {
+    "draft": "草稿",
+    "submitted": "已提交",
+    "reviewed": "已审核",
+    "returned": "已退回",
+    "locked": "已锁定",
+}
+
+
+def sheet_status_zh(status: str) -> str:
+    """A sheet status in Chinese (「已提交」), for details; the slug itself when unknown."""
+    return f"「{SHEET_STATUS_ZH.get(str(status), str(status))}」"

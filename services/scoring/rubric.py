@@ -186,106 +186,159 @@ def validate_definition(rubric: RubricDefinition, *, base: Loc) -> list[dict[str
     """Every rule a version must meet to be published, as field errors (empty when it is valid)."""
     errors: list[dict[str, Any]] = []
 
-    def err(loc: Loc, msg: str) -> None:
-        errors.append({"loc": [*base, *loc], "msg": msg, "type": "value_error"})
+    def err(loc: Loc, msg: str, zh: str) -> None:
+        # msg_zh: the Chinese msg the kit answers when the caller prefers Chinese (never sent as such).
+        errors.append({"loc": [*base, *loc], "msg": msg, "type": "value_error", "msg_zh": zh})
 
     section_codes: set[str] = set()
     item_codes: set[str] = set()
     for si, section in enumerate(rubric.sections):
         if section.code in section_codes:
-            err(["sections", si, "code"], f"section code {section.code!r} is used twice")
+            err(
+                ["sections", si, "code"],
+                f"section code {section.code!r} is used twice",
+                zh=f"板块编码 {section.code!r} 重复使用",
+            )
         section_codes.add(section.code)
         if not section.items:
-            err(["sections", si, "items"], "a section needs at least one item")
+            err(["sections", si, "items"], "a section needs at least one item", zh="每个板块至少需要一个细项")
         for t in section.site_types:
             if t not in SITE_TYPES:
-                err(["sections", si, "site_types"], f"unknown site type {t!r}")
+                err(["sections", si, "site_types"], f"unknown site type {t!r}", zh=f"未知的单位类型 {t!r}")
         total = 0.0
         for ii, it in enumerate(section.items):
             loc: Loc = ["sections", si, "items", ii]
             if it.code in item_codes or it.code in section_codes:
-                err([*loc, "code"], f"item code {it.code!r} is used twice")
+                err(
+                    [*loc, "code"],
+                    f"item code {it.code!r} is used twice",
+                    zh=f"细项编码 {it.code!r} 重复使用",
+                )
             item_codes.add(it.code)
             if it.points <= 0:
-                err([*loc, "points"], "item points must be greater than 0")
+                err([*loc, "points"], "item points must be greater than 0", zh="细项分值须大于 0")
             total += it.points
             if it.scoring_type not in SCORING_TYPES:
                 err(
                     [*loc, "scoring_type"],
                     f"unknown scoring type {it.scoring_type!r}; known: {', '.join(SCORING_TYPES)}",
+                    zh=f"未知的计分方式 {it.scoring_type!r}；已知方式：{', '.join(SCORING_TYPES)}",
                 )
             bad = [m for m in it.methods if m not in METHODS]
             if bad:
-                err([*loc, "methods"], f"unknown methods {bad}; known: {''.join(METHODS)}")
+                err(
+                    [*loc, "methods"],
+                    f"unknown methods {bad}; known: {''.join(METHODS)}",
+                    zh=f"未知的测评方式 {bad}；已知方式：{''.join(METHODS)}",
+                )
             if it.site_types is not None:
                 outside = [t for t in it.site_types if t not in section.site_types]
                 if outside:
                     err(
                         [*loc, "site_types"],
                         f"site types {outside} are not covered by section {section.code}",
+                        zh=f"单位类型 {outside} 不在板块 {section.code} 的适用范围内",
                     )
             if it.source is not None and (it.source != POLL_SOURCE or it.scoring_type != "rate"):
-                err([*loc, "source"], f"only a rate item may take its rate from {POLL_SOURCE!r}")
+                err(
+                    [*loc, "source"],
+                    f"only a rate item may take its rate from {POLL_SOURCE!r}",
+                    zh=f"只有比率类细项才能从 {POLL_SOURCE!r} 取得比率",
+                )
         if not _near(total, section.points):
             err(
                 ["sections", si, "points"],
                 f"section {section.code} declares {section.points:g} points but its items sum to {total:g}",
+                zh=f"板块 {section.code} 声明 {section.points:g} 分，但其细项合计 {total:g} 分",
             )
 
     for t in SITE_TYPES:
         weights = rubric.section_weights.get(t)
         if not weights:
-            err(["section_weights", t], f"site type {t!r} has no section weights")
+            err(
+                ["section_weights", t],
+                f"site type {t!r} has no section weights",
+                zh=f"单位类型 {t!r} 没有板块权重",
+            )
             continue
         for code, w in weights.items():
             if code not in section_codes:
-                err(["section_weights", t, code], f"no section {code!r}")
+                err(["section_weights", t, code], f"no section {code!r}", zh=f"没有板块 {code!r}")
             elif w < 0:
-                err(["section_weights", t, code], "weights cannot be negative")
+                err(["section_weights", t, code], "weights cannot be negative", zh="权重不能为负")
             elif w > 0 and not any(
                 s.code == code
                 and t in s.site_types
                 and any(t in (i.site_types or s.site_types) for i in s.items)
                 for s in rubric.sections
             ):
-                err(["section_weights", t, code], f"section {code} has no item that applies to {t!r}")
+                err(
+                    ["section_weights", t, code],
+                    f"section {code} has no item that applies to {t!r}",
+                    zh=f"板块 {code} 没有适用于 {t!r} 的细项",
+                )
         if not _near(sum(weights.values()), 100):
-            err(["section_weights", t], f"weights for {t!r} sum to {sum(weights.values()):g} %, not 100 %")
+            err(
+                ["section_weights", t],
+                f"weights for {t!r} sum to {sum(weights.values()):g} %, not 100 %",
+                zh=f"{t!r} 的权重合计为 {sum(weights.values()):g}%，不是 100%",
+            )
     for t in rubric.section_weights:
         if t not in SITE_TYPES:
-            err(["section_weights", t], f"unknown site type {t!r}")
+            err(["section_weights", t], f"unknown site type {t!r}", zh=f"未知的单位类型 {t!r}")
 
     scale = rubric.graded_scale
     if not scale:
-        err(["graded_scale"], "the graded scale is empty")
+        err(["graded_scale"], "the graded scale is empty", zh="等次比例表为空")
     for g, pct in scale.items():
         if not 0 <= pct <= 100:
-            err(["graded_scale", g], "a grade's share must be between 0 and 100 %")
+            err(
+                ["graded_scale", g],
+                "a grade's share must be between 0 and 100 %",
+                zh="等次比例须在 0 到 100% 之间",
+            )
 
     bands = rubric.grade_bands
     if not bands:
-        err(["grade_bands"], "no grade bands")
+        err(["grade_bands"], "no grade bands", zh="没有等次分档")
     else:
         mins = [b.min for b in bands]
         if mins != sorted(mins, reverse=True) or len(set(mins)) != len(mins):
-            err(["grade_bands"], "bands must be listed from the highest minimum down, without repeats")
+            err(
+                ["grade_bands"],
+                "bands must be listed from the highest minimum down, without repeats",
+                zh="分档须按最低分从高到低列出，且不能重复",
+            )
         if not _near(mins[-1], 0):
-            err(["grade_bands", len(bands) - 1, "min"], "the lowest band must start at 0")
+            err(
+                ["grade_bands", len(bands) - 1, "min"],
+                "the lowest band must start at 0",
+                zh="最低一档须从 0 开始",
+            )
         if rubric.veto_grade not in {b.grade for b in bands}:
-            err(["veto_grade"], f"{rubric.veto_grade!r} is not one of the grade bands")
+            err(
+                ["veto_grade"],
+                f"{rubric.veto_grade!r} is not one of the grade bands",
+                zh=f"{rubric.veto_grade!r} 不是分档中的等次",
+            )
 
     poll = rubric.satisfaction_poll
     for answer in POLL_ANSWERS:
         if answer not in poll.answer_weights:
-            err(["satisfaction_poll", "answer_weights", answer], "missing")
+            err(["satisfaction_poll", "answer_weights", answer], "missing", zh="缺失")
     if not poll.groups or sum(g.weight for g in poll.groups.values()) <= 0:
-        err(["satisfaction_poll", "groups"], "at least one group with a positive weight")
+        err(
+            ["satisfaction_poll", "groups"],
+            "at least one group with a positive weight",
+            zh="至少需要一个权重为正的组别",
+        )
 
     comp = rubric.composite
     if not _near(comp.own_weight + comp.grassroots_weight, 100):
         err(
             ["composite"],
             f"composite weights sum to {comp.own_weight + comp.grassroots_weight:g} %, not 100 %",
+            zh=f"综合得分的权重合计为 {comp.own_weight + comp.grassroots_weight:g}%，不是 100%",
         )
     for field, types in (
         ("own_site_types", comp.own_site_types),
@@ -293,5 +346,5 @@ def validate_definition(rubric: RubricDefinition, *, base: Loc) -> list[dict[str
     ):
         bad = [t for t in types if t not in SITE_TYPES]
         if bad:
-            err(["composite", field], f"unknown site types {bad}")
+            err(["composite", field], f"unknown site types {bad}", zh=f"未知的单位类型 {bad}")
     return errors

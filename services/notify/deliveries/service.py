@@ -91,7 +91,11 @@ async def retry_delivery(
     access.require_redrive(principal)
     n = await repository.retry_failed_deliveries(session, now=now, delivery_id=delivery_id)
     if n == 0:
-        raise DeliveryNotFound(f"No failed delivery {delivery_id}", delivery_id=delivery_id)
+        raise DeliveryNotFound(
+            f"No failed delivery {delivery_id}",
+            zh=f"没有投递失败的记录 {delivery_id}",
+            delivery_id=delivery_id,
+        )
     return n
 
 

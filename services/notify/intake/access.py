@@ -23,13 +23,18 @@ def check_recipient_units(
 ) -> None:
     """422 naming every role or org-unit recipient whose unit lies outside the caller's scope."""
     errors = [
-        field_error([*loc, i, "org_unit"], f"must lie inside your scope {principal.scope!r}")
+        field_error(
+            [*loc, i, "org_unit"],
+            f"must lie inside your scope {principal.scope!r}",
+            zh=f"须位于您的管辖范围 {principal.scope!r} 之内",
+        )
         for i, r in enumerate(recipients)
         if isinstance(r, RoleRecipient | OrgUnitRecipient) and not principal.covers(r.org_unit)
     ]
     if errors:
         raise OutOfScope(
             f"A recipient lies outside your scope {principal.scope!r}: {'.'.join(map(str, errors[0]['loc']))}",
+            zh=f"有接收人超出您的管辖范围 {principal.scope!r}：{'.'.join(map(str, errors[0]['loc']))}",
             errors=errors,
         )
 
@@ -53,7 +58,14 @@ def request_place(principal: Principal, data: Mapping[str, Any], loc: Sequence[s
     if not isinstance(unit, str) or not orgunit.is_valid(unit):
         raise OutOfScope(
             "data.org_unit is not an org unit of this city",
-            errors=[field_error([*loc, "org_unit"], "must be an org-unit path such as 'ningbo/yinzhou'")],
+            zh="data.org_unit 不是本市的组织单元",
+            errors=[
+                field_error(
+                    [*loc, "org_unit"],
+                    "must be an org-unit path such as 'ningbo/yinzhou'",
+                    zh="须为组织单元路径，例如 'ningbo/yinzhou'",
+                )
+            ],
         )
     require_unit(principal, unit, [*loc, "org_unit"])
     return unit

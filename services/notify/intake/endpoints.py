@@ -44,7 +44,8 @@ def _require_key(key: str | None) -> str:
     if not key:
         raise IdempotencyKeyRequired(
             "Send an Idempotency-Key header (the event id for events)",
-            errors=[field_error(["header", "Idempotency-Key"], "required")],
+            zh="请发送 Idempotency-Key 请求头（事件以事件编号作为幂等键）",
+            errors=[field_error(["header", "Idempotency-Key"], "required", zh="必填")],
         )
     return key
 

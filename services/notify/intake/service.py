@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kit import events as contracts
-from services.kit import outbox
+from services.kit import i18n, outbox
 from services.kit.auth import Principal
 from services.kit.errors import BadRequest, ProblemError, UnprocessableEntity, field_error, problem_response
 from services.kit.text import control_character
@@ -193,13 +193,22 @@ def parse_json(body: bytes) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise BadRequest(f"The request body is not valid JSON: {exc}") from exc
+        raise BadRequest(
+            f"The request body is not valid JSON: {exc}", zh=f"请求体不是有效的 JSON：{exc}"
+        ) from exc
+
+
+_SIZE_WHAT_ZH = {"event": "事件", "body": "请求体", "batch": "批量请求体"}
 
 
 def require_size(size: int, limit: int, what: str) -> None:
     """413 when a body or event is larger than `limit` bytes."""
     if size > limit:
-        raise NotificationTooLarge(f"The {what} is {size} bytes; the limit is {limit}", limit=limit)
+        raise NotificationTooLarge(
+            f"The {what} is {size} bytes; the limit is {limit}",
+            zh=f"{_SIZE_WHAT_ZH.get(what, what)}为 {size} 字节，上限为 {limit} 字节",
+            limit=limit,
+        )
 
 
 def usable_id(value: Any) -> bool:
@@ -208,8 +217,12 @@ def usable_id(value: Any) -> bool:
 
 
 def _invalid(exc: ValidationError, prefix: list[str | int]) -> UnprocessableEntity:
-    errors = [field_error([*prefix, *e["loc"]], e["msg"], e["type"]) for e in exc.errors()]
-    return UnprocessableEntity(f"{len(errors)} invalid field(s)", errors=errors)
+    errors = [
+        field_error([*prefix, *e["loc"]], e["msg"], e["type"], zh=i18n.field_msg_zh(e)) for e in exc.errors()
+    ]
+    return UnprocessableEntity(
+        f"{len(errors)} invalid field(s)", zh=f"{len(errors)} 个字段无效", errors=errors
+    )
 
 
 def from_envelope(
@@ -373,7 +386,8 @@ async def _plan_item(
     if item_id is None:
         raise UnprocessableEntity(
             "Every event needs a string id (1-64 characters, no control characters)",
-            errors=[field_error([*prefix, "id"], "required")],
+            zh="每个事件都需要字符串编号（1-64 个字符，不含控制字符）",
+            errors=[field_error([*prefix, "id"], "required", zh="必填")],
         )
     body = canonical(item)
     require_size(len(body), sender.settings.max_payload_bytes, "event")
@@ -439,7 +453,9 @@ async def _replayed(session: AsyncSession, key: str, body_hash: str, lookups: Lo
         return None
     if stored[0] != body_hash:
         raise outbox.IdempotencyKeyReused(
-            "This Idempotency-Key was already used with a different request body", idempotency_key=key
+            "This Idempotency-Key was already used with a different request body",
+            zh="该 Idempotency-Key 已用于另一个请求体",
+            idempotency_key=key,
         )
     return stored[1], stored[2]
 
@@ -448,7 +464,14 @@ def _require_known_type(incoming: Incoming) -> None:
     if incoming.event_type not in CATALOG:
         raise UnknownEventType(
             f"Unknown event type {incoming.event_type!r}; see GET /event-types",
-            errors=[field_error(incoming.fields.type, f"unknown event type {incoming.event_type!r}")],
+            zh=f"未知的事件类型 {incoming.event_type!r}；参见 GET /event-types",
+            errors=[
+                field_error(
+                    incoming.fields.type,
+                    f"unknown event type {incoming.event_type!r}",
+                    zh=f"未知的事件类型 {incoming.event_type!r}",
+                )
+            ],
         )
 
 
@@ -463,7 +486,14 @@ def _require_valid_data(incoming: Incoming) -> None:
     except contracts.UnknownEventVersion as exc:
         raise UnknownEventVersion(
             str(exc),
-            errors=[field_error([*incoming.fields.type[:-1], "version"], str(exc))],
+            zh=f"事件类型 {incoming.event_type!r} 没有该版本的契约（已知版本：{'、'.join(map(str, exc.known))}）",
+            errors=[
+                field_error(
+                    [*incoming.fields.type[:-1], "version"],
+                    str(exc),
+                    zh=f"事件类型 {incoming.event_type!r} 没有该版本的契约（已知版本：{'、'.join(map(str, exc.known))}）",
+                )
+            ],
             event_type=incoming.event_type,
             known_versions=exc.known,
         ) from exc
@@ -471,14 +501,26 @@ def _require_valid_data(incoming: Incoming) -> None:
         # In notify's catalogue but not in the kit's: a bug test_contract catches.
         raise UnknownEventType(
             str(exc),
-            errors=[field_error(incoming.fields.type, f"unknown event type {incoming.event_type!r}")],
+            zh=f"通知服务认识事件类型 {incoming.event_type!r}，但事件目录中没有它",
+            errors=[
+                field_error(
+                    incoming.fields.type,
+                    f"unknown event type {incoming.event_type!r}",
+                    zh=f"未知的事件类型 {incoming.event_type!r}",
+                )
+            ],
         ) from exc
     if found:
         where = f"{incoming.event_type} v{version}"
         raise InvalidEventData(
             f"{len(found)} field(s) break the schema of {where}: "
             + "; ".join(f"{v.where}: {v.message}" for v in found[:10]),
-            errors=[field_error(incoming.contract_loc(v.path), v.message, "schema") for v in found],
+            zh=f"有 {len(found)} 个字段不符合 {where} 的契约："
+            + "；".join(f"{v.where}：{v.message}" for v in found[:10]),
+            errors=[
+                field_error(incoming.contract_loc(v.path), v.message, "schema", zh=f"不符合契约：{v.message}")
+                for v in found
+            ],
             event_type=incoming.event_type,
             schema_version=version,
         )
@@ -492,7 +534,8 @@ async def _require_new_id(session: AsyncSession, notification_id: str, lookups: 
     )
     if notification_id in existing:
         raise NotificationIdTaken(
-            f"Event {notification_id} was already accepted under another Idempotency-Key"
+            f"Event {notification_id} was already accepted under another Idempotency-Key",
+            zh=f"事件 {notification_id} 已以另一个 Idempotency-Key 被接收",
         )
 
 
@@ -527,12 +570,20 @@ async def resolve_recipients(
         return p is not None and p.active and access.can_reach(principal, p.org_unit)
 
     errors = [
-        field_error([*loc, i, "user_id"], f"no person {r.user_id!r} in the directory within your scope")
+        field_error(
+            [*loc, i, "user_id"],
+            f"no person {r.user_id!r} in the directory within your scope",
+            zh=f"通讯录中您的范围内没有人员 {r.user_id!r}",
+        )
         for i, r in enumerate(recipients)
         if isinstance(r, PersonRecipient) and not reachable(r.user_id)
     ]
     if errors:
-        raise UnknownRecipient("A recipient is not in the directory within your scope", errors=errors)
+        raise UnknownRecipient(
+            "A recipient is not in the directory within your scope",
+            zh="有接收人不在通讯录中您的范围内",
+            errors=errors,
+        )
     out: dict[str, Person] = {}
     units: dict[tuple[str, bool], list[Person]] = {}
     for r in recipients:
@@ -605,9 +656,18 @@ def _render(
     except TemplateProblem as exc:
         version = template.version if template else 0
         where = f"template {incoming.event_type}/{channel} v{version}"
+        where_zh = f"模板 {incoming.event_type}/{channel} 第 {version} 版"
         raise TemplateRenderFailed(
             f"The event does not fit the {where}: {exc.describe()}",
-            errors=[field_error(incoming.fields.data, f"{where}: {exc.describe()}", "template_error")],
+            zh=f"事件与{where_zh}不符：{exc.describe()}",
+            errors=[
+                field_error(
+                    incoming.fields.data,
+                    f"{where}: {exc.describe()}",
+                    "template_error",
+                    zh=f"{where_zh}：{exc.describe()}",
+                )
+            ],
             template={"event_type": incoming.event_type, "channel": channel, "version": version},
             line=exc.line,
         ) from exc
@@ -710,5 +770,6 @@ async def write_planned(
     except IntegrityError as exc:
         raise outbox.IdempotencyKeyInUse(
             "A request with this Idempotency-Key is being processed; retry shortly",
+            zh="使用该 Idempotency-Key 的请求正在处理中，请稍后重试",
             headers={"retry-after": "1"},
         ) from exc

@@ -15,7 +15,11 @@ from services.notify.models import Delivery, InboxMessage, Notification
 
 
 def notification_not_found(notification_id: str) -> NotificationNotFound:
-    return NotificationNotFound(f"No notification {notification_id}", notification_id=notification_id)
+    return NotificationNotFound(
+        f"No notification {notification_id}",
+        zh=f"没有通知 {notification_id}",
+        notification_id=notification_id,
+    )
 
 
 def can_see_notification(
@@ -28,4 +32,8 @@ def can_see_notification(
 def require_own_message(principal: Principal, message: InboxMessage | None, message_id: int) -> None:
     """404 unless the message is in the caller's inbox."""
     if message is None or message.user_id != principal.sub:
-        raise InboxMessageNotFound(f"No message {message_id} in your inbox", message_id=message_id)
+        raise InboxMessageNotFound(
+            f"No message {message_id} in your inbox",
+            zh=f"您的站内消息中没有 {message_id}",
+            message_id=message_id,
+        )

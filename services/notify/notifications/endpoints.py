@@ -111,6 +111,7 @@ async def stream_inbox(
         retry_after = app.state.settings.stream_retry_after_seconds
         raise TooManyStreams(
             f"You already have {limit} open streams; close one or retry later",
+            zh=f"您已打开 {limit} 个消息流；请关闭一个或稍后重试",
             headers={"retry-after": str(retry_after)},
             limit=limit,
         )

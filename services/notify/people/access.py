@@ -13,7 +13,9 @@ from services.notify.scope import CITY_ROLES, DIRECTORY, require_unit
 
 def person_not_found(user_id: str) -> PersonNotFound:
     """The one answer for a person who is missing or outside the caller's scope."""
-    return PersonNotFound(f"No person {user_id!r} in the directory", user_id=user_id)
+    return PersonNotFound(
+        f"No person {user_id!r} in the directory", zh=f"通讯录中没有人员 {user_id!r}", user_id=user_id
+    )
 
 
 def is_self(principal: Principal, user_id: str) -> bool:
@@ -29,7 +31,10 @@ def require_preferences_access(principal: Principal, person: Person) -> None:
     if is_self(principal, person.user_id):
         return
     if not principal.has_role(*DIRECTORY):
-        raise Forbidden("Only the person or an administrator over them may see or change these preferences")
+        raise Forbidden(
+            "Only the person or an administrator over them may see or change these preferences",
+            zh="只有本人或其上级管理员可以查看或修改这些偏好设置",
+        )
 
 
 def check_person_write(
@@ -44,5 +49,10 @@ def check_person_write(
             if role in CITY_ROLES:
                 raise OutOfScope(
                     f"Only a city-wide caller may give the role {role!r}",
-                    errors=[field_error(["body", "roles", i], f"{role!r} is a city-level role")],
+                    zh=f"只有全市范围的调用方可以授予角色 {role!r}",
+                    errors=[
+                        field_error(
+                            ["body", "roles", i], f"{role!r} is a city-level role", zh=f"{role!r} 是市级角色"
+                        )
+                    ],
                 )

@@ -146,14 +146,18 @@ async def update_preferences(
     if unknown:
         raise UnknownEventType(
             f"Unknown event type {unknown[0]!r} in channels",
-            errors=[field_error(["body", "channels", unknown[0]], "unknown event type")],
+            zh=f"channels 中有未知的事件类型 {unknown[0]!r}",
+            errors=[field_error(["body", "channels", unknown[0]], "unknown event type", zh="未知的事件类型")],
         )
     if bool(person.quiet_start) != bool(person.quiet_end):
         raise UnprocessableEntity(
             "Quiet hours need both quiet_start and quiet_end",
+            zh="免打扰时段需要同时设置 quiet_start 和 quiet_end",
             errors=[
                 field_error(
-                    ["body", "quiet_end" if person.quiet_start else "quiet_start"], "set both or neither"
+                    ["body", "quiet_end" if person.quiet_start else "quiet_start"],
+                    "set both or neither",
+                    zh="须同时设置或同时不设置",
                 )
             ],
         )

@@ -23,7 +23,11 @@ def subscription_scope(principal: Principal, requested: str | None) -> str:
 
 
 def subscription_not_found(subscription_id: int) -> SubscriptionNotFound:
-    return SubscriptionNotFound(f"No webhook subscription {subscription_id}", subscription_id=subscription_id)
+    return SubscriptionNotFound(
+        f"No webhook subscription {subscription_id}",
+        zh=f"没有 Webhook 订阅 {subscription_id}",
+        subscription_id=subscription_id,
+    )
 
 
 def require_visible(principal: Principal, sub: WebhookSubscription) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import re
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,7 @@ import aiohttp
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.kit import i18n
 from services.kit.auth import Principal
 from services.kit.errors import UnprocessableEntity, field_error
 from services.kit.logs import get_logger
@@ -75,7 +77,7 @@ async def create_subscription(
     secret = sub_in.secret or new_secret()
     errors += _secret_errors(secret)
     if errors:
-        raise InvalidWebhookTarget(errors[0]["msg"], errors=errors)
+        raise InvalidWebhookTarget(errors[0]["msg"], zh=i18n.field_msg_zh(errors[0]), errors=errors)
     sub = WebhookSubscription(
         name=sub_in.name,
         url=sub_in.url,
@@ -90,25 +92,60 @@ async def create_subscription(
     return sub
 
 
+# The reasons of services.notify.signing (a target URL, a secret) in Chinese.
+_REASONS_ZH = [
+    (re.compile(r"not a valid URL: (.*)", re.S), "不是有效的网址：{0}"),
+    (re.compile(r"only http and https targets are allowed"), "只允许 http 或 https 地址"),
+    (re.compile(r"the URL has no host"), "网址中没有主机名"),
+    (
+        re.compile(r"credentials in the URL are not allowed; use the signing secret"),
+        "网址中不能带用户名和密码；请使用签名密钥",
+    ),
+    (
+        re.compile(r"(.*) resolves to a non-public address \((.*)\); set (\w+) to allow it", re.S),
+        "{0} 解析为非公网地址（{1}）；如需允许，请设置 {2}",
+    ),
+    (re.compile(r"cannot resolve (.*?): (.*)", re.S), "无法解析 {0}：{1}"),
+    (
+        re.compile(r"a webhook secret starts with 'whsec_' followed by base64"),
+        "Webhook 密钥应以 'whsec_' 开头，后接 base64 编码",
+    ),
+    (re.compile(r"the part after 'whsec_' is not valid base64"), "'whsec_' 之后的部分不是有效的 base64"),
+    (re.compile(r"the secret must decode to between 24 and 64 bytes"), "密钥解码后应为 24 到 64 字节"),
+]
+
+
+def _reason_zh(reason: str) -> str:
+    for pattern, zh in _REASONS_ZH:
+        m = pattern.fullmatch(reason)
+        if m:
+            return zh.format(*m.groups())
+    return f"取值无效：{reason}"
+
+
 async def _url_errors(url: str, settings: Settings) -> list[dict[str, Any]]:
     """Why `url` cannot be a target (shape, then a non-public address unless allowed), as field errors."""
     reason = check_url_shape(url)
     if reason is None and not settings.webhook_allow_private:
         reason = await refuse_private(url)
-    return [field_error(["body", "url"], reason)] if reason else []
+    return [field_error(["body", "url"], reason, zh=_reason_zh(reason))] if reason else []
 
 
 def _secret_errors(secret: str) -> list[dict[str, Any]]:
     try:
         secret_key(secret)
     except ValueError as exc:
-        return [field_error(["body", "secret"], str(exc))]
+        return [field_error(["body", "secret"], str(exc), zh=_reason_zh(str(exc)))]
     return []
 
 
 def _event_type_errors(event_types: list[str]) -> list[dict[str, Any]]:
     return [
-        field_error(["body", "event_types", i], f"{t!r} matches no known event type")
+        field_error(
+            ["body", "event_types", i],
+            f"{t!r} matches no known event type",
+            zh=f"{t!r} 不匹配任何已知的事件类型",
+        )
         for i, t in enumerate(event_types)
         if not any(fnmatch.fnmatchcase(known, t) for known in CATALOG)
     ]
@@ -197,18 +234,30 @@ async def update_subscription(
     """Change the fields sent; a new URL is checked like a new subscription's and receives what is still to come."""
     sent = sub_in.model_fields_set
     errors = [
-        field_error(["body", name], f"{name} cannot be null; leave it out to keep it", "null_not_allowed")
+        field_error(
+            ["body", name],
+            f"{name} cannot be null; leave it out to keep it",
+            "null_not_allowed",
+            zh=f"{name} 不能为 null；如要保持不变，请不要发送该字段",
+        )
         for name in sorted(sent)
         if getattr(sub_in, name) is None
     ]
     if not sent:
-        errors.append(field_error(["body"], "send at least one of name, url, event_types, scope", "missing"))
+        errors.append(
+            field_error(
+                ["body"],
+                "send at least one of name, url, event_types, scope",
+                "missing",
+                zh="请至少发送 name、url、event_types、scope 中的一项",
+            )
+        )
     if sub_in.url is not None:
         errors += await _url_errors(sub_in.url, settings)
     if sub_in.event_types is not None:
         errors += _event_type_errors(sub_in.event_types)
     if errors:
-        raise InvalidWebhookTarget(errors[0]["msg"], errors=errors)
+        raise InvalidWebhookTarget(errors[0]["msg"], zh=i18n.field_msg_zh(errors[0]), errors=errors)
     scope = access.subscription_scope(principal, sub_in.scope) if sub_in.scope is not None else sub.scope
     if sub_in.name is not None:
         sub.name = sub_in.name
@@ -261,13 +310,20 @@ async def rotate_secret(
                 ["body", "overlap_seconds"],
                 f"at most {settings.webhook_secret_overlap_max_seconds} seconds",
                 "less_than_equal",
+                zh=f"最多 {settings.webhook_secret_overlap_max_seconds} 秒",
             )
         )
     old = current_secret(sub.secret)
     if secret == old:
-        errors.append(field_error(["body", "secret"], "the new secret must differ from the current one"))
+        errors.append(
+            field_error(
+                ["body", "secret"],
+                "the new secret must differ from the current one",
+                zh="新密钥须与当前密钥不同",
+            )
+        )
     if errors:
-        raise UnprocessableEntity(errors[0]["msg"], errors=errors)
+        raise UnprocessableEntity(errors[0]["msg"], zh=i18n.field_msg_zh(errors[0]), errors=errors)
     expires = now + timedelta(seconds=overlap)
     if overlap > 0:
         sub.secret = keyring(secret, old, int(expires.timestamp()))
@@ -334,25 +390,33 @@ async def replay(
             bounds[name] = value.astimezone(UTC)
         except OverflowError:
             errors.append(
-                field_error(["body", name], "out of the range of representable times", "datetime_range")
+                field_error(
+                    ["body", name],
+                    "out of the range of representable times",
+                    "datetime_range",
+                    zh="超出可表示的时间范围",
+                )
             )
     if errors:
-        raise UnprocessableEntity(errors[0]["msg"], errors=errors)
+        raise UnprocessableEntity(errors[0]["msg"], zh=i18n.field_msg_zh(errors[0]), errors=errors)
     if window.to <= window.from_:
-        errors.append(field_error(["body", "to"], "must be after from", "greater_than"))
+        errors.append(field_error(["body", "to"], "must be after from", "greater_than", zh="须晚于 from"))
     elif (window.to - window.from_).total_seconds() > settings.webhook_replay_max_seconds:
         errors.append(
             field_error(
                 ["body", "to"],
                 f"a replay covers at most {settings.webhook_replay_max_seconds} seconds",
                 "less_than_equal",
+                zh=f"一次重放最多覆盖 {settings.webhook_replay_max_seconds} 秒",
             )
         )
     if errors:
-        raise UnprocessableEntity(errors[0]["msg"], errors=errors)
+        raise UnprocessableEntity(errors[0]["msg"], zh=i18n.field_msg_zh(errors[0]), errors=errors)
     if not sub.enabled:
         raise SubscriptionDisabled(
-            f"Webhook subscription {sub.id} is disabled: enable it before replaying", subscription_id=sub.id
+            f"Webhook subscription {sub.id} is disabled: enable it before replaying",
+            zh=f"Webhook 订阅 {sub.id} 已停用：请先启用再重放",
+            subscription_id=sub.id,
         )
     return await delivery_repository.replay_for_subscription(
         session,

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.kit import i18n
 from services.kit.auth import Principal
 from services.kit.errors import field_error
 from services.notify.config import Settings
@@ -57,7 +58,9 @@ def check_event_type(event_type: str) -> None:
     """404 unless notify knows `event_type`."""
     if event_type not in CATALOG:
         raise EventTypeNotFound(
-            f"Unknown event type {event_type!r}; see GET /event-types", event_type=event_type
+            f"Unknown event type {event_type!r}; see GET /event-types",
+            zh=f"未知的事件类型 {event_type!r}；参见 GET /event-types",
+            event_type=event_type,
         )
 
 
@@ -153,18 +156,25 @@ def _render_sample(
         try:
             out[field] = render(source, ctx, strict=True)
         except TemplateProblem as exc:
-            errors.append(field_error(["body", field], exc.describe(), "template_error") | {"line": exc.line})
+            errors.append(
+                field_error(
+                    ["body", field], exc.describe(), "template_error", zh=f"模板无法渲染：{exc.describe()}"
+                )
+                | {"line": exc.line}
+            )
     if not errors and channel == "sms" and len(out["body"] or "") > settings.sms_max_length:
         errors.append(
             field_error(
                 ["body", "body"],
                 f"the SMS renders to {len(out['body'] or '')} characters with the sample payload; the limit is {settings.sms_max_length}",
                 "too_long",
+                zh=f"用示例数据渲染出的短信有 {len(out['body'] or '')} 个字符，上限为 {settings.sms_max_length}",
             )
         )
     if errors:
         raise TemplateRenderFailed(
             f"The {channel} template for {event_type} does not render with the sample payload: {errors[0]['msg']}",
+            zh=f"{event_type} 的 {channel} 模板无法用示例数据渲染：{i18n.field_msg_zh(errors[0])}",
             errors=errors,
         )
     return out

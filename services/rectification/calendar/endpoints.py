@@ -48,7 +48,10 @@ async def get_calendar_feed(token: TokenPath, session: SessionDep, clock: ClockD
     """Read a person's open milestones as iCalendar (the secret token is the credential)."""
     body = await service.feed_for_token(session, token=token, now=clock.now())
     if body is None:
-        raise CalendarFeedNotFound("No calendar feed for this token (it may have been rotated)")
+        raise CalendarFeedNotFound(
+            "No calendar feed for this token (it may have been rotated)",
+            zh="没有与该令牌对应的日历订阅（令牌可能已更换）",
+        )
     return Response(
         body, media_type="text/calendar; charset=utf-8", headers={"cache-control": "private, max-age=300"}
     )

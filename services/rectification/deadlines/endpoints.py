@@ -67,7 +67,14 @@ async def preview_schedule(
     if not 2000 <= day.year <= 2098:
         raise InvalidSchedule(
             "无法预览该日期的整改时间表",
-            errors=[field_error(["query", "issued_on"], "下发日期须在 2000 年至 2098 年之间")],
+            zh="无法预览该日期的整改时间表",
+            errors=[
+                field_error(
+                    ["query", "issued_on"],
+                    "下发日期须在 2000 年至 2098 年之间",
+                    zh="下发日期须在 2000 年至 2098 年之间",
+                )
+            ],
         )
     return await service.preview_schedule(session, severity=severity, issued_on=day)
 

@@ -130,14 +130,24 @@ def _calendar_errors(year: int, year_in: CalendarYearIn) -> list[dict[str, Any]]
     for name, days in (("holidays", year_in.holidays), ("workdays", year_in.workdays)):
         for i, d in enumerate(days):
             if d.year != year:
-                errors.append(field_error(["body", name, i], f"{d} is not in {year}"))
+                errors.append(
+                    field_error(["body", name, i], f"{d} is not in {year}", zh=f"{d} 不在 {year} 年内")
+                )
     for i, d in enumerate(year_in.workdays):
         if d.weekday() < 5:
             errors.append(
-                field_error(["body", "workdays", i], f"{d} is a weekday; adjusted working days are weekends")
+                field_error(
+                    ["body", "workdays", i],
+                    f"{d} is a weekday; adjusted working days are weekends",
+                    zh=f"{d} 是周一至周五；调休上班日应在周末",
+                )
             )
         if d in set(year_in.holidays):
-            errors.append(field_error(["body", "workdays", i], f"{d} is also listed as a holiday"))
+            errors.append(
+                field_error(
+                    ["body", "workdays", i], f"{d} is also listed as a holiday", zh=f"{d} 同时被列为节假日"
+                )
+            )
     return errors
 
 
@@ -153,7 +163,9 @@ async def enter_calendar_year(
     """Record a year's official holidays and 调休 days, then recompute every provisional schedule."""
     errors = _calendar_errors(year, year_in)
     if errors:
-        raise InvalidSchedule("The calendar for this year is inconsistent", errors=errors)
+        raise InvalidSchedule(
+            "The calendar for this year is inconsistent", zh="该年度的日历前后矛盾", errors=errors
+        )
     row = await repository.get_calendar_year(session, year)
     holidays = sorted({d.isoformat() for d in year_in.holidays})
     workdays = sorted({d.isoformat() for d in year_in.workdays})

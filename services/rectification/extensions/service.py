@@ -12,7 +12,7 @@ from services.kit.pagination import Page, PageParams
 from services.rectification import events
 from services.rectification.deadlines.policy import Policy
 from services.rectification.enums import ACTIVE, ExtensionStatus, HistoryAction
-from services.rectification.errors import ExtensionNotAllowed, ExtensionNotFound, InvalidSchedule
+from services.rectification.errors import ExtensionNotAllowed, ExtensionNotFound, InvalidSchedule, status_zh
 from services.rectification.events import EventType
 from services.rectification.extensions import access, repository
 from services.rectification.extensions.schemas import ExtensionCreate, ExtensionRead
@@ -44,23 +44,30 @@ async def request_extension(
     if problem.status not in ACTIVE:
         raise ExtensionNotAllowed(
             f"No extension can be requested for a problem that is {problem.status}",
+            zh=f"问题当前为{status_zh(problem.status)}，不能申请延期",
             problem_status=problem.status,
         )
     assert problem.id is not None
     existing = await repository.extensions_of(session, problem.id)
     if any(e.status == ExtensionStatus.PENDING for e in existing):
-        raise ExtensionNotAllowed("An extension request for this problem is already pending")
+        raise ExtensionNotAllowed(
+            "An extension request for this problem is already pending", zh="该问题已有一份待审批的延期申请"
+        )
     if len(existing) >= policy.max_extensions:
         raise ExtensionNotAllowed(
             f"At most {policy.max_extensions} extension requests per problem",
+            zh=f"每个问题至多申请延期 {policy.max_extensions} 次",
             max_extensions=policy.max_extensions,
         )
     if (ext_in.new_deadline_on is None) == (ext_in.new_deadline_at is None):
         raise InvalidSchedule(
             "Give the new deadline as a date or as a moment",
+            zh="新的整改期限请给出日期或时刻（二选一）",
             errors=[
                 field_error(
-                    ["body", "new_deadline_on"], "give exactly one of new_deadline_on, new_deadline_at"
+                    ["body", "new_deadline_on"],
+                    "give exactly one of new_deadline_on, new_deadline_at",
+                    zh="new_deadline_on 与 new_deadline_at 须且只能给出一个",
                 )
             ],
         )
@@ -70,9 +77,12 @@ async def request_extension(
     if new_deadline <= problem.deadline_at or new_deadline <= now:
         raise InvalidSchedule(
             "The new deadline must be later than the current one",
+            zh="新的整改期限须晚于当前期限",
             errors=[
                 field_error(
-                    loc, f"must be after the current deadline {problem.deadline_at.isoformat()} and now"
+                    loc,
+                    f"must be after the current deadline {problem.deadline_at.isoformat()} and now",
+                    zh=f"须晚于当前期限 {problem.deadline_at.isoformat()} 和当前时间",
                 )
             ],
         )
@@ -127,15 +137,21 @@ async def decide_extension(
     assert problem.id is not None
     ext = await repository.get_extension(session, problem.id, extension_id)
     if ext is None:
-        raise ExtensionNotFound(f"No extension request {extension_id} on problem {problem.id}")
+        raise ExtensionNotFound(
+            f"No extension request {extension_id} on problem {problem.id}",
+            zh=f"问题 {problem.id} 没有延期申请 {extension_id}",
+        )
     access.require_issuer(principal, problem)
     if ext.status != ExtensionStatus.PENDING:
         raise ExtensionNotAllowed(
-            f"This extension request was already {ext.status}", extension_status=ext.status
+            f"This extension request was already {ext.status}",
+            zh=f"该延期申请已{status_zh(ext.status)}",
+            extension_status=ext.status,
         )
     if problem.status not in ACTIVE:
         raise ExtensionNotAllowed(
             f"The problem is {problem.status}; the extension can no longer apply",
+            zh=f"问题当前为{status_zh(problem.status)}，该延期申请已不再适用",
             problem_status=problem.status,
         )
     ext.status = ExtensionStatus.APPROVED if approve else ExtensionStatus.REJECTED
@@ -144,7 +160,10 @@ async def decide_extension(
     milestones = await problem_service.milestones_for(session, problem)
     if approve:
         if ext.requested_deadline_at <= now:
-            raise ExtensionNotAllowed("The requested deadline has already passed; ask for a new date")
+            raise ExtensionNotAllowed(
+                "The requested deadline has already passed; ask for a new date",
+                zh="申请的期限已经过去；请申请新的日期",
+            )
         shift = ext.requested_deadline_at - old_deadline
         for m in milestones:
             if m.done_at is None and m.due_at >= old_deadline:

@@ -19,5 +19,10 @@ def check_site(site: SiteRef, loc: list[str | int]) -> None:
     if not orgunit.covers(district_unit, site.org_unit):
         raise InvalidSchedule(
             f"Site org unit {site.org_unit} is not inside district {site.district}",
-            errors=[field_error([*loc, "org_unit"], f"must lie inside {district_unit}")],
+            zh=f"单位的组织单元 {site.org_unit} 不在区县 {site.district} 之内",
+            errors=[
+                field_error(
+                    [*loc, "org_unit"], f"must lie inside {district_unit}", zh=f"须位于 {district_unit} 之内"
+                )
+            ],
         )

@@ -116,6 +116,8 @@ async def receive_finding(
         )
     except IntegrityError as exc:
         raise ServiceUnavailable(
-            "The same finding is being recorded by a concurrent delivery; retry", headers={"retry-after": "1"}
+            "The same finding is being recorded by a concurrent delivery; retry",
+            zh="同一问题移交正由另一次并发投递记录中，请重试",
+            headers={"retry-after": "1"},
         ) from exc
     return Receipt(status_code, answer)

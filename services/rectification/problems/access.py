@@ -27,7 +27,7 @@ from services.kit import orgunit
 from services.kit.auth import Principal
 from services.kit.errors import field_error
 from services.rectification.clients import Directory, DirectoryPerson, DirectorySite
-from services.rectification.errors import InvalidReference, ProblemForbidden
+from services.rectification.errors import InvalidReference, ProblemForbidden, action_zh
 from services.rectification.models import Problem
 from services.rectification.problems.filters import ProblemFilter, Visibility
 from services.rectification.roles import ISSUERS, OVERSEERS
@@ -77,7 +77,10 @@ def require(allowed: bool, action: str, problem: Problem) -> None:
     """403 naming the action when it is not `allowed`."""
     if not allowed:
         raise ProblemForbidden(
-            f"You may not {action} problem {problem.id}", problem_id=problem.id, action=action
+            f"You may not {action} problem {problem.id}",
+            zh=f"您不能对问题 {problem.id} 执行「{action_zh(action)}」",
+            problem_id=problem.id,
+            action=action,
         )
 
 
@@ -126,13 +129,27 @@ async def resolve_person(
     if refused == PERSON_UNKNOWN or person is None:
         raise InvalidReference(
             f"No active person {user_id!r} in the directory inside your scope",
-            errors=[field_error(loc, "unknown person, inactive, or outside your scope")],
+            zh=f"通讯录中您的范围内没有在岗人员 {user_id!r}",
+            errors=[
+                field_error(
+                    loc,
+                    "unknown person, inactive, or outside your scope",
+                    zh="人员不存在、不在岗或超出您的管辖范围",
+                )
+            ],
         )
     if refused == PERSON_OUTSIDE_DISTRICT:
         district_unit = orgunit.district_unit(district)
         raise InvalidReference(
             f"Responsible person {user_id} ({person.org_unit}) does not lie in the problem's district",
-            errors=[field_error(loc, f"the person must belong to a unit inside {district_unit}")],
+            zh=f"责任人 {user_id}（{person.org_unit}）不属于该问题所在区县",
+            errors=[
+                field_error(
+                    loc,
+                    f"the person must belong to a unit inside {district_unit}",
+                    zh=f"该人员须属于 {district_unit} 之内的单位",
+                )
+            ],
         )
     return person
 
@@ -166,7 +183,14 @@ async def resolve_site(
     ):
         raise InvalidReference(
             f"No active site {code!r} in the directory inside your scope",
-            errors=[field_error(loc, "unknown site, inactive, or outside your scope")],
+            zh=f"名录库中您的范围内没有在用单位 {code!r}",
+            errors=[
+                field_error(
+                    loc,
+                    "unknown site, inactive, or outside your scope",
+                    zh="单位不存在、已停用或超出您的管辖范围",
+                )
+            ],
         )
     return site
 
@@ -179,7 +203,11 @@ def _fact_errors(
     given: dict[str, str | None], actual: dict[str, str | None], loc: list[str | int]
 ) -> list[dict[str, Any]]:
     return [
-        field_error([*loc, name], f"does not match the directory, which says {actual[name]!r}")
+        field_error(
+            [*loc, name],
+            f"does not match the directory, which says {actual[name]!r}",
+            zh=f"与名录不符，名录中为 {actual[name]!r}",
+        )
         for name, value in given.items()
         if name in actual and _differs(value, actual[name])
     ]
@@ -206,6 +234,7 @@ def refuse_facts(errors: list[dict[str, Any]]) -> None:
     if errors:
         raise InvalidReference(
             "A site's or person's facts come from the directories: leave them out or send the directory's",
+            zh="单位和人员的信息以名录为准：请不要填写，或填写与名录一致的内容",
             errors=errors,
         )
 
@@ -216,5 +245,12 @@ def check_unit(principal: Principal, district: str, unit: str, loc: list[str | i
     if not orgunit.covers(district_unit, unit) or not principal.covers(unit):
         raise InvalidReference(
             f"{unit} is outside this problem's district or your scope",
-            errors=[field_error(loc, f"must lie inside {district_unit} and your scope {principal.scope}")],
+            zh=f"{unit} 不在该问题所在区县或您的管辖范围内",
+            errors=[
+                field_error(
+                    loc,
+                    f"must lie inside {district_unit} and your scope {principal.scope}",
+                    zh=f"须位于 {district_unit} 之内且在您的管辖范围 {principal.scope} 内",
+                )
+            ],
         )

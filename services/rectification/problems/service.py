@@ -45,6 +45,8 @@ from services.rectification.errors import (
     InvalidSchedule,
     ProblemNotFound,
     TransitionNotAllowed,
+    action_zh,
+    status_zh,
 )
 from services.rectification.events import EventType
 from services.rectification.models import Milestone, Problem, ProblemHistory, outbox_event
@@ -75,6 +77,7 @@ def require_state(problem: Problem, allowed: tuple[Status, ...], action: str) ->
     if problem.status not in allowed:
         raise TransitionNotAllowed(
             f"Cannot {action} a problem that is {problem.status} (allowed from: {', '.join(allowed)})",
+            zh=f"问题当前为{status_zh(problem.status)}，不能{action_zh(action)}（可{action_zh(action)}的状态：{'、'.join(status_zh(a) for a in allowed)}）",
             problem_status=problem.status,
             action=action,
             allowed=[str(a) for a in allowed],
@@ -93,7 +96,9 @@ async def visible_problem(
         principal, await repository.get_problem(session, problem_id, for_update=for_update)
     )
     if problem is None:
-        raise ProblemNotFound(f"No problem with id {problem_id}", problem_id=problem_id)
+        raise ProblemNotFound(
+            f"No problem with id {problem_id}", zh=f"没有编号为 {problem_id} 的问题", problem_id=problem_id
+        )
     return problem
 
 
@@ -196,13 +201,26 @@ async def create_problem(
     if problem_in.deadline_on is not None and problem_in.deadline_at is not None:
         raise InvalidSchedule(
             "Give the deadline as a date or as a moment, not both",
-            errors=[field_error(["body", "deadline_at"], "give either deadline_on or deadline_at")],
+            zh="整改期限请给出日期或时刻，不能同时给出",
+            errors=[
+                field_error(
+                    ["body", "deadline_at"],
+                    "give either deadline_on or deadline_at",
+                    zh="deadline_on 与 deadline_at 只能给出一个",
+                )
+            ],
         )
     deadline = deadline_moment(problem_in.deadline_on, problem_in.deadline_at)
     deadline_loc: list[str | int] = ["body", "deadline_at" if problem_in.deadline_at else "deadline_on"]
     errors = []
     if deadline is not None and deadline <= now:
-        errors.append(field_error(deadline_loc, f"the deadline {deadline.isoformat()} is in the past"))
+        errors.append(
+            field_error(
+                deadline_loc,
+                f"the deadline {deadline.isoformat()} is in the past",
+                zh=f"整改期限 {deadline.isoformat()} 已经过去",
+            )
+        )
     template = await deadlines.template_for(session, problem_in.severity)
     plans = plan_milestones(
         calendar=await deadlines.load_calendar(session),
@@ -218,13 +236,19 @@ async def create_problem(
             continue
         moment = end_of_local_day(on)
         if moment <= now:
-            errors.append(field_error(["body", name], f"{on} is in the past"))
+            errors.append(field_error(["body", name], f"{on} is in the past", zh=f"{on} 已经过去"))
         elif moment > completion.due_at:
             errors.append(
-                field_error(["body", name], f"{on} is after the deadline {local_date(completion.due_at)}")
+                field_error(
+                    ["body", name],
+                    f"{on} is after the deadline {local_date(completion.due_at)}",
+                    zh=f"{on} 晚于整改期限 {local_date(completion.due_at)}",
+                )
             )
     if errors:
-        raise InvalidSchedule("The countdown schedule is not possible", errors=errors)
+        raise InvalidSchedule(
+            "The countdown schedule is not possible", zh="倒排时间表无法成立", errors=errors
+        )
     problem = Problem(
         round_code=problem_in.round_code,
         sheet_id=problem_in.sheet_id,
@@ -600,7 +624,7 @@ _LOOKUPS_AT_ONCE = 8
 
 
 def _item_error(index: int, field: str, msg: str, kind: str, problem_id: int) -> dict[str, Any]:
-    return {**field_error(["body", "items", index, field], msg, kind), "problem_id": problem_id}
+    return {**field_error(["body", "items", index, field], msg, kind, zh=msg), "problem_id": problem_id}
 
 
 async def _people(directory: Directory, user_ids: set[str]) -> dict[str, DirectoryPerson | None]:
@@ -672,7 +696,9 @@ async def assign_batch(
             )
     if errors:
         raise BatchRejected(
-            f"{len(errors)} of {len(batch.items)} item(s) refused; nothing was assigned", errors=errors
+            f"{len(errors)} of {len(batch.items)} item(s) refused; nothing was assigned",
+            zh=f"{len(batch.items)} 项中有 {len(errors)} 项被拒绝；未指定任何责任人",
+            errors=errors,
         )
     problems, assigned, unchanged = [], [], []
     for item in batch.items:
@@ -733,9 +759,11 @@ async def withdraw(
     return problem
 
 
-def _merge_refused(into: int, why: str) -> InvalidMerge:
+def _merge_refused(into: int, why: str, why_zh: str) -> InvalidMerge:
     return InvalidMerge(
-        f"Problem cannot be merged into problem {into}: {why}", errors=[field_error(["body", "into"], why)]
+        f"Problem cannot be merged into problem {into}: {why}",
+        zh=f"该问题不能合并到问题 {into}：{why_zh}",
+        errors=[field_error(["body", "into"], why, zh=why_zh)],
     )
 
 
@@ -753,6 +781,7 @@ async def _merge_target(session: AsyncSession, principal: Principal, into: int) 
             raise
         raise ServiceUnavailable(
             "These problems are being merged the other way round at this moment; retry",
+            zh="这些问题此刻正以相反方向合并，请重试",
             headers={"retry-after": "1"},
         ) from exc
     return access.visible_to(principal, target)
@@ -782,24 +811,28 @@ async def merge(
     access.require_issuing_admin(principal, problem, "merge")
     assert problem.id is not None
     if into == problem.id:
-        raise _merge_refused(into, "a problem cannot be merged into itself")
+        raise _merge_refused(into, "a problem cannot be merged into itself", "问题不能合并到其自身")
     require_state(problem, NOT_TERMINAL, "merge")
     target = await _merge_target(session, principal, into)
     if target is None:
-        raise _merge_refused(into, f"no problem {into} that you may see")
+        raise _merge_refused(into, f"no problem {into} that you may see", f"没有您可查看的问题 {into}")
     if target.site_code != problem.site_code:
         raise _merge_refused(
-            into, f"problem {into} is at site {target.site_code}, this one at {problem.site_code}"
+            into,
+            f"problem {into} is at site {target.site_code}, this one at {problem.site_code}",
+            f"问题 {into} 属于单位 {target.site_code}，本问题属于 {problem.site_code}",
         )
     if target.round_code != problem.round_code:
         raise _merge_refused(
             into,
             f"problem {into} belongs to round {target.round_code or '(none)'}, "
             f"this one to {problem.round_code or '(none)'}",
+            f"问题 {into} 属于督查轮次 {target.round_code or '（无）'}，本问题属于 {problem.round_code or '（无）'}",
         )
     if target.status in TERMINAL:
         raise TransitionNotAllowed(
             f"Cannot merge into problem {into}, which is {target.status} (allowed: {', '.join(NOT_TERMINAL)})",
+            zh=f"不能合并到问题 {into}，它当前为{status_zh(target.status)}（可合并的状态：{'、'.join(status_zh(a) for a in NOT_TERMINAL)}）",
             problem_id=into,
             problem_status=target.status,
             action="merge",

@@ -37,7 +37,11 @@ async def valid_inspector_id(session: SessionDep, inspector_id: IdPath) -> Inspe
     """The inspector with this id (else 404)."""
     inspector = await repository.get_inspector(session, inspector_id)
     if inspector is None:
-        raise InspectorNotFound(f"No inspector with id {inspector_id}", inspector_id=inspector_id)
+        raise InspectorNotFound(
+            f"No inspector with id {inspector_id}",
+            zh=f"没有编号为 {inspector_id} 的督查人员",
+            inspector_id=inspector_id,
+        )
     return inspector
 
 

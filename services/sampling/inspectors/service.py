@@ -92,7 +92,12 @@ async def _check_district(session: AsyncSession, district: str) -> None:
     if district not in await sites_repository.district_slugs(session):
         raise UnprocessableEntity(
             f"No district or zone {district!r} in the directory",
-            errors=[field_error(["body", "home_district"], "unknown district", "unknown-district")],
+            zh=f"名录库中没有区县市或功能区 {district!r}",
+            errors=[
+                field_error(
+                    ["body", "home_district"], "unknown district", "unknown-district", zh="未知的区县市"
+                )
+            ],
         )
 
 
@@ -102,7 +107,9 @@ async def create_inspector(
     """Add a person to the inspector pool."""
     if await repository.get_by_user_id(session, inspector_in.user_id):
         raise errors.DuplicateCode(
-            f"Inspector {inspector_in.user_id} already exists", user_id=inspector_in.user_id
+            f"Inspector {inspector_in.user_id} already exists",
+            zh=f"督查人员 {inspector_in.user_id} 已存在",
+            user_id=inspector_in.user_id,
         )
     await _check_district(session, inspector_in.home_district)
     inspector = Inspector(**inspector_in.model_dump(), created_at=now, updated_at=now)

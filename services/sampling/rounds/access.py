@@ -59,6 +59,7 @@ def require_round_visible(principal: Principal, rnd: Round) -> None:
         raise Forbidden(
             f"Round {rnd.code} is not published yet: until then only city-wide overseers see its draw, "
             "teams and visits",
+            zh=f"督查轮次 {rnd.code} 尚未发布：发布前只有全市范围的督查管理人员能看到其抽签结果、督查组和督查日程",
             round_code=rnd.code,
         )
 
@@ -111,7 +112,10 @@ async def visible_assignment(
     teams = {t.id: t for t in await visible_teams(session, rnd, principal)}
     if a is None or a.team_id not in teams or not principal.covers(a.org_unit):
         raise AssignmentNotFound(
-            f"Site {site_code} was not drawn in round {rnd.code}", round_code=rnd.code, site_code=site_code
+            f"Site {site_code} was not drawn in round {rnd.code}",
+            zh=f"单位 {site_code} 未在督查轮次 {rnd.code} 中抽中",
+            round_code=rnd.code,
+            site_code=site_code,
         )
     return teams[a.team_id], a
 
@@ -123,7 +127,7 @@ async def valid_round_code(session: SessionDep, round_code: RoundCodePath) -> Ro
     """The round with this code (else 404)."""
     rnd = await repository.get_round_by_code(session, round_code)
     if rnd is None:
-        raise RoundNotFound(f"No round {round_code}", round_code=round_code)
+        raise RoundNotFound(f"No round {round_code}", zh=f"没有督查轮次 {round_code}", round_code=round_code)
     return rnd
 
 
@@ -131,7 +135,7 @@ async def locked_round_code(session: SessionDep, round_code: RoundCodePath) -> R
     """The round, locked for this transaction (state changes of one round are serialised)."""
     rnd = await repository.get_round_by_code(session, round_code, for_update=True)
     if rnd is None:
-        raise RoundNotFound(f"No round {round_code}", round_code=round_code)
+        raise RoundNotFound(f"No round {round_code}", zh=f"没有督查轮次 {round_code}", round_code=round_code)
     return rnd
 
 

@@ -126,6 +126,7 @@ def build_frame(
                     field_error(
                         ["plan", "quotas", qi, floor_field],
                         f"stratum {key} has {len(eligible)} eligible sites; the {what} needs {q.min}",
+                        zh=f"层 {key} 有 {len(eligible)} 个可抽单位，{'下限' if what == 'floor' else '配额'}需要 {q.min} 个",
                     )
                 )
             pools[key] = (candidates, eligible)
@@ -136,7 +137,11 @@ def build_frame(
                 continue
             if q.per == "city":
                 problems.append(
-                    field_error(["plan", "quotas", qi, "per"], "a total needs per district or per town")
+                    field_error(
+                        ["plan", "quotas", qi, "per"],
+                        "a total needs per district or per town",
+                        zh="总数须按区县或按镇街分配（per 为 district 或 town）",
+                    )
                 )
                 continue
             if q.min * len(pools) > q.total:
@@ -145,6 +150,7 @@ def build_frame(
                         ["plan", "quotas", qi, "total"],
                         f"a floor of {q.min} in each of the {len(pools)} strata of {label} is "
                         f"{q.min * len(pools)}, more than the total of {q.total}",
+                        zh=f"{label} 的 {len(pools)} 个层各不少于 {q.min} 个，合计 {q.min * len(pools)} 个，超过总数 {q.total}",
                     )
                 )
                 continue
@@ -162,6 +168,7 @@ def build_frame(
                         ["plan", "quotas", qi, "total"],
                         f"the {len(pools)} strata of {label} have {_room(pools, q.max)} eligible sites"
                         f"{'' if q.max is None else f' (at most {q.max} each)'}; the total needs {q.total}",
+                        zh=f"{label} 的 {len(pools)} 个层共有 {_room(pools, q.max)} 个可抽单位{'' if q.max is None else f'（每层至多 {q.max} 个）'}，总数需要 {q.total} 个",
                     )
                 )
                 continue
@@ -212,6 +219,7 @@ def build_frame(
         raise errors.QuotaExceedsStratum(
             f"{len(problems)} quota problem(s): strata smaller than their quota or floor, or totals "
             "the strata cannot meet; nothing was frozen",
+            zh=f"配额有 {len(problems)} 处问题：有的层小于其配额或下限，或有的总数各层无法满足；抽样框未冻结",
             errors=problems,
         )
     strata.sort(key=lambda s: s["key"].encode("utf-8"))

@@ -56,10 +56,12 @@ def require_status(rnd: Round, *allowed: RoundStatus, action: str) -> None:
     if rnd.status not in allowed:
         if rnd.status == PLANNING and FROZEN in allowed:
             raise errors.FrameNotFrozen(
-                f"Round {rnd.code} is still planning: freeze its frame before you {action}"
+                f"Round {rnd.code} is still planning: freeze its frame before you {action}",
+                zh=f"督查轮次 {rnd.code} 仍在计划中：请先冻结抽样框，再{errors.ROUND_ACTIONS_ZH.get(action, action)}",
             )
         raise errors.WrongRoundStatus(
             f"Cannot {action}: round {rnd.code} is {rnd.status} (needs {' or '.join(allowed)})",
+            zh=f"无法{errors.ROUND_ACTIONS_ZH.get(action, action)}：督查轮次 {rnd.code} 当前为{errors.status_zh(rnd.status)}（需要{'或'.join(errors.status_zh(a) for a in allowed)}）",
             round_status=rnd.status,
             allowed=[str(a) for a in allowed],
         )
@@ -106,7 +108,9 @@ async def get_frame(session: AsyncSession, *, rnd: Round, with_codes: bool) -> F
     """The frozen frame of a round (409 before the freeze)."""
     frame = await repository.get_frame(session, rnd.id) if rnd.id else None
     if frame is None:
-        raise errors.FrameNotFrozen(f"Round {rnd.code} has no frozen frame yet")
+        raise errors.FrameNotFrozen(
+            f"Round {rnd.code} has no frozen frame yet", zh=f"督查轮次 {rnd.code} 尚无已冻结的抽样框"
+        )
     return frame_read(rnd, frame.frame, with_codes=with_codes)
 
 
@@ -148,7 +152,10 @@ async def draw_record(session: AsyncSession, *, rnd: Round, number: int) -> dict
     frame = await repository.get_frame(session, rnd.id)
     if draw is None or frame is None:
         raise errors.DrawNotFound(
-            f"Round {rnd.code} has no draw {number}", round_code=rnd.code, number=number
+            f"Round {rnd.code} has no draw {number}",
+            zh=f"督查轮次 {rnd.code} 没有第 {number} 次抽签",
+            round_code=rnd.code,
+            number=number,
         )
     return export_record(rnd, draw, frame.frame)
 
@@ -259,7 +266,11 @@ async def _check_plan(
     known = await sites_repository.district_slugs(session)
     chosen = sorted(known) if districts is None else districts
     errs = [
-        field_error(["body", "districts", i], f"no district or zone {d!r} in the directory")
+        field_error(
+            ["body", "districts", i],
+            f"no district or zone {d!r} in the directory",
+            zh=f"名录库中没有区县市或功能区 {d!r}",
+        )
         for i, d in enumerate(chosen)
         if d not in known
     ]
@@ -273,6 +284,7 @@ async def _check_plan(
                     [*at, "subtype" if q.subtype else "group"],
                     f"{'subtype' if q.subtype else 'group'} {label} already has a quota "
                     f"(#{seen[(q.group, q.subtype)]})",
+                    zh=f"{'子类型' if q.subtype else '类别'} {label} 已有配额（第 {seen[(q.group, q.subtype)]} 项）",
                 )
             )
         seen[(q.group, q.subtype)] = i
@@ -285,6 +297,7 @@ async def _check_plan(
                     [*at, "per"],
                     "a total is spread over districts or towns: use per district or per town "
                     "(for one city-wide number give count)",
+                    zh="总数要分配到各区县或各镇街：请使用按区县（district）或按镇街（town）；全市一个数请用 count",
                 )
             )
         elif q.per == QuotaPer.DISTRICT and q.min * len(chosen) > q.total:
@@ -293,13 +306,20 @@ async def _check_plan(
                     [*at, "total"],
                     f"a floor (min) of {q.min} in each of the round's {len(chosen)} districts/zones is "
                     f"{q.min * len(chosen)} sites, more than the total of {q.total}",
+                    zh=f"本轮 {len(chosen)} 个区县市/功能区各不少于 {q.min} 个，合计 {q.min * len(chosen)} 个单位，超过总数 {q.total}",
                 )
             )
     if errs:
-        raise errors.InvalidPlan(f"{len(errs)} problem(s) in the round's plan", errors=errs)
+        raise errors.InvalidPlan(
+            f"{len(errs)} problem(s) in the round's plan",
+            zh=f"本轮抽样方案有 {len(errs)} 处问题",
+            errors=errs,
+        )
     if not chosen:
         raise errors.InvalidPlan(
-            "The directory has no districts yet", errors=[field_error(["body", "districts"], "empty")]
+            "The directory has no districts yet",
+            zh="名录库中还没有区县市",
+            errors=[field_error(["body", "districts"], "empty", zh="不能为空")],
         )
     for d in chosen:
         principal.require_scope(district_unit(d))
@@ -331,6 +351,7 @@ async def _check_plan_in_directory(
                 field_error(
                     ["body", "plan", "quotas", i, "subtype"],
                     f"no active {q.group} site of subtype {q.subtype} in the round's districts",
+                    zh=f"本轮区县中没有子类型为 {q.subtype} 的在用 {q.group} 单位",
                 )
             )
     try:
@@ -350,7 +371,9 @@ async def _check_plan_in_directory(
                 errs.append({**e, "loc": ["body", *e["loc"]]})
     if errs:
         raise errors.InvalidPlan(
-            f"{len(errs)} quota(s) of the round's plan cannot be met by the directory", errors=errs
+            f"{len(errs)} quota(s) of the round's plan cannot be met by the directory",
+            zh=f"本轮抽样方案有 {len(errs)} 项配额无法由名录库满足",
+            errors=errs,
         )
 
 
@@ -376,7 +399,9 @@ async def _follow_ups(
             if named:
                 errs.append(
                     field_error(
-                        ["body", "plan", "follow_up", "site_codes", i], f"no site {code} in the directory"
+                        ["body", "plan", "follow_up", "site_codes", i],
+                        f"no site {code} in the directory",
+                        zh=f"名录库中没有单位 {code}",
                     )
                 )
             continue
@@ -386,12 +411,15 @@ async def _follow_ups(
                     field_error(
                         ["body", "plan", "follow_up", "site_codes", i],
                         f"site {code} is outside the round's districts",
+                        zh=f"单位 {code} 不在本轮的区县范围内",
                     )
                 )
             continue
         out.append({"code": code, "district": s.district, "source": source.value})
     if errs:
-        raise errors.InvalidPlan("Some follow-up sites cannot be visited", errors=errs)
+        raise errors.InvalidPlan(
+            "Some follow-up sites cannot be visited", zh="部分回头看单位无法安排督查", errors=errs
+        )
     return sorted(out, key=lambda f: f["code"])
 
 
@@ -406,7 +434,9 @@ async def create_round(
 ) -> Round:
     """Open a round in planning; follow-up sites from rectification are fetched now, or the call fails."""
     if await repository.get_round_by_code(session, round_in.code):
-        raise errors.DuplicateCode(f"Round {round_in.code} already exists", code=round_in.code)
+        raise errors.DuplicateCode(
+            f"Round {round_in.code} already exists", zh=f"督查轮次 {round_in.code} 已存在", code=round_in.code
+        )
     districts = await _check_plan(session, principal, round_in.districts, round_in.plan)
     follow_ups = await _follow_ups(
         session, http, rectification_url=rectification_url, plan=round_in.plan, districts=districts
@@ -443,7 +473,8 @@ async def update_plan(
     """Change a round's plan while it is still planning; a frozen frame never changes."""
     if rnd.status != PLANNING:
         raise errors.FrameFrozen(
-            f"Round {rnd.code} has a frozen frame ({rnd.frame_hash}); its plan can no longer change"
+            f"Round {rnd.code} has a frozen frame ({rnd.frame_hash}); its plan can no longer change",
+            zh=f"督查轮次 {rnd.code} 的抽样框已冻结（{rnd.frame_hash}），抽样方案不能再修改",
         )
     districts = await _check_plan(session, principal, plan_in.districts or rnd.districts, plan_in.plan)
     rnd.follow_ups = await _follow_ups(
@@ -466,7 +497,9 @@ async def freeze_round(
     """Fix the frame (sorted eligible codes and hashes per stratum) and record the seed commitment."""
     if rnd.status != PLANNING:
         raise errors.FrameFrozen(
-            f"Round {rnd.code}'s frame is already frozen ({rnd.frame_hash})", frame_hash=rnd.frame_hash
+            f"Round {rnd.code}'s frame is already frozen ({rnd.frame_hash})",
+            zh=f"督查轮次 {rnd.code} 的抽样框已冻结（{rnd.frame_hash}）",
+            frame_hash=rnd.frame_hash,
         )
     plan = Plan.model_validate(rnd.plan)
     types = sorted({t for q in plan.quotas for t in GROUPS[q.group]} | set(TOWN_TYPES))
@@ -519,19 +552,36 @@ def _secret_for(rnd: Round, draw_in: DrawRequest) -> str:
         if draw_in.secret is None:
             raise UnprocessableEntity(
                 "This round's commitment was given at freeze: send the secret it commits to",
-                errors=[field_error(["body", "secret"], "required: the commitment was yours")],
+                zh="本轮的承诺是在冻结时由您给出的：请发送与之对应的秘密值",
+                errors=[
+                    field_error(
+                        ["body", "secret"], "required: the commitment was yours", zh="必填：承诺是由您给出的"
+                    )
+                ],
             )
         if alg.commitment_of(draw_in.secret) != rnd.commitment:
             raise errors.SeedMismatch(
                 "SHA-256 of the secret does not equal the recorded commitment; nothing was drawn",
-                errors=[field_error(["body", "secret"], "does not match the commitment", "seed-mismatch")],
+                zh="秘密值的 SHA-256 与记录的承诺不符；未进行抽签",
+                errors=[
+                    field_error(
+                        ["body", "secret"], "does not match the commitment", "seed-mismatch", zh="与承诺不符"
+                    )
+                ],
                 commitment=rnd.commitment,
             )
         return draw_in.secret
     if draw_in.secret is not None:
         raise UnprocessableEntity(
             "The server holds this round's secret; do not send one",
-            errors=[field_error(["body", "secret"], "not allowed: the server committed to its own secret")],
+            zh="本轮的秘密值由服务器持有，请勿发送",
+            errors=[
+                field_error(
+                    ["body", "secret"],
+                    "not allowed: the server committed to its own secret",
+                    zh="不允许：服务器已承诺使用自己的秘密值",
+                )
+            ],
         )
     assert rnd.secret is not None
     return rnd.secret
@@ -547,7 +597,8 @@ async def draw_round(
     if redraw and not (draw_in.reason and draw_in.reason.strip()):
         raise UnprocessableEntity(
             f"Round {rnd.code} was already drawn; a redraw needs a reason",
-            errors=[field_error(["body", "reason"], "required for a redraw")],
+            zh=f"督查轮次 {rnd.code} 已抽签，重新抽签须说明理由",
+            errors=[field_error(["body", "reason"], "required for a redraw", zh="重新抽签时必填")],
         )
     secret = _secret_for(rnd, draw_in)
     frame_row = await repository.get_frame(session, rnd.id)
@@ -586,6 +637,7 @@ async def draw_round(
     except alg.TeamsInfeasible as exc:
         raise errors.TeamsInfeasible(
             f"Teams cannot be drawn without someone inspecting their home district: {exc}; nothing was drawn",
+            zh=f"组建督查组时无法避免有人督查本人所在区县（回避）：{'；'.join(exc.reasons_zh)}；未进行抽签",
             reasons=exc.reasons,
         ) from exc
     # Each site's working day (422 schedule-infeasible here, before anything is stored).
@@ -703,7 +755,8 @@ async def reveal_seed(session: AsyncSession, *, rnd: Round, now: datetime) -> Ro
     """Publish the secret behind the commitment, once, after the draw."""
     if rnd.revealed_at is not None:
         raise errors.AlreadyRevealed(
-            f"Round {rnd.code}'s secret was revealed at {rnd.revealed_at.isoformat()}"
+            f"Round {rnd.code}'s secret was revealed at {rnd.revealed_at.isoformat()}",
+            zh=f"督查轮次 {rnd.code} 的秘密值已于 {rnd.revealed_at.isoformat()} 公开",
         )
     require_status(rnd, DRAWN, PUBLISHED, CLOSED, action="reveal the seed")
     rnd.revealed_at = now
@@ -719,7 +772,8 @@ async def publish_round(session: AsyncSession, *, rnd: Round, now: datetime) -> 
     require_status(rnd, DRAWN, action="publish")
     if rnd.revealed_at is None:
         raise errors.NotRevealed(
-            f"Reveal round {rnd.code}'s seed before publishing, so anyone can verify the draw"
+            f"Reveal round {rnd.code}'s seed before publishing, so anyone can verify the draw",
+            zh=f"发布前请先公开督查轮次 {rnd.code} 的种子，以便任何人核验抽签",
         )
     assert rnd.current_draw_id is not None
     await visits.check_schedule(session, rnd)
@@ -790,7 +844,9 @@ async def change_assignment(
     if change.team_id is not None:
         if change.team_id not in teams:
             raise errors.TeamNotFound(
-                f"No team {change.team_id} in round {rnd.code}'s current draw", team_id=change.team_id
+                f"No team {change.team_id} in round {rnd.code}'s current draw",
+                zh=f"督查轮次 {rnd.code} 当前抽签结果中没有督查组 {change.team_id}",
+                team_id=change.team_id,
             )
         new_team = teams[change.team_id]
         pool = await inspectors_repository.all_inspectors(session)
@@ -802,13 +858,16 @@ async def change_assignment(
         if clash:
             raise errors.RecusalViolation(
                 f"{new_team.name} cannot visit {assignment.site_code}: {', '.join(clash)} come(s) from {assignment.district} (回避)",
+                zh=f"{new_team.name}不能督查 {assignment.site_code}：{'、'.join(clash)} 来自 {assignment.district}（回避）",
                 members=clash,
             )
     vf = change.visit_from or assignment.visit_from
     vt = change.visit_to or assignment.visit_to
     if vf > vt:
         raise UnprocessableEntity(
-            "visit_from is after visit_to", errors=[field_error(["body", "visit_to"], "before visit_from")]
+            "visit_from is after visit_to",
+            zh="visit_from 晚于 visit_to",
+            errors=[field_error(["body", "visit_to"], "before visit_from", zh="早于 visit_from")],
         )
     old_window, old_day = (assignment.visit_from, assignment.visit_to), assignment.visit_on
     # The team, window and working day, within the team's daily cap (422/409 otherwise).

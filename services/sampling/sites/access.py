@@ -29,7 +29,7 @@ async def valid_site_id(session: SessionDep, principal: PrincipalDep, site_id: I
     """The site with this id, if it lies inside the caller's scope (else 404)."""
     site = await repository.get_site(session, site_id)
     if site is None or not principal.covers(site.org_unit):
-        raise SiteNotFound(f"No site with id {site_id}", site_id=site_id)
+        raise SiteNotFound(f"No site with id {site_id}", zh=f"没有编号为 {site_id} 的单位", site_id=site_id)
     return site
 
 
@@ -41,7 +41,7 @@ async def valid_site_code(
     """The site with this code, if it lies inside the caller's scope (else 404)."""
     site = await repository.get_site_by_code(session, code)
     if site is None or not principal.covers(site.org_unit):
-        raise SiteNotFound(f"No site with code {code}", code=code)
+        raise SiteNotFound(f"No site with code {code}", zh=f"没有编码为 {code} 的单位", code=code)
     return site
 
 

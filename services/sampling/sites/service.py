@@ -43,15 +43,21 @@ def import_report(
 
 def import_rejected(report: ImportReport, what: str) -> errors.ImportRejected:
     """The 422 of an all-or-nothing import with bad rows."""
-    return errors.ImportRejected(
+    # The import's messages are Chinese in both languages (the rows' reasons are, too).
+    detail = (
         f"{what}文件共 {report.total_rows} 行，其中 {report.rejected} 行有错误，全部未导入"
-        "（改正后重新导入，或加上 good_rows_only=true 只导入正确的行）",
+        "（改正后重新导入，或加上 good_rows_only=true 只导入正确的行）"
+    )
+    return errors.ImportRejected(
+        detail,
+        zh=detail,
         # Each bad row in the shape every 422 uses (loc, msg, type), with the row's own details beside.
         errors=[
             {
                 **e.model_dump(),
                 "loc": ["file", e.line, *([e.column] if e.column else [])],
                 "msg": e.reason,
+                "msg_zh": e.reason,  # the rows' reasons are Chinese already
                 "type": e.problem,
             }
             for e in report.errors
@@ -65,9 +71,9 @@ async def parse_upload(data: bytes, opts: ImportOptions, spec: TableSpec) -> lis
     try:
         return await asyncio.to_thread(importing.parse_table, data, opts.fmt, spec)
     except importing.NotText as exc:
-        raise UnsupportedMediaType(str(exc), format=opts.fmt) from exc
+        raise UnsupportedMediaType(str(exc), zh=str(exc), format=opts.fmt) from exc
     except importing.UnreadableFile as exc:
-        raise errors.UnreadableFileProblem(str(exc), format=opts.fmt) from exc
+        raise errors.UnreadableFileProblem(str(exc), zh=str(exc), format=opts.fmt) from exc
 
 
 def _same(row: SiteRow, ex: ExistingSite) -> bool:
@@ -134,7 +140,8 @@ async def _apply_guarded(
         return await _apply_sites(session, rows, existing, now)
     except IntegrityError as exc:
         raise Conflict(
-            "The directory changed while this import ran (a code was added concurrently); retry it"
+            "The directory changed while this import ran (a code was added concurrently); retry it",
+            zh="导入期间名录库发生了变化（有编码被同时新增），请重新导入",
         ) from exc
 
 
@@ -186,7 +193,11 @@ def _single_row_errors(checked: Checked) -> None:
             if problem == "out-of-scope"
             else errors.ImportRejected
         )
-        raise cls(e["reason"], errors=[field_error(["body", e["column"] or "code"], e["reason"], problem)])
+        raise cls(
+            e["reason"],
+            zh=e["reason"],
+            errors=[field_error(["body", e["column"] or "code"], e["reason"], problem, zh=e["reason"])],
+        )
 
 
 async def create_site(
@@ -196,7 +207,11 @@ async def create_site(
     codes = [site_in.code] + ([site_in.parent_code] if site_in.parent_code else [])
     existing = await repository.existing_sites(session, codes)
     if site_in.code in existing:
-        raise errors.DuplicateCode(f"A site with code {site_in.code} already exists", code=site_in.code)
+        raise errors.DuplicateCode(
+            f"A site with code {site_in.code} already exists",
+            zh=f"编码为 {site_in.code} 的单位已存在",
+            code=site_in.code,
+        )
     raw = [(1, {**site_in.model_dump(mode="json"), "tags": site_in.tags})]
     checked = importing.check_sites(raw, existing, principal.covers)
     _single_row_errors(checked)
@@ -239,6 +254,8 @@ async def delete_site(session: AsyncSession, *, site: Site) -> None:
     assert site.id is not None
     if await repository.has_children(session, site.id):
         raise Conflict(
-            f"Site {site.code} still has children; move them or deactivate it instead", code=site.code
+            f"Site {site.code} still has children; move them or deactivate it instead",
+            zh=f"单位 {site.code} 仍有下级单位：请先移走下级单位，或改为停用",
+            code=site.code,
         )
     await repository.delete_site(session, site)

@@ -26,7 +26,12 @@ async def visible_team(session: AsyncSession, rnd: Round, number: int, principal
     for t in await rounds_access.visible_teams(session, rnd, principal):
         if t.number == number:
             return t
-    raise TeamNotFound(f"Round {rnd.code} has no team {number}", round_code=rnd.code, number=number)
+    raise TeamNotFound(
+        f"Round {rnd.code} has no team {number}",
+        zh=f"督查轮次 {rnd.code} 没有第 {number} 督查组",
+        round_code=rnd.code,
+        number=number,
+    )
 
 
 def person_reader(principal: Principal, user_id: str) -> bool:
@@ -42,6 +47,7 @@ def person_reader(principal: Principal, user_id: str) -> bool:
         raise Forbidden(
             "A person's visit calendar needs a city-wide scope (the inspector pool is city-wide); "
             f"yours is {principal.scope!r}",
+            zh=f"查看个人的督查日程需要全市范围的管辖权限（督查人员库是全市统一的）；您的管辖范围为 {principal.scope!r}",
             scope=principal.scope,
         )
-    raise InspectorNotFound(f"No inspector {user_id}", user_id=user_id)
+    raise InspectorNotFound(f"No inspector {user_id}", zh=f"没有督查人员 {user_id}", user_id=user_id)

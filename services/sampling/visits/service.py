@@ -39,24 +39,33 @@ def work_calendar() -> WorkCalendar:
     return WorkCalendar()
 
 
-def _infeasible(rnd: Round, exc: schedule.ScheduleInfeasible, *, then: str) -> errors.ScheduleInfeasible:
+def _infeasible(
+    rnd: Round, exc: schedule.ScheduleInfeasible, *, then: str, then_zh: str
+) -> errors.ScheduleInfeasible:
     worst_days = max(s.days_needed for s in exc.shortfalls)
     worst_cap = max(s.cap_needed for s in exc.shortfalls)
     lines = [
         f"team {s.team} has {s.sites} sites in {s.district} but {s.days} working day(s) at most {s.cap} a day"
         for s in exc.shortfalls
     ]
+    lines_zh = [
+        f"第 {s.team} 组在 {s.district} 有 {s.sites} 个单位，但只有 {s.days} 个工作日、每天至多 {s.cap} 个"
+        for s in exc.shortfalls
+    ]
     return errors.ScheduleInfeasible(
         f"Round {rnd.code}'s visits do not fit: {'; '.join(lines)}. Raise max_visits_per_day to "
         f"{worst_cap} or visit_days_per_district to {worst_days} ({SETTINGS_PATH.format(code=rnd.code)}), then {then}",
+        zh=f"督查轮次 {rnd.code} 的督查日程排不下：{'；'.join(lines_zh)}。请将 max_visits_per_day 提高到 {worst_cap}，或将 visit_days_per_district 提高到 {worst_days}（{SETTINGS_PATH.format(code=rnd.code)}），然后{then_zh}",
         errors=[
             field_error(
                 ["round", "max_visits_per_day"],
                 f"{rnd.max_visits_per_day} is too few: needs at least {worst_cap} with {rnd.visit_days_per_district} day(s) per district",
+                zh=f"{rnd.max_visits_per_day} 太少：每个区县 {rnd.visit_days_per_district} 天时至少需要 {worst_cap}",
             ),
             field_error(
                 ["round", "visit_days_per_district"],
                 f"{rnd.visit_days_per_district} is too few: needs at least {worst_days} at {rnd.max_visits_per_day} a day",
+                zh=f"{rnd.visit_days_per_district} 太少：每天 {rnd.max_visits_per_day} 个单位时至少需要 {worst_days}",
             ),
         ],
         round_code=rnd.code,
@@ -95,7 +104,9 @@ def schedule_draw(
             cap=rnd.max_visits_per_day,
         )
     except schedule.ScheduleInfeasible as exc:
-        raise _infeasible(rnd, exc, then="draw again; nothing was drawn") from exc
+        raise _infeasible(
+            rnd, exc, then="draw again; nothing was drawn", then_zh="重新抽签；本次未进行抽签"
+        ) from exc
     return plan.slots
 
 
@@ -129,6 +140,15 @@ async def check_schedule(session: AsyncSession, rnd: Round) -> None:
             )
             + f". Move those visits (PATCH /rounds/{rnd.code}/assignments/{{site_code}} with visit_on) "
             f"or reschedule ({SETTINGS_PATH.format(code=rnd.code)})",
+            zh=f"督查轮次 {rnd.code} 无法发布："
+            + "；".join(
+                [f"{code} 的督查日 {day} 不是工作日" for day, code in not_working]
+                + [
+                    f"督查组（编号 {t}）在 {day} 的督查单位超过 {rnd.max_visits_per_day} 个"
+                    for day, t in full
+                ]
+            )
+            + f"。请调整这些督查日（PATCH /rounds/{rnd.code}/assignments/{{site_code}}，带 visit_on）或重新安排日程（{SETTINGS_PATH.format(code=rnd.code)}）",
             round_code=rnd.code,
             sites=[code for _, code in not_working],
         )
@@ -250,12 +270,22 @@ async def move_visit(
             raise UnprocessableEntity(
                 f"visit_on {visit_on.isoformat()} is outside the visit window {window}: move the window too "
                 "(visit_from, visit_to)",
-                errors=[field_error(["body", "visit_on"], f"outside the window {window}")],
+                zh=f"visit_on {visit_on.isoformat()} 不在督查时段 {window} 内：请一并调整时段（visit_from、visit_to）",
+                errors=[
+                    field_error(
+                        ["body", "visit_on"], f"outside the window {window}", zh=f"不在督查时段 {window} 内"
+                    )
+                ],
             )
         if not cal.is_workday(visit_on)[0]:
             raise errors.VisitDayNotWorking(
                 f"{visit_on.isoformat()} is not a working day (weekend or statutory holiday): choose another visit_on",
-                errors=[field_error(["body", "visit_on"], "not a working day", "visit-day-not-working")],
+                zh=f"{visit_on.isoformat()} 不是工作日（周末或法定节假日）：请另选 visit_on",
+                errors=[
+                    field_error(
+                        ["body", "visit_on"], "not a working day", "visit-day-not-working", zh="不是工作日"
+                    )
+                ],
             )
         if load.get(visit_on, 0) >= cap:
             free = _free_days(cal, visit_from, visit_to, load, cap)
@@ -264,6 +294,9 @@ async def move_visit(
                 f"(at most {cap} a day): choose another visit_on"
                 + (f" ({', '.join(d.isoformat() for d in free)} have room)" if free else "")
                 + " or raise the round's max_visits_per_day",
+                zh=f"{team.name}在 {visit_on.isoformat()} 已有 {load[visit_on]} 个督查单位（每天至多 {cap} 个）：请另选 visit_on"
+                + (f"（{'、'.join(d.isoformat() for d in free)} 尚有空位）" if free else "")
+                + "，或提高本轮的 max_visits_per_day",
                 visit_on=visit_on.isoformat(),
                 max_visits_per_day=cap,
                 free_days=[d.isoformat() for d in free],
@@ -284,11 +317,19 @@ async def move_visit(
                 if not _free_days(cal, visit_from, visit_to, {}, 1):
                     raise errors.VisitDayNotWorking(
                         f"The window {window} holds no working day: move visit_from/visit_to",
-                        errors=[field_error(["body", "visit_to"], f"no working day in {window}")],
+                        zh=f"督查时段 {window} 内没有工作日：请调整 visit_from/visit_to",
+                        errors=[
+                            field_error(
+                                ["body", "visit_to"],
+                                f"no working day in {window}",
+                                zh=f"{window} 内没有工作日",
+                            )
+                        ],
                     )
                 raise errors.VisitDayFull(
                     f"{team.name} has {cap} visits on every working day of {window} (at most {cap} a day): "
                     "widen the window (visit_from, visit_to), choose a team with room or raise max_visits_per_day",
+                    zh=f"{team.name}在 {window} 的每个工作日都已有 {cap} 个督查单位（每天至多 {cap} 个）：请放宽督查时段（visit_from、visit_to）、另选有空位的督查组，或提高 max_visits_per_day",
                     max_visits_per_day=cap,
                     free_days=[],
                 )
@@ -344,6 +385,7 @@ async def update_visit_plan(
         raise errors.WrongRoundStatus(
             f"Round {rnd.code} is {rnd.status}: its visit settings can no longer change; move single visits "
             f"(PATCH /rounds/{rnd.code}/assignments/{{site_code}}) or redraw",
+            zh=f"督查轮次 {rnd.code} 当前为{errors.status_zh(rnd.status)}：督查日程设置不能再修改；请逐个调整督查日（PATCH /rounds/{rnd.code}/assignments/{{site_code}}）或重新抽签",
             round_status=rnd.status,
             allowed=[RoundStatus.PLANNING, RoundStatus.FRAME_FROZEN, RoundStatus.DRAWN],
         )
@@ -366,7 +408,9 @@ async def update_visit_plan(
                 cap=rnd.max_visits_per_day,
             )
         except schedule.ScheduleInfeasible as exc:
-            raise _infeasible(rnd, exc, then="try again; nothing was changed") from exc
+            raise _infeasible(
+                rnd, exc, then="try again; nothing was changed", then_zh="重试；本次未做任何修改"
+            ) from exc
         for a in rows:
             slot = plan.slots[a.site_code]
             a.visit_from, a.visit_to, a.visit_on = slot.visit_from, slot.visit_to, slot.visit_on
@@ -434,7 +478,9 @@ async def person_visits(
     """A person's visits on any team, by day then site code (published rounds only, unless an overseer reads)."""
     overseer = access.person_reader(principal, user_id)
     if overseer and await _inspector_unknown(session, user_id):
-        raise errors.InspectorNotFound(f"No inspector {user_id}", user_id=user_id)
+        raise errors.InspectorNotFound(
+            f"No inspector {user_id}", zh=f"没有督查人员 {user_id}", user_id=user_id
+        )
     out: list[VisitRead] = []
     cal = work_calendar()
     for rnd in await repository.rounds_with_draw(session, published_only=not overseer, code=round_code):

@@ -31,6 +31,7 @@ def require_whole_content(principal: Principal) -> None:
         raise Forbidden(
             "The canonical content holds every district; your scope "
             f"{principal.scope!r} is not the whole city (read the version itself for your rows)",
+            zh=f"规范化内容包含全部区县；您的管辖范围 {principal.scope!r} 不是全市（请读取该版本本身以查看您范围内的行）",
             scope=principal.scope,
         )
 

@@ -86,7 +86,10 @@ async def publish_results(
     rubric = await bound_rubric(session, round_code)
     locked_sheets = await sheets_repository.count_round_sheets(session, round_code, status=SheetStatus.LOCKED)
     if rubric is None or not locked_sheets:
-        raise NothingToPublish(f"Round {round_code} has no locked score sheets yet")
+        raise NothingToPublish(
+            f"Round {round_code} has no locked score sheets yet",
+            zh=f"督查轮次 {round_code} 尚无已锁定的评分表",
+        )
     assignments = await clients.list_assignments(http, sampling_url, round_code=round_code) or []
     cover = coverage(
         [(a.site.code, a.site.district) for a in assignments],
@@ -97,6 +100,7 @@ async def publish_results(
             raise ResultsIncomplete(
                 f"Round {round_code}: {cover['locked']} of {cover['expected']} expected score sheets are "
                 f"locked, {cover['missing']} missing; a city admin may publish anyway with override_reason",
+                zh=f"督查轮次 {round_code}：应有评分表 {cover['expected']} 份，已锁定 {cover['locked']} 份，缺 {cover['missing']} 份；市级管理员可填写 override_reason 后仍然发布",
                 expected=cover["expected"],
                 locked=cover["locked"],
                 missing=cover["missing"],
@@ -128,6 +132,7 @@ async def publish_results(
     except IntegrityError as exc:  # two publications of one round at once: the unique version decides
         raise PublishConflict(
             f"Round {round_code} was published by someone else at the same moment; read it and retry",
+            zh=f"督查轮次 {round_code} 刚刚已被他人同时发布；请读取后重试",
             round_code=round_code,
         ) from exc
     await _notify(session, row, content["districts"], now=now)
@@ -221,7 +226,9 @@ async def _row(session: AsyncSession, round_code: str, version: int | None) -> R
     if row is None:
         which = "any version" if version is None else f"version {version}"
         raise ResultsNotPublished(
-            f"Round {round_code} has not published {which} of its results", round_code=round_code
+            f"Round {round_code} has not published {which} of its results",
+            zh=f"督查轮次 {round_code} 尚未发布{'任何版本' if version is None else f'第 {version} 版'}的督查结果",
+            round_code=round_code,
         )
     return row
 

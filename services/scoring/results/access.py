@@ -18,7 +18,10 @@ READERS = RESULT_READERS
 def require_preview_allowed(preview: bool, principal: Principal) -> None:
     """Results that are not locked yet are for a city admin's eyes only."""
     if preview and not principal.has_role(CITY_ADMIN):
-        raise Forbidden("Only a city admin may preview results that are not locked yet")
+        raise Forbidden(
+            "Only a city admin may preview results that are not locked yet",
+            zh="只有市级管理员可以预览尚未锁定的督查结果",
+        )
 
 
 def covers_district(principal: Principal, district: str) -> bool:

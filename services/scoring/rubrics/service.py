@@ -76,7 +76,11 @@ async def get_rubric(session: AsyncSession, rubric_id: int) -> Rubric:
     """The version, or 404."""
     rubric = await repository.get_rubric(session, rubric_id)
     if rubric is None:
-        raise RubricNotFound(f"No rubric version with id {rubric_id}", rubric_id=rubric_id)
+        raise RubricNotFound(
+            f"No rubric version with id {rubric_id}",
+            zh=f"没有编号为 {rubric_id} 的测评体系版本",
+            rubric_id=rubric_id,
+        )
     return rubric
 
 
@@ -86,7 +90,14 @@ async def _named_rubric(session: AsyncSession, rubric_id: int, field: str) -> Ru
     if rubric is None:
         raise RubricInvalid(
             f"No rubric version with id {rubric_id}",
-            errors=[field_error(["body", field], f"no rubric version with id {rubric_id}")],
+            zh=f"没有编号为 {rubric_id} 的测评体系版本",
+            errors=[
+                field_error(
+                    ["body", field],
+                    f"no rubric version with id {rubric_id}",
+                    zh=f"没有编号为 {rubric_id} 的测评体系版本",
+                )
+            ],
         )
     return rubric
 
@@ -104,13 +115,14 @@ async def create_draft(
     if based_on_id is None:
         base = await repository.default_rubric(session)
         if base is None:
-            raise RubricNotFound("There is no default rubric to copy")
+            raise RubricNotFound("There is no default rubric to copy", zh="没有可复制的默认测评体系")
     else:
         base = await _named_rubric(session, based_on_id, "based_on_id")
     if await repository.get_rubric_by_version(session, version) is not None:
         raise RubricVersionTaken(
             f"Rubric version {version!r} already exists",
-            errors=[field_error(["body", "version"], "already exists")],
+            zh=f"测评体系版本 {version!r} 已存在",
+            errors=[field_error(["body", "version"], "already exists", zh="已存在")],
         )
     definition = copy.deepcopy(base.definition)
     definition["version"] = version
@@ -136,12 +148,22 @@ async def update_draft(
 ) -> Rubric:
     """Replace a draft's document; its shape is checked on the way in, its rules when it is published."""
     if rubric.status != RubricStatus.DRAFT:
-        raise RubricFrozen(f"Rubric {rubric.version} is published and frozen; draft a new version instead")
+        raise RubricFrozen(
+            f"Rubric {rubric.version} is published and frozen; draft a new version instead",
+            zh=f"测评体系 {rubric.version} 已发布并冻结；请起草新版本",
+        )
     parsed = definition
     if parsed.version != rubric.version:
         raise RubricInvalid(
             "The document's version must match the draft's",
-            errors=[field_error(["body", "definition", "version"], f"must be {rubric.version!r}")],
+            zh="文档中的版本号须与草稿的版本号一致",
+            errors=[
+                field_error(
+                    ["body", "definition", "version"],
+                    f"must be {rubric.version!r}",
+                    zh=f"应为 {rubric.version!r}",
+                )
+            ],
         )
     # Stored as sent: only what the author wrote (and any annotation), no defaults filled in.
     rubric.definition = definition.model_dump(mode="json", exclude_unset=True)
@@ -157,11 +179,15 @@ async def publish_rubric(
 ) -> Rubric:
     """Validate a draft and freeze it; optionally make it the version new rounds bind."""
     if rubric.status != RubricStatus.DRAFT:
-        raise RubricFrozen(f"Rubric {rubric.version} is already published")
+        raise RubricFrozen(
+            f"Rubric {rubric.version} is already published", zh=f"测评体系 {rubric.version} 已发布"
+        )
     errors = validate_definition(parse_definition(rubric.definition), base=["definition"])
     if errors:
         raise RubricInvalid(
-            f"Rubric {rubric.version} fails {len(errors)} check(s); nothing was published", errors=errors
+            f"Rubric {rubric.version} fails {len(errors)} check(s); nothing was published",
+            zh=f"测评体系 {rubric.version} 有 {len(errors)} 项校验未通过；未发布",
+            errors=errors,
         )
     if make_default:
         await repository.clear_default_rubric(session)
@@ -184,7 +210,14 @@ async def bind_round(
     if rubric.status != RubricStatus.PUBLISHED:
         raise RubricInvalid(
             "Only a published rubric version can be bound to a round",
-            errors=[field_error(["body", "rubric_id"], f"rubric {rubric.version} is a draft")],
+            zh="只有已发布的测评体系版本才能指定给督查轮次",
+            errors=[
+                field_error(
+                    ["body", "rubric_id"],
+                    f"rubric {rubric.version} is a draft",
+                    zh=f"测评体系 {rubric.version} 是草稿",
+                )
+            ],
         )
     binding = await repository.get_round_rubric(session, round_code)
     if (
@@ -194,6 +227,7 @@ async def bind_round(
     ):
         raise RoundRubricLocked(
             f"Round {round_code} already has score sheets on another rubric version",
+            zh=f"督查轮次 {round_code} 已有评分表使用另一版本的测评体系",
             rubric_id=binding.rubric_id,
         )
     if binding is None:
@@ -212,7 +246,9 @@ async def rubric_for_round(session: AsyncSession, *, round_code: str, actor: str
         return await get_rubric(session, binding.rubric_id)
     rubric = await repository.default_rubric(session)
     if rubric is None or rubric.id is None:
-        raise RubricNotFound("No published default rubric to bind the round to")
+        raise RubricNotFound(
+            "No published default rubric to bind the round to", zh="没有已发布的默认测评体系可供指定给本轮"
+        )
     try:
         # A savepoint: two first sheets of a round at once both try to bind; the loser reads the winner's.
         async with session.begin_nested():
@@ -230,6 +266,7 @@ async def round_rubric(session: AsyncSession, round_code: str) -> RoundRubricRea
     if binding is None:
         raise NotFound(
             f"Round {round_code} is not bound to a rubric yet; its first sheet binds the default",
+            zh=f"督查轮次 {round_code} 尚未指定测评体系；其第一份评分表会指定默认版本",
             round_code=round_code,
         )
     rubric = await get_rubric(session, binding.rubric_id)

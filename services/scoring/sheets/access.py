@@ -16,7 +16,7 @@ from __future__ import annotations
 from services.kit.auth import Principal
 from services.scoring import clients
 from services.scoring.enums import SheetStatus
-from services.scoring.errors import InvalidTransition, NotInTeam, sheet_not_found
+from services.scoring.errors import InvalidTransition, NotInTeam, sheet_not_found, sheet_status_zh
 from services.scoring.models import ScoreSheet
 from services.scoring.roles import ANY_READER, CITY_ADMIN, SCOPED_READERS, TEAM
 from services.scoring.sheets.repository import SheetVisibility
@@ -61,6 +61,7 @@ def require_team(sheet: ScoreSheet, principal: Principal) -> None:
     if not in_team(sheet, principal):
         raise NotInTeam(
             f"Only team {sheet.team_id} (assigned to {sheet.site_code}) may change this sheet",
+            zh=f"只有督查组 {sheet.team_id}（负责 {sheet.site_code}）可以修改该评分表",
             team_id=sheet.team_id,
         )
 
@@ -72,6 +73,7 @@ def require_assigned(
     if principal.sub not in user_ids:
         raise NotInTeam(
             f"{site_code} is {'now ' if now else ''}assigned to team {team_id}, which you are not in",
+            zh=f"{site_code} {'现已' if now else '已'}分配给督查组 {team_id}，您不在该组",
             team_id=team_id,
         )
 
@@ -80,7 +82,9 @@ def require_leader(sheet: ScoreSheet, principal: Principal) -> None:
     """Only the team's leader reviews the sheet."""
     if principal.sub != sheet.team_leader_user_id:
         raise NotInTeam(
-            f"Only the leader of team {sheet.team_id} may review this sheet", team_id=sheet.team_id
+            f"Only the leader of team {sheet.team_id} may review this sheet",
+            zh=f"只有督查组 {sheet.team_id} 的组长可以审核该评分表",
+            team_id=sheet.team_id,
         )
 
 
@@ -96,12 +100,14 @@ def require_may_return(sheet: ScoreSheet, principal: Principal, *, submitted: bo
     if is_leader and not submitted:
         raise InvalidTransition(
             f"Sheet {sheet.id} is {sheet.status}: once reviewed, only a city admin may return it",
+            zh=f"评分表 {sheet.id} 当前为{sheet_status_zh(sheet.status)}：审核后只有市级管理员可以退回",
             sheet_status=sheet.status,
             allowed=[SheetStatus.SUBMITTED],
         )
     if not is_leader:
         raise NotInTeam(
             "Only the team leader (before review) or a city admin may return this sheet",
+            zh="只有组长（审核前）或市级管理员可以退回该评分表",
             team_id=sheet.team_id,
         )
 
@@ -121,4 +127,8 @@ def may_open(assignment: clients.Assignment, principal: Principal) -> bool:
 def require_batch_team(team_id: str, user_ids: set[str], principal: Principal) -> None:
     """A team member's batch names only a team they are in (403 not-in-team)."""
     if not opens_for_every_team(principal) and principal.sub not in user_ids:
-        raise NotInTeam(f"You are not in team {team_id}; open the sheets of your own team", team_id=team_id)
+        raise NotInTeam(
+            f"You are not in team {team_id}; open the sheets of your own team",
+            zh=f"您不在督查组 {team_id}；请打开您所在组的评分表",
+            team_id=team_id,
+        )

@@ -14,6 +14,7 @@ import httpx
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.kit import i18n
 from services.kit.auth import Principal
 from services.kit.errors import NotFound, field_error
 from services.kit.pagination import Page, PageParams, Sort
@@ -28,6 +29,7 @@ from services.scoring.errors import (
     SheetLocked,
     SiteNotDrawn,
     StaleEtag,
+    sheet_status_zh,
 )
 from services.scoring.models import ItemScore, Rubric, ScoreSheet, SheetFinding, SheetHistory
 from services.scoring.rubric import RubricDefinition, RubricItem, RubricSection
@@ -95,11 +97,17 @@ def etag_of(sheet: ScoreSheet) -> str:
 def check_if_match(sheet: ScoreSheet, if_match: str | None) -> None:
     """428 without If-Match, 412 when it names another version."""
     if not if_match:
-        raise IfMatchRequired("Send If-Match with the ETag you last read", current_etag=etag_of(sheet))
+        raise IfMatchRequired(
+            "Send If-Match with the ETag you last read",
+            zh="请用 If-Match 请求头带上您最近读取到的 ETag",
+            current_etag=etag_of(sheet),
+        )
     tags = [t.strip().removeprefix("W/") for t in if_match.split(",")]
     if etag_of(sheet) not in tags and "*" not in tags:
         raise StaleEtag(
-            "The sheet was changed since you read it; read it again and retry", current_etag=etag_of(sheet)
+            "The sheet was changed since you read it; read it again and retry",
+            zh="评分表在您读取后已被修改；请重新读取后重试",
+            current_etag=etag_of(sheet),
         )
 
 
@@ -110,7 +118,14 @@ async def _assignment(
     if assignment is None:
         raise SiteNotDrawn(
             f"Site {site_code} was not drawn in round {round_code}",
-            errors=[field_error(["body", "site_code"], f"not drawn in round {round_code}")],
+            zh=f"单位 {site_code} 未在督查轮次 {round_code} 中抽中",
+            errors=[
+                field_error(
+                    ["body", "site_code"],
+                    f"not drawn in round {round_code}",
+                    zh=f"未在督查轮次 {round_code} 中抽中",
+                )
+            ],
         )
     return assignment
 
@@ -142,7 +157,9 @@ async def create_sheet(
     existing = await repository.find_sheet(session, round_code=round_code, site_code=site_code)
     if existing is not None:
         raise SheetExists(
-            f"Round {round_code} already has sheet {existing.id} for {site_code}", sheet_id=existing.id
+            f"Round {round_code} already has sheet {existing.id} for {site_code}",
+            zh=f"督查轮次 {round_code} 已有 {site_code} 的评分表 {existing.id}",
+            sheet_id=existing.id,
         )
     rubric = await rubric_for_round(session, round_code=round_code, actor=principal.sub, now=now)
     definition = definition_of(rubric)
@@ -151,9 +168,12 @@ async def create_sheet(
     if not applicable:
         raise SiteNotDrawn(
             f"Rubric {rubric.version} has no items for site type {site.type!r}",
+            zh=f"测评体系 {rubric.version} 没有适用于单位类型 {site.type!r} 的细项",
             errors=[
                 field_error(
-                    ["body", "site_code"], f"site type {site.type!r} is not scored by rubric {rubric.version}"
+                    ["body", "site_code"],
+                    f"site type {site.type!r} is not scored by rubric {rubric.version}",
+                    zh=f"单位类型 {site.type!r} 不在测评体系 {rubric.version} 的评分范围内",
                 )
             ],
         )
@@ -163,7 +183,10 @@ async def create_sheet(
     try:
         await session.flush()
     except IntegrityError as exc:  # the same site opened twice at once: the unique (round, site) decides
-        raise SheetExists(f"Round {round_code} already has a sheet for {site_code}") from exc
+        raise SheetExists(
+            f"Round {round_code} already has a sheet for {site_code}",
+            zh=f"督查轮次 {round_code} 已有 {site_code} 的评分表",
+        ) from exc
     # Core inserts: constructing SQLModel table objects one by one costs ~1 ms each (pydantic warns inside).
     await repository.insert_rows(session, ItemScore, _blank_items(sheet.id, applicable))
     _recompute(sheet, definition, {it.code: None for _, it in applicable})
@@ -224,7 +247,7 @@ def _blank_items(sheet_id: str, applicable: list[tuple[RubricSection, RubricItem
 def _batch_error(index: int | None, site_code: str, msg: str, kind: str) -> dict[str, Any]:
     # A listed site is named by its place in `site_codes`; a site the batch chose itself by its code alone.
     loc: list[str | int] = ["body", "site_codes", index] if index is not None else ["body"]
-    return {**field_error(loc, msg, kind), "site_code": site_code}
+    return {**field_error(loc, msg, kind, zh=msg), "site_code": site_code}
 
 
 def _choose_sites(
@@ -238,9 +261,13 @@ def _choose_sites(
         if batch.team_id not in teams:
             raise SheetBatchRejected(
                 f"Round {round_code} has no team {batch.team_id}; no sheet was opened",
+                zh=f"本轮（{round_code}）没有督查组 {batch.team_id}；未创建任何评分表",
                 errors=[
                     field_error(
-                        ["body", "team_id"], f"本轮（{round_code}）没有督查组 {batch.team_id}", "team_unknown"
+                        ["body", "team_id"],
+                        f"本轮（{round_code}）没有督查组 {batch.team_id}",
+                        "team_unknown",
+                        zh=f"本轮（{round_code}）没有督查组 {batch.team_id}",
                     )
                 ],
             )
@@ -303,7 +330,11 @@ async def create_sheets_batch(
     """
     assignments = await clients.list_assignments(http, sampling_url, round_code=round_code)
     if assignments is None:
-        raise NotFound(f"Sampling has no round {round_code}", round_code=round_code)
+        raise NotFound(
+            f"Sampling has no round {round_code}",
+            zh=f"抽样服务中没有督查轮次 {round_code}",
+            round_code=round_code,
+        )
     chosen, errors = _choose_sites(assignments, batch, principal, round_code)
     opened = {
         s.site_code: s
@@ -338,7 +369,9 @@ async def create_sheets_batch(
         errors.sort(key=lambda e: (e["loc"][2] if len(e["loc"]) == 3 else 0, e["site_code"]))
         total = len(batch.site_codes) if batch.site_codes is not None else len(chosen)
         raise SheetBatchRejected(
-            f"{len(errors)} of {total} site(s) refused; no sheet was opened", errors=errors
+            f"{len(errors)} of {total} site(s) refused; no sheet was opened",
+            zh=f"{total} 个单位中有 {len(errors)} 个被拒绝；未创建任何评分表",
+            errors=errors,
         )
     if sheets:
         session.add_all(sheets)
@@ -347,7 +380,8 @@ async def create_sheets_batch(
         except IntegrityError as exc:  # another request opened one of these sites at the same moment
             raise SheetExists(
                 f"Another request opened sheets of round {round_code} at the same moment; send the batch "
-                "again: what it opened is then reported as existing"
+                "again: what it opened is then reported as existing",
+                zh=f"另一请求同时为督查轮次 {round_code} 创建了评分表；请重新发送本批：已创建的会报告为已存在",
             ) from exc
         # Core inserts for the item rows and the history: thousands of rows in two statements.
         await repository.insert_rows(session, ItemScore, items)
@@ -480,18 +514,28 @@ def _validate_update(
         rubric_item = definition.item(data.item_code)
         if rubric_item is None:
             errors.append(
-                field_error([*loc, "item_code"], f"no item {data.item_code!r} in rubric {definition.version}")
+                field_error(
+                    [*loc, "item_code"],
+                    f"no item {data.item_code!r} in rubric {definition.version}",
+                    zh=f"测评体系 {definition.version} 中没有细项 {data.item_code!r}",
+                )
             )
             continue
         if data.item_code not in by_code:
             errors.append(
                 field_error(
-                    [*loc, "item_code"], f"{data.item_code} does not apply to site type {sheet.site_type!r}"
+                    [*loc, "item_code"],
+                    f"{data.item_code} does not apply to site type {sheet.site_type!r}",
+                    zh=f"{data.item_code} 不适用于单位类型 {sheet.site_type!r}",
                 )
             )
             continue
         if data.item_code in seen:
-            errors.append(field_error([*loc, "item_code"], f"{data.item_code} is listed twice"))
+            errors.append(
+                field_error(
+                    [*loc, "item_code"], f"{data.item_code} is listed twice", zh=f"{data.item_code} 重复列出"
+                )
+            )
         seen.add(data.item_code)
         errors.extend(calc.check_item_score(rubric_item, data.model_dump(), definition.graded_scale, loc))
         for j, d in enumerate(data.deductions or []):
@@ -501,6 +545,7 @@ def _validate_update(
                         field_error(
                             [*loc, "deductions", j, "id"],
                             f"deduction id {d.id} is already used on {deduction_ids[d.id]}",
+                            zh=f"扣分编号 {d.id} 已用于 {deduction_ids[d.id]}",
                         )
                     )
                 deduction_ids[d.id] = data.item_code
@@ -511,10 +556,15 @@ def _validate_update(
                     field_error(
                         ["body", "poll", group],
                         f"unknown group; known: {', '.join(definition.satisfaction_poll.groups)}",
+                        zh=f"未知的组别；已知组别：{', '.join(definition.satisfaction_poll.groups)}",
                     )
                 )
     if errors:
-        raise InvalidScores(f"{len(errors)} invalid field(s); nothing was saved", errors=errors)
+        raise InvalidScores(
+            f"{len(errors)} invalid field(s); nothing was saved",
+            zh=i18n.invalid_fields_zh(errors, "；未保存任何内容"),
+            errors=errors,
+        )
 
 
 def points_of(
@@ -565,11 +615,13 @@ async def load_sheet_context(
 def _require_editable(sheet: ScoreSheet) -> None:
     if sheet.status == SheetStatus.LOCKED:
         raise SheetLocked(
-            f"Sheet {sheet.id} is locked (SHA-256 {sheet.content_sha256}); it can no longer change"
+            f"Sheet {sheet.id} is locked (SHA-256 {sheet.content_sha256}); it can no longer change",
+            zh=f"评分表 {sheet.id} 已锁定（SHA-256 {sheet.content_sha256}），不能再修改",
         )
     if sheet.status not in EDITABLE:
         raise InvalidTransition(
             f"Sheet {sheet.id} is {sheet.status}; only draft or returned sheets can be edited",
+            zh=f"评分表 {sheet.id} 当前为{sheet_status_zh(sheet.status)}；只有草稿或已退回的评分表可以编辑",
             sheet_status=sheet.status,
             allowed=sorted(EDITABLE),
         )
@@ -749,12 +801,16 @@ async def submit_sheet(
     if missing:
         raise SheetIncomplete(
             f"{len(missing)} item(s) are not scored yet: {', '.join(missing)}",
-            errors=[field_error(["items", code], "not scored") for code in missing],
+            zh=f"有 {len(missing)} 个细项尚未评分：{', '.join(missing)}",
+            errors=[field_error(["items", code], "not scored", zh="尚未评分") for code in missing],
         )
     if sheet.score is None:  # every item marked not applicable: nothing is left to score the site on
         raise SheetIncomplete(
             "Every item is marked not applicable; a sheet needs at least one scored item",
-            errors=[field_error(["items"], "every item is marked not applicable")],
+            zh="所有细项都标记为不适用；评分表至少需要一个已评分的细项",
+            errors=[
+                field_error(["items"], "every item is marked not applicable", zh="所有细项都标记为不适用")
+            ],
         )
     # Sampling may have re-assigned the site since the sheet was opened: ask again, refresh the team.
     assignment = await _assignment(http, sampling_url, round_code=sheet.round_code, site_code=sheet.site_code)
@@ -790,6 +846,7 @@ async def review_sheet(
     if sheet.status != SheetStatus.SUBMITTED:
         raise InvalidTransition(
             f"Sheet {sheet.id} is {sheet.status}; only a submitted sheet can be reviewed",
+            zh=f"评分表 {sheet.id} 当前为{sheet_status_zh(sheet.status)}；只有已提交的评分表可以审核",
             sheet_status=sheet.status,
             allowed=[SheetStatus.SUBMITTED],
         )
@@ -819,10 +876,14 @@ async def return_sheet(
     """Send a submitted or reviewed sheet back for rework, with the reason."""
     access.require_readable(sheet, principal, sheet.id)
     if sheet.status == SheetStatus.LOCKED:
-        raise SheetLocked(f"Sheet {sheet.id} is locked; it can no longer be returned")
+        raise SheetLocked(
+            f"Sheet {sheet.id} is locked; it can no longer be returned",
+            zh=f"评分表 {sheet.id} 已锁定，不能再退回",
+        )
     if sheet.status not in RETURNABLE:
         raise InvalidTransition(
             f"Sheet {sheet.id} is {sheet.status}; only submitted or reviewed sheets can be returned",
+            zh=f"评分表 {sheet.id} 当前为{sheet_status_zh(sheet.status)}；只有已提交或已审核的评分表可以退回",
             sheet_status=sheet.status,
             allowed=sorted(RETURNABLE),
         )
@@ -925,10 +986,11 @@ async def lock_sheet(
     """Lock a reviewed sheet for good, fix its content hash and hand its findings to rectification."""
     access.require_readable(sheet, principal, sheet.id)
     if sheet.status == SheetStatus.LOCKED:
-        raise SheetLocked(f"Sheet {sheet.id} is already locked")
+        raise SheetLocked(f"Sheet {sheet.id} is already locked", zh=f"评分表 {sheet.id} 已锁定")
     if sheet.status != SheetStatus.REVIEWED:
         raise InvalidTransition(
             f"Sheet {sheet.id} is {sheet.status}; only a reviewed sheet can be locked",
+            zh=f"评分表 {sheet.id} 当前为{sheet_status_zh(sheet.status)}；只有已审核的评分表可以锁定",
             sheet_status=sheet.status,
             allowed=[SheetStatus.REVIEWED],
         )
