@@ -46,6 +46,8 @@ from services.registry import SERVICES
 
 # A loaded laptop (or CI box) can take a minute just to import and migrate five processes.
 READY_TIMEOUT = 180.0
+# How often the supervisor asks the processes whether they answer yet (one local request each).
+READY_POLL_SECONDS = 0.05
 # Everything is gone this long after Ctrl-C: SIGTERM at once to the loader and every process, SIGKILL
 # to whatever is still there at this deadline (2 s under the promised 5, for a loaded machine).
 STOP_SECONDS = 3.0
@@ -229,17 +231,32 @@ def demo_modules() -> list[str]:
 
 # A loader process: imports its module (and everything the module imports) at once, then waits for
 # "go" on stdin and runs the module as ``python -m`` would. Every loader is started together, so each
-# one's imports (seconds on a busy machine) happen while the loaders before it run; they still run
-# one after another, in DEMO_ORDER. Closed stdin (the load stopped earlier) exits without running.
-LOADER_SCRIPT = (
-    "import importlib, runpy, sys\n"
-    "module = sys.argv[1]\n"
-    "importlib.import_module(module)\n"
-    "if sys.stdin.readline().strip() != 'go':\n"
-    "    sys.exit(0)\n"
-    "sys.argv = [module]\n"
-    "runpy.run_module(module, run_name='__main__', alter_sys=True)\n"
-)
+# one's imports (seconds on a busy machine) happen while the services start and the loaders before it
+# run; they still run one after another, in DEMO_ORDER. Closed stdin (the load stopped earlier) exits
+# without running. Once the module is done its output is flushed and the process ends at once:
+# tearing down a full interpreter (every module of a service) takes a second or two on a busy machine.
+LOADER_SCRIPT = """\
+import importlib, logging, os, runpy, sys
+module = sys.argv[1]
+importlib.import_module(module)
+if sys.stdin.readline().strip() != "go":
+    os._exit(0)
+sys.modules.pop(module)  # runpy executes it afresh as __main__; what it imports stays imported
+sys.argv = [module]
+code = 0
+try:
+    runpy.run_module(module, run_name="__main__", alter_sys=True)
+except SystemExit as exc:
+    if isinstance(exc.code, int) or exc.code is None:
+        code = exc.code or 0
+    else:
+        print(exc.code, file=sys.stderr)
+        code = 1
+logging.shutdown()
+sys.stdout.flush()
+sys.stderr.flush()
+os._exit(code)
+"""
 
 
 def start_loader(module: str, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
@@ -264,6 +281,15 @@ def release_loader(loader: subprocess.Popen[bytes], *, go: bool) -> None:
         pass  # it has already exited (an import failed): its exit code says so
 
 
+def start_loaders(
+    modules: list[str], env: Mapping[str, str], children: dict[str, subprocess.Popen[bytes]]
+) -> None:
+    """Start every loader not started yet (each imports, then waits); they join `children`."""
+    for module in modules:
+        if module not in children:
+            children[module] = start_loader(module, env)
+
+
 def run_loaders(
     modules: list[str],
     env: Mapping[str, str],
@@ -272,12 +298,12 @@ def run_loaders(
 ) -> bool:
     """Run each loader in turn; False at the first that fails or as soon as asked to stop.
 
-    Every loader process is started at once (see LOADER_SCRIPT) and is in `children` until it is
-    done, so the supervisor stops the waiting ones too; a loader that fails or a stop releases the
-    rest without running them.
+    Every loader process is started at once (see LOADER_SCRIPT; `make run` starts them while the
+    services start) and is in `children` until it is done, so the supervisor stops the waiting ones
+    too; a loader that fails releases the rest without running them.
     """
-    loaders = {module: start_loader(module, env) for module in modules}
-    children.update(loaders)
+    start_loaders(modules, env, children)
+    loaders = {module: children[module] for module in modules}
     try:
         for module, loader in loaders.items():
             if stopping():
@@ -353,6 +379,9 @@ def main() -> int:
         )
         deadline = time.monotonic() + READY_TIMEOUT
         pending = set(procs)
+        if plan in ("load", "resume"):
+            # The loaders import while the services start; each runs once they all answer.
+            start_loaders(demo_modules(), env, procs)
         while pending and not stopping:
             for name in list(pending):
                 if procs[name].poll() is not None:
@@ -364,7 +393,7 @@ def main() -> int:
                 print(f"not ready after {READY_TIMEOUT:.0f}s: {sorted(pending)}", file=sys.stderr)
                 return 1
             if pending:
-                time.sleep(0.2)
+                time.sleep(READY_POLL_SECONDS)
         if stopping:
             return 0
         if plan in ("load", "resume"):

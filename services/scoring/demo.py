@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.kit import outbox
 from services.kit.auth import Principal
@@ -241,7 +242,7 @@ async def _advance(
     return target
 
 
-async def wait_for_findings(sessionmaker: Any, *, timeout: float) -> int:
+async def wait_for_findings(engine: AsyncEngine, *, timeout: float) -> int:
     """Wait (checking every 0.1 s, up to `timeout`) until the running scoring process has handed
     every finding to rectification; returns how many are still waiting (0 once all are delivered).
 
@@ -255,8 +256,8 @@ async def wait_for_findings(sessionmaker: Any, *, timeout: float) -> int:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
-        async with sessionmaker() as session:
-            left = int((await session.execute(pending)).scalar_one())
+        async with engine.connect() as conn:
+            left = int((await conn.execute(pending)).scalar_one())
         if left == 0 or loop.time() >= deadline:
             return left
         await asyncio.sleep(FINDINGS_CHECK_SECONDS)
@@ -317,7 +318,7 @@ async def run(
             f"({summary}); {len(assignments) - moved} already there"
         )
         if wait_delivered > 0:
-            left = await wait_for_findings(sessionmaker, timeout=wait_delivered)
+            left = await wait_for_findings(engine, timeout=wait_delivered)
             if left:
                 print(
                     f"scoring demo: {left} finding(s) not yet delivered to rectification after "
