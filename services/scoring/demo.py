@@ -186,7 +186,8 @@ async def _advance(
     sheet holds other scores than the demo's (somebody else's work: left alone).
 
     Every step is the service's own (history, events, findings at lock), each taken only if the sheet
-    has not taken it yet, so a load interrupted between sheets or steps is finished, never repeated.
+    has not taken it yet: a load interrupted after the drafts were opened, or between sheets, is
+    finished by the next run and nothing is done twice.
     """
     rng = random.Random(f"{a.round_code}/{a.site.code}")
     inspector = Principal(sub=_author(a), roles=("inspector",), scope="ningbo", name="demo")
