@@ -196,7 +196,7 @@ async def _advance(
     _, definition, _ = await service.load_sheet_context(session, sheet)
     update = SheetUpdate.model_validate(_scores(rng, definition, a.site.type, a.site.name))
     target = _target(rng)
-    if sheet.poll is None and sheet.status == SheetStatus.DRAFT:
+    if sheet.status == SheetStatus.DRAFT and sheet.version == 1:  # as opened: nobody has scored it
         await service.update_sheet(
             session,
             sheet=sheet,

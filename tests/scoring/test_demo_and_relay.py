@@ -72,6 +72,18 @@ class TestDemo:
         assert "brought 0 to their demo state" in capsys.readouterr().out
         assert len([r for r in await outbox_rows(client) if r["target"] == "rectification"]) == 10
 
+    async def test_a_sheet_somebody_scored_is_left_alone(self, client, sampling, capsys):
+        settings = Settings(database_url=client.app.state.settings.database_url, environment="test")
+        site = next(iter(sampling.drawn))[1]
+        mine = await filled_sheet(client, site)
+        assert (
+            await demo.run(settings, round_code="2026Q1", transport=httpx.MockTransport(sampling.handler))
+            == 0
+        )
+        assert "created 7 sheets, brought 7 to their demo state" in capsys.readouterr().out
+        again = await client.get(f"/sheets/{mine['id']}", headers=as_admin())
+        assert (again.json()["status"], again.json()["version"]) == ("draft", mine["version"])
+
     async def test_waits_until_the_findings_reached_rectification(self, client, sampling, capsys):
         settings = Settings(database_url=client.app.state.settings.database_url, environment="test")
         transport = httpx.MockTransport(sampling.handler)
