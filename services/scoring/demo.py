@@ -42,6 +42,7 @@ DEMO_ROUND = "2026Q1"
 # builds on them), checking this often; the relay itself passes every outbox_poll_seconds (0.5 s).
 FINDINGS_WAIT_SECONDS = 120.0
 FINDINGS_CHECK_SECONDS = 0.1
+SHEETS_PER_TRANSACTION = 25
 
 REASONS = {
     "A": ["书记抓党建述职评议问题清单未建立", "专题研究基层党建会议记录不全", "村级组织运转经费未足额拨付"],
@@ -296,22 +297,24 @@ async def run(
         listed = httpx.AsyncClient(transport=_Listed(round_code, assignments))
         sessionmaker = make_sessionmaker(engine)
         opened = await _open_drafts(sessionmaker, listed, settings, round_code, assignments, clock)
-        async with sessionmaker() as session:
-            sheets = {
-                s.site_code: s.id
-                for s in await repository.find_sheets(
-                    session, round_code=round_code, site_codes=[a.site.code for a in assignments]
-                )
-            }
         made: dict[str, int] = {}
-        for a in assignments:
+        # A transaction per SHEETS_PER_TRANSACTION sheets: the rubric and the sheets are read once
+        # for all of them, and the running scoring process relays what each committed in between.
+        for start in range(0, len(assignments), SHEETS_PER_TRANSACTION):
+            chunk = assignments[start : start + SHEETS_PER_TRANSACTION]
             async with sessionmaker() as session, session.begin():
-                sheet = await repository.get_sheet(session, sheets[a.site.code], for_update=True)
-                assert sheet is not None
-                before = (sheet.status, sheet.version)
-                target = await _advance(session, listed, settings, sheet, a, clock)
-                if target is not None and (sheet.status, sheet.version) != before:
-                    made[target] = made.get(target, 0) + 1
+                sheets = {
+                    s.site_code: s
+                    for s in await repository.find_sheets(
+                        session, round_code=round_code, site_codes=[a.site.code for a in chunk]
+                    )
+                }
+                for a in chunk:
+                    sheet = sheets[a.site.code]
+                    before = (sheet.status, sheet.version)
+                    target = await _advance(session, listed, settings, sheet, a, clock)
+                    if target is not None and (sheet.status, sheet.version) != before:
+                        made[target] = made.get(target, 0) + 1
         summary = ", ".join(f"{n} {s}" for s, n in sorted(made.items())) or "none"
         moved = sum(made.values())
         print(
