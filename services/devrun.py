@@ -5,7 +5,10 @@ otherwise). The demo city is loaded ONCE, into an empty var/ (DEMO_DATA=0 skips 
 
 - The first start on an empty var/ writes ``var/demo-state.json`` saying ``loading`` before any
   process starts, runs the loaders (notify's directory first, so every event a producer emits names
-  people notify knows), and marks it ``loaded`` only when every loader has finished.
+  people notify knows), and marks it ``loaded`` only when every loader has finished. Every loader
+  process starts with the services and imports while they start; each runs, in that order, once
+  the one before it is done. Each loads in bulk (no request per site, sheet or person) and prints
+  what it took (``demo data: <module> done in N s``).
 - A start that finds ``loading`` (the last one was interrupted, or a loader failed) finishes the
   demo: every loader is idempotent and touches only demo objects.
 - A start that finds ``loaded``, or a var/ that already holds databases without the marker (made
