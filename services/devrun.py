@@ -5,7 +5,10 @@ otherwise). The demo city is loaded ONCE, into an empty var/ (DEMO_DATA=0 skips 
 
 - The first start on an empty var/ writes ``var/demo-state.json`` saying ``loading`` before any
   process starts, runs the loaders (notify's directory first, so every event a producer emits names
-  people notify knows), and marks it ``loaded`` only when every loader has finished.
+  people notify knows), and marks it ``loaded`` only when every loader has finished. Every loader
+  process starts with the services and imports while they start; each runs, in that order, once
+  the one before it is done. Each loads in bulk (no request per site, sheet or person) and prints
+  what it took (``demo data: <module> done in N s``).
 - A start that finds ``loading`` (the last one was interrupted, or a loader failed) finishes the
   demo: every loader is idempotent and touches only demo objects.
 - A start that finds ``loaded``, or a var/ that already holds databases without the marker (made
@@ -46,6 +49,8 @@ from services.registry import SERVICES
 
 # A loaded laptop (or CI box) can take a minute just to import and migrate five processes.
 READY_TIMEOUT = 180.0
+# How often the supervisor asks the processes whether they answer yet (one local request each).
+READY_POLL_SECONDS = 0.05
 # Everything is gone this long after Ctrl-C: SIGTERM at once to the loader and every process, SIGKILL
 # to whatever is still there at this deadline (2 s under the promised 5, for a loaded machine).
 STOP_SECONDS = 3.0
@@ -227,6 +232,67 @@ def demo_modules() -> list[str]:
     return modules
 
 
+# A loader process: imports its module (and everything the module imports) at once, then waits for
+# "go" on stdin and runs the module as ``python -m`` would. Every loader is started together, so each
+# one's imports (seconds on a busy machine) happen while the services start and the loaders before it
+# run; they still run one after another, in DEMO_ORDER. Closed stdin (the load stopped earlier) exits
+# without running. Once the module is done its output is flushed and the process ends at once:
+# tearing down a full interpreter (every module of a service) takes a second or two on a busy machine.
+LOADER_SCRIPT = """\
+import importlib, logging, os, runpy, sys
+module = sys.argv[1]
+importlib.import_module(module)
+if sys.stdin.readline().strip() != "go":
+    os._exit(0)
+sys.modules.pop(module)  # runpy executes it afresh as __main__; what it imports stays imported
+sys.argv = [module]
+code = 0
+try:
+    runpy.run_module(module, run_name="__main__", alter_sys=True)
+except SystemExit as exc:
+    if isinstance(exc.code, int) or exc.code is None:
+        code = exc.code or 0
+    else:
+        print(exc.code, file=sys.stderr)
+        code = 1
+logging.shutdown()
+sys.stdout.flush()
+sys.stderr.flush()
+os._exit(code)
+"""
+
+
+def start_loader(module: str, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    """A loader for `module`, importing at once and waiting for :func:`release_loader`."""
+    # Own session: Ctrl-C reaches the supervisor only, which stops the loader with the rest.
+    return subprocess.Popen(
+        [sys.executable, "-c", LOADER_SCRIPT, module],
+        env=dict(env),
+        stdin=subprocess.PIPE,
+        start_new_session=True,
+    )
+
+
+def release_loader(loader: subprocess.Popen[bytes], *, go: bool) -> None:
+    """Tell a waiting loader to run (`go`) or to exit without running."""
+    assert loader.stdin is not None
+    try:
+        if go:
+            loader.stdin.write(b"go\n")
+        loader.stdin.close()
+    except (BrokenPipeError, OSError):
+        pass  # it has already exited (an import failed): its exit code says so
+
+
+def start_loaders(
+    modules: list[str], env: Mapping[str, str], children: dict[str, subprocess.Popen[bytes]]
+) -> None:
+    """Start every loader not started yet (each imports, then waits); they join `children`."""
+    for module in modules:
+        if module not in children:
+            children[module] = start_loader(module, env)
+
+
 def run_loaders(
     modules: list[str],
     env: Mapping[str, str],
@@ -235,29 +301,45 @@ def run_loaders(
 ) -> bool:
     """Run each loader in turn; False at the first that fails or as soon as asked to stop.
 
-    The running loader is in `children` while it runs, so the supervisor stops it together with
-    every process.
+    Every loader process is started at once (see LOADER_SCRIPT; `make run` starts them while the
+    services start) and is in `children` until it is done, so the supervisor stops the waiting ones
+    too; a loader that fails releases the rest without running them.
     """
-    for module in modules:
-        if stopping():
-            return False
-        print(f"loading demo data: {module}", flush=True)
-        # Own session: Ctrl-C reaches the supervisor only, which stops the loader with the rest.
-        loader = subprocess.Popen([sys.executable, "-m", module], env=dict(env), start_new_session=True)
-        children[module] = loader
-        while loader.poll() is None:
+    start_loaders(modules, env, children)
+    loaders = {module: children[module] for module in modules}
+    try:
+        for module, loader in loaders.items():
             if stopping():
                 return False
-            time.sleep(0.1)
-        del children[module]
-        if loader.returncode != 0:
-            print(
-                f"{module} failed (exit {loader.returncode}); the system keeps running and the demo "
-                "is finished at the next start",
-                file=sys.stderr,
-            )
-            return False
-    return True
+            print(f"loading demo data: {module}", flush=True)
+            started = time.monotonic()
+            release_loader(loader, go=True)
+            while loader.poll() is None:
+                if stopping():
+                    return False
+                time.sleep(0.05)
+            del children[module]
+            if loader.returncode != 0:
+                print(
+                    f"{module} failed (exit {loader.returncode}); the system keeps running and the demo "
+                    "is finished at the next start",
+                    file=sys.stderr,
+                )
+                return False
+            print(f"demo data: {module} done in {time.monotonic() - started:.1f} s", flush=True)
+        return True
+    finally:
+        if not stopping():
+            # Those not run (an earlier loader failed) exit on their closed stdin; reap them.
+            for module, loader in loaders.items():
+                if module in children:
+                    release_loader(loader, go=False)
+                    try:
+                        loader.wait(timeout=STOP_SECONDS)
+                    except subprocess.TimeoutExpired:
+                        _signal(loader, signal.SIGKILL)
+                        loader.wait()
+                    del children[module]
 
 
 def main() -> int:
@@ -300,6 +382,9 @@ def main() -> int:
         )
         deadline = time.monotonic() + READY_TIMEOUT
         pending = set(procs)
+        if plan in ("load", "resume"):
+            # The loaders import while the services start; each runs once they all answer.
+            start_loaders(demo_modules(), env, procs)
         while pending and not stopping:
             for name in list(pending):
                 if procs[name].poll() is not None:
@@ -311,7 +396,7 @@ def main() -> int:
                 print(f"not ready after {READY_TIMEOUT:.0f}s: {sorted(pending)}", file=sys.stderr)
                 return 1
             if pending:
-                time.sleep(0.2)
+                time.sleep(READY_POLL_SECONDS)
         if stopping:
             return 0
         if plan in ("load", "resume"):

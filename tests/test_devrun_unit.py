@@ -17,7 +17,14 @@ from pydantic import ValidationError
 from gateway.auth import DevIssuer
 from gateway.config import Settings as GatewaySettings
 from services import cli
-from services.devrun import DEMO_IDENTITIES, child_env, process_ports, ready_banner
+from services.devrun import (
+    DEMO_IDENTITIES,
+    child_env,
+    process_ports,
+    ready_banner,
+    release_loader,
+    run_loaders,
+)
 from services.kit.auth import ROLES
 from services.notify.demo import people
 from services.registry import SERVICES
@@ -230,3 +237,65 @@ class TestToken:
         token, loaded = out.stdout.strip().splitlines()
         assert token.count(".") == 2
         assert json.loads(loaded) == []
+
+
+class TestLoaders:
+    """The demo loaders: every process started at once (imports overlap), run one after another."""
+
+    LOADER = (
+        "import os, sys, time\n"
+        "from pathlib import Path\n"
+        "log = Path(os.environ['LOADER_LOG'])\n"
+        "def note(line):\n"
+        "    with log.open('a') as f:\n"
+        "        f.write(line + '\\n')\n"
+        "note('imported {name}')\n"
+        "if __name__ == '__main__':\n"
+        "    wanted = {wait!r}\n"
+        "    deadline = time.monotonic() + 60\n"
+        "    while not all(w in log.read_text() for w in wanted):\n"
+        "        if time.monotonic() > deadline:\n"
+        "            sys.exit(3)\n"
+        "        time.sleep(0.02)\n"
+        "    note('ran {name}')\n"
+        "    sys.exit({code})\n"
+    )
+
+    def modules(self, tmp_path: Path, *specs: tuple[str, int, list[str]]) -> tuple[list[str], dict[str, str]]:
+        pkg = tmp_path / "fakedemo"
+        pkg.mkdir()
+        (pkg / "__init__.py").write_text("")
+        for name, code, wait in specs:
+            (pkg / f"{name}.py").write_text(self.LOADER.format(name=name, code=code, wait=wait))
+        env = {**os.environ, "PYTHONPATH": str(tmp_path), "LOADER_LOG": str(tmp_path / "log")}
+        return [f"fakedemo.{name}" for name, _, _ in specs], env
+
+    def test_all_start_at_once_and_run_in_order(self, tmp_path: Path) -> None:
+        # The first runs only once the others have imported: they were started before it ran.
+        modules, env = self.modules(
+            tmp_path, ("a", 0, ["imported b", "imported c"]), ("b", 0, []), ("c", 0, [])
+        )
+        children: dict[str, subprocess.Popen[bytes]] = {}
+        assert run_loaders(modules, env, children, lambda: False) is True
+        assert children == {}
+        ran = [line for line in (tmp_path / "log").read_text().splitlines() if line.startswith("ran")]
+        assert ran == ["ran a", "ran b", "ran c"]
+
+    def test_a_failed_loader_stops_the_rest_which_never_run(self, tmp_path: Path) -> None:
+        modules, env = self.modules(tmp_path, ("a", 0, []), ("b", 1, []), ("c", 0, []))
+        children: dict[str, subprocess.Popen[bytes]] = {}
+        assert run_loaders(modules, env, children, lambda: False) is False
+        assert children == {}, "the waiting loader was reaped"
+        log = (tmp_path / "log").read_text().splitlines()
+        assert "ran a" in log and "ran b" in log and "ran c" not in log
+
+    def test_a_stop_leaves_every_loader_to_the_supervisor(self, tmp_path: Path) -> None:
+        modules, env = self.modules(tmp_path, ("a", 0, []), ("b", 0, []))
+        children: dict[str, subprocess.Popen[bytes]] = {}
+        assert run_loaders(modules, env, children, lambda: True) is False
+        # Still there for the supervisor to stop with the rest (it stops whatever is in children).
+        assert set(children) == set(modules)
+        for proc in children.values():
+            release_loader(proc, go=False)
+            proc.wait(timeout=60)
+        assert "ran" not in (tmp_path / "log").read_text()

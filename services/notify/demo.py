@@ -1,14 +1,27 @@
-"""Demo data for notify: a recipient directory for Ningbo. Idempotent (PUT by user id).
+"""Demo data for notify: a recipient directory for Ningbo. Idempotent (upserted by user id).
 
-python -m services.notify.demo      # notify must be running at NOTIFY_URL
+python -m services.notify.demo      # on notify's database (NOTIFY_DATABASE_URL, var/notify.db)
+
+One transaction through the directory's own rules (``people.service.upsert_person``, what
+``PUT /people/{user_id}`` runs), not a request per person: the whole directory or nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
-from services.kit.http import make_service_client
+from services.kit.auth import service_principal
+from services.kit.clock import SystemClock
+from services.kit.db import make_engine, make_sessionmaker
+from services.kit.migrations import upgrade_to_head
 from services.notify.config import Settings
+from services.notify.main import MIGRATIONS_DIR
+from services.notify.people import repository, service
+from services.notify.people.schemas import PersonUpsert
+
+# Who writes the directory: a service acting on its own behalf (city-wide), as the demo always did.
+LOADER = service_principal("notify-demo")
 
 DISTRICTS = [
     ("haishu", "海曙区"),
@@ -100,16 +113,31 @@ def people() -> list[tuple[str, dict[str, object]]]:
     return out
 
 
-async def main() -> None:
-    settings = Settings()
-    async with make_service_client(
-        service="notify-demo", secret=settings.principal_secret.get_secret_value()
-    ) as client:
-        for user_id, body in people():
-            r = await client.put(f"{settings.notify_url}/people/{user_id}", json=body)
-            r.raise_for_status()
-    print(f"notify demo: {len(people())} people in the directory")
+async def load(settings: Settings, *, now: datetime | None = None) -> dict[str, int]:
+    """Upsert every demo person in one transaction; returns how many were created and updated."""
+    now = now or SystemClock().now()
+    everyone = [(user_id, PersonUpsert.model_validate(body)) for user_id, body in people()]
+    engine = make_engine(settings.database_url, pool_size=2)
+    try:
+        await upgrade_to_head(engine, MIGRATIONS_DIR)
+        async with make_sessionmaker(engine)() as session, session.begin():
+            # One query for who is there already: each upsert then finds its person in the session.
+            await repository.people_by_ids(session, [user_id for user_id, _ in everyone])
+            created = 0
+            for user_id, person_in in everyone:
+                _, was_created = await service.upsert_person(
+                    session, principal=LOADER, user_id=user_id, person_in=person_in, now=now
+                )
+                created += was_created
+        return {"created": created, "updated": len(everyone) - created}
+    finally:
+        await engine.dispose()
+
+
+def main() -> None:
+    out = asyncio.run(load(Settings()))
+    print(f"notify demo: {out['created'] + out['updated']} people in the directory ({out['created']} new)")
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

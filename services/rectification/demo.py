@@ -31,7 +31,14 @@ from services.rectification.extensions.schemas import ExtensionCreate
 from services.rectification.findings.schemas import SiteRef
 from services.rectification.main import MIGRATIONS_DIR
 from services.rectification.problems import repository, service
-from services.rectification.problems.schemas import AssignIn, EvidenceIn, PersonIn, ProblemCreate, SiteIn
+from services.rectification.problems.schemas import (
+    AssignBatchIn,
+    AssignBatchItem,
+    EvidenceIn,
+    PersonIn,
+    ProblemCreate,
+    SiteIn,
+)
 
 # The demo city admin of notify's directory (`u-admin`): messages to the issuer (a problem submitted
 # for 销号) reach a real person, not an identity notify does not know.
@@ -291,23 +298,28 @@ async def _advance_findings(session, *, today: datetime, policy: Policy) -> int:
     first = await repository.problems_from_findings(
         session, round_code=DEMO_ROUND, limit=FINDINGS_TO_ADVANCE, except_source_prefix=marker("")
     )
-    moved = 0
-    for i, problem in enumerate(first):
-        if problem.responsible_person_id is not None:
-            continue
-        person = DirectoryPerson(
-            user_id=f"u-{problem.district}-responsible", name="责任人", org_unit=problem.org_unit
-        )
-        await service.assign(
+    # Each is made responsible the district's responsible person, filed under the problem's own unit:
+    # one assign-batch per such (person, unit) (the batch's directory knows a person once).
+    todo = [(i, p) for i, p in enumerate(first) if p.responsible_person_id is None]
+    groups: dict[tuple[str, str], list[int]] = {}
+    for _, problem in todo:
+        assert problem.id is not None
+        groups.setdefault((f"u-{problem.district}-responsible", problem.org_unit), []).append(problem.id)
+    for (user_id, unit), ids in groups.items():
+        person = DirectoryPerson(user_id=user_id, name="责任人", org_unit=unit)
+        await service.assign_batch(
             session,
-            problem=problem,
-            assign_in=AssignIn(responsible_person=PersonIn(user_id=person.user_id)),
+            batch=AssignBatchIn(items=[AssignBatchItem(problem_id=pid, user_id=user_id) for pid in ids]),
             principal=CITY,
-            directory=FixedDirectory(people={person.user_id: person}),
+            directory=FixedDirectory(people={user_id: person}),
             now=today,
             policy=policy,
         )
-        actor = Principal(sub=person.user_id, roles=("responsible",), scope=person.org_unit)
+    for i, problem in todo:
+        assert problem.responsible_person_id is not None and problem.responsible_unit is not None
+        actor = Principal(
+            sub=problem.responsible_person_id, roles=("responsible",), scope=problem.responsible_unit
+        )
         if i % 3 >= 1:
             await service.start(
                 session, problem=problem, plan="制定整改方案", principal=actor, now=today, policy=policy
@@ -322,8 +334,7 @@ async def _advance_findings(session, *, today: datetime, policy: Policy) -> int:
                 now=today,
                 policy=policy,
             )
-        moved += 1
-    return moved
+    return len(todo)
 
 
 async def run(settings: Settings | None = None, *, now: datetime | None = None) -> dict[str, int]:

@@ -1,6 +1,12 @@
 """The demo data covers every state and light, and running it twice changes nothing."""
 
+import contextlib
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
+from unittest import mock
+
+import httpx
 
 from services.kit.clock import FrozenClock
 from services.kit.testing import running_app
@@ -9,6 +15,20 @@ from services.rectification.config import Settings
 from services.rectification.main import build_app
 from tests.rectification.conftest import CITY
 from tests.rectification.findings.test_findings import FINDING, post
+
+
+@contextlib.contextmanager
+def http_requests() -> Iterator[list[str]]:
+    """Every request any httpx client of this process sends while inside (method and path)."""
+    seen: list[str] = []
+    send = httpx.AsyncClient.send
+
+    async def counting(self: httpx.AsyncClient, request: httpx.Request, **kw: Any) -> httpx.Response:
+        seen.append(f"{request.method} {request.url.path}")
+        return await send(self, request, **kw)
+
+    with mock.patch.object(httpx.AsyncClient, "send", counting):
+        yield seen
 
 
 async def test_demo_covers_every_state_and_light_and_is_idempotent(database_url):
@@ -22,8 +42,12 @@ async def test_demo_covers_every_state_and_light_and_is_idempotent(database_url)
     app = build_app(settings, clock=FrozenClock(now))
     async with running_app(app) as client:
         assert (await post(client, FINDING)).status_code == 201
-        first = await demo.run(settings, now=now)
-        again = await demo.run(settings, now=now)
+        with http_requests() as sent:
+            first = await demo.run(settings, now=now)
+            again = await demo.run(settings, now=now)
+        # In-process through the service's own functions (finding problems assigned in one batch):
+        # not one request to anybody.
+        assert sent == []
         assert first == {"scenarios_created": len(demo.SCENARIOS), "findings_advanced": 1}
         assert again == {"scenarios_created": 0, "findings_advanced": 0}
         items = (await client.get("/problems", params={"limit": 500}, headers=CITY)).json()["items"]

@@ -6,6 +6,7 @@ import copy
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+from unittest import mock
 
 from services.kit.clock import FrozenClock
 from services.kit.testing import running_app
@@ -38,8 +39,16 @@ async def test_only_the_demo_rounds_first_findings_are_advanced_and_only_once(da
         assert (await post(client, real)).status_code == 201
         for _ in range(demo.FINDINGS_TO_ADVANCE + 2):
             assert (await post(client, finding(demo.DEMO_ROUND))).status_code == 201
-        first = await demo.run(settings, now=now)
+        batch = mock.AsyncMock(wraps=demo.service.assign_batch)
+        one_by_one = mock.AsyncMock(side_effect=AssertionError("assigned one problem at a time"))
+        with (
+            mock.patch.object(demo.service, "assign_batch", batch),
+            mock.patch.object(demo.service, "assign", one_by_one),
+        ):
+            first = await demo.run(settings, now=now)
         assert first["findings_advanced"] == demo.FINDINGS_TO_ADVANCE
+        # The six of one district's unit: one batch.
+        assert batch.await_count == 1 and len(batch.await_args.kwargs["batch"].items) == 6
         # More findings arrive; the demo runs again (as `make run` used to on every start).
         for _ in range(3):
             assert (await post(client, finding(demo.DEMO_ROUND))).status_code == 201

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from collections import Counter
 
+import httpx
+
 from services.sampling import demo
 from services.sampling.verify import main as verify_main
 from services.sampling.verify import verify_record
@@ -40,10 +42,24 @@ class TestDemoCity:
 
     async def test_loads_a_published_round_and_a_second_run_changes_nothing(self, client):
         client.auth = PrincipalAuth(roles=["city_admin"], scope="ningbo", sub="u-admin")
+        sent: list[str] = []
+
+        async def record(request: httpx.Request) -> None:
+            sent.append(f"{request.method} {request.url.path}")
+
+        client.event_hooks["request"].append(record)
         first = await demo.load(client)
         assert first["round"]["status"] == "published" and first["round"]["revealed_at"]
+        # ~5,700 sites and 60 inspectors in one import each, then the round's few steps: never a
+        # request per site or person.
+        assert first["sites"]["created"] > 5000
+        assert sent.count("POST /sites/import") == 1 and sent.count("POST /inspectors/import") == 1
+        assert len(sent) <= 12, sent
+        sent.clear()
         second = await demo.load(client)
         assert (second["sites"]["created"], second["sites"]["updated"]) == (0, 0)
+        assert len(sent) <= 6, sent
+        client.event_hooks["request"].remove(record)
         assert second["round"]["current_draw_number"] == 1
         teams = (await client.get("/rounds/2026Q1/teams")).json()["items"]
         assert len(teams) == 5 and all(len(t["member_user_ids"]) == 5 for t in teams)

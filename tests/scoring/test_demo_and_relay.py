@@ -3,6 +3,7 @@
 import json
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from services.kit import outbox
@@ -23,8 +24,11 @@ class TestDemo:
     async def test_creates_realistic_sheets_once(self, client, sampling, capsys):
         settings = Settings(database_url=client.app.state.settings.database_url, environment="test")
         transport = httpx.MockTransport(sampling.handler)
+        sampling.calls = 0
         assert await demo.run(settings, round_code="2026Q1", transport=transport) == 0
         assert await self._count(client) == 8
+        # One listing of the round, whatever its size: not a lookup per sheet opened or submitted.
+        assert sampling.calls == 1
         # seeded by site code: the same mix on every machine — most locked, some returned, with findings
         statuses = {st: await self._count(client, st) for st in ("reviewed", "returned", "locked")}
         assert statuses == {"reviewed": 1, "returned": 2, "locked": 5}
@@ -34,10 +38,62 @@ class TestDemo:
         assert "created 8 sheets" in first
         assert await demo.run(settings, round_code="2026Q1", transport=transport) == 0
         assert "created 0 sheets" in capsys.readouterr().out and await self._count(client) == 8
+        assert sampling.calls == 2
         ranking = await client.get(
             "/rounds/2026Q1/rankings/districts", params={"preview": True}, headers=as_admin()
         )
         assert ranking.status_code == 200
+
+    async def test_an_interrupted_load_is_finished_and_nothing_is_done_twice(
+        self, client, sampling, capsys, monkeypatch
+    ):
+        """Drafts opened but not yet moved (the load stopped after the team batches): the next run
+        brings each to its demo state, the same as an uninterrupted load."""
+        settings = Settings(database_url=client.app.state.settings.database_url, environment="test")
+        transport = httpx.MockTransport(sampling.handler)
+
+        class Stopped(Exception):
+            pass
+
+        async def stop_after_opening(*args, **kwargs):
+            raise Stopped
+
+        with monkeypatch.context() as patch:
+            patch.setattr(demo, "_advance", stop_after_opening)
+            with pytest.raises(Stopped):
+                await demo.run(settings, round_code="2026Q1", transport=transport)
+        assert await self._count(client, "draft") == 8
+        assert await demo.run(settings, round_code="2026Q1", transport=transport) == 0
+        assert "created 0 sheets, brought 8 to their demo state" in capsys.readouterr().out
+        statuses = {st: await self._count(client, st) for st in ("reviewed", "returned", "locked")}
+        assert statuses == {"reviewed": 1, "returned": 2, "locked": 5}
+        assert len([r for r in await outbox_rows(client) if r["target"] == "rectification"]) == 10
+        assert await demo.run(settings, round_code="2026Q1", transport=transport) == 0
+        assert "brought 0 to their demo state" in capsys.readouterr().out
+        assert len([r for r in await outbox_rows(client) if r["target"] == "rectification"]) == 10
+
+    async def test_a_sheet_somebody_scored_is_left_alone(self, client, sampling, capsys):
+        settings = Settings(database_url=client.app.state.settings.database_url, environment="test")
+        site = next(iter(sampling.drawn))[1]
+        mine = await filled_sheet(client, site)
+        assert (
+            await demo.run(settings, round_code="2026Q1", transport=httpx.MockTransport(sampling.handler))
+            == 0
+        )
+        assert "created 7 sheets, brought 7 to their demo state" in capsys.readouterr().out
+        again = await client.get(f"/sheets/{mine['id']}", headers=as_admin())
+        assert (again.json()["status"], again.json()["version"]) == ("draft", mine["version"])
+
+    async def test_waits_until_the_findings_reached_rectification(self, client, sampling, capsys):
+        settings = Settings(database_url=client.app.state.settings.database_url, environment="test")
+        transport = httpx.MockTransport(sampling.handler)
+        # Nobody relays in the test: it waits as long as it is told to, then says what is left.
+        assert await demo.run(settings, round_code="2026Q1", transport=transport, wait_delivered=0.2) == 0
+        assert "10 finding(s) not yet delivered to rectification" in capsys.readouterr().err
+        async with client.app.state.engine.begin() as conn:
+            await conn.execute(outbox_event.update().values(status=outbox.SENT))
+        assert await demo.run(settings, round_code="2026Q1", transport=transport, wait_delivered=60) == 0
+        assert "not yet delivered" not in capsys.readouterr().err
 
     async def test_round_missing_in_sampling_exits_cleanly(self, client, capsys):
         settings = Settings(database_url=client.app.state.settings.database_url, environment="test")
