@@ -12,12 +12,25 @@ from services.kit.app import create_app
 from services.kit.clock import Clock
 from services.kit.endpoints import whoami_router
 from services.reporting import __version__
+from services.reporting.admin import endpoints as admin
 from services.reporting.config import Settings
+from services.reporting.deps import DashboardCache
+from services.reporting.intake import endpoints as intake
+from services.reporting.rounds import endpoints as rounds
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-OPERATIONS_TAG = "reporting.operations"
+OPERATIONS_TAG = admin.TAG
 
 TAGS: list[dict[str, str]] = [
+    {
+        "name": intake.TAG,
+        "description": "事实事件接收 — The other services' fact events, stored once each and projected at once.",
+    },
+    {
+        "name": rounds.TAG,
+        "description": "督查轮次看板 — Rounds, each round's dashboard (coverage, scores, ranking, problems, "
+        "rectification) and its charts.",
+    },
     {"name": OPERATIONS_TAG, "description": "运维 — Rebuilding the read model, and who is calling."},
 ]
 
@@ -25,6 +38,9 @@ TAGS: list[dict[str, str]] = [
 def routers() -> list[APIRouter]:
     """Every router of the service, in the order the OpenAPI document lists them."""
     return [
+        intake.router,
+        rounds.router,
+        admin.router,
         whoami_router(OPERATIONS_TAG),
     ]
 
@@ -32,7 +48,7 @@ def routers() -> list[APIRouter]:
 def build_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     """The reporting service."""
     settings = settings or Settings()
-    return create_app(
+    app = create_app(
         settings=settings,
         title="Reporting (报告)",
         description="报告服务 — The round dashboard and its charts, built from the other services' events; "
@@ -43,3 +59,5 @@ def build_app(settings: Settings | None = None, *, clock: Clock | None = None) -
         clock=clock,
         openapi_tags=TAGS,
     )
+    app.state.dashboards = DashboardCache()
+    return app
