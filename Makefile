@@ -27,7 +27,7 @@ $(STAMP): $(BIN)/uv pyproject.toml uv.lock
 
 bootstrap: $(STAMP) ## Create .venv and install the locked dependencies
 
-run: bootstrap ## Migrate and start the gateway (:8000, or BASE_PORT) and the four services (+1..+4) on SQLite under var/
+run: bootstrap ## Migrate and start the gateway (:8000, or BASE_PORT) and the five services (+1..+5) on SQLite under var/
 	$(BIN)/python -m services.devrun
 
 migrate: bootstrap ## Apply every service's migrations (uses the same settings as the services)

@@ -54,7 +54,7 @@ TITLE = "Party-building Inspections API"
 DESCRIPTION = (
     "基层党建专项督查 API. "
     "One API for grassroots Party-building inspections: sampling (抽样), scoring (评分), "
-    "rectification (整改) and notify (通知). Authenticate with a bearer JWT from the identity provider "
+    "rectification (整改), notify (通知) and reporting (报告). Authenticate with a bearer JWT from the identity provider "
     "or an API key (`X-API-Key`). Every error is RFC 9457 `application/problem+json`."
 )
 PROXY_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -250,7 +250,9 @@ async def proxy(request: Request) -> Response:
                 f"allowed: {', '.join(allowed)}",
                 headers={"Allow": ", ".join(allowed)},
             )
-        raise NotFound(f"No API area {area!r}; the areas are sampling, scoring, rectification and notify")
+        raise NotFound(
+            f"No API area {area!r}; the areas are sampling, scoring, rectification, notify and reporting"
+        )
     address = client_address(request)
     app.state.auth_failures.check(address)
     forwarded, path = api_path(_raw_path(request), area)
