@@ -15,6 +15,11 @@ from services.reporting.stats import (
 )
 
 
+class RoundCoverage(Coverage):
+    """Coverage of a round: drawn sites, those visited, sheets by state, per district and per team
+    (stats.coverage; named apart from scoring's own `Coverage` in the merged OpenAPI)."""
+
+
 class District(OutputModel):
     code: str
     """The district's or zone's slug (yinzhou)."""
@@ -69,7 +74,7 @@ class Dashboard(OutputModel):
     """The round the ranking's change is measured against."""
     results: ResultsInfo | None
     """The newest published results version (null: not published; the ranking is then empty)."""
-    coverage: Coverage
+    coverage: RoundCoverage
     scores: ScoreDistribution
     ranking: list[DistrictRank]
     """The published district ranking (whole, whatever the scope), with its change since the previous round."""

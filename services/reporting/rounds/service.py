@@ -22,6 +22,7 @@ from services.reporting.rounds.schemas import (
     District,
     PreviousRound,
     ResultsInfo,
+    RoundCoverage,
     RoundList,
     RoundSummary,
 )
@@ -75,7 +76,7 @@ def build_dashboard(
         )
         if results
         else None,
-        coverage=stats.coverage(facts),
+        coverage=RoundCoverage.model_validate(stats.coverage(facts).model_dump()),
         scores=stats.score_distribution(facts),
         ranking=stats.district_ranking(facts, previous),
         common_problems=stats.common_problems(
