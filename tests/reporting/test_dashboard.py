@@ -171,12 +171,14 @@ async def test_a_cached_dashboard_is_recomputed_when_old(reporting: Harness) -> 
 
 async def test_the_round_list(reporting: Harness) -> None:
     r = await reporting.client.get("/rounds", headers=ADMIN)
-    assert r.json() == {"items": [], "as_of": None}
+    assert r.json() == {"items": [], "total": 0, "limit": 50, "offset": 0, "as_of": None}
     await seed(reporting)
     body: dict[str, Any] = (await reporting.client.get("/rounds", headers=YINZHOU_ADMIN)).json()
     assert [x["code"] for x in body["items"]] == ["2026Q1", "2025Q4"]
     assert body["items"][0]["published"] and body["items"][0]["drawn"]
-    assert body["as_of"] == f.iso(T0 - timedelta(days=1))
+    assert body["as_of"] == f.iso(T0 - timedelta(days=1)) and body["total"] == 2
+    page = (await reporting.client.get("/rounds?limit=1&offset=1", headers=ADMIN)).json()
+    assert [x["code"] for x in page["items"]] == ["2025Q4"] and page["total"] == 2
 
 
 async def test_a_round_known_only_from_sheets_has_a_dashboard(reporting: Harness) -> None:

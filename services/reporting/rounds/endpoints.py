@@ -12,6 +12,7 @@ from services.kit.auth import PrincipalDep, allow
 from services.kit.db import SessionDep
 from services.kit.deps import ClockDep
 from services.kit.openapi import errors
+from services.kit.pagination import PageDep
 from services.reporting.deps import DashboardCacheDep, RoundCode, SettingsDep
 from services.reporting.rounds import access, service
 from services.reporting.rounds.schemas import Dashboard, RoundList
@@ -33,10 +34,10 @@ MEDIA_TYPES: dict[str, str] = {"svg": "image/svg+xml", "png": "image/png"}
 
 
 @router.get("/rounds", response_model=RoundList, **allow(*access.READERS))
-async def list_rounds(session: SessionDep, principal: PrincipalDep) -> RoundList:
-    """List every round reporting knows (newest first), with how fresh each is."""
+async def list_rounds(session: SessionDep, principal: PrincipalDep, page: PageDep) -> RoundList:
+    """List the rounds reporting knows (newest first), with how fresh each is."""
     access.district_scope(principal)
-    return await service.list_rounds(session)
+    return await service.list_rounds(session, page)
 
 
 @router.get(

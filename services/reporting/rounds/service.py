@@ -4,10 +4,13 @@ kept per (round, district scope) until an event of the round (or of the round be
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import orjson
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.kit.pagination import PageParams
 from services.reporting import facts as facts_
 from services.reporting import stats
 from services.reporting.config import Settings
@@ -18,13 +21,18 @@ from services.reporting.models import Round
 from services.reporting.render.model import Chart, Series
 from services.reporting.rounds import repository
 from services.reporting.rounds.schemas import (
+    CommonProblem,
     Dashboard,
     District,
+    DistrictRank,
+    Practice,
     PreviousRound,
+    Rectification,
     ResultsInfo,
     RoundCoverage,
     RoundList,
     RoundSummary,
+    ScoreDistribution,
 )
 
 CHARTS: tuple[str, ...] = ("coverage", "grades", "ranking", "rectification")
@@ -43,13 +51,26 @@ def _summary(r: Round, published: bool) -> RoundSummary:
     )
 
 
-async def list_rounds(session: AsyncSession) -> RoundList:
+async def list_rounds(session: AsyncSession, page: PageParams) -> RoundList:
     rounds = await facts_.all_rounds(session)
     published = await repository.published_rounds(session)
     stamps = [r.as_of for r in rounds if r.as_of is not None]
+    shown = rounds[page.offset : page.offset + page.limit]
     return RoundList(
-        items=[_summary(r, r.code in published) for r in rounds], as_of=max(stamps, default=None)
+        items=[_summary(r, r.code in published) for r in shown],
+        total=len(rounds),
+        limit=page.limit,
+        offset=page.offset,
+        as_of=max(stamps, default=None),
     )
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _as(model: type[M], figure: BaseModel) -> M:
+    """A figure of stats as the API's model of it (the same fields, described for the API)."""
+    return model.model_validate(figure.model_dump())
 
 
 def build_dashboard(
@@ -76,16 +97,22 @@ def build_dashboard(
         )
         if results
         else None,
-        coverage=RoundCoverage.model_validate(stats.coverage(facts).model_dump()),
-        scores=stats.score_distribution(facts),
-        ranking=stats.district_ranking(facts, previous),
-        common_problems=stats.common_problems(
-            facts, top=settings.common_problems_top, examples=settings.common_problems_examples
+        coverage=_as(RoundCoverage, stats.coverage(facts)),
+        scores=_as(ScoreDistribution, stats.score_distribution(facts)),
+        ranking=[_as(DistrictRank, r) for r in stats.district_ranking(facts, previous)],
+        common_problems=[
+            _as(CommonProblem, c)
+            for c in stats.common_problems(
+                facts, top=settings.common_problems_top, examples=settings.common_problems_examples
+            )
+        ],
+        rectification=_as(
+            Rectification,
+            stats.rectification(
+                facts, now, yellow_days=settings.light_yellow_days, red_days=settings.light_red_days
+            ),
         ),
-        rectification=stats.rectification(
-            facts, now, yellow_days=settings.light_yellow_days, red_days=settings.light_red_days
-        ),
-        good_practices=stats.good_practices(facts),
+        good_practices=[_as(Practice, p) for p in stats.good_practices(facts)],
         as_of=facts.as_of,
         generated_at=now,
     )
