@@ -7,7 +7,7 @@ from typing import Any
 
 from services.kit.testing import SignedHeaders
 from services.reporting import stats
-from services.reporting.facts import load_round_facts
+from services.reporting.facts import RoundFacts, load_round_facts
 from tests.reporting import factories as f
 from tests.reporting.conftest import ADMIN, INSPECTOR, LEADER, T0, YINZHOU_ADMIN, Harness
 
@@ -68,6 +68,9 @@ async def test_the_dashboard_is_stats_of_the_facts(reporting: Harness) -> None:
     board = await reporting.dashboard("2026Q1")
     async with reporting.app.state.sessionmaker() as session:
         facts = await load_round_facts(session, "2026Q1")
+    # The facts are built without validation: they are exactly what validation would give.
+    assert RoundFacts.model_validate(facts.model_dump()) == facts
+    assert facts.sheets[0].site.district in f.NAMES and facts.problems[0].deadline_at.tzinfo is not None
     now = reporting.clock.now()
     assert board["coverage"] == stats.coverage(facts).model_dump(mode="json")
     assert board["scores"] == stats.score_distribution(facts).model_dump(mode="json")
