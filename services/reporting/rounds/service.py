@@ -36,6 +36,8 @@ from services.reporting.rounds.schemas import (
 )
 
 CHARTS: tuple[str, ...] = ("coverage", "grades", "ranking", "rectification")
+# Colours that mean something: done green, in progress blue, overdue red, not yet grey.
+GREEN, BLUE, RED, GREY = "#548235", "#2F5597", "#C00000", "#A5A5A5"
 
 
 def _summary(r: Round, published: bool) -> RoundSummary:
@@ -193,8 +195,8 @@ def chart(name: str, board: Dashboard) -> Chart:
             title=f"{title} 走访覆盖情况",
             categories=[r.name for r in rows],
             series=[
-                Series(name="已走访", values=[float(r.visited) for r in rows]),
-                Series(name="未走访", values=[float(r.drawn - r.visited) for r in rows]),
+                Series(name="已走访", values=[float(r.visited) for r in rows], color=BLUE),
+                Series(name="未走访", values=[float(r.drawn - r.visited) for r in rows], color=GREY),
             ],
             unit="个",
         )
@@ -223,9 +225,11 @@ def chart(name: str, board: Dashboard) -> Chart:
             title=f"{title} 问题整改进度",
             categories=[r.name for r in rect],
             series=[
-                Series(name="已销号", values=[float(r.closed) for r in rect]),
-                Series(name="整改中", values=[float(r.total - r.closed - r.overdue) for r in rect]),
-                Series(name="逾期", values=[float(r.overdue) for r in rect]),
+                Series(name="已销号", values=[float(r.closed) for r in rect], color=GREEN),
+                Series(
+                    name="整改中", values=[float(r.total - r.closed - r.overdue) for r in rect], color=BLUE
+                ),
+                Series(name="逾期", values=[float(r.overdue) for r in rect], color=RED),
             ],
             unit="个",
         )
