@@ -189,3 +189,12 @@ async def test_a_round_known_only_from_sheets_has_a_dashboard(reporting: Harness
     board = await reporting.dashboard("2026Q2")
     assert board["round"]["name"] == "2026Q2" and not board["round"]["drawn"]
     assert board["coverage"]["drawn"] == 0 and board["ranking"] == [] and board["results"] is None
+
+
+async def test_unknown_query_parameters_are_refused_by_name(reporting: Harness) -> None:
+    await seed(reporting)
+    for path in ("/rounds", "/rounds/2026Q1/dashboard", "/rounds/2026Q1/dashboard/charts/grades.svg"):
+        r = await reporting.client.get(path, params={"colour": "red"}, headers=ADMIN)
+        assert r.status_code == 422, (path, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert any(e["loc"] == ["query", "colour"] for e in r.json()["errors"]), r.text
