@@ -14,8 +14,9 @@ class Settings(ServiceSettings):
     # Reporting calls no peer: everything it knows arrives as events (POST /events, /events/batch).
 
     # Intake: the largest envelope, and the largest batch body (the relays send up to 500 events).
-    max_payload_bytes: int = 4 * 1024 * 1024
-    max_batch_bytes: int = 64 * 1024 * 1024
+    # A draw carries every drawn site (up to 50,000 visits, some 250 bytes each): 32 MiB holds it.
+    max_payload_bytes: int = 32 * 1024 * 1024
+    max_batch_bytes: int = 256 * 1024 * 1024
     # Lights, as rectification shows them: yellow with this many days or fewer left, red at the second.
     light_yellow_days: int = 7
     light_red_days: int = 3

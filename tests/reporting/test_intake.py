@@ -114,3 +114,19 @@ async def test_a_problem_outside_any_round_is_kept_but_shows_on_no_dashboard(rep
     assert answer["status"] == "applied"
     r = await reporting.client.get("/rounds", headers=ADMIN)
     assert r.json()["items"] == []
+
+
+async def test_a_draw_of_many_sites_is_taken_in_and_an_oversized_event_refused(
+    reporting: Harness,
+) -> None:
+    sites = [f.site(f"{i:06d}", ("yinzhou", "haishu")[i % 2]) for i in range(5000)]
+    [answer] = await reporting.send(f.drawn("2026Q1", sites, at=T0))
+    assert answer["status"] == "applied"
+    assert (await reporting.dashboard("2026Q1"))["coverage"]["drawn"] == 5000
+    reporting.app.state.settings.max_payload_bytes = 10_000
+    r = await reporting.client.post("/events", json=f.drawn("2026Q2", sites, at=T0), headers=SYSTEM)
+    assert r.status_code == 413 and r.json()["type"].endswith("/payload-too-large"), r.text
+    r = await reporting.client.post(
+        "/events/batch", json={"events": [f.drawn("2026Q2", sites, at=T0)]}, headers=SYSTEM
+    )
+    assert r.status_code == 200 and r.json()["results"][0]["status"] == 413, r.text
