@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from services.kit import events as contracts
@@ -130,3 +131,23 @@ async def test_a_draw_of_many_sites_is_taken_in_and_an_oversized_event_refused(
         "/events/batch", json={"events": [f.drawn("2026Q2", sites, at=T0)]}, headers=SYSTEM
     )
     assert r.status_code == 200 and r.json()["results"][0]["status"] == 413, r.text
+
+
+async def test_batches_of_the_same_round_at_once_all_go_through(reporting: Harness) -> None:
+    sites = [f.site(f"{i:03d}", ("yinzhou", "haishu")[i % 2]) for i in range(60)]
+    first = [
+        f.sheet("2026Q1", s, at=T0, revision=1, status="submitted", score=None, grade=None) for s in sites
+    ]
+    second = [f.sheet("2026Q1", s, at=T0 + timedelta(hours=1), revision=2) for s in reversed(sites)]
+    problems = [f.problem("2026Q1", s, at=T0) for s in sites]
+    answers = await asyncio.gather(
+        *(
+            reporting.client.post("/events/batch", json={"events": batch}, headers=SYSTEM)
+            for batch in (first + problems[:30], second + problems[30:], [f.drawn("2026Q1", sites, at=T0)])
+        )
+    )
+    assert [r.status_code for r in answers] == [200, 200, 200], [r.text[:300] for r in answers]
+    assert all(x["status"] == 202 for r in answers for x in r.json()["results"])
+    board = await reporting.dashboard("2026Q1")
+    assert board["coverage"]["sheets"]["locked"] == 60 and board["coverage"]["drawn"] == 60
+    assert board["rectification"]["total"] == 60

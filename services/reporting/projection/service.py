@@ -186,18 +186,20 @@ async def apply(session: AsyncSession, events: Sequence[Event]) -> int:
             continue
         seq, at = rounds.get(code, (0, e["occurred_at"]))
         rounds[code] = (max(seq, e["seq"]), max(at, e["occurred_at"]))
+    # Rows are locked in one order by every transaction (rounds, then sheets, then problems, each by
+    # key), so two batches applied at once on PostgreSQL wait for each other instead of deadlocking.
     await repository.ensure_rounds(session, list(rounds))
+    for code, (seq, at) in sorted(rounds.items()):
+        await repository.touch_round(session, code, seq=seq, occurred_at=at)
     by_type: dict[str, list[Event]] = {t: [] for t in CONSUMED}
     for e in used:
         by_type[e["type"]].append(e)
     await _apply_draws(session, by_type[DRAWN])
-    await repository.upsert_sheets(session, [_sheet_row(e) for e in _newest(by_type[SHEET], "sheet_id")])
-    await repository.upsert_problems(
-        session, [_problem_row(e) for e in _newest(by_type[PROBLEM], "problem_id")]
-    )
+    sheets = sorted(_newest(by_type[SHEET], "sheet_id"), key=lambda e: e["data"]["sheet_id"])
+    await repository.upsert_sheets(session, [_sheet_row(e) for e in sheets])
+    problems = sorted(_newest(by_type[PROBLEM], "problem_id"), key=lambda e: e["data"]["problem_id"])
+    await repository.upsert_problems(session, [_problem_row(e) for e in problems])
     await repository.insert_results(session, [_results_row(e) for e in by_type[RESULTS]])
-    for code, (seq, at) in sorted(rounds.items()):
-        await repository.touch_round(session, code, seq=seq, occurred_at=at)
     return len(used)
 
 
