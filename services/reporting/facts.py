@@ -283,7 +283,10 @@ async def round_row(session: AsyncSession, code: str) -> Round:
     """The round's row; 404 for a round reporting has heard nothing of."""
     found = await session.get(Round, code)
     if found is None:
-        raise RoundNotFound(f"No round {code!r} (reporting has received no event of it)")
+        raise RoundNotFound(
+            f"No round {code!r} (reporting has received no event of it)",
+            zh=f"没有督查轮次 {code!r}（报告服务尚未收到它的任何事件）",
+        )
     return found
 
 

@@ -13,7 +13,7 @@ REBUILDERS = ("city_admin",)
 
 async def rebuild(session: AsyncSession, principal: Principal, cache: DashboardCache) -> RebuildResult:
     """Replay the store (a city admin of the whole city); every cached dashboard is dropped."""
-    require_city_wide(principal, "Rebuilding the read model")
+    require_city_wide(principal, "Rebuilding the read model", "重建读模型")
     done = await projection.rebuild(session)
     cache.clear()
     return RebuildResult(

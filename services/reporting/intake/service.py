@@ -31,9 +31,16 @@ class Sender:
     max_payload_bytes: int
 
 
+WHAT_ZH = {"body": "请求体", "event": "事件", "batch": "批量请求"}
+
+
 def require_size(size: int, limit: int, what: str) -> None:
     if size > limit:
-        raise EventTooLarge(f"The {what} is {size} bytes; the limit is {limit}", limit=limit)
+        raise EventTooLarge(
+            f"The {what} is {size} bytes; the limit is {limit}",
+            zh=f"{WHAT_ZH.get(what, what)}大小为 {size} 字节，上限为 {limit} 字节",
+            limit=limit,
+        )
 
 
 def usable_id(value: Any) -> bool:
@@ -48,19 +55,24 @@ def check(envelope: EventEnvelope, prefix: Sequence[str | int]) -> int:
     except contracts.UnknownEventVersion as exc:
         raise UnknownEventVersion(
             str(exc),
+            zh=f"事件类型 {envelope.type!r} 没有所指的契约版本（已知版本：{exc.known}）",
             errors=[field_error([*loc, "version"], str(exc))],
             event_type=envelope.type,
             known_versions=exc.known,
         ) from exc
     except contracts.UnknownEventType as exc:
         raise UnknownEventType(
-            str(exc), errors=[field_error([*loc, "type"], f"unknown event type {envelope.type!r}")]
+            str(exc),
+            zh=f"未知的事件类型 {envelope.type!r}",
+            errors=[field_error([*loc, "type"], f"unknown event type {envelope.type!r}")],
         ) from exc
     if found:
         where = f"{envelope.type} v{version}"
         raise InvalidEventData(
             f"{len(found)} field(s) break the schema of {where}: "
             + "; ".join(f"{v.where}: {v.message}" for v in found[:10]),
+            zh=f"{len(found)} 个字段不符合 {where} 的契约："
+            + "；".join(f"{v.where}：{v.message}" for v in found[:10]),
             errors=[field_error([*loc, "data", *v.path], v.message, "schema") for v in found],
             event_type=envelope.type,
             schema_version=version,
@@ -73,7 +85,9 @@ def parse(obj: Any, prefix: Sequence[str | int]) -> EventEnvelope:
         return EventEnvelope.model_validate(obj)
     except ValidationError as exc:
         errors = [field_error([*prefix, *e["loc"]], e["msg"], e["type"]) for e in exc.errors()]
-        raise UnprocessableEntity(f"{len(errors)} invalid field(s)", errors=errors) from exc
+        raise UnprocessableEntity(
+            f"{len(errors)} invalid field(s)", zh=f"{len(errors)} 个字段无效", errors=errors
+        ) from exc
 
 
 def _row(envelope: EventEnvelope, version: int, now: datetime) -> dict[str, Any]:
@@ -135,7 +149,9 @@ async def accept_event(session: AsyncSession, sender: Sender, raw: bytes) -> Ans
     try:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise UnprocessableEntity(f"The request body is not valid JSON: {exc}") from exc
+        raise UnprocessableEntity(
+            f"The request body is not valid JSON: {exc}", zh=f"请求体不是有效的 JSON：{exc}"
+        ) from exc
     envelope = parse(obj, ["body"])
     version = check(envelope, ["body"])
     seq, status = (await _store(session, sender, [(envelope, version)]))[envelope.id]
@@ -157,6 +173,7 @@ def _checked_item(
     if item_id is None:
         raise UnprocessableEntity(
             "Every event needs a string id (1-64 characters, no control characters)",
+            zh="每个事件都需要一个字符串 id（1-64 个字符，不含控制字符）",
             errors=[field_error([*prefix, "id"], "required")],
         )
     require_size(len(orjson.dumps(item)), limit, "event")

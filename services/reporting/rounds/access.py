@@ -24,14 +24,16 @@ def district_scope(principal: Principal) -> str | None:
     if district is None or scope != orgunit.district_unit(district):
         raise Forbidden(
             f"Dashboards are per city or per district; your scope {principal.scope!r} is neither",
+            zh=f"看板按全市或区县（市）提供；您的范围 {principal.scope!r} 两者都不是",
             scope=principal.scope,
         )
     return district
 
 
-def require_city_wide(principal: Principal, action: str) -> None:
+def require_city_wide(principal: Principal, action: str, action_zh: str) -> None:
     if not principal.city_wide:
         raise Forbidden(
             f"{action} concerns the whole city; your scope {principal.scope!r} is not the whole city",
+            zh=f"{action_zh}涉及全市；您的范围 {principal.scope!r} 不是全市",
             scope=principal.scope,
         )

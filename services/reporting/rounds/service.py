@@ -233,4 +233,8 @@ def chart(name: str, board: Dashboard) -> Chart:
             ],
             unit="个",
         )
-    raise ChartNotFound(f"No chart {name!r}; the charts are {', '.join(CHARTS)}", charts=list(CHARTS))
+    raise ChartNotFound(
+        f"No chart {name!r}; the charts are {', '.join(CHARTS)}",
+        zh=f"没有图表 {name!r}；可用的图表为 {'、'.join(CHARTS)}",
+        charts=list(CHARTS),
+    )
