@@ -29,7 +29,7 @@ bootstrap: $(STAMP) ## Create .venv and install the locked dependencies (and, as
 	@# Reporting's documents need CJK fonts, Pango and poppler: installed when root with apt, else listed.
 	@deploy/system-deps.sh || true
 
-run: bootstrap ## Migrate and start the gateway (:8000, or BASE_PORT) and the four services (+1..+4) on SQLite under var/
+run: bootstrap ## Migrate and start the gateway (:8000, or BASE_PORT) and the five services (+1..+5) on SQLite under var/
 	$(BIN)/python -m services.devrun
 
 migrate: bootstrap ## Apply every service's migrations (uses the same settings as the services)

@@ -16,7 +16,14 @@ from collections.abc import Mapping
 from pathlib import Path
 
 # Each process's settings default port (tests/deploy checks these against the Settings classes).
-DEFAULT_PORTS = {"gateway": 8000, "sampling": 8001, "scoring": 8002, "rectification": 8003, "notify": 8004}
+DEFAULT_PORTS = {
+    "gateway": 8000,
+    "sampling": 8001,
+    "scoring": 8002,
+    "rectification": 8003,
+    "notify": 8004,
+    "reporting": 8005,
+}
 MODULES = {"gateway": "gateway", **{name: f"services.{name}" for name in DEFAULT_PORTS if name != "gateway"}}
 # One-shot processes: nothing listens, so there is nothing to check.
 ONE_SHOT = {"migrate"}

@@ -8,7 +8,7 @@ from pydantic_settings import NoDecode, SettingsConfigDict
 
 from services.kit.settings import BaseProcessSettings, _shared
 
-AREAS = ("sampling", "scoring", "rectification", "notify")
+AREAS = ("sampling", "scoring", "rectification", "notify", "reporting")
 
 
 class Settings(BaseProcessSettings):
@@ -27,6 +27,7 @@ class Settings(BaseProcessSettings):
     scoring_url: str = Field("http://127.0.0.1:8002", validation_alias=_shared("SCORING_URL"))
     rectification_url: str = Field("http://127.0.0.1:8003", validation_alias=_shared("RECTIFICATION_URL"))
     notify_url: str = Field("http://127.0.0.1:8004", validation_alias=_shared("NOTIFY_URL"))
+    reporting_url: str = Field("http://127.0.0.1:8005", validation_alias=_shared("REPORTING_URL"))
 
     # Bearer JWTs. With a JWKS URL (a government SSO) keys come from there; without one the gateway
     # is its own development issuer (refused in production).

@@ -54,7 +54,7 @@ TITLE = "Party-building Inspections API"
 DESCRIPTION = (
     "基层党建专项督查 API. "
     "One API for grassroots Party-building inspections: sampling (抽样), scoring (评分), "
-    "rectification (整改) and notify (通知). Authenticate with a bearer JWT from the identity provider "
+    "rectification (整改), notify (通知) and reporting (报告). Authenticate with a bearer JWT from the identity provider "
     "or an API key (`X-API-Key`). Every error is RFC 9457 `application/problem+json`."
 )
 PROXY_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -256,8 +256,8 @@ async def proxy(request: Request) -> Response:
                 headers={"Allow": ", ".join(allowed)},
             )
         raise NotFound(
-            f"No API area {area!r}; the areas are sampling, scoring, rectification and notify",
-            zh=f"没有 API 分区 {area!r}；现有分区为 sampling（抽样）、scoring（评分）、rectification（整改）和 notify（通知）",
+            f"No API area {area!r}; the areas are sampling, scoring, rectification, notify and reporting",
+            zh=f"没有 API 分区 {area!r}；现有分区为 sampling（抽样）、scoring（评分）、rectification（整改）、notify（通知）和 reporting（报告）",
         )
     address = client_address(request)
     app.state.auth_failures.check(address)

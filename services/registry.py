@@ -1,4 +1,4 @@
-"""The four services, in one place, for the command line, the dev runner and the tests."""
+"""The five services, in one place, for the command line, the dev runner and the tests."""
 
 from __future__ import annotations
 
@@ -37,5 +37,6 @@ SERVICES: tuple[ServiceInfo, ...] = (
     ServiceInfo("scoring", 8002),
     ServiceInfo("rectification", 8003),
     ServiceInfo("notify", 8004),
+    ServiceInfo("reporting", 8005),
 )
 BY_NAME = {s.name: s for s in SERVICES}

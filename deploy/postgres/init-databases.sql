@@ -5,3 +5,4 @@ CREATE DATABASE sampling;
 CREATE DATABASE scoring;
 CREATE DATABASE rectification;
 CREATE DATABASE notify;
+CREATE DATABASE reporting;

@@ -47,6 +47,7 @@ PROCESSES = {
         Process("scoring", "services.scoring", "services.scoring.config", 8002),
         Process("rectification", "services.rectification", "services.rectification.config", 8003),
         Process("notify", "services.notify", "services.notify.config", 8004),
+        Process("reporting", "services.reporting", "services.reporting.config", 8005),
     )
 }
 SERVICES = [name for name in PROCESSES if name != "gateway"]

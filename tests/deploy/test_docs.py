@@ -18,7 +18,7 @@ def test_every_shared_variable_is_documented() -> None:
         if isinstance(field.validation_alias, AliasChoices):
             name = next(c for c in field.validation_alias.choices if isinstance(c, str) and c.isupper())
             assert name in DOCUMENTED, name
-    for peer in ("SAMPLING_URL", "SCORING_URL", "RECTIFICATION_URL", "NOTIFY_URL"):
+    for peer in ("SAMPLING_URL", "SCORING_URL", "RECTIFICATION_URL", "NOTIFY_URL", "REPORTING_URL"):
         assert peer in DOCUMENTED
 
 
@@ -38,7 +38,7 @@ def test_every_variable_the_deploy_files_set_is_documented() -> None:
     for path in K8S.rglob("*.yaml"):
         for doc in yaml_documents(path):
             given |= set(doc.get("data", {})) | set(doc.get("stringData", {}))
-    prefixed = re.compile(r"^(SAMPLING|SCORING|RECTIFICATION|NOTIFY)_(?!URL$)")
+    prefixed = re.compile(r"^(SAMPLING|SCORING|RECTIFICATION|NOTIFY|REPORTING)_(?!URL$)")
     # A setting every service has is documented once as <SVC>_NAME; one service's own by its full name.
     missing = {
         name for name in given if name not in DOCUMENTED and prefixed.sub("<SVC>_", name) not in DOCUMENTED

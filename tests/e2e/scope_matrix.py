@@ -153,6 +153,7 @@ SHEET = _io("sheet_id", "{sheet_in}", "{sheet_out}")
 PERSON = _io("user_id", "{person_in}", "{person_out}")
 A = "/api/v1"
 S, SC, R, N = f"{A}/sampling", f"{A}/scoring", f"{A}/rectification", f"{A}/notify"
+RP = f"{A}/reporting"
 
 PERSON_BODY_IN = {"name": "鄞州区责任人", "org_unit": "ningbo/yinzhou", "roles": ["responsible"]}
 PERSON_BODY_OUT = {"name": "海曙区责任人", "org_unit": "ningbo/haishu", "roles": ["responsible"]}
@@ -999,12 +1000,52 @@ ROWS: tuple[Row, ...] = (
     # ---------------------------------------------------------------- metrics and docs of a service: never routed
     *(
         Row("GET", f"{A}/{area}/{leaf}", family, "read", frozenset(), kind="hidden")
-        for area in ("sampling", "scoring", "rectification", "notify")
+        for area in ("sampling", "scoring", "rectification", "notify", "reporting")
         for leaf, family in (("metrics", "metrics"), ("docs", "docs"), ("openapi.json", "docs"))
     ),
     *(
         Row("GET", f"{A}/{area}/whoami", "identity", "read", READERS)
-        for area in ("sampling", "scoring", "rectification", "notify")
+        for area in ("sampling", "scoring", "rectification", "notify", "reporting")
+    ),
+    # ---------------------------------------------------------------- reporting: rounds, dashboards, charts
+    # Who reads a dashboard: city admins, leaders, district admins and integrations; a district's
+    # scope gets its own district's figures (the published ranking stays whole), so a dashboard is
+    # no object outside anyone's scope (target "any").
+    Row(
+        "GET",
+        f"{RP}/rounds",
+        "reporting_rounds",
+        "list",
+        ADMIN | DISTRICT | KEYS | {"leader"},
+        leak_check=False,
+    ),
+    Row(
+        "GET",
+        f"{RP}/rounds/{{round_code}}/dashboard",
+        "reporting_dashboards",
+        "read",
+        ADMIN | DISTRICT | KEYS | {"leader"},
+        params=ROUND,
+    ),
+    *(
+        Row(
+            "GET",
+            f"{RP}/rounds/{{round_code}}/dashboard/charts/{{name}}.{fmt}",
+            "reporting_dashboards",
+            "read",
+            ADMIN | DISTRICT | KEYS | {"leader"},
+            params=_any(round_code="{round}", name="coverage"),
+        )
+        for fmt in ("svg", "png")
+    ),
+    Row(
+        "POST",
+        f"{RP}/admin/rebuild",
+        "reporting_admin",
+        "write",
+        ADMIN,
+        params={"any": {}},
+        ok=frozenset({200}),
     ),
     # ---------------------------------------------------------------- internal intake: the services' own principal only
     Row("POST", f"{R}/findings", "problems", "write", frozenset(), body={"any": FINDING}, kind="internal"),
@@ -1040,6 +1081,24 @@ ROWS: tuple[Row, ...] = (
         "POST",
         f"{N}/events/batch",
         "notifications",
+        "write",
+        frozenset(),
+        body={"any": {"events": []}},
+        kind="internal",
+    ),
+    Row(
+        "POST",
+        f"{RP}/events",
+        "reporting_intake",
+        "write",
+        frozenset(),
+        body={"any": {"type": "scoring.sheet.changed", "data": {}}},
+        kind="internal",
+    ),
+    Row(
+        "POST",
+        f"{RP}/events/batch",
+        "reporting_intake",
         "write",
         frozenset(),
         body={"any": {"events": []}},

@@ -59,7 +59,7 @@ class TestForwarding:
 
     async def test_every_area_is_routed(self, system: System):
         async with system.client() as c:
-            for area in ("sampling", "scoring", "rectification", "notify"):
+            for area in ("sampling", "scoring", "rectification", "notify", "reporting"):
                 r = await c.get(f"/api/v1/{area}/whoami", headers=system.auth())
                 assert r.status_code == 200
                 assert r.json()["service"] == area
@@ -302,7 +302,7 @@ class TestOpenApi:
         assert "/api/v1/sampling/sites/{site_id}" in doc["paths"]
         names = {t["name"] for t in doc["tags"]}
         assert {"gateway.auth", "gateway.status"} <= names
-        for area in ("sampling", "scoring", "rectification", "notify"):
+        for area in ("sampling", "scoring", "rectification", "notify", "reporting"):
             assert any(n.startswith(area + ".") for n in names), area
         assert "x-unavailable-services" not in doc["info"]
 
@@ -401,6 +401,7 @@ class TestEventStream:
 class TestOutboxAdmin:
     async def test_every_service_lists_its_failed_events_for_an_admin(self, system: System):
         async with system.client() as c:
+            # reporting has no outbox of its own yet (it only receives events)
             for area in ("sampling", "scoring", "rectification", "notify"):
                 r = await c.get(f"/api/v1/{area}/outbox/events", headers=system.auth())
                 assert r.status_code == 200, (area, r.text)
@@ -419,7 +420,7 @@ class TestOnlyPublishedOperations:
     async def test_service_pages_are_not_reachable_through_the_api(self, system: System, roles):
         headers = system.auth(roles=roles) if roles else {}
         async with system.client() as c:
-            for area in ("sampling", "scoring", "rectification", "notify"):
+            for area in ("sampling", "scoring", "rectification", "notify", "reporting"):
                 for page in SERVICE_PAGES:
                     r = await c.get(f"/api/v1/{area}{page}", headers=headers)
                     assert_problem(r, 404, "not-found")
@@ -446,7 +447,7 @@ class TestOnlyPublishedOperations:
             r = await c.get("/api/v1/status", headers=system.auth())
         assert r.status_code == 200
         assert [s["url"] for s in r.json()["services"]] == [
-            f"/api/v1/{a}" for a in ("sampling", "scoring", "rectification", "notify")
+            f"/api/v1/{a}" for a in ("sampling", "scoring", "rectification", "notify", "reporting")
         ]
         assert "127.0.0.1" not in r.text
 

@@ -315,6 +315,52 @@ async def seed(m: Matrix) -> None:
             r = await c.get(f"/api/v1/{area}/outbox/events?limit=1&status=sent", headers=admin)
             items = r.json().get("items", []) if r.status_code == 200 else []
             s[f"outbox_{area}"] = items[0]["id"] if items else 987654321
+    await reporting_knows_the_round(m, assignments)
+    mark("reporting")
+
+
+async def reporting_knows_the_round(m: Matrix, assignments: list[dict[str, Any]]) -> None:
+    """Reporting's read model holds the round: sampling's draw event reaches it through the outbox;
+    if it has not within a minute, the draw is sent to reporting's intake directly, as sampling would."""
+    from services.kit.http import make_service_client
+    from services.kit.settings import DEV_PRINCIPAL_SECRET
+
+    async with m.client() as c:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            r = await c.get(f"/api/v1/reporting/rounds/{ROUND}/dashboard", headers=m.admin())
+            if r.status_code == 200:
+                return
+            await asyncio.sleep(1.0)
+    draw = {
+        "round_code": ROUND,
+        "name": "2026年第1季度基层党建专项督查",
+        "year": 2026,
+        "quarter": 1,
+        "drawn_at": "2026-03-02T02:00:00Z",
+        "revision": 1,
+        "districts": [{"code": "yinzhou", "name": "鄞州区"}, {"code": "haishu", "name": "海曙区"}],
+        "visits": [
+            {
+                "site": {k: a["site"][k] for k in ("code", "name", "type", "org_unit", "district")},
+                "team_id": None,
+                "team_name": None,
+                "visit_on": None,
+                "follow_up": False,
+            }
+            for a in assignments
+        ],
+    }
+    envelope = {
+        "id": f"matrix-draw-{uuid.uuid4()}",
+        "type": "sampling.round.drawn",
+        "source": "sampling",
+        "occurred_at": "2026-03-02T02:00:00Z",
+        "data": draw,
+    }
+    async with make_service_client(service="sampling", secret=DEV_PRINCIPAL_SECRET) as peer:
+        r = await peer.post(f"{m.stack.service_urls['reporting']}/events", json=envelope)
+    assert r.status_code == 202, f"reporting refused the round's draw: {r.status_code} {r.text[:1500]}"
 
 
 async def issued_problem(m: Matrix, c: httpx.AsyncClient, issuer: str) -> int:

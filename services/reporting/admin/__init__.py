@@ -1,0 +1,1 @@
+"""Operations: rebuilding the read model from the event store."""

@@ -1,0 +1,1 @@
+"""Intake: the other services' fact events, stored once each (append-only) and projected at once."""

@@ -1,0 +1,63 @@
+"""The reporting app: its routers and its tags.
+
+Each package adds its router to ROUTERS and its tag to TAGS (the documents' packages too), so the
+app stays one list to extend.
+"""
+
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+
+from services.kit.app import create_app
+from services.kit.clock import Clock
+from services.kit.endpoints import whoami_router
+from services.reporting import __version__
+from services.reporting.admin import endpoints as admin
+from services.reporting.config import Settings
+from services.reporting.deps import DashboardCache
+from services.reporting.intake import endpoints as intake
+from services.reporting.rounds import endpoints as rounds
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+OPERATIONS_TAG = admin.TAG
+
+TAGS: list[dict[str, str]] = [
+    {
+        "name": intake.TAG,
+        "description": "事实事件接收 — The other services' fact events, stored once each and projected at once.",
+    },
+    {
+        "name": rounds.TAG,
+        "description": "督查轮次看板 — Rounds, each round's dashboard (coverage, scores, ranking, problems, "
+        "rectification) and its charts.",
+    },
+    {"name": OPERATIONS_TAG, "description": "运维 — Rebuilding the read model, and who is calling."},
+]
+
+
+def routers() -> list[APIRouter]:
+    """Every router of the service, in the order the OpenAPI document lists them."""
+    return [
+        intake.router,
+        rounds.router,
+        admin.router,
+        whoami_router(OPERATIONS_TAG),
+    ]
+
+
+def build_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    """The reporting service."""
+    settings = settings or Settings()
+    app = create_app(
+        settings=settings,
+        title="Reporting (报告)",
+        description="报告服务 — The round dashboard and its charts, built from the other services' events; "
+        "the 专报, the quarterly bulletin, problem lists and the annual assessment.",
+        version=__version__,
+        routers=routers(),
+        migrations_dir=MIGRATIONS_DIR,
+        clock=clock,
+        openapi_tags=TAGS,
+    )
+    app.state.dashboards = DashboardCache()
+    return app
