@@ -116,7 +116,8 @@ def _results(facts: RoundFacts, previous: RoundFacts | None) -> list[str]:
 
 
 def _practices(facts: RoundFacts) -> list[str]:
-    best = stats.good_practices(facts)
+    # Only sites graded 好 or 较好 are cited as examples to follow.
+    best = [p for p in stats.good_practices(facts) if p.grade in (None, "好", "较好")]
     if not best:
         return ["本轮暂无可推荐的典型经验，待评分表全部锁定后补充。"]
     paras = [

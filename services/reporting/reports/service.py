@@ -78,7 +78,7 @@ def _require_status(report: SpecialReport, action: str, *allowed: ReportStatus) 
             f"Special report {report.id} is {report.status} ({label}): it cannot be {action}"
             + (" — an issued report is immutable" if report.status == ReportStatus.ISSUED else ""),
             report_id=report.id,
-            status=report.status,
+            report_status=report.status,
             allowed=[s.value for s in allowed],
         )
 
