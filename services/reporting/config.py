@@ -35,3 +35,5 @@ class Settings(ServiceSettings):
     public_base_url: str = "http://127.0.0.1:8000/api/v1/reporting"
     # The issued 专报's event goes to notify through reporting's outbox.
     notify_url: str = peer_url("NOTIFY_URL", "http://127.0.0.1:8004")
+    # The demo loader waits this long for the demo round's results to arrive before giving up.
+    demo_wait_seconds: float = Field(default=180.0, ge=0)

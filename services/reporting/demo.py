@@ -13,7 +13,6 @@ the next start.
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import warnings
 from datetime import datetime
@@ -49,7 +48,6 @@ from services.reporting.reports.schemas import (
 DEMO_ROUND = "2026Q1"
 AUTHOR = Principal(sub="u-admin", roles=("city_admin",), scope="ningbo", name="市委组织部督查办")
 REVIEWER = Principal(sub="u-admin-2", roles=("city_admin",), scope="ningbo", name="市委组织部督查办（审核）")
-WAIT_SECONDS = float(os.environ.get("REPORTING_DEMO_WAIT_SECONDS", "180"))
 
 
 async def _published(sessionmaker: async_sessionmaker[AsyncSession], code: str) -> Round | None:
@@ -164,7 +162,7 @@ async def run(
     settings: Settings | None = None,
     *,
     now: datetime | None = None,
-    wait_seconds: float = WAIT_SECONDS,
+    wait_seconds: float | None = None,
     renderers: Renderers = DEFAULT_RENDERERS,
 ) -> dict[str, str]:
     """Issue the demo round's 专报 and set the demo year's weights, whatever is missing."""
@@ -174,10 +172,11 @@ async def run(
     try:
         await upgrade_to_head(engine, MIGRATIONS_DIR)
         sessionmaker = make_sessionmaker(engine)
-        r = await _wait_for_round(sessionmaker, DEMO_ROUND, wait_seconds)
+        wait = settings.demo_wait_seconds if wait_seconds is None else wait_seconds
+        r = await _wait_for_round(sessionmaker, DEMO_ROUND, wait)
         if r is None:
             raise TimeoutError(
-                f"round {DEMO_ROUND}'s draw and published results did not arrive within {wait_seconds:g} s"
+                f"round {DEMO_ROUND}'s draw and published results did not arrive within {wait:g} s"
             )
         report = await _issue_special_report(sessionmaker, settings, DEMO_ROUND, now, renderers)
         weights = await _set_weights(sessionmaker, r.year or local_date(now).year, now)
