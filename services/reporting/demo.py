@@ -116,14 +116,16 @@ async def _issue_special_report(
                 now=now,
             )
         if report.status in (ReportStatus.DRAFT, ReportStatus.RETURNED):
-            await service.submit_report(session, report=report, principal=AUTHOR, if_match=None, now=now)
+            await service.submit_report(
+                session, report=report, principal=AUTHOR, if_match=service.etag_of(report), now=now
+            )
         if report.status == ReportStatus.IN_REVIEW:
             await service.review_report(
                 session,
                 report=report,
                 review=ReviewIn(decision=ReviewDecision.APPROVE, comment="同意印发"),
                 principal=REVIEWER,
-                if_match=None,
+                if_match=service.etag_of(report),
                 now=now,
             )
         report_id = report.id
@@ -141,7 +143,7 @@ async def _issue_special_report(
                     principal=AUTHOR,
                     renderers=renderers,
                     settings=settings,
-                    if_match=None,
+                    if_match=service.etag_of(row),
                     now=now,
                 )
             return f"issued as {number}"

@@ -20,8 +20,10 @@ from services.reporting import stats
 from services.reporting.assessments.schemas import (
     AssessmentRead,
     DistrictAssessment,
+    Grade,
     QuarterScore,
     RectificationFigures,
+    RoundRef,
     WeightsRead,
 )
 from services.reporting.facts import ProblemFact, RoundFacts
@@ -31,11 +33,11 @@ from services.reporting.reports.compose import score_text
 GRADE_FLOORS: tuple[tuple[float, str], ...] = ((90, "好"), (80, "较好"), (60, "一般"))
 
 
-def grade_of(score: float) -> str:
+def grade_of(score: float) -> Grade:
     for floor, grade in GRADE_FLOORS:
         if score >= floor:
-            return grade
-    return "差"
+            return Grade(grade)
+    return Grade.POOR
 
 
 def _pct(weight: float) -> str:
@@ -80,7 +82,7 @@ def _district(
     )
     lines: list[str] = []
     score: float | None = None
-    grade: str | None = None
+    grade: Grade | None = None
     if mean is None:
         lines.append("本年度暂无已发布的季度综合得分，不计算年度得分")
     else:
@@ -155,11 +157,10 @@ def assess(year: int, rounds: list[RoundFacts], weights: WeightsRead, now: datet
     return AssessmentRead(
         year=year,
         weights=weights,
-        note="本年度未设置考核权重，按默认权重计算" if weights.defaults else None,
-        rounds=[
-            QuarterScore(round_code=r.code, round_name=r.name, quarter=r.quarter, rank=None, composite=None)
-            for r in published
-        ],
+        note="本年度未设置考核权重，按默认权重计算"
+        if weights.defaults
+        else f"按{year}年度设定的考核权重计算",
+        rounds=[RoundRef(round_code=r.code, round_name=r.name, quarter=r.quarter) for r in published],
         districts=ranked,
         generated_at=now,
     )
@@ -207,7 +208,7 @@ def document(a: AssessmentRead, *, issuer_mark: str) -> OfficialDocument:
                     str(d.rectification.overdue),
                     str(d.vetoes),
                     score_text(d.score),
-                    d.grade or "—",
+                    d.grade.value if d.grade else "—",
                 ]
                 for d in a.districts
             ],
@@ -256,7 +257,7 @@ def workbook(a: AssessmentRead) -> Workbook:
                         d.rectification.overdue,
                         d.vetoes,
                         d.score,
-                        d.grade,
+                        d.grade.value if d.grade else None,
                     ]
                     for d in a.districts
                 ],

@@ -33,7 +33,8 @@ from services.reporting.reports.schemas import (
 
 TAG = "reporting.special-reports"
 router = APIRouter(tags=[TAG])
-CHANGE_ERRORS = errors(409, 412)
+# Changes: 409 for the report's status, 412 for a stale ETag, 428 without If-Match.
+CHANGE_ERRORS = errors(409, 412, 428)
 
 
 async def _readable(session: SessionDep, principal: PrincipalDep, report_id: ReportId) -> SpecialReport:
@@ -70,7 +71,10 @@ async def draft_special_report(
     clock: ClockDep,
     settings: SettingsDep,
     response: Response,
-    draft_in: Annotated[SpecialReportDraft | None, Body()] = None,
+    draft_in: Annotated[
+        SpecialReportDraft | None,
+        Body(examples=[{"title": "关于2026年第一季度基层党建专项督查情况的专报"}]),
+    ] = None,
 ) -> SpecialReportRead:
     """Draft a 专报 from the round's published data, with sections to edit before review."""
     require_city_wide(principal, "A special report")

@@ -231,7 +231,7 @@ async def submit_report(
 ) -> SpecialReport:
     """Send a draft (or a returned report) for review."""
     _require_status(report, "submitted", *EDITABLE)
-    check_if_match(report, if_match, required=False)
+    check_if_match(report, if_match, required=True)
     report.status = ReportStatus.IN_REVIEW
     report.submitted_at = now
     report.reviewer_id = None
@@ -252,7 +252,7 @@ async def review_report(
 ) -> SpecialReport:
     """Approve, or return with a comment (a city admin other than the author)."""
     _require_status(report, "reviewed", ReportStatus.IN_REVIEW)
-    check_if_match(report, if_match, required=False)
+    check_if_match(report, if_match, required=True)
     require_reviewer(principal, report)
     if review.decision == ReviewDecision.RETURN and not review.comment:
         raise UnprocessableEntity(
@@ -334,7 +334,7 @@ async def issue_report(
 ) -> SpecialReport:
     """Issue an approved report: number it, render DOCX and PDF once, keep both and their SHA-256."""
     _require_status(report, "issued", ReportStatus.APPROVED)
-    check_if_match(report, if_match, required=False)
+    check_if_match(report, if_match, required=True)
     issuer, year, seq = parse_doc_number(
         issue.doc_number, issuer=settings.doc_number_issuer, year=local_date(now).year
     )

@@ -85,7 +85,7 @@ class TestRoutes:
         r = await c.put("/years/2026/assessment/weights", headers=ADMIN, json=weights)
         assert r.status_code == 200 and r.json()["defaults"] is False and r.json()["set_by"] == "u-admin"
         body = (await c.get("/years/2026/assessment", headers=ADMIN)).json()
-        assert body["note"] is None and body["weights"]["composite_weight"] == 70
+        assert body["note"] == "按2026年度设定的考核权重计算" and body["weights"]["composite_weight"] == 70
         hs = next(d for d in body["districts"] if d["district"] == "haishu")
         assert "季度综合得分均值 93.75 × 70% = 65.63" in hs["explanation"]
         assert [q["round_code"] for q in body["rounds"]] == ["2026Q1"]  # 2026Q2 is not published

@@ -14,6 +14,8 @@ from tests.reporting.conftest import ADMIN, Harness
 from tests.reporting.reports.conftest import ADMIN2
 from tests.reporting.reports.data import NOW, round_facts, seed
 
+ANY = {"If-Match": "*"}
+
 
 @pytest.fixture
 async def seeded(reporting: Harness) -> Harness:
@@ -43,9 +45,11 @@ async def test_the_issued_special_report_reads_back_from_its_docx_and_pdf(
 ) -> None:
     c = seeded.client
     rid = (await c.post("/rounds/2026Q1/special-reports", headers=ADMIN)).json()["id"]
-    await c.post(f"/special-reports/{rid}/submit", headers=ADMIN)
-    await c.post(f"/special-reports/{rid}/review", headers=ADMIN2, json={"decision": "approve"})
-    r = await c.post(f"/special-reports/{rid}/issue", headers=ADMIN, json={"doc_number": "甬组督〔2026〕3号"})
+    await c.post(f"/special-reports/{rid}/submit", headers={**ADMIN, **ANY})
+    await c.post(f"/special-reports/{rid}/review", headers={**ADMIN2, **ANY}, json={"decision": "approve"})
+    r = await c.post(
+        f"/special-reports/{rid}/issue", headers={**ADMIN, **ANY}, json={"doc_number": "甬组督〔2026〕3号"}
+    )
     assert r.status_code == 200, r.text
     docx_text = _docx_text((await c.get(f"/special-reports/{rid}/document.docx", headers=ADMIN)).content)
     pdf_text = "".join(

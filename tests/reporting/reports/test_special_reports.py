@@ -15,6 +15,7 @@ from tests.reporting.reports.conftest import ADMIN2, CITY_KEY, DISTRICT_ADMIN, D
 from tests.reporting.reports.data import FakeRenderers
 
 PROBLEM = "application/problem+json"
+ANY = {"If-Match": "*"}
 
 
 async def _draft(c: httpx.AsyncClient, code: str = "2026Q1") -> httpx.Response:
@@ -25,14 +26,18 @@ async def _approved(c: httpx.AsyncClient) -> dict[str, Any]:
     r = await _draft(c)
     assert r.status_code == 201, r.text
     rid = r.json()["id"]
-    assert (await c.post(f"/special-reports/{rid}/submit", headers=ADMIN)).status_code == 200
-    r = await c.post(f"/special-reports/{rid}/review", headers=ADMIN2, json={"decision": "approve"})
+    assert (await c.post(f"/special-reports/{rid}/submit", headers={**ADMIN, **ANY})).status_code == 200
+    r = await c.post(
+        f"/special-reports/{rid}/review", headers={**ADMIN2, **ANY}, json={"decision": "approve"}
+    )
     assert r.status_code == 200, r.text
     return dict(r.json())
 
 
 async def _issue(c: httpx.AsyncClient, rid: int, number: str = "甬组督〔2026〕3号") -> httpx.Response:
-    return await c.post(f"/special-reports/{rid}/issue", headers=ADMIN, json={"doc_number": number})
+    return await c.post(
+        f"/special-reports/{rid}/issue", headers={**ADMIN, **ANY}, json={"doc_number": number}
+    )
 
 
 async def _outbox(h: Harness) -> list[Any]:
@@ -135,7 +140,7 @@ class TestEdit:
     async def test_no_edit_while_in_review(self, reporting: Harness, fake: FakeRenderers) -> None:
         c = reporting.client
         rid = (await _draft(c)).json()["id"]
-        await c.post(f"/special-reports/{rid}/submit", headers=ADMIN)
+        await c.post(f"/special-reports/{rid}/submit", headers={**ADMIN, **ANY})
         r = await c.patch(
             f"/special-reports/{rid}", headers={**ADMIN, "If-Match": "*"}, json={"title": "新标题"}
         )
@@ -148,21 +153,29 @@ class TestReview:
     ) -> None:
         c = reporting.client
         rid = (await _draft(c)).json()["id"]
-        await c.post(f"/special-reports/{rid}/submit", headers=ADMIN)
-        r = await c.post(f"/special-reports/{rid}/review", headers=ADMIN, json={"decision": "approve"})
+        await c.post(f"/special-reports/{rid}/submit", headers={**ADMIN, **ANY})
+        r = await c.post(
+            f"/special-reports/{rid}/review", headers={**ADMIN, **ANY}, json={"decision": "approve"}
+        )
         assert r.status_code == 403 and r.json()["type"] == "/problems/self-review"
 
     async def test_returned_with_a_comment_then_edited_and_resubmitted(
         self, reporting: Harness, fake: FakeRenderers
     ) -> None:
         c = reporting.client
-        rid = (await _draft(c)).json()["id"]
-        await c.post(f"/special-reports/{rid}/submit", headers=ADMIN)
-        r = await c.post(f"/special-reports/{rid}/review", headers=ADMIN2, json={"decision": "return"})
+        drafted = await _draft(c)
+        rid = drafted.json()["id"]
+        submitted = await c.post(
+            f"/special-reports/{rid}/submit", headers={**ADMIN, "If-Match": drafted.headers["ETag"]}
+        )
+        assert submitted.status_code == 200 and submitted.headers["ETag"] == f'"sr{rid}.v2"'
+        r = await c.post(
+            f"/special-reports/{rid}/review", headers={**ADMIN2, **ANY}, json={"decision": "return"}
+        )
         assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "comment"]
         r = await c.post(
             f"/special-reports/{rid}/review",
-            headers=ADMIN2,
+            headers={**ADMIN2, "If-Match": submitted.headers["ETag"]},
             json={"decision": "return", "comment": "补充典型经验"},
         )
         assert r.status_code == 200 and r.json()["status"] == "returned"
@@ -171,7 +184,18 @@ class TestReview:
             f"/special-reports/{rid}", headers={**ADMIN, "If-Match": r.headers["ETag"]}, json={"title": "改"}
         )
         assert r.status_code == 200
-        assert (await c.post(f"/special-reports/{rid}/submit", headers=ADMIN)).json()["status"] == "in_review"
+        assert (await c.post(f"/special-reports/{rid}/submit", headers={**ADMIN, **ANY})).json()[
+            "status"
+        ] == "in_review"
+
+    async def test_transitions_need_a_current_if_match(self, reporting: Harness, fake: FakeRenderers) -> None:
+        c = reporting.client
+        rid = (await _draft(c)).json()["id"]
+        r = await c.post(f"/special-reports/{rid}/submit", headers=ADMIN)
+        assert r.status_code == 428 and r.json()["current_etag"] == f'"sr{rid}.v1"'
+        r = await c.post(f"/special-reports/{rid}/submit", headers={**ADMIN, "If-Match": f'"sr{rid}.v7"'})
+        assert r.status_code == 412
+        assert (await c.get(f"/special-reports/{rid}", headers=ADMIN)).json()["status"] == "draft"
 
     async def test_issuing_before_approval_is_409(self, reporting: Harness, fake: FakeRenderers) -> None:
         c = reporting.client
@@ -225,7 +249,7 @@ class TestIssue:
         assert "immutable" in r.json()["detail"]
         r = await _issue(c, rid, "甬组督〔2026〕4号")
         assert r.status_code == 409
-        assert (await c.post(f"/special-reports/{rid}/submit", headers=ADMIN)).status_code == 409
+        assert (await c.post(f"/special-reports/{rid}/submit", headers={**ADMIN, **ANY})).status_code == 409
         after = await c.get(f"/special-reports/{rid}", headers=ADMIN)
         assert after.json()["files"] == issued["files"] and after.json()["title"] == issued["title"]
         assert (await c.get(f"/special-reports/{rid}/document.pdf", headers=ADMIN)).content == before
