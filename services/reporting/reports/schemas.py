@@ -10,7 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.kit.schema import OutputModel
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+# Text people read: no NUL (PostgreSQL refuses it in text) nor other control characters but line breaks.
+_NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+_ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000, pattern=_NO_CONTROL)
+]
 
 
 class ReportStatus(StrEnum):
@@ -48,7 +53,10 @@ class Section(BaseModel):
         min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$", description="Stable key, e.g. overview"
     )
     heading: str = Field(
-        min_length=1, max_length=100, description="The heading with its number: 「一、基本情况」"
+        min_length=1,
+        max_length=100,
+        pattern=_ONE_LINE,
+        description="The heading with its number: 「一、基本情况」",
     )
     paragraphs: list[Text] = Field(max_length=50, description="Body paragraphs, in order")
 
@@ -62,6 +70,7 @@ class SpecialReportDraft(BaseModel):
         default=None,
         min_length=1,
         max_length=300,
+        pattern=_ONE_LINE,
         description="Replaces the default title (关于<轮次>情况的专报)",
     )
 
@@ -73,7 +82,9 @@ class SpecialReportUpdate(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"title": _TITLE, "sections": [_SECTION_EXAMPLE]}]}
     )
 
-    title: str | None = Field(default=None, min_length=1, max_length=300, description="The new title")
+    title: str | None = Field(
+        default=None, min_length=1, max_length=300, pattern=_ONE_LINE, description="The new title"
+    )
     sections: list[Section] | None = Field(
         default=None, min_length=1, max_length=20, description="Every section, in order (replaces them all)"
     )
@@ -96,7 +107,11 @@ class ReviewIn(BaseModel):
 
     decision: ReviewDecision = Field(description="approve, or return to the author")
     comment: str | None = Field(
-        default=None, min_length=1, max_length=2000, description="Required when returning: what to change"
+        default=None,
+        min_length=1,
+        max_length=2000,
+        pattern=_NO_CONTROL,
+        description="Required when returning: what to change",
     )
 
 
@@ -110,6 +125,7 @@ class IssueIn(BaseModel):
     doc_number: str = Field(
         min_length=1,
         max_length=60,
+        pattern=_ONE_LINE,
         description="发文字号: the issuer, the year of issue in 〔〕, the number, 号",
         examples=["甬组督〔2026〕3号"],
     )

@@ -131,6 +131,10 @@ class TestEdit:
             f"/special-reports/{rid}", headers={**ADMIN, "If-Match": "*"}, json={"sections": dup}
         )
         assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "sections"]
+        nul = await c.patch(
+            f"/special-reports/{rid}", headers={**ADMIN, "If-Match": "*"}, json={"title": "标题\u0000"}
+        )
+        assert nul.status_code == 422
         empty = [{"key": "a", "heading": "一、甲", "paragraphs": [""]}]
         r = await c.patch(
             f"/special-reports/{rid}", headers={**ADMIN, "If-Match": "*"}, json={"sections": empty}
