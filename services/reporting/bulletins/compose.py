@@ -24,6 +24,8 @@ from services.reporting.render.model import (
 from services.reporting.reports.compose import change_text, cn_date, score_text
 
 UNITS_IN_DOCUMENT = 10
+# Overdue units named in the document itself (most overdue first); the workbook lists every one.
+OVERDUE_UNITS_IN_DOCUMENT = 20
 
 
 def title(facts: RoundFacts) -> str:
@@ -108,6 +110,7 @@ def document(
                 "现予通报，请相关单位立即整改到位。"
             )
         )
+        shown_groups = groups[:OVERDUE_UNITS_IN_DOCUMENT]
         blocks.append(
             Table(
                 columns=["责任单位", "逾期问题数", "问题（点位）", "最长逾期天数"],
@@ -119,11 +122,18 @@ def document(
                         + ("等" if len(ps) > 5 else ""),
                         str(max(_days_overdue(p, now) for p in ps)),
                     ]
-                    for unit, ps in groups
+                    for unit, ps in shown_groups
                 ],
                 widths=[2, 1, 5, 1],
             )
         )
+        if len(groups) > len(shown_groups):
+            blocks.append(
+                Paragraph(
+                    text=f"（列逾期问题最多的{len(shown_groups)}个单位，其余{len(groups) - len(shown_groups)}个单位"
+                    "见通报附表。）"
+                )
+            )
     blocks.append(Heading(level=1, text="五、典型做法"))
     practices = stats.good_practices(facts)
     if not practices:

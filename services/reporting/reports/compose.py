@@ -7,6 +7,7 @@ renderers take (the tables and the chart placed after their sections).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -48,13 +49,49 @@ def change_text(change: int | None) -> str:
     return "持平"
 
 
+@dataclass(frozen=True)
+class Figures:
+    """Every figure a 专报 cites, computed once from the facts (by `stats` alone)."""
+
+    facts: RoundFacts
+    previous: RoundFacts | None
+    coverage: stats.Coverage
+    distribution: stats.ScoreDistribution
+    ranking: list[stats.DistrictRank]
+    practices: list[stats.Practice]
+    common: list[stats.CommonProblem]
+    rectification: stats.Rectification
+
+    @classmethod
+    def of(
+        cls,
+        facts: RoundFacts,
+        previous: RoundFacts | None,
+        now: datetime,
+        *,
+        yellow_days: int = 7,
+        red_days: int = 3,
+        common_top: int = 5,
+        common_examples: int = 2,
+    ) -> Figures:
+        return cls(
+            facts=facts,
+            previous=previous,
+            coverage=stats.coverage(facts),
+            distribution=stats.score_distribution(facts),
+            ranking=stats.district_ranking(facts, previous),
+            practices=stats.good_practices(facts),
+            common=stats.common_problems(facts, top=common_top, examples=common_examples),
+            rectification=stats.rectification(facts, now, yellow_days=yellow_days, red_days=red_days),
+        )
+
+
 def default_title(facts: RoundFacts) -> str:
     return f"关于{facts.name}情况的专报"
 
 
-def _overview(facts: RoundFacts, now: datetime) -> list[str]:
-    cov = stats.coverage(facts)
-    dist = stats.score_distribution(facts)
+def _overview(f: Figures, now: datetime) -> list[str]:
+    facts, cov, dist = f.facts, f.coverage, f.distribution
     g = dist.grades
     districts = len(facts.district_names) or len(cov.by_district)
     as_of = cn_date(local_date(facts.as_of or now))
@@ -73,8 +110,8 @@ def _overview(facts: RoundFacts, now: datetime) -> list[str]:
     return [first, second]
 
 
-def _coverage(facts: RoundFacts) -> list[str]:
-    cov = stats.coverage(facts)
+def _coverage(f: Figures) -> list[str]:
+    cov = f.coverage
     text = (
         f"本轮共抽取点位{cov.drawn}个，已完成实地督查{cov.visited}个，"
         f"督查覆盖率{stats.percent_text(cov.coverage_rate)}。"
@@ -92,9 +129,9 @@ def _coverage(facts: RoundFacts) -> list[str]:
     return [text]
 
 
-def _results(facts: RoundFacts, previous: RoundFacts | None) -> list[str]:
-    ranking = stats.district_ranking(facts, previous)
-    ranked = [r for r in ranking if r.rank is not None]
+def _results(f: Figures) -> list[str]:
+    previous = f.previous
+    ranked = [r for r in f.ranking if r.rank is not None]
     if not ranked:
         return ["本轮督查结果已发布，暂无可排名的区县（市）。"]
     top = "、".join(f"{r.name}（{score_text(r.composite)}分）" for r in ranked[:3])
@@ -115,9 +152,9 @@ def _results(facts: RoundFacts, previous: RoundFacts | None) -> list[str]:
     return paras
 
 
-def _practices(facts: RoundFacts) -> list[str]:
+def _practices(f: Figures) -> list[str]:
     # Only sites graded 好 or 较好 are cited as examples to follow.
-    best = [p for p in stats.good_practices(facts) if p.grade in (None, "好", "较好")]
+    best = [p for p in f.practices if p.grade in (None, "好", "较好")]
     if not best:
         return ["本轮暂无可推荐的典型经验，待评分表全部锁定后补充。"]
     paras = [
@@ -132,8 +169,8 @@ def _practices(facts: RoundFacts) -> list[str]:
     return paras
 
 
-def _problems(facts: RoundFacts, *, top: int, examples: int) -> list[str]:
-    common = stats.common_problems(facts, top=top, examples=examples)
+def _problems(f: Figures) -> list[str]:
+    common = f.common
     if not common:
         return ["本轮已锁定的评分表中暂未发现共性问题。"]
     paras = ["从督查扣分情况看，主要存在以下共性问题："]
@@ -148,8 +185,8 @@ def _problems(facts: RoundFacts, *, top: int, examples: int) -> list[str]:
     return paras
 
 
-def _rectification(facts: RoundFacts, now: datetime, *, yellow_days: int, red_days: int) -> list[str]:
-    rect = stats.rectification(facts, now, yellow_days=yellow_days, red_days=red_days)
+def _rectification(f: Figures) -> list[str]:
+    rect = f.rectification
     if rect.total == 0:
         return ["本轮督查暂未交办整改问题。"]
     paras = [
@@ -199,13 +236,26 @@ def draft_sections(
     common_examples: int = 2,
 ) -> list[Section]:
     """The seven sections of a 专报, drafted from the data (an admin edits them before review)."""
+    f = Figures.of(
+        facts,
+        previous,
+        now,
+        yellow_days=yellow_days,
+        red_days=red_days,
+        common_top=common_top,
+        common_examples=common_examples,
+    )
+    return sections_of(f, now)
+
+
+def sections_of(f: Figures, now: datetime) -> list[Section]:
     bodies = [
-        ("overview", "基本情况", _overview(facts, now)),
-        ("coverage", "督查覆盖", _coverage(facts)),
-        ("results", "督查结果", _results(facts, previous)),
-        ("practices", "典型经验", _practices(facts)),
-        ("problems", "主要问题", _problems(facts, top=common_top, examples=common_examples)),
-        ("rectification", "整改进展", _rectification(facts, now, yellow_days=yellow_days, red_days=red_days)),
+        ("overview", "基本情况", _overview(f, now)),
+        ("coverage", "督查覆盖", _coverage(f)),
+        ("results", "督查结果", _results(f)),
+        ("practices", "典型经验", _practices(f)),
+        ("problems", "主要问题", _problems(f)),
+        ("rectification", "整改进展", _rectification(f)),
         ("next_steps", "下一步工作", list(NEXT_STEPS)),
     ]
     return [
@@ -216,9 +266,11 @@ def draft_sections(
 
 def draft_tables(facts: RoundFacts, previous: RoundFacts | None, now: datetime) -> list[dict[str, Any]]:
     """The tables placed after their sections: {after: section key, table: Table}."""
-    cov = stats.coverage(facts)
-    ranking = stats.district_ranking(facts, previous)
-    rect = stats.rectification(facts, now)
+    return tables_of(Figures.of(facts, previous, now))
+
+
+def tables_of(f: Figures) -> list[dict[str, Any]]:
+    cov, ranking, rect = f.coverage, f.ranking, f.rectification
     out: list[dict[str, Any]] = [
         {
             "after": "coverage",
@@ -276,7 +328,11 @@ def draft_tables(facts: RoundFacts, previous: RoundFacts | None, now: datetime) 
 
 def draft_charts(facts: RoundFacts, previous: RoundFacts | None) -> list[dict[str, Any]]:
     """The ranking as a chart, after the results section: {after, caption, chart: Chart}."""
-    ranked = [r for r in stats.district_ranking(facts, previous) if r.composite is not None]
+    return charts_of(stats.district_ranking(facts, previous))
+
+
+def charts_of(ranking: list[stats.DistrictRank]) -> list[dict[str, Any]]:
+    ranked = [r for r in ranking if r.composite is not None]
     if not ranked:
         return []
     chart = Chart(
