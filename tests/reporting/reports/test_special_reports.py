@@ -370,3 +370,46 @@ class TestRead:
         assert r.status_code == 404 and r.json()["type"] == "/problems/special-report-not-found"
         assert (await c.get("/rounds/2030Q9/special-reports", headers=ADMIN)).status_code == 404
         assert (await c.get("/special-reports/abc", headers=ADMIN)).status_code == 422
+
+
+class TestDelivery:
+    async def test_the_relay_delivers_the_event_to_notifys_batch_intake(
+        self, reporting: Harness, fake: FakeRenderers
+    ) -> None:
+        import orjson
+
+        from services.kit import outbox
+        from services.reporting.main import relay_config
+
+        c = reporting.client
+        rid = (await _approved(c))["id"]
+        await _issue(c, rid)
+        received: list[httpx.Request] = []
+
+        def notify(request: httpx.Request) -> httpx.Response:
+            received.append(request)
+            events = orjson.loads(request.content)["events"]
+            return httpx.Response(
+                200,
+                json={
+                    "results": [{"id": e["id"], "status": 202, "body": {"accepted": True}} for e in events]
+                },
+            )
+
+        app = reporting.app
+        real = app.state.http
+        app.state.http = httpx.AsyncClient(transport=httpx.MockTransport(notify))
+        try:
+            cfg = relay_config(app.state.settings)
+            while await outbox.relay_once(app, cfg):
+                pass
+        finally:
+            await app.state.http.aclose()
+            app.state.http = real
+        [request] = received
+        assert request.url.path == "/events/batch"
+        [envelope] = orjson.loads(request.content)["events"]
+        assert envelope["type"] == "reporting.special_report.issued" and envelope["source"] == "reporting"
+        assert envelope["data"]["doc_number"] == "甬组督〔2026〕3号"
+        [row] = await _outbox(reporting)
+        assert row["status"] == "sent"
