@@ -45,6 +45,7 @@ class EventTypeName(StrEnum):
     RECTIFICATION_PROBLEM_MERGED = "rectification.problem.merged"
     RECTIFICATION_EXTENSION_REQUESTED = "rectification.extension.requested"
     RECTIFICATION_EXTENSION_DECIDED = "rectification.extension.decided"
+    REPORTING_SPECIAL_REPORT_ISSUED = "reporting.special_report.issued"
     NOTIFY_MESSAGE = "notify.message"
     NOTIFY_DIGEST = "notify.digest"
 
@@ -270,6 +271,13 @@ CATALOG: dict[str, EventType] = {
             "{{ '。' if approved else ' 完成整改。' }}详情：{{ link }}",
             "【党建督查】{{ site.name }}“{{ title }}”延期申请{{ '已批准' if approved else '未获批准' }}，"
             "期限{{ deadline }}。",
+        ),
+        _e(
+            EventTypeName.REPORTING_SPECIAL_REPORT_ISSUED,
+            "专报已印发：{{ doc_number }}",
+            "《{{ title }}》（{{ doc_number }}）已于 {{ issued_on | cn_date }} 印发，"
+            "报告{{ round_name }}（{{ round_code }}）情况。请查阅：{{ link }}",
+            "【党建督查】《{{ title }}》（{{ doc_number }}）已印发，请登录系统查阅。",
         ),
         _e(MESSAGE, "{{ title }}", "{{ body }}", "【党建督查】{{ title }}"),
     ]

@@ -3,7 +3,7 @@ from typing import ClassVar
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from services.kit.settings import ServiceSettings
+from services.kit.settings import ServiceSettings, peer_url
 
 
 class Settings(ServiceSettings):
@@ -26,3 +26,15 @@ class Settings(ServiceSettings):
     # Common problems: how many items, and how many examples of each.
     common_problems_top: int = 10
     common_problems_examples: int = 3
+
+    # --- the documents (专报, bulletin, problem lists, annual assessment) ---
+    # Who issues the 专报: 发文机关标志 and 署名, and the 发文字号's prefix (甬组督〔2026〕3号).
+    issuer_mark: str = "中共宁波市委组织部"
+    doc_number_issuer: str = "甬组督"
+    special_report_addressee: str = "市委、市政府领导："
+    # Where a person's link to an issued 专报 points (the gateway's public base of reporting's API).
+    public_base_url: str = "http://127.0.0.1:8000/api/v1/reporting"
+    # The issued 专报's event goes to notify through reporting's outbox.
+    notify_url: str = peer_url("NOTIFY_URL", "http://127.0.0.1:8004")
+    # The demo loader waits this long for the demo round's results to arrive before giving up.
+    demo_wait_seconds: float = Field(default=180.0, ge=0)

@@ -8,14 +8,21 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 
+from services.kit import outbox
 from services.kit.app import create_app
 from services.kit.clock import Clock
 from services.kit.endpoints import whoami_router
 from services.reporting import __version__
 from services.reporting.admin import endpoints as admin
+from services.reporting.assessments import endpoints as assessments
+from services.reporting.bulletins import endpoints as bulletins
 from services.reporting.config import Settings
 from services.reporting.deps import DashboardCache
 from services.reporting.intake import endpoints as intake
+from services.reporting.models import outbox_event
+from services.reporting.notices import endpoints as notices
+from services.reporting.reports import endpoints as reports
+from services.reporting.reports import events as report_events
 from services.reporting.rounds import endpoints as rounds
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -32,7 +39,31 @@ TAGS: list[dict[str, str]] = [
         "rectification) and its charts.",
     },
     {"name": OPERATIONS_TAG, "description": "运维 — Rebuilding the read model, and who is calling."},
+    {
+        "name": reports.TAG,
+        "description": "专报 — Special reports to the city's leaders: drafted from the data, "
+        "edited, reviewed by a second admin, issued with a document number, immutable once issued.",
+    },
+    {"name": bulletins.TAG, "description": "党建争强通报 — The quarterly bulletin (DOCX, PDF, XLSX)."},
+    {
+        "name": notices.TAG,
+        "description": "问题清单 — Each district's problems, for the meeting where it receives them.",
+    },
+    {
+        "name": assessments.TAG,
+        "description": "年度考核 — The annual assessment: weights per year, scores explained.",
+    },
 ]
+
+
+def relay_config(settings: Settings) -> outbox.RelayConfig:
+    """Where the outbox relay delivers reporting's events (the issued 专报, to notify)."""
+    return outbox.relay_config(
+        settings,
+        table=outbox_event,
+        targets={"notify": settings.notify_url},
+        batch_paths=report_events.BATCH_PATHS,
+    )
 
 
 def routers() -> list[APIRouter]:
@@ -42,6 +73,10 @@ def routers() -> list[APIRouter]:
         rounds.router,
         admin.router,
         whoami_router(OPERATIONS_TAG),
+        reports.router,
+        bulletins.router,
+        notices.router,
+        assessments.router,
     ]
 
 
@@ -58,6 +93,7 @@ def build_app(settings: Settings | None = None, *, clock: Clock | None = None) -
         migrations_dir=MIGRATIONS_DIR,
         clock=clock,
         openapi_tags=TAGS,
+        workers=[outbox.relay_worker(lambda app: relay_config(settings))] if settings.outbox_enabled else [],
     )
     app.state.dashboards = DashboardCache()
     return app

@@ -9,11 +9,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, Text
+from sqlalchemy import JSON, BigInteger, Index, Integer, LargeBinary, Text, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from services.kit.db import UtcDateTime, service_metadata
+from services.kit.outbox import outbox_table
 
 
 class Base(SQLModel, registry=registry(metadata=service_metadata())):
@@ -157,3 +158,70 @@ class ResultsVersion(Base, table=True):
     content_sha256: str = Field(max_length=64)
     complete: bool
     districts: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+
+
+# --- the documents (专报, assessment weights) and reporting's own outbox -------------------------
+
+
+class SpecialReport(Base, table=True):
+    """A 专报: editable sections until issued; once issued its two files and their SHA-256 are kept
+    and never change (the row is then immutable: every write checks the status first)."""
+
+    __tablename__ = "special_report"
+    __table_args__ = (
+        Index("ix_special_report_round", "round_code"),
+        UniqueConstraint("issuer", "doc_year", "doc_seq", name="uq_special_report_doc_number"),
+    )
+
+    id: int | None = Field(
+        default=None, primary_key=True, sa_type=BigInteger().with_variant(Integer(), "sqlite")
+    )
+    round_code: str = Field(max_length=64)
+    title: str = Field(max_length=300)
+    status: str = Field(max_length=20)
+    """draft | in_review | returned | approved | issued"""
+    version: int = 1
+    """Bumped by every change: the ETag a PATCH must name."""
+    sections: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    tables: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    """Tables composed at drafting (the data as it stood then), each placed after its section."""
+    charts: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    author_id: str = Field(max_length=100)
+    author_name: str | None = Field(default=None, max_length=100)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    updated_at: datetime = Field(sa_type=UtcDateTime)
+    data_as_of: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    submitted_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    reviewer_id: str | None = Field(default=None, max_length=100)
+    reviewed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    review_comment: str | None = Field(default=None, sa_type=Text)
+    issuer: str | None = Field(default=None, max_length=20)
+    doc_year: int | None = None
+    doc_seq: int | None = None
+    doc_number: str | None = Field(default=None, max_length=60)
+    issued_by: str | None = Field(default=None, max_length=100)
+    issued_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    issued_on: date | None = None
+    docx: bytes | None = Field(default=None, sa_type=LargeBinary)
+    pdf: bytes | None = Field(default=None, sa_type=LargeBinary)
+    docx_sha256: str | None = Field(default=None, max_length=64)
+    pdf_sha256: str | None = Field(default=None, max_length=64)
+
+
+class AssessmentWeights(Base, table=True):
+    """A year's weights for the annual assessment (none: the defaults apply)."""
+
+    __tablename__ = "assessment_weights"
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    composite_weight: float
+    rectification_weight: float
+    on_time_weight: float
+    overdue_deduction: float
+    veto_deduction: float
+    set_by: str = Field(max_length=100)
+    set_at: datetime = Field(sa_type=UtcDateTime)
+
+
+# Events reporting sends (the issued 专报, to notify).
+outbox_event = outbox_table(metadata)

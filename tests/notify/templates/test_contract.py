@@ -22,6 +22,8 @@ from services.notify.events import CATALOG, CHANNELS, MESSAGE
 from services.notify.rendering import FILTERS
 from services.rectification import events as rect_events
 from services.rectification.models import Problem
+from services.reporting.models import SpecialReport
+from services.reporting.reports import events as reporting_events
 from services.sampling import events as sampling_events
 from services.sampling.models import Assignment, Round, Team
 from services.scoring import events as scoring_events
@@ -319,8 +321,43 @@ def sampling_payloads() -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
+def reporting_payloads() -> list[tuple[str, dict[str, Any]]]:
+    issued = SpecialReport(
+        id=3,
+        round_code="2026Q1",
+        title="关于2026年第一季度基层党建专项督查情况的专报",
+        status="issued",
+        author_id="u-admin",
+        created_at=NOW,
+        updated_at=NOW,
+        doc_number="甬组督〔2026〕3号",
+        issued_at=NOW,
+    )
+    return [
+        (
+            reporting_events.SPECIAL_REPORT_ISSUED,
+            reporting_events.special_report_issued(
+                issued,
+                round_name="2026年第一季度基层党建专项督查",
+                base_url="http://127.0.0.1:8000/api/v1/reporting",
+            ),
+        )
+    ]
+
+
+def test_an_issued_special_report_reads_in_chinese_with_its_number_and_link():
+    [(event_type, data)] = reporting_payloads()
+    _, body = CATALOG[event_type].default_template("inbox")
+    text = _checked.from_string(body).render(_context(data))
+    assert text == (
+        "《关于2026年第一季度基层党建专项督查情况的专报》（甬组督〔2026〕3号）已于 4月12日 印发，"
+        "报告2026年第一季度基层党建专项督查（2026Q1）情况。"
+        "请查阅：http://127.0.0.1:8000/api/v1/reporting/special-reports/3/document.pdf"
+    )
+
+
 def real_payloads() -> list[tuple[str, dict[str, Any]]]:
-    return [*rectification_payloads(), *scoring_payloads(), *sampling_payloads()]
+    return [*rectification_payloads(), *scoring_payloads(), *sampling_payloads(), *reporting_payloads()]
 
 
 def _filled(value: Any) -> Any:

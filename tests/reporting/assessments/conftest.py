@@ -1,0 +1,3 @@
+from tests.reporting.reports.conftest import fake
+
+__all__ = ["fake"]
