@@ -59,7 +59,7 @@ DEMO_STATE_FILE = "demo-state.json"
 DEV_CITY_ROOT = "ningbo"
 LOADING, LOADED = "loading", "loaded"
 # notify first: its directory must know the people the other demos' events name.
-DEMO_ORDER = ("notify", "sampling", "scoring", "rectification")
+DEMO_ORDER = ("notify", "sampling", "scoring", "rectification", "reporting")
 # The demo's people (notify's directory, sampling's inspector pool), as README's table lists them.
 DEMO_IDENTITIES: tuple[tuple[str, str, str, str], ...] = (
     ("市委组织部 city admin", "city_admin", "ningbo", "u-admin"),

@@ -30,7 +30,7 @@ from services.notify.demo import people
 from services.registry import SERVICES
 
 REPO = Path(__file__).resolve().parents[1]
-LAYOUT = {"gateway": 0, "sampling": 1, "scoring": 2, "rectification": 3, "notify": 4}
+LAYOUT = {"gateway": 0, "sampling": 1, "scoring": 2, "rectification": 3, "notify": 4, "reporting": 5}
 
 
 def env(**values: str) -> mock._patch[dict[str, str]]:
@@ -94,7 +94,14 @@ class TestBasePort:
 
 
 class TestChildEnv:
-    PORTS = {"gateway": 9100, "sampling": 9101, "scoring": 7002, "rectification": 9103, "notify": 9104}
+    PORTS = {
+        "gateway": 9100,
+        "sampling": 9101,
+        "scoring": 7002,
+        "rectification": 9103,
+        "notify": 9104,
+        "reporting": 9105,
+    }
 
     def test_every_child_knows_where_every_process_really_is(self) -> None:
         out = child_env({"CITY_ROOT": "ningbo"}, self.PORTS, stderr_is_terminal=False)

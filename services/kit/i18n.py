@@ -159,6 +159,17 @@ TITLES_ZH: dict[str, str] = {
     "unknown-recipient": "未知的接收人",
     "webhook-subscription-disabled": "Webhook 订阅已停用",
     "webhook-subscription-not-found": "未找到该 Webhook 订阅",
+    # reporting
+    "chart-not-found": "未找到该图表",
+    "round-not-published": "该轮次结果尚未发布",
+    "year-not-published": "该年度尚无已发布结果的督查轮次",
+    "special-report-not-found": "未找到该专报",
+    "special-report-state": "专报当前状态不允许此操作",
+    "self-review": "不能审核自己起草的专报",
+    "doc-number-taken": "该发文字号已被使用",
+    "invalid-doc-number": "发文字号格式无效",
+    "invalid-weights": "考核权重无效",
+    "document-generation-failed": "文件生成失败，未写入任何内容",
 }
 
 

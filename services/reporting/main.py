@@ -4,6 +4,7 @@ Each package adds its router to ROUTERS and its tag to TAGS (the documents' pack
 app stays one list to extend.
 """
 
+import asyncio
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
@@ -12,6 +13,7 @@ from services.kit import outbox
 from services.kit.app import create_app
 from services.kit.clock import Clock
 from services.kit.endpoints import whoami_router
+from services.kit.logs import get_logger
 from services.reporting import __version__
 from services.reporting.admin import endpoints as admin
 from services.reporting.assessments import endpoints as assessments
@@ -21,9 +23,13 @@ from services.reporting.deps import DashboardCache
 from services.reporting.intake import endpoints as intake
 from services.reporting.models import outbox_event
 from services.reporting.notices import endpoints as notices
+from services.reporting.render import warmup
+from services.reporting.render.fonts import FontUnavailable
 from services.reporting.reports import endpoints as reports
 from services.reporting.reports import events as report_events
 from services.reporting.rounds import endpoints as rounds
+
+log = get_logger("reporting")
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 OPERATIONS_TAG = admin.TAG
@@ -73,11 +79,23 @@ def routers() -> list[APIRouter]:
         rounds.router,
         admin.router,
         whoami_router(OPERATIONS_TAG),
+        outbox.outbox_admin_router(outbox_event, tag=OPERATIONS_TAG),
         reports.router,
         bulletins.router,
         notices.router,
         assessments.router,
     ]
+
+
+async def warm_renderers(app: FastAPI) -> None:
+    """Pay the renderers' one-off costs (fonts, Pango, matplotlib's cache) while the service starts,
+    in a thread; without a CJK font it says so once and requests for documents answer 503."""
+    try:
+        timings = await asyncio.to_thread(warmup.warm_up)
+    except FontUnavailable as exc:
+        log.warning("renderers unavailable", detail=exc.detail)
+        return
+    log.info("renderers ready", **{f"{k}_seconds": round(v, 3) for k, v in timings.items()})
 
 
 def build_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
@@ -93,7 +111,11 @@ def build_app(settings: Settings | None = None, *, clock: Clock | None = None) -
         migrations_dir=MIGRATIONS_DIR,
         clock=clock,
         openapi_tags=TAGS,
-        workers=[outbox.relay_worker(lambda app: relay_config(settings))] if settings.outbox_enabled else [],
+        workers=[
+            *([outbox.relay_worker(lambda app: relay_config(settings))] if settings.outbox_enabled else []),
+            # Tests build many apps: they pay the first render where they render.
+            *([warm_renderers] if settings.environment != "test" else []),
+        ],
     )
     app.state.dashboards = DashboardCache()
     return app

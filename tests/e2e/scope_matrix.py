@@ -972,7 +972,7 @@ ROWS: tuple[Row, ...] = (
     # ---------------------------------------------------------------- outbox admin: a city-wide city admin only
     *(
         row
-        for area in ("sampling", "scoring", "rectification", "notify")
+        for area in ("sampling", "scoring", "rectification", "notify", "reporting")
         for row in (
             Row("GET", f"{A}/{area}/outbox/events", "outbox_admin", "list", ADMIN, leak_check=False),
             Row("GET", f"{A}/{area}/outbox/dead-letters", "outbox_admin", "list", ADMIN, leak_check=False),
@@ -1037,6 +1037,114 @@ ROWS: tuple[Row, ...] = (
             params=_any(round_code="{round}", name="coverage"),
         )
         for fmt in ("svg", "png")
+    ),
+    # ---------------------------------------------------------------- reporting: the documents
+    # The 专报 concerns the whole city: city admins write it, leaders (and city-wide keys) read it
+    # once issued; district roles are refused. {special_report} is an issued one: every change of it
+    # is a 409 for a city admin.
+    Row(
+        "GET",
+        f"{RP}/rounds/{{round_code}}/special-reports",
+        "reporting_reports",
+        "list",
+        ADMIN | {"leader", "key_city"},
+        params=ROUND,
+        leak_check=False,
+    ),
+    *(
+        Row(
+            "GET",
+            f"{RP}/special-reports/{{report_id}}{leaf}",
+            "reporting_reports",
+            "read",
+            ADMIN | {"leader", "key_city"},
+            params=_any(report_id="{special_report}"),
+        )
+        for leaf in ("", "/document.docx", "/document.pdf")
+    ),
+    Row(
+        "POST",
+        f"{RP}/rounds/{{round_code}}/special-reports",
+        "reporting_reports",
+        "write",
+        ADMIN,
+        params=ROUND,
+        ok=OK_CREATE | {409},
+    ),
+    *(
+        Row(
+            method,
+            f"{RP}/special-reports/{{report_id}}{leaf}",
+            "reporting_reports",
+            "write",
+            ADMIN,
+            params=_any(report_id="{special_report}"),
+            body={"any": body},
+            headers={"If-Match": "*"},
+            ok=OK_TRANSITION,
+        )
+        for method, leaf, body in (
+            ("PATCH", "", {"title": "矩阵"}),
+            ("POST", "/submit", {}),
+            ("POST", "/review", {"decision": "approve"}),
+            ("POST", "/issue", {"doc_number": "甬组督〔2026〕9号"}),
+        )
+    ),
+    *(
+        Row(
+            "GET",
+            f"{RP}/years/{{year}}/{leaf}",
+            "reporting_assessments",
+            "read",
+            ADMIN | {"leader", "key_city"},
+            params=_any(year="2026"),
+            ok=frozenset({200, 409}),
+        )
+        for leaf in ("assessment", "assessment.xlsx", "assessment.pdf", "assessment/weights")
+    ),
+    Row(
+        "PUT",
+        f"{RP}/years/{{year}}/assessment/weights",
+        "reporting_assessments",
+        "write",
+        ADMIN,
+        params=_any(year="2026"),
+        body={
+            "any": {
+                "composite_weight": 60,
+                "rectification_weight": 25,
+                "on_time_weight": 15,
+                "overdue_deduction": 0.5,
+                "veto_deduction": 5,
+            }
+        },
+        ok=OK_CONFIG,
+    ),
+    # The bulletin goes to the city and its districts; a district's problem list to that district.
+    *(
+        Row(
+            "GET",
+            f"{RP}/rounds/{{round_code}}/bulletin.{fmt}",
+            "reporting_bulletins",
+            "read",
+            ADMIN | DISTRICT | KEYS | {"leader"},
+            params=ROUND,
+        )
+        for fmt in ("docx", "pdf", "xlsx")
+    ),
+    *(
+        Row(
+            "GET",
+            f"{RP}/rounds/{{round_code}}/districts/{{district}}/problem-list.{fmt}",
+            "reporting_notices",
+            "read",
+            ADMIN | DISTRICT | KEYS | {"leader"},
+            params={
+                "in": {"round_code": "{round}", "district": "yinzhou"},
+                "out": {"round_code": "{round}", "district": "haishu"},
+            },
+        )
+        for fmt in ("docx", "xlsx")
     ),
     Row(
         "POST",

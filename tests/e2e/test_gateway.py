@@ -401,8 +401,7 @@ class TestEventStream:
 class TestOutboxAdmin:
     async def test_every_service_lists_its_failed_events_for_an_admin(self, system: System):
         async with system.client() as c:
-            # reporting has no outbox of its own yet (it only receives events)
-            for area in ("sampling", "scoring", "rectification", "notify"):
+            for area in ("sampling", "scoring", "rectification", "notify", "reporting"):
                 r = await c.get(f"/api/v1/{area}/outbox/events", headers=system.auth())
                 assert r.status_code == 200, (area, r.text)
                 assert set(r.json()) == {"items", "total", "limit", "offset"}

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import json
+import subprocess
 import time
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
@@ -375,6 +377,10 @@ async def test_the_articles_q1_round(city: City) -> None:
 
     # Results: refused while incomplete, published by override with a reason, read back identical.
     await publish_results(city, rnd)
+
+    # Reporting: the dashboard agrees with what the producers hold; a 专报 is drafted, reviewed and
+    # issued, its leaders hear of it in Chinese, and its files read back.
+    await check_reporting(city, rnd)
 
 
 # ------------------------------------------------------------------------------------------ scoring
@@ -814,6 +820,141 @@ async def publish_results(city: City, rnd: Round) -> None:
     unranked = [d for d in latest["content"]["districts"] if d["rank"] is None]
     for d in unranked:
         assert "暂不排名" in text(msgs[f"u-{d['district']}-admin"][0])
+
+
+# ------------------------------------------------------------------------------------------ reporting
+
+
+async def paged(
+    c: httpx.AsyncClient, url: str, headers: dict[str, str], **params: Any
+) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    while True:
+        page = await ok(
+            await c.get(url, params={**params, "limit": 200, "offset": len(items)}, headers=headers)
+        )
+        items += page["items"]
+        if not page["items"] or len(items) >= page["total"]:
+            return items
+
+
+async def check_reporting(city: City, rnd: Round) -> None:
+    """Reporting's read model, fed only by the producers' fact events, says what the producers say."""
+    import docx
+
+    from services.sampling import demo as sampling_demo
+
+    admin = city.headers(ADMIN)
+    await settle(city)
+    async with city.client() as c:
+        dash = await ok(await c.get(f"/api/v1/reporting/rounds/{ROUND}/dashboard", headers=admin))
+        sheets = await paged(c, f"/api/v1/scoring/rounds/{ROUND}/sheets", admin)
+        problems = await paged(c, "/api/v1/rectification/problems", admin, round_code=ROUND)
+        yinzhou = await ok(
+            await c.get(
+                f"/api/v1/reporting/rounds/{ROUND}/dashboard", headers=city.headers("u-yinzhou-admin")
+            )
+        )
+        charts = {
+            (name, fmt): await c.get(
+                f"/api/v1/reporting/rounds/{ROUND}/dashboard/charts/{name}.{fmt}", headers=admin
+            )
+            for name in ("coverage", "grades", "ranking", "rectification")
+            for fmt in ("svg", "png")
+        }
+    assert dash["as_of"] is not None and dash["round"]["code"] == ROUND
+    # Coverage: every drawn site, the sheets by state, as scoring has them.
+    assert dash["coverage"]["drawn"] == len(rnd.assignments)
+    states = Counter(s["status"] for s in sheets)
+    assert {k: v for k, v in dash["coverage"]["sheets"].items() if v} == dict(states)
+    assert dash["scores"]["locked"] == states["locked"] >= 1
+    # The ranking is the published one, with Chinese names beside the slugs.
+    assert sorted(r["district"] for r in dash["ranking"]) == sorted(sampling_demo.DISTRICTS)
+    names = {r["district"]: r["name"] for r in dash["ranking"]}
+    assert names["yinzhou"] == "鄞州区" and names["cixi"] == "慈溪市", names
+    # The common problems are the locked sheets' deductions; rectification counts rectification's problems.
+    assert dash["common_problems"], "the village sheet's deductions"
+    counted = [p for p in problems if p["status"] not in ("withdrawn", "merged")]
+    assert dash["rectification"]["total"] == len(counted)
+    by_state = Counter(p["status"] for p in counted)
+    assert {k: v for k, v in dash["rectification"]["by_state"].items() if v} == dict(by_state)
+    # A district admin sees their own district's sites only; the published ranking stays whole.
+    assert {r["key"] for r in yinzhou["coverage"]["by_district"]} <= {"yinzhou"}
+    assert yinzhou["coverage"]["drawn"] == sum(
+        1 for a in rnd.assignments if a["site"]["district"] == "yinzhou"
+    )
+    assert len(yinzhou["ranking"]) == len(dash["ranking"])
+    for (name, fmt), r in charts.items():
+        assert r.status_code == 200, (name, fmt, r.text[:300])
+        assert r.headers["content-type"].startswith("image/svg+xml" if fmt == "svg" else "image/png")
+        assert len(r.content) > 1000
+
+    # The 专报: drafted by one city admin, reviewed by another, issued with a number.
+    reviewer = city.headers("u-admin-2", roles=["city_admin"], scope="ningbo")
+    async with city.client() as c:
+        draft = await c.post(f"/api/v1/reporting/rounds/{ROUND}/special-reports", headers=admin)
+        report = await ok(draft)
+        assert [s_["heading"] for s_ in report["sections"]][:2] == ["一、基本情况", "二、督查覆盖"]
+        r = await c.post(
+            f"/api/v1/reporting/special-reports/{report['id']}/submit",
+            headers={**admin, "If-Match": draft.headers["ETag"]},
+        )
+        await ok(r)
+        own = await c.post(
+            f"/api/v1/reporting/special-reports/{report['id']}/review",
+            json={"decision": "approve"},
+            headers={**admin, "If-Match": r.headers["ETag"], "Accept-Language": "zh-CN"},
+        )
+        assert own.status_code == 403 and "另一位" in own.json()["detail"], own.text
+        r = await c.post(
+            f"/api/v1/reporting/special-reports/{report['id']}/review",
+            json={"decision": "approve"},
+            headers={**reviewer, "If-Match": r.headers["ETag"]},
+        )
+        await ok(r)
+        number = f"甬组督〔{city.now().astimezone(BEIJING).year}〕3号"
+        issued = await ok(
+            await c.post(
+                f"/api/v1/reporting/special-reports/{report['id']}/issue",
+                json={"doc_number": number},
+                headers={**admin, "If-Match": r.headers["ETag"]},
+            )
+        )
+        assert issued["status"] == "issued" and issued["doc_number"] == number
+        files = {f["format"]: f for f in issued["files"]}
+        got_docx = await c.get(
+            f"/api/v1/reporting/special-reports/{report['id']}/document.docx", headers=admin
+        )
+        got_pdf = await c.get(
+            f"/api/v1/reporting/special-reports/{report['id']}/document.pdf", headers=city.headers("u-leader")
+        )
+        edit = await c.patch(
+            f"/api/v1/reporting/special-reports/{report['id']}",
+            json={"title": "改"},
+            headers={**admin, "If-Match": "*"},
+        )
+    assert edit.status_code == 409, edit.text
+    for fmt, got in (("docx", got_docx), ("pdf", got_pdf)):
+        assert got.status_code == 200, got.text[:300]
+        assert (
+            hashlib.sha256(got.content).hexdigest() == files[fmt]["sha256"] == got.headers["etag"].strip('"')
+        )
+    body = "\n".join(p.text for p in docx.Document(io.BytesIO(got_docx.content)).paragraphs)
+    assert number in body and issued["title"] in body.replace("\n", ""), body[:500]
+    pdf_path = city.stack.tmp / "zhuanbao.pdf"
+    pdf_path.write_bytes(got_pdf.content)
+    done = await asyncio.to_thread(
+        subprocess.run, ["pdftotext", str(pdf_path), "-"], capture_output=True, check=True, text=True
+    )
+    pdf_text = done.stdout
+    assert number in pdf_text and "整改" in pdf_text, pdf_text[:500]
+
+    # The city's leaders and admins are told, in Chinese, with the number and the title.
+    await step(
+        city,
+        {(ADMIN, "reporting.special_report.issued"): 1, ("u-leader", "reporting.special_report.issued"): 1},
+        contains={"u-leader": [number, "专报"]},
+    )
 
 
 # ------------------------------------------------------------------------------------------ calendars

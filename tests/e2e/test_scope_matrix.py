@@ -20,7 +20,9 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -44,6 +46,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(3600)]
 
 ROUND = "2026Q1"
 DISTRICTS = ("yinzhou", "haishu")
+BEIJING = ZoneInfo("Asia/Shanghai")
 ADMIN = Caller("seed", ("city_admin",), "ningbo", "u-admin")
 
 
@@ -311,12 +314,72 @@ async def seed(m: Matrix) -> None:
                 await c.post("/api/v1/notify/webhooks/subscriptions", json=fill(body, s), headers=admin)
             )
             s[f"subscription_{tag}"] = sub["id"]
-        for area in ("sampling", "scoring", "rectification", "notify"):
+        for area in ("sampling", "scoring", "rectification", "notify", "reporting"):
             r = await c.get(f"/api/v1/{area}/outbox/events?limit=1&status=sent", headers=admin)
             items = r.json().get("items", []) if r.status_code == 200 else []
             s[f"outbox_{area}"] = items[0]["id"] if items else 987654321
     await reporting_knows_the_round(m, assignments)
+    m.seeds["special_report"] = await reporting_issues_a_report(m)
     mark("reporting")
+
+
+async def reporting_issues_a_report(m: Matrix) -> int:
+    """An issued 专报 of the round: its results reach reporting (scoring's results event, sent to the
+    intake as scoring would when none was published), then one city admin drafts and submits it, a
+    second reviews it, and it is issued with a number of its own."""
+    from services.kit.http import make_service_client
+    from services.kit.settings import DEV_PRINCIPAL_SECRET
+
+    admin = m.admin()
+    reviewer = {
+        "Authorization": f"Bearer {m.stack.token(roles=['city_admin'], scope='ningbo', sub='u-matrix-reviewer', ttl=3600)}"
+    }
+    async with m.client() as c:
+        draft = await c.post(f"/api/v1/reporting/rounds/{ROUND}/special-reports", headers=admin)
+        if draft.status_code == 409:  # no published results yet: scoring's event, as scoring sends it
+            results = {
+                "round_code": ROUND,
+                "version": 1,
+                "published_at": "2026-03-20T02:00:00Z",
+                "content_sha256": "0" * 64,
+                "complete": False,
+                "districts": [
+                    {"rank": r, "district": d, "composite": c_, "grade": g, "section_a": c_,
+                     "grassroots_mean": c_, "grassroots_count": 1, "complete": False}
+                    for r, d, c_, g in ((1, "yinzhou", 92.5, "好"), (2, "haishu", 85.0, "较好"))
+                ],
+            }  # fmt: skip
+            envelope = {
+                "id": f"matrix-results-{uuid.uuid4()}",
+                "type": "scoring.results.recorded",
+                "source": "scoring",
+                "occurred_at": "2026-03-20T02:00:00Z",
+                "data": results,
+            }
+            async with make_service_client(service="scoring", secret=DEV_PRINCIPAL_SECRET) as peer:
+                r = await peer.post(f"{m.stack.service_urls['reporting']}/events", json=envelope)
+            assert r.status_code == 202, f"reporting refused the results: {r.status_code} {r.text[:1500]}"
+            draft = await c.post(f"/api/v1/reporting/rounds/{ROUND}/special-reports", headers=admin)
+        report = await ok(draft)
+        etag = draft.headers["ETag"]
+        r = await c.post(
+            f"/api/v1/reporting/special-reports/{report['id']}/submit", headers={**admin, "If-Match": etag}
+        )
+        await ok(r)
+        r = await c.post(
+            f"/api/v1/reporting/special-reports/{report['id']}/review",
+            json={"decision": "approve"},
+            headers={**reviewer, "If-Match": r.headers["ETag"]},
+        )
+        await ok(r)
+        r = await c.post(
+            f"/api/v1/reporting/special-reports/{report['id']}/issue",
+            json={"doc_number": f"甬组督〔{datetime.now(BEIJING).year}〕{900 + next(m.counter)}号"},
+            headers={**admin, "If-Match": r.headers["ETag"]},
+        )
+        issued = await ok(r)
+        assert issued["status"] == "issued", issued
+        return int(report["id"])
 
 
 async def reporting_knows_the_round(m: Matrix, assignments: list[dict[str, Any]]) -> None:

@@ -1,16 +1,12 @@
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator, Iterator
-from contextlib import ExitStack
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from services.kit import events as contracts
 from services.kit.clock import FrozenClock
 from services.kit.testing import SignedHeaders, running_app
 from services.reporting.config import Settings
@@ -24,20 +20,6 @@ LEADER = SignedHeaders(roles=["leader"], scope="ningbo", sub="u-leader")
 SYSTEM = SignedHeaders(roles=["system"], scope="", sub="service:scoring", kind="service")
 YINZHOU_ADMIN = SignedHeaders(roles=["district_admin"], scope="ningbo/yinzhou", sub="u-yz")
 INSPECTOR = SignedHeaders(roles=["inspector"], scope="ningbo", sub="u-insp")
-
-FACT_SCHEMAS = Path(__file__).parent / "fact_schemas"
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _fact_schemas() -> Iterator[None]:
-    """The four fact events' schemas, as the "facts" change adds them to the kit; registered here only
-    while the kit does not have them yet (a no-op once it does)."""
-    with ExitStack() as stack:
-        for path in sorted(FACT_SCHEMAS.glob("*.v1.json")):
-            event_type = path.name.removesuffix(".v1.json")
-            if not contracts.versions(event_type):
-                stack.enter_context(contracts.registered(event_type, json.loads(path.read_text("utf-8"))))
-        yield
 
 
 def reporting_settings(url: str, **kw: Any) -> Settings:

@@ -24,7 +24,10 @@ def validate_weights(weights: Weights) -> None:
     total = sum(getattr(weights, f) for f in PERCENT_FIELDS)
     if abs(total - 100) > 1e-6:
         msg = f"composite_weight + rectification_weight + on_time_weight must be 100 (is {total:g})"
-        raise InvalidWeights(msg, errors=[field_error(["body", f], msg) for f in PERCENT_FIELDS])
+        zh = f"季度综合得分、整改率、按期整改率三项权重之和应为 100（现为 {total:g}）"
+        raise InvalidWeights(
+            msg, zh=zh, errors=[field_error(["body", f], msg, zh=zh) for f in PERCENT_FIELDS]
+        )
 
 
 def _read(year: int, row: AssessmentWeights | None) -> WeightsRead:
@@ -70,7 +73,11 @@ async def assessment(session: AsyncSession, *, year: int, now: datetime) -> Asse
         await source.load_round_facts(session, code) for code in await source.rounds_of_year(session, year)
     ]
     if not any(r.results is not None for r in rounds):
-        raise NoPublishedRounds(f"No round of {year} has published results yet", year=year)
+        raise NoPublishedRounds(
+            f"No round of {year} has published results yet",
+            zh=f"{year} 年尚无已发布结果的督查轮次",
+            year=year,
+        )
     return compose.assess(year, rounds, await weights_of(session, year), now)
 
 
@@ -84,5 +91,8 @@ async def assessment_file(
         else:
             content = await in_thread(renderers.pdf, compose.document(a, issuer_mark=settings.issuer_mark))
     except Exception as exc:
-        raise GenerationFailed(f"The assessment could not be generated ({type(exc).__name__})") from exc
+        raise GenerationFailed(
+            f"The assessment could not be generated ({type(exc).__name__})",
+            zh=f"年度考核文件未能生成（{type(exc).__name__}）",
+        ) from exc
     return content, f"{compose.title(year)}.{fmt}"

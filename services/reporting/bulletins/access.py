@@ -19,5 +19,6 @@ def require_readable(principal: Principal) -> None:
     if district is None or scope != orgunit.district_unit(district):
         raise Forbidden(
             f"The bulletin goes to the city and its districts; your scope {principal.scope!r} is neither",
+            zh=f"通报发至全市和各区县市；您的管辖范围 {principal.scope!r} 两者都不是",
             scope=principal.scope,
         )

@@ -32,5 +32,8 @@ async def bulletin_file(
             doc = compose.document(facts, previous, now, issuer_mark=settings.issuer_mark)
             content = await in_thread(renderers.docx if fmt == "docx" else renderers.pdf, doc)
     except Exception as exc:
-        raise GenerationFailed(f"The bulletin could not be generated ({type(exc).__name__})") from exc
+        raise GenerationFailed(
+            f"The bulletin could not be generated ({type(exc).__name__})",
+            zh=f"通报文件未能生成（{type(exc).__name__}）",
+        ) from exc
     return content, f"{compose.title(facts)}.{fmt}"

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kit import events as contracts
+from services.kit import i18n
 from services.kit.auth import Principal
 from services.kit.errors import ProblemError, UnprocessableEntity, field_error, problem_response
 from services.kit.text import control_character
@@ -56,7 +57,9 @@ def check(envelope: EventEnvelope, prefix: Sequence[str | int]) -> int:
         raise UnknownEventVersion(
             str(exc),
             zh=f"事件类型 {envelope.type!r} 没有所指的契约版本（已知版本：{exc.known}）",
-            errors=[field_error([*loc, "version"], str(exc))],
+            errors=[
+                field_error([*loc, "version"], str(exc), zh=f"事件类型 {envelope.type!r} 没有所指的契约版本")
+            ],
             event_type=envelope.type,
             known_versions=exc.known,
         ) from exc
@@ -64,7 +67,13 @@ def check(envelope: EventEnvelope, prefix: Sequence[str | int]) -> int:
         raise UnknownEventType(
             str(exc),
             zh=f"未知的事件类型 {envelope.type!r}",
-            errors=[field_error([*loc, "type"], f"unknown event type {envelope.type!r}")],
+            errors=[
+                field_error(
+                    [*loc, "type"],
+                    f"unknown event type {envelope.type!r}",
+                    zh=f"未知的事件类型 {envelope.type!r}",
+                )
+            ],
         ) from exc
     if found:
         where = f"{envelope.type} v{version}"
@@ -73,7 +82,10 @@ def check(envelope: EventEnvelope, prefix: Sequence[str | int]) -> int:
             + "; ".join(f"{v.where}: {v.message}" for v in found[:10]),
             zh=f"{len(found)} 个字段不符合 {where} 的契约："
             + "；".join(f"{v.where}：{v.message}" for v in found[:10]),
-            errors=[field_error([*loc, "data", *v.path], v.message, "schema") for v in found],
+            errors=[
+                field_error([*loc, "data", *v.path], v.message, "schema", zh=f"不符合契约：{v.message}")
+                for v in found
+            ],
             event_type=envelope.type,
             schema_version=version,
         )
@@ -84,7 +96,10 @@ def parse(obj: Any, prefix: Sequence[str | int]) -> EventEnvelope:
     try:
         return EventEnvelope.model_validate(obj)
     except ValidationError as exc:
-        errors = [field_error([*prefix, *e["loc"]], e["msg"], e["type"]) for e in exc.errors()]
+        errors = [
+            field_error([*prefix, *e["loc"]], e["msg"], e["type"], zh=i18n.field_msg_zh(e))
+            for e in exc.errors()
+        ]
         raise UnprocessableEntity(
             f"{len(errors)} invalid field(s)", zh=f"{len(errors)} 个字段无效", errors=errors
         ) from exc
@@ -174,7 +189,7 @@ def _checked_item(
         raise UnprocessableEntity(
             "Every event needs a string id (1-64 characters, no control characters)",
             zh="每个事件都需要一个字符串 id（1-64 个字符，不含控制字符）",
-            errors=[field_error([*prefix, "id"], "required")],
+            errors=[field_error([*prefix, "id"], "required", zh="必填")],
         )
     require_size(len(orjson.dumps(item)), limit, "event")
     envelope = parse(item, prefix)

@@ -33,7 +33,10 @@ async def problem_list_file(
     )
     if district not in known:
         raise NotFound(
-            f"District {district!r} not found in this round", round_code=round_code, district=district
+            f"District {district!r} not found in this round",
+            zh=f"本轮次中没有区县市 {district!r}",
+            round_code=round_code,
+            district=district,
         )
     kw = {"yellow_days": settings.light_yellow_days, "red_days": settings.light_red_days}
     try:
@@ -43,5 +46,8 @@ async def problem_list_file(
             doc = compose.document(facts, district, now, issuer_mark=settings.issuer_mark, **kw)
             content = await in_thread(renderers.docx if fmt == "docx" else renderers.pdf, doc)
     except Exception as exc:
-        raise GenerationFailed(f"The problem list could not be generated ({type(exc).__name__})") from exc
+        raise GenerationFailed(
+            f"The problem list could not be generated ({type(exc).__name__})",
+            zh=f"问题清单未能生成（{type(exc).__name__}）",
+        ) from exc
     return content, f"{compose.title(facts, district)}.{fmt}"

@@ -47,6 +47,7 @@ def _register_family() -> str:
     if not path or not os.path.isfile(path):
         raise FontUnavailable(
             f"No file for the CJK font {family!r}: charts cannot be drawn",
+            zh=f"找不到中文字体 {family!r} 的文件，无法绘制图表（请安装 fonts-noto-cjk）",
             font=family,
             install="fonts-noto-cjk",
         )

@@ -387,10 +387,12 @@ def _table(doc: Document, src: OfficialDocument, block: Table) -> DocxTable:
     tr_pr = header_row._tr.get_or_add_trPr()
     repeat = OxmlElement("w:tblHeader")
     tr_pr.append(repeat)
-    for r, values in enumerate([block.columns, *block.rows]):
-        row = table.rows[r]
+    # One pass over the rows and one `cells` per row: indexing table.rows[r] and row.cells[c] walks
+    # the XML from the start each time, quadratic in a 2,000-row problem list (17 s against 5 s).
+    for r, (row, values) in enumerate(zip(table.rows, [block.columns, *block.rows], strict=True)):
+        cells = row.cells
         for c in range(ncols):
-            cell = row.cells[c]
+            cell = cells[c]
             cell.width = widths[c]
             text = values[c] if c < len(values) else ""
             p = cell.paragraphs[0]

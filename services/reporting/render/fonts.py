@@ -129,6 +129,7 @@ def lookup(found: dict[str, str]) -> CJKFonts:
         raise FontUnavailable(
             "No CJK font is installed: documents need Noto Serif CJK SC and Noto Sans CJK SC "
             f"({INSTALL_HINT})",
+            zh=f"未安装中文字体：生成文件需要 Noto Serif CJK SC 和 Noto Sans CJK SC（{INSTALL_HINT}）",
             font="Noto Serif CJK SC",
             install=INSTALL_HINT,
         )

@@ -26,6 +26,7 @@ def require_city_wide(principal: Principal, what: str) -> None:
     if not principal.city_wide:
         raise Forbidden(
             f"{what} concerns the whole city; your scope {principal.scope!r} is not the whole city",
+            zh=f"此项涉及全市；您的管辖范围 {principal.scope!r} 不是全市",
             scope=principal.scope,
         )
 
@@ -38,7 +39,9 @@ def sees_drafts(principal: Principal) -> bool:
 def require_visible(principal: Principal, report: SpecialReport | None, report_id: int) -> SpecialReport:
     """The report, or 404 when missing or not yet issued for a reader who sees issued ones only."""
     if report is None or (report.status != "issued" and not sees_drafts(principal)):
-        raise ReportNotFound(f"Special report {report_id} not found", report_id=report_id)
+        raise ReportNotFound(
+            f"Special report {report_id} not found", zh=f"未找到专报 {report_id}", report_id=report_id
+        )
     return report
 
 
@@ -47,5 +50,6 @@ def require_reviewer(principal: Principal, report: SpecialReport) -> None:
     if principal.sub == report.author_id:
         raise SelfReview(
             f"Special report {report.id} was drafted by you: another city admin reviews it",
+            zh=f"专报 {report.id} 由您起草，须由另一位市级管理员审核",
             report_id=report.id,
         )

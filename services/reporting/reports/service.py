@@ -61,14 +61,21 @@ def check_if_match(report: SpecialReport, if_match: str | None, *, required: boo
     if not if_match:
         if required:
             raise ReportIfMatchRequired(
-                "Send If-Match with the ETag you last read", current_etag=etag_of(report)
+                "Send If-Match with the ETag you last read",
+                zh="请在 If-Match 请求头中带上您最近读取到的 ETag",
+                current_etag=etag_of(report),
             )
         return
     tags = [t.strip().removeprefix("W/") for t in if_match.split(",")]
     if etag_of(report) not in tags and "*" not in tags:
         raise StaleReport(
-            "The report was changed since you read it; read it again and retry", current_etag=etag_of(report)
+            "The report was changed since you read it; read it again and retry",
+            zh="专报在您读取后已被修改，请重新读取后再试",
+            current_etag=etag_of(report),
         )
+
+
+_ACTIONS_ZH = {"edited": "修改", "submitted": "提交审核", "reviewed": "审核", "issued": "印发"}
 
 
 def _require_status(report: SpecialReport, action: str, *allowed: ReportStatus) -> None:
@@ -77,6 +84,8 @@ def _require_status(report: SpecialReport, action: str, *allowed: ReportStatus) 
         raise ReportStateConflict(
             f"Special report {report.id} is {report.status} ({label}): it cannot be {action}"
             + (" — an issued report is immutable" if report.status == ReportStatus.ISSUED else ""),
+            zh=f"专报 {report.id} 当前为“{label}”状态，不能{_ACTIONS_ZH.get(action, action)}"
+            + ("——已印发的专报不可更改" if report.status == ReportStatus.ISSUED else ""),
             report_id=report.id,
             report_status=report.status,
             allowed=[s.value for s in allowed],
@@ -218,7 +227,14 @@ async def update_report(
         if dupes:
             raise UnprocessableEntity(
                 f"Section keys must be unique: {', '.join(dupes)} repeated",
-                errors=[field_error(["body", "sections"], f"duplicate section key {dupes[0]!r}")],
+                zh=f"章节的 key 不能重复：{'、'.join(dupes)} 出现了多次",
+                errors=[
+                    field_error(
+                        ["body", "sections"],
+                        f"duplicate section key {dupes[0]!r}",
+                        zh=f"章节 key {dupes[0]!r} 重复",
+                    )
+                ],
             )
         report.sections = [s.model_dump() for s in update.sections]
     if update.title is not None:
@@ -259,7 +275,8 @@ async def review_report(
     if review.decision == ReviewDecision.RETURN and not review.comment:
         raise UnprocessableEntity(
             "Returning a report needs a comment saying what to change",
-            errors=[field_error(["body", "comment"], "required when decision is return")],
+            zh="退回专报须填写意见，说明需要修改什么",
+            errors=[field_error(["body", "comment"], "required when decision is return", zh="退回时必填")],
         )
     report.status = (
         ReportStatus.APPROVED if review.decision == ReviewDecision.APPROVE else ReportStatus.RETURNED
@@ -280,17 +297,26 @@ def parse_doc_number(doc_number: str, *, issuer: str, year: int) -> tuple[str, i
     if m is None:
         raise InvalidDocNumber(
             f"{doc_number!r} is not a document number like {example}",
-            errors=[field_error(["body", "doc_number"], f"expected the form {example}")],
+            zh=f"{doc_number!r} 不是形如 {example} 的发文字号",
+            errors=[
+                field_error(["body", "doc_number"], f"expected the form {example}", zh=f"应形如 {example}")
+            ],
         )
     if m["issuer"] != issuer:
         raise InvalidDocNumber(
             f"Document numbers of this service start with {issuer}, not {m['issuer']}",
-            errors=[field_error(["body", "doc_number"], f"the issuer must be {issuer}")],
+            zh=f"本服务的发文字号以 {issuer} 开头，而不是 {m['issuer']}",
+            errors=[
+                field_error(
+                    ["body", "doc_number"], f"the issuer must be {issuer}", zh=f"机关代字应为 {issuer}"
+                )
+            ],
         )
     if int(m["year"]) != year:
         raise InvalidDocNumber(
             f"The year of {doc_number} must be the year of issue, {year}",
-            errors=[field_error(["body", "doc_number"], f"the year must be {year}")],
+            zh=f"{doc_number} 的年份应为印发年份 {year}",
+            errors=[field_error(["body", "doc_number"], f"the year must be {year}", zh=f"年份应为 {year}")],
         )
     return m["issuer"], int(m["year"]), int(m["seq"])
 
@@ -344,6 +370,7 @@ async def issue_report(
     if holder is not None:
         raise DocNumberTaken(
             f"{issue.doc_number} is already the number of special report {holder.id} ({holder.title})",
+            zh=f"{issue.doc_number} 已是专报 {holder.id}（{holder.title}）的发文字号",
             doc_number=issue.doc_number,
             report_id=holder.id,
         )
@@ -365,6 +392,7 @@ async def issue_report(
         raise GenerationFailed(
             f"Special report {report.id} could not be generated ({type(exc).__name__}); it stays approved "
             "and the number was not used",
+            zh=f"专报 {report.id} 未能生成（{type(exc).__name__}）；专报仍为已审核状态，发文字号未被占用",
             report_id=report.id,
         ) from exc
     round_row = await source.round_header(session, report.round_code)
@@ -381,7 +409,11 @@ async def issue_report(
         await session.flush()
     except IntegrityError as exc:
         # Another request took the number between our check and our write.
-        raise DocNumberTaken(f"{doc_number} was just used by another report", doc_number=doc_number) from exc
+        raise DocNumberTaken(
+            f"{doc_number} was just used by another report",
+            zh=f"{doc_number} 刚被另一份专报使用",
+            doc_number=doc_number,
+        ) from exc
     await outbox.enqueue(
         session,
         outbox_event,
@@ -418,4 +450,7 @@ async def document_bytes(
     try:
         return await in_thread(renderers.docx if fmt == "docx" else renderers.pdf, doc), None
     except Exception as exc:
-        raise GenerationFailed(f"The draft could not be rendered ({type(exc).__name__})") from exc
+        raise GenerationFailed(
+            f"The draft could not be rendered ({type(exc).__name__})",
+            zh=f"草稿未能生成文件（{type(exc).__name__}）",
+        ) from exc
