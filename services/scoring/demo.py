@@ -22,7 +22,7 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.kit import outbox
+from services.kit import orgunit, outbox
 from services.kit.auth import Principal
 from services.kit.clock import SystemClock
 from services.kit.db import make_engine, make_sessionmaker
@@ -34,6 +34,7 @@ from services.scoring.enums import FindingLevel, Grade, Severity, SheetStatus, S
 from services.scoring.errors import SamplingUnavailable
 from services.scoring.main import MIGRATIONS_DIR
 from services.scoring.models import ScoreSheet, outbox_event
+from services.scoring.publications import service as publications
 from services.scoring.sheets import repository, service
 from services.scoring.sheets.schemas import SheetBatchCreate, SheetUpdate
 
@@ -41,6 +42,10 @@ DEMO_ROUND = "2026Q1"
 # `make run`'s loader waits this long at most for the findings to reach rectification (its demo
 # builds on them), checking this often; the relay itself passes every outbox_poll_seconds (0.5 s).
 FINDINGS_WAIT_SECONDS = 120.0
+# The demo round is published before every sheet is locked, as a city may for a leaders' meeting;
+# the reason is recorded in the published version.
+DEMO_PUBLISH_REASON = "演示数据：市委专题会议需要阶段性结果"
+DEMO_PUBLISHER = "u-admin"
 FINDINGS_CHECK_SECONDS = 0.1
 SHEETS_PER_TRANSACTION = 25
 
@@ -321,6 +326,21 @@ async def run(
             f"scoring demo: round {round_code}: created {opened} sheets, brought {moved} to their demo state "
             f"({summary}); {len(assignments) - moved} already there"
         )
+        # The round's results, published by the demo's city admin with a reason (not every sheet is
+        # locked): the districts and the city's leaders hear of them, and reporting gets its ranking.
+        # Publishing what is already the latest version publishes nothing again.
+        async with sessionmaker() as session, session.begin():
+            publication = await publications.publish_results(
+                session,
+                round_code=round_code,
+                override_reason=DEMO_PUBLISH_REASON,
+                principal=Principal(sub=DEMO_PUBLISHER, roles=("city_admin",), scope=orgunit.city_root()),
+                http=listed,
+                sampling_url=settings.sampling_url,
+                now=clock.now(),
+            )
+        what = "published" if publication.created else "already published"
+        print(f"scoring demo: round {round_code}: results {what} (version {publication.version.version})")
         if wait_delivered > 0:
             left = await wait_for_findings(engine, timeout=wait_delivered)
             if left:

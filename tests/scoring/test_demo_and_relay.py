@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from services.kit import outbox
 from services.scoring import demo
 from services.scoring.config import Settings
-from services.scoring.models import ScoreSheet, outbox_event
+from services.scoring.models import ResultsVersion, ScoreSheet, outbox_event
 from tests.scoring.conftest import FakeSampling, as_admin, filled_sheet, outbox_rows, to_status
 
 
@@ -37,7 +37,21 @@ class TestDemo:
         first = capsys.readouterr().out
         assert "created 8 sheets" in first
         assert await demo.run(settings, round_code="2026Q1", transport=transport) == 0
-        assert "created 0 sheets" in capsys.readouterr().out and await self._count(client) == 8
+        again = capsys.readouterr().out
+        assert "created 0 sheets" in again and await self._count(client) == 8
+        # The round's results are published once, by the demo's city admin with its reason; the
+        # second load publishes nothing new (the same content is the same version).
+        assert "results published (version 1)" in first
+        assert "results already published (version 1)" in again
+        async with client.app.state.engine.connect() as conn:
+            versions = (
+                await conn.execute(select(ResultsVersion.version, ResultsVersion.override_reason))
+            ).all()
+        assert [tuple(v) for v in versions] == [(1, demo.DEMO_PUBLISH_REASON)]
+        facts = [
+            r for r in await outbox_rows(client, facts=True) if r["event_type"] == "scoring.results.recorded"
+        ]
+        assert len(facts) == 1 and facts[0]["target"] == "reporting"
         assert sampling.calls == 2
         ranking = await client.get(
             "/rounds/2026Q1/rankings/districts", params={"preview": True}, headers=as_admin()

@@ -120,7 +120,14 @@ def _bars(ax: Any, chart: Chart) -> None:
     ax.grid(axis="x" if horizontal else "y", alpha=0.3)
     ax.set_axisbelow(True)
     if len(chart.series) > 1:
-        ax.legend(frameon=False, fontsize=9)
+        # Above the plot, in one row: inside it, the legend covered the first bars.
+        ax.legend(
+            frameon=False,
+            fontsize=9,
+            loc="lower center",
+            bbox_to_anchor=(0.5, 1.0),
+            ncol=len(chart.series),
+        )
     if horizontal:
         ax.margins(x=0.08)
     else:
@@ -177,7 +184,9 @@ def _draw(chart: Chart, fmt: Literal["svg", "png"]) -> bytes:
         _donut(ax, chart)
     else:
         _bars(ax, chart)
-    ax.set_title(chart.title, fontsize=14, pad=10)
+    # A bar chart of several series has its legend just above the plot: the title goes above it.
+    legend_above = chart.kind != "donut" and len(chart.series) > 1
+    ax.set_title(chart.title, fontsize=14, pad=30 if legend_above else 10)
     out = io.BytesIO()
     if fmt == "svg":
         fig.savefig(out, format="svg", metadata={"Date": None})
