@@ -34,6 +34,8 @@ def special_report_issued(report: SpecialReport, *, round_name: str, base_url: s
             {"kind": "role", "role": "city_admin", "org_unit": city},
         ],
         "priority": "normal",
+        "org_unit": city,
+        "district": None,
         "report_id": report.id,
         "title": report.title,
         "doc_number": report.doc_number,
