@@ -151,7 +151,13 @@ def sheet_locked(sheet: ScoreSheet) -> dict[str, Any]:
 
 
 def _ranking_row(r: dict[str, Any]) -> dict[str, Any]:
-    return {"rank": r["rank"], "district": r["district"], "composite": r["composite"], "grade": r["grade"]}
+    return {
+        "rank": r["rank"],
+        "district": r["district"],
+        "district_name": r.get("district_name"),
+        "composite": r["composite"],
+        "grade": r["grade"],
+    }
 
 
 def results_published_to_district(

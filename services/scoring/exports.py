@@ -40,6 +40,7 @@ def district_table(rows: Sequence[dict[str, Any]]) -> Table:
     header = [
         "排名",
         "区县（功能区）",
+        "区县代码",
         "综合得分",
         "等级",
         "本级得分（A板块）",
@@ -55,6 +56,7 @@ def district_table(rows: Sequence[dict[str, Any]]) -> Table:
     body = [
         [
             d["rank"],
+            d.get("district_name") or d["district"],
             d["district"],
             d["composite"],
             d["grade"],

@@ -73,6 +73,17 @@ async def sheets_of_types(
     return list((await execute(session, stmt)).all())
 
 
+async def district_names(
+    session: AsyncSession, *, round_code: str, site_types: Sequence[str]
+) -> dict[str, str]:
+    """Each district's Chinese name (慈溪市 for cixi): the site name of its own sheet in the round, whatever
+    the sheet's status (the district's own site is a district or zone of sampling's directory)."""
+    stmt = select(col(ScoreSheet.district), col(ScoreSheet.site_name)).where(
+        col(ScoreSheet.round_code) == round_code, col(ScoreSheet.site_type).in_(site_types)
+    )
+    return {d: name for d, name in (await execute(session, stmt)).all() if d and name}
+
+
 async def round_districts(session: AsyncSession, *, round_code: str) -> list[str]:
     """Every district with a sheet of the round, whatever its status (so none drops out of the ranking)."""
     district = col(ScoreSheet.district)

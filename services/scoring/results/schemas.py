@@ -104,6 +104,7 @@ class TypeMean(OutputModel):
 DISTRICT_EXAMPLE: JsonDict = {
     "rank": 1,
     "district": "yinzhou",
+    "district_name": "鄞州区",
     "composite": 93.1,
     "grade": "好",
     "complete": True,
@@ -140,6 +141,8 @@ class DistrictRanking(OutputModel):
     """Competition rank in the whole city (equal standings share one); null when nothing is counted yet"""
     district: str
     """The district or zone slug"""
+    district_name: str | None = None
+    """Its Chinese name (慈溪市 beside cixi), from its own score sheet; null when the round has none"""
     composite: float | None
     """own_weight % of the own score + grassroots_weight % of the grassroots mean"""
     grade: Grade | None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
@@ -68,8 +68,11 @@ def district_rows(
     own_rows: list[Any],
     definition: RubricDefinition,
     districts: Iterable[str] = (),
+    names: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Composite and rank of every district, best first, with the numbers behind each.
+
+    `names` gives each district's Chinese name beside its slug (``district_name``; None when unknown).
 
     `aggregates` are (district, site_type, status, n, cents) groups; `own_rows` the districts' own sheets;
     `districts` every district the round has a sheet in, so one with no counted sheet still appears.
@@ -127,6 +130,7 @@ def district_rows(
         out.append(
             {
                 "district": district,
+                "district_name": (names or {}).get(district),
                 "composite": res.composite,
                 "grade": calc.grade_for(res.composite, definition) if res.composite is not None else None,
                 "complete": not missing,
@@ -189,7 +193,10 @@ async def ranking_of(
         session, round_code=round_code, statuses=statuses, site_types=definition.composite.own_site_types
     )
     districts = await repository.round_districts(session, round_code=round_code)
-    return district_rows(aggregates, own_rows, definition, {*districts, *also})
+    names = await repository.district_names(
+        session, round_code=round_code, site_types=definition.composite.own_site_types
+    )
+    return district_rows(aggregates, own_rows, definition, {*districts, *also}, names)
 
 
 async def assigned_districts(

@@ -296,9 +296,10 @@ class TestExports:
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
         text = r.content.decode("utf-8-sig")
         rows = list(csv.reader(io.StringIO(text)))
-        assert rows[0][:4] == ["排名", "区县（功能区）", "综合得分", "等级"]
-        assert rows[1][:4] == ["1", "haishu", "96.0", "好"]
-        assert "\n2,yinzhou,94.48," in text.replace("\r\n", "\n")
+        # The district's Chinese name (its own sheet's site name) beside its slug.
+        assert rows[0][:5] == ["排名", "区县（功能区）", "区县代码", "综合得分", "等级"]
+        assert rows[1][:5] == ["1", "海曙区", "haishu", "96.0", "好"]
+        assert "\n2,鄞州区,yinzhou,94.48," in text.replace("\r\n", "\n")
 
     @pytest.mark.parametrize(("table", "first_header"), [("sites", "排名"), ("items", "细项编码")])
     async def test_other_csv_tables(self, client, table, first_header):
@@ -321,8 +322,8 @@ class TestExports:
             "细项问题统计",
         ]
         ws = wb["区县排名"]
-        assert [c.value for c in ws[1]][:3] == ["排名", "区县（功能区）", "综合得分"]
-        assert ws["A3"].value == 2 and ws["C3"].value == 94.48 and isinstance(ws["C3"].value, float)
+        assert [c.value for c in ws[1]][:4] == ["排名", "区县（功能区）", "区县代码", "综合得分"]
+        assert ws["A3"].value == 2 and ws["D3"].value == 94.48 and isinstance(ws["D3"].value, float)
         village = wb["村排名"]
         assert village["G2"].value == 94.4 and village["B2"].value == "330212001201"
 

@@ -69,7 +69,7 @@ class TestExportsInScope:
             r = await client.get(f"/rounds/{ROUND}/export.csv", params={"table": table}, headers=make())
             assert r.status_code == 200
             tables[table] = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))[1:]
-        assert {row[1] for row in tables["districts"]} == districts
+        assert {row[2] for row in tables["districts"]} == districts  # 区县代码 beside 区县 (its name)
         assert {row[4] for row in tables["sites"]} == districts
         items = {row[0]: row for row in tables["items"]}
         if not districts:
@@ -83,7 +83,7 @@ class TestExportsInScope:
         r = await client.get(f"/rounds/{ROUND}/export.xlsx", headers=as_district_admin("yinzhou"))
         assert r.status_code == 200
         wb = load_workbook(io.BytesIO(r.content))
-        assert [row[1] for row in wb["区县排名"].iter_rows(min_row=2, values_only=True)] == ["yinzhou"]
+        assert [row[2] for row in wb["区县排名"].iter_rows(min_row=2, values_only=True)] == ["yinzhou"]
         items = {row[0]: row for row in wb["细项问题统计"].iter_rows(min_row=2, values_only=True)}
         assert items["A01"][4] == 1 and items["A02"][8] == 0
 

@@ -69,7 +69,7 @@ class TestEveryDistrict:
         ).content.decode("utf-8-sig")
         header, _, haishu = csv_text.splitlines()[:3]
         assert "缺失说明" in header and "一票否决" in header
-        assert "缺少区县（功能区）本级 A 板块评分表" in haishu and haishu.startswith("2,haishu")
+        assert "缺少区县（功能区）本级 A 板块评分表" in haishu and haishu.startswith("2,海曙区,haishu")
 
     async def test_district_with_no_counted_sheet_is_listed_unranked(self, client):
         for code in ("330212", "330212001"):
