@@ -81,7 +81,7 @@ async def district_names(
     stmt = select(col(ScoreSheet.district), col(ScoreSheet.site_name)).where(
         col(ScoreSheet.round_code) == round_code, col(ScoreSheet.site_type).in_(site_types)
     )
-    rows = (await execute(session, stmt)).all()
+    rows: list[Any] = list((await execute(session, stmt)).all())
     return {str(r[0]): str(r[1]) for r in rows if r[0] and r[1]}
 
 
