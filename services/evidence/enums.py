@@ -1,0 +1,15 @@
+from enum import StrEnum
+
+
+class Purpose(StrEnum):
+    """What a file is evidence for."""
+
+    sheet_item = "sheet_item"
+    problem = "problem"
+    milestone = "milestone"
+    finding = "finding"
+
+
+# Who may upload, and who may read (each only inside their scope).
+UPLOADERS = ("city_admin", "district_admin", "inspector", "team_leader", "responsible", "system")
+READERS = ("city_admin", "district_admin", "inspector", "team_leader", "responsible", "leader", "system")
