@@ -1,10 +1,13 @@
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.kit.settings import ServiceSettings
+
+
+_OPTIONAL = {"s3_endpoint_url", "s3_access_key_id", "s3_secret_access_key", "storage_dir", "work_dir"}
 
 
 class Settings(ServiceSettings):
@@ -38,6 +41,15 @@ class Settings(ServiceSettings):
     scrub_interval_seconds: float = Field(default=24 * 3600, ge=0)
     # Bytes read per chunk when streaming a blob.
     chunk_bytes: int = Field(default=1024 * 1024, ge=4096)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_unset(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key in list(data):
+                if str(key).lower().removeprefix("evidence_") in _OPTIONAL and data[key] == "":
+                    del data[key]  # an empty variable (compose, k8s) means "not set"
+        return data
 
     @model_validator(mode="after")
     def _dirs(self) -> "Settings":
