@@ -121,11 +121,16 @@ async def create_upload(
     **_allowed({"parameters": _TUS_PARAMS}),
 )
 async def upload_offset(
-    upload_id: UploadId, request: Request, session: SessionDep, principal: PrincipalDep, clock: ClockDep
+    upload_id: UploadId,
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    clock: ClockDep,
+    settings: SettingsDep,
 ) -> Response:
     """How far an unfinished upload has got (resume from Upload-Offset)."""
     _require_tus(request)
-    upload = await service.get_own(session, principal, upload_id, clock.now())
+    upload = await service.get_own(session, principal, upload_id, clock.now(), settings.temp_dir)
     return Response(status_code=200, headers=_tus_headers(upload))
 
 
@@ -162,11 +167,8 @@ async def upload_chunk(
             zh="PATCH 请求的内容类型须为 application/offset+octet-stream",
         )
     offset = _int_header(request, "upload-offset")
-    upload = await service.get_own(session, principal, upload_id, clock.now())
+    upload = await service.get_own(session, principal, upload_id, clock.now(), settings.temp_dir)
     path = service.part_path(settings.temp_dir, upload.id)
-    on_disk = path.stat().st_size if path.exists() else 0
-    if on_disk != upload.offset:  # a PATCH cut off mid-body wrote more than the row says: trust the disk
-        upload.offset = on_disk
     if offset != upload.offset:
         raise Conflict(
             f"Upload-Offset {offset} does not match the upload's offset {upload.offset}",
@@ -205,10 +207,10 @@ async def upload_chunk(
         except Exception:
             # A refused type (415) or a failure: the upload is gone either way, nothing half-made stays.
             await session.rollback()
-            async with request.app.state.sessionmaker() as other, other.begin():
-                row = await other.get(Upload, upload.id)
-                if row is not None:
-                    await service.remove(other, row, settings.temp_dir)
+            row = await session.get(Upload, upload_id)
+            if row is not None:
+                await service.remove(session, row, settings.temp_dir)
+            await session.commit()
             raise
         upload.file_id = record.id
         with contextlib.suppress(FileNotFoundError):
@@ -236,6 +238,6 @@ async def terminate_upload(
 ) -> Response:
     """Give up an unfinished upload (tus termination): its bytes are removed."""
     _require_tus(request)
-    upload = await service.get_own(session, principal, upload_id, clock.now())
+    upload = await service.get_own(session, principal, upload_id, clock.now(), settings.temp_dir)
     await service.remove(session, upload, settings.temp_dir)
     return Response(status_code=204, headers=_tus_headers())

@@ -83,11 +83,26 @@ async def create(
     return upload
 
 
-async def get_own(session: AsyncSession, principal: Principal, upload_id: str, now: datetime) -> Upload:
-    """An unfinished upload the caller created (nobody else sees it), not yet expired."""
+async def get_own(
+    session: AsyncSession, principal: Principal, upload_id: str, now: datetime, work_dir: Path
+) -> Upload:
+    """An unfinished upload the caller created (nobody else sees it), not yet expired.
+
+    Its offset is what is on disk: a PATCH cut off mid-body keeps the bytes that arrived even when
+    its transaction did not commit.
+    """
     upload = await session.get(Upload, upload_id)
     if upload is None or upload.uploaded_by != principal.sub or upload.file_id is not None or upload.expires_at <= now:
         raise NotFound(UPLOAD_NOT_FOUND, zh=UPLOAD_NOT_FOUND_ZH)
+    path = part_path(work_dir, upload.id)
+    on_disk = path.stat().st_size if path.exists() else 0
+    if on_disk != upload.offset:
+        if on_disk > upload.length:
+            with open(path, "r+b") as f:
+                f.truncate(upload.length)
+            on_disk = upload.length
+        upload.offset = on_disk
+        session.add(upload)
     return upload
 
 
