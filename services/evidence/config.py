@@ -6,7 +6,6 @@ from pydantic_settings import SettingsConfigDict
 
 from services.kit.settings import ServiceSettings
 
-
 _OPTIONAL = {"s3_endpoint_url", "s3_access_key_id", "s3_secret_access_key", "storage_dir", "work_dir"}
 
 
@@ -58,7 +57,9 @@ class Settings(ServiceSettings):
         if self.work_dir is None:
             self.work_dir = self.var_dir / "evidence" / "work"
         if self.environment == "production" and self.storage == "s3" and not self.s3_secret_access_key:
-            raise ValueError("EVIDENCE_S3_SECRET_ACCESS_KEY must be set with EVIDENCE_STORAGE=s3 in production")
+            raise ValueError(
+                "EVIDENCE_S3_SECRET_ACCESS_KEY must be set with EVIDENCE_STORAGE=s3 in production"
+            )
         return self
 
     @property

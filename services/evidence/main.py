@@ -26,9 +26,18 @@ OPERATIONS_TAG = "evidence.operations"
 log = get_logger("evidence")
 
 TAGS = [
-    {"name": files.TAG, "description": "佐证材料 — Upload (multipart, streamed), metadata, content with ranges, thumbnails."},
-    {"name": uploads.TAG, "description": "断点续传 — Resumable uploads (tus 1.0: creation, termination, expiration)."},
-    {"name": admin.TAG, "description": "完整性校验 — The scrub: stored files re-hashed, mismatches reported."},
+    {
+        "name": files.TAG,
+        "description": "佐证材料 — Upload (multipart, streamed), metadata, content with ranges, thumbnails.",
+    },
+    {
+        "name": uploads.TAG,
+        "description": "断点续传 — Resumable uploads (tus 1.0: creation, termination, expiration).",
+    },
+    {
+        "name": admin.TAG,
+        "description": "完整性校验 — The scrub: stored files re-hashed, mismatches reported.",
+    },
     {"name": OPERATIONS_TAG, "description": "运维 — Who is calling."},
 ]
 
@@ -44,7 +53,10 @@ async def maintenance_loop(app: FastAPI) -> None:
             async with app.state.sessionmaker() as session, session.begin():
                 await upload_service.expire(session, settings.temp_dir, clock.now())
         now = clock.now()
-        if settings.scrub_interval_seconds and (now - last_scrub).total_seconds() >= settings.scrub_interval_seconds:
+        if (
+            settings.scrub_interval_seconds
+            and (now - last_scrub).total_seconds() >= settings.scrub_interval_seconds
+        ):
             last_scrub = now
             try:
                 async with app.state.sessionmaker() as session, session.begin():

@@ -179,7 +179,7 @@ async def receive_multipart(request: Request, *, work_dir: Path, limit: int, ove
         raise too_large(limit, length)
     path = temp_path(work_dir)
     parts = _Parts(path, limit)
-    parser = MultipartParser(boundary, parts.callbacks())
+    parser = MultipartParser(boundary, parts.callbacks())  # type: ignore[arg-type]
     try:
         try:
             async for chunk in request.stream():
@@ -187,7 +187,9 @@ async def receive_multipart(request: Request, *, work_dir: Path, limit: int, ove
                 if parts.exceeded:
                     raise too_large(limit)
                 if parts.error:
-                    raise BadRequest(f"Malformed upload: {parts.error}", zh=f"上传内容格式有误：{parts.error}")
+                    raise BadRequest(
+                        f"Malformed upload: {parts.error}", zh=f"上传内容格式有误：{parts.error}"
+                    )
             parser.finalize()
         finally:
             parts.close()
@@ -199,7 +201,9 @@ async def receive_multipart(request: Request, *, work_dir: Path, limit: int, ove
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
         raise BadRequest("The form has no `file` part", zh="表单中没有 file 文件部分")
-    return Received(path=path, size=parts.size, sha256=parts.hash.hexdigest(), name=parts.name, fields=parts.fields)
+    return Received(
+        path=path, size=parts.size, sha256=parts.hash.hexdigest(), name=parts.name, fields=parts.fields
+    )
 
 
 def hash_file(path: Path) -> tuple[str, int]:

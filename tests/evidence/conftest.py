@@ -39,7 +39,9 @@ class S3Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = ManagedProcess(
-            "moto-s3", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)], cwd=ROOT
+            "moto-s3",
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            cwd=ROOT,
         )
 
     def client(self) -> Any:
@@ -157,7 +159,9 @@ def settings_overrides() -> dict[str, Any]:
 @pytest.fixture
 async def evidence(database_url, tmp_path, storage_settings, settings_overrides) -> AsyncIterator[Harness]:
     clock = FrozenClock(T0)
-    settings = evidence_settings(await database_url("evidence"), tmp_path / "var", **(storage_settings | settings_overrides))
+    settings = evidence_settings(
+        await database_url("evidence"), tmp_path / "var", **(storage_settings | settings_overrides)
+    )
     app = build_app(settings, clock=clock)
     async with running_app(app) as client:
         yield Harness(app, client, clock, settings)
@@ -185,9 +189,7 @@ def jpeg(
         exif.get_ifd(0x8769)[36867] = taken
     if gps:
         lat, lon = gps
-        exif.get_ifd(0x8825).update(
-            {1: "N", 2: _dms(lat), 3: "E", 4: _dms(lon)}
-        )
+        exif.get_ifd(0x8825).update({1: "N", 2: _dms(lat), 3: "E", 4: _dms(lon)})
     buf = io.BytesIO()
     img.save(buf, format="JPEG", exif=exif.tobytes(), quality=90)
     return buf.getvalue()

@@ -7,7 +7,23 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.evidence.conftest import ADMIN, HAISHU, LEADER, YINZHOU, ZH, Harness, docx, exe, heic, jpeg, mp4, pdf, plain_zip, png, xlsx
+from tests.evidence.conftest import (
+    ADMIN,
+    HAISHU,
+    LEADER,
+    YINZHOU,
+    ZH,
+    Harness,
+    docx,
+    exe,
+    heic,
+    jpeg,
+    mp4,
+    pdf,
+    plain_zip,
+    png,
+    xlsx,
+)
 
 KEYS = {
     "id", "sha256", "size", "media_type", "kind", "name", "purpose", "ref", "org_unit", "note", "uploaded_by",
@@ -35,7 +51,9 @@ async def test_upload_then_read_and_download(evidence: Harness) -> None:
     cd = r.headers["content-disposition"]
     assert cd.startswith("attachment; ") and f"filename*=UTF-8''{quote('整改报告.pdf')}" in cd
     assert 'filename="____.pdf"' in cd
-    again = await evidence.client.get(f["content_url"], headers={**YINZHOU, "If-None-Match": r.headers["etag"]})
+    again = await evidence.client.get(
+        f["content_url"], headers={**YINZHOU, "If-None-Match": r.headers["etag"]}
+    )
     assert again.status_code == 304
 
 
@@ -64,7 +82,9 @@ async def test_gateway_prefix_in_urls(evidence: Harness) -> None:
         (mp4, "video/mp4", "video"),
     ],
 )
-async def test_type_from_magic_bytes_not_the_name(evidence: Harness, make, media_type: str, kind: str) -> None:
+async def test_type_from_magic_bytes_not_the_name(
+    evidence: Harness, make, media_type: str, kind: str
+) -> None:
     f = await evidence.uploaded(make(), "名字不说明类型.bin")
     assert (f["media_type"], f["kind"]) == (media_type, kind)
 
@@ -109,7 +129,10 @@ async def test_range_requests(evidence: Harness) -> None:
     assert r.status_code == 206 and r.content == body[-3:]
     r = await evidence.client.get(url, headers={**YINZHOU, **ZH, "Range": f"bytes={len(body)}-"})
     assert r.status_code == 416 and r.headers["content-range"] == f"bytes */{len(body)}"
-    assert r.headers["content-type"].startswith("application/problem+json") and "超出文件长度" in r.json()["detail"]
+    assert (
+        r.headers["content-type"].startswith("application/problem+json")
+        and "超出文件长度" in r.json()["detail"]
+    )
 
 
 async def test_scope(evidence: Harness) -> None:
@@ -169,8 +192,9 @@ async def test_thumbnail_made_once(evidence: Harness) -> None:
     second = await evidence.client.get(f["thumbnail_url"], headers=LEADER)
     assert second.content == first.content
     assert evidence.app.state.thumbnails_made == 1
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     assert max(Image.open(io.BytesIO(first.content)).size) == evidence.settings.thumbnail_size
     # the same photo uploaded again shares the blob and its thumbnail

@@ -62,7 +62,10 @@ async def test_files_survive_a_restart(tmp_path: Path, storage_settings: dict[st
 
     def start() -> ManagedProcess:
         return ManagedProcess(
-            "evidence", [sys.executable, "-m", "services.evidence"], env=_env(tmp_path, port, storage_settings), cwd=ROOT
+            "evidence",
+            [sys.executable, "-m", "services.evidence"],
+            env=_env(tmp_path, port, storage_settings),
+            cwd=ROOT,
         ).start()
 
     proc = start()

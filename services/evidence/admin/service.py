@@ -20,7 +20,9 @@ log = get_logger("evidence.scrub")
 
 SCRUB_CHECKED = Counter("evidence_scrub_checked_total", "Blobs re-hashed by the scrub")
 SCRUB_MISMATCHES = Counter("evidence_scrub_mismatches_total", "Blobs found damaged or missing by the scrub")
-DAMAGED = Gauge("evidence_damaged_blobs", "Blobs whose stored bytes do not hash to their address (newest scrub)")
+DAMAGED = Gauge(
+    "evidence_damaged_blobs", "Blobs whose stored bytes do not hash to their address (newest scrub)"
+)
 
 
 async def _hash(storage: Storage, sha256: str) -> tuple[str | None, int]:

@@ -26,7 +26,9 @@ from services.kit.pagination import Page, PageDep
 TAG = "evidence.files"
 router = APIRouter(tags=[TAG])
 
-FileId = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[0-9a-f]{32}$", description="The file's id")]
+FileId = Annotated[
+    str, Path(min_length=1, max_length=32, pattern=r"^[0-9a-f]{32}$", description="The file's id")
+]
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -79,7 +81,11 @@ _UPLOAD_BODY = {
                     "type": "object",
                     "required": ["file", "purpose", "ref", "org_unit"],
                     "properties": {
-                        "file": {"type": "string", "format": "binary", "description": "The file (≤ 50 MB by default)"},
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "The file (≤ 50 MB by default)",
+                        },
                         "purpose": {"type": "string", "enum": [p.value for p in Purpose]},
                         "ref": {"type": "string", "minLength": 1, "maxLength": 200},
                         "org_unit": {"type": "string", "description": "Must lie in your scope"},
@@ -149,7 +155,9 @@ async def list_files(
     ),
     purpose: Purpose | None = Query(None, description="Only files for this purpose"),
     ref: str | None = Query(None, min_length=1, max_length=200, description="Only files for this ref"),
-    org_unit: str | None = Query(None, min_length=1, max_length=200, description="Only files in this org unit or below"),
+    org_unit: str | None = Query(
+        None, min_length=1, max_length=200, description="Only files in this org unit or below"
+    ),
 ) -> Page[FileRead]:
     """Files in your scope, newest first; `ids` looks up many at once (the others are simply absent)."""
     id_list = None
@@ -251,7 +259,9 @@ async def get_content(request: Request, record: ValidFile, storage: StorageDep) 
     start, end = wanted
     headers["Content-Range"] = f"bytes {start}-{end}/{record.size}"
     headers["Content-Length"] = str(end - start + 1)
-    return StreamingResponse(storage.read(key, start, end), status_code=206, media_type=record.media_type, headers=headers)
+    return StreamingResponse(
+        storage.read(key, start, end), status_code=206, media_type=record.media_type, headers=headers
+    )
 
 
 @router.get(

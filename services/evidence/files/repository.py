@@ -32,5 +32,5 @@ async def list_files(
 
 
 async def files_of_blob(session: AsyncSession, sha256: str) -> list[str]:
-    rows = await session.execute(select(EvidenceFile.id).where(EvidenceFile.sha256 == sha256))
-    return [r[0] for r in rows]
+    rows = await session.execute(select(EvidenceFile).where(EvidenceFile.sha256 == sha256))  # type: ignore[arg-type]
+    return [r.id for r in rows.scalars()]

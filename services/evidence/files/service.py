@@ -58,11 +58,21 @@ def check_target(principal: Principal, raw: dict[str, str | None], name: str) ->
             )
         )
     if not ref or len(ref) > 200:
-        errors.append(field_error(["body", "ref"], "ref is required (1-200 characters)", zh="ref 为必填项（1-200 个字符）"))
+        errors.append(
+            field_error(
+                ["body", "ref"], "ref is required (1-200 characters)", zh="ref 为必填项（1-200 个字符）"
+            )
+        )
     if not orgunit.is_valid(org_unit):
-        errors.append(field_error(["body", "org_unit"], "org_unit is not an org unit path", zh="org_unit 不是有效的组织单元路径"))
+        errors.append(
+            field_error(
+                ["body", "org_unit"], "org_unit is not an org unit path", zh="org_unit 不是有效的组织单元路径"
+            )
+        )
     if note is not None and len(note) > 1000:
-        errors.append(field_error(["body", "note"], "note is longer than 1000 characters", zh="note 超过 1000 个字符"))
+        errors.append(
+            field_error(["body", "note"], "note is longer than 1000 characters", zh="note 超过 1000 个字符")
+        )
     if errors:
         raise UnprocessableEntity("The upload's fields are invalid", zh="上传的字段无效", errors=errors)
     principal.require_scope(org_unit)
@@ -96,8 +106,9 @@ async def ingest(
     ftype = await asyncio.to_thread(sniff, path)
     if ftype is None:
         raise refused_type()
-    if original_sha256 is None:
-        original_sha256, _ = await asyncio.to_thread(hash_file, path)
+    original = (
+        original_sha256 if original_sha256 is not None else (await asyncio.to_thread(hash_file, path))[0]
+    )
     meta = images.PhotoMeta(None, None, None, 1)
     served = path
     stripped = path.with_name(path.name + ".stripped")
@@ -112,11 +123,17 @@ async def ingest(
                     f"The {ftype.extension.upper()} image cannot be read",
                     zh=f"无法读取该 {ftype.extension.upper()} 图片",
                 ) from None
-        sha256, size = await asyncio.to_thread(hash_file, served) if served is not path else (original_sha256, path.stat().st_size)
+        sha256, size = (
+            await asyncio.to_thread(hash_file, served)
+            if served is not path
+            else (original, await asyncio.to_thread(_size, path))
+        )
         if await repository.get_blob(session, sha256) is None or not await storage.exists(blob_key(sha256)):
             await storage.put_file(blob_key(sha256), served)
             if await repository.get_blob(session, sha256) is None:
-                await _add_blob(session, Blob(sha256=sha256, size=size, media_type=ftype.media_type, created_at=now))
+                await _add_blob(
+                    session, Blob(sha256=sha256, size=size, media_type=ftype.media_type, created_at=now)
+                )
     finally:
         with contextlib.suppress(FileNotFoundError):
             stripped.unlink()
@@ -136,11 +153,15 @@ async def ingest(
         captured_at=meta.captured_at,
         gps_lat=meta.lat,
         gps_lon=meta.lon,
-        original_sha256=original_sha256,
+        original_sha256=original,
     )
     session.add(record)
     await session.flush()
     return record
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size
 
 
 async def _add_blob(session: AsyncSession, blob: Blob) -> None:
@@ -198,11 +219,12 @@ async def thumbnail(
     blob = await blob_of(session, record)
     if blob.thumbnail_key and await storage.exists(blob.thumbnail_key):
         return blob.thumbnail_key, False
-    work_dir.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(work_dir.mkdir, parents=True, exist_ok=True)
     local = work_dir / f"{uuid.uuid4().hex}.thumbsrc"
     out = work_dir / f"{uuid.uuid4().hex}.thumb.jpg"
     try:
-        with open(local, "wb") as f:
+        f = await asyncio.to_thread(open, local, "wb")
+        with f:
             async for chunk in storage.read(blob_key(blob.sha256)):
                 f.write(chunk)
         data = await asyncio.to_thread(images.make_thumbnail, local, size)

@@ -7,6 +7,7 @@ When the last byte arrives the upload becomes a file exactly like a multipart on
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from email.utils import format_datetime
@@ -32,7 +33,9 @@ TAG = "evidence.uploads"
 router = APIRouter(tags=[TAG])
 
 TUS_VERSION = "1.0.0"
-UploadId = Annotated[str, Path(min_length=32, max_length=32, pattern=r"^[0-9a-f]{32}$", description="The upload's id")]
+UploadId = Annotated[
+    str, Path(min_length=32, max_length=32, pattern=r"^[0-9a-f]{32}$", description="The upload's id")
+]
 
 
 def _tus_headers(upload: Upload | None = None) -> dict[str, str]:
@@ -67,7 +70,12 @@ def _allowed(extra: dict[str, Any]) -> dict[str, Any]:
 
 
 _TUS_PARAMS = [
-    {"name": "Tus-Resumable", "in": "header", "required": True, "schema": {"type": "string", "enum": [TUS_VERSION]}},
+    {
+        "name": "Tus-Resumable",
+        "in": "header",
+        "required": True,
+        "schema": {"type": "string", "enum": [TUS_VERSION]},
+    },
 ]
 
 
@@ -80,7 +88,12 @@ _TUS_PARAMS = [
         "x-roles": list(UPLOADERS),
         "parameters": [
             *_TUS_PARAMS,
-            {"name": "Upload-Length", "in": "header", "required": True, "schema": {"type": "integer", "minimum": 0}},
+            {
+                "name": "Upload-Length",
+                "in": "header",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 0},
+            },
             {
                 "name": "Upload-Metadata",
                 "in": "header",
@@ -138,17 +151,29 @@ async def upload_offset(
     "/uploads/{upload_id}",
     status_code=204,
     response_class=Response,
-    responses={204: {"description": "Accepted; Upload-Offset is the new offset"}, **errors(404, 409, 413, 415)},
-    **_allowed({
-        "parameters": [
-            *_TUS_PARAMS,
-            {"name": "Upload-Offset", "in": "header", "required": True, "schema": {"type": "integer", "minimum": 0}},
-        ],
-        "requestBody": {
-            "required": True,
-            "content": {"application/offset+octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-        },
-    }),
+    responses={
+        204: {"description": "Accepted; Upload-Offset is the new offset"},
+        **errors(404, 409, 413, 415),
+    },
+    **_allowed(
+        {
+            "parameters": [
+                *_TUS_PARAMS,
+                {
+                    "name": "Upload-Offset",
+                    "in": "header",
+                    "required": True,
+                    "schema": {"type": "integer", "minimum": 0},
+                },
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/offset+octet-stream": {"schema": {"type": "string", "format": "binary"}}
+                },
+            },
+        }
+    ),
 )
 async def upload_chunk(
     upload_id: UploadId,
@@ -182,7 +207,8 @@ async def upload_chunk(
         raise too_large(upload.length, upload.offset + length)
     written = 0
     try:
-        with open(path, "ab") as f:
+        f = await asyncio.to_thread(open, path, "ab")
+        with f:
             try:
                 async for chunk in request.stream():
                     if written + len(chunk) > left:
@@ -202,7 +228,13 @@ async def upload_chunk(
         target = files.Target(**upload.meta)
         try:
             record = await files.ingest(
-                session, storage, principal=principal, path=path, original_sha256=None, target=target, now=clock.now()
+                session,
+                storage,
+                principal=principal,
+                path=path,
+                original_sha256=None,
+                target=target,
+                now=clock.now(),
             )
         except Exception:
             # A refused type (415) or a failure: the upload is gone either way, nothing half-made stays.

@@ -3,6 +3,7 @@ file under the work directory; the row says how long the upload is and what it i
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import contextlib
@@ -34,7 +35,9 @@ def parse_metadata(header: str | None) -> dict[str, str]:
         if len(parts) > 2:
             raise BadRequest("Upload-Metadata is malformed", zh="Upload-Metadata 格式有误")
         try:
-            out[parts[0]] = base64.b64decode(parts[1], validate=True).decode("utf-8") if len(parts) == 2 else ""
+            out[parts[0]] = (
+                base64.b64decode(parts[1], validate=True).decode("utf-8") if len(parts) == 2 else ""
+            )
         except (binascii.Error, UnicodeDecodeError):
             raise BadRequest(
                 f"Upload-Metadata value of {parts[0]!r} is not base64 UTF-8",
@@ -92,18 +95,28 @@ async def get_own(
     its transaction did not commit.
     """
     upload = await session.get(Upload, upload_id)
-    if upload is None or upload.uploaded_by != principal.sub or upload.file_id is not None or upload.expires_at <= now:
+    if (
+        upload is None
+        or upload.uploaded_by != principal.sub
+        or upload.file_id is not None
+        or upload.expires_at <= now
+    ):
         raise NotFound(UPLOAD_NOT_FOUND, zh=UPLOAD_NOT_FOUND_ZH)
-    path = part_path(work_dir, upload.id)
-    on_disk = path.stat().st_size if path.exists() else 0
+    on_disk = await asyncio.to_thread(_on_disk, part_path(work_dir, upload.id), upload.length)
     if on_disk != upload.offset:
-        if on_disk > upload.length:
-            with open(path, "r+b") as f:
-                f.truncate(upload.length)
-            on_disk = upload.length
         upload.offset = on_disk
         session.add(upload)
     return upload
+
+
+def _on_disk(path: Path, length: int) -> int:
+    """The bytes received so far (never more than the upload's length)."""
+    size = path.stat().st_size if path.exists() else 0
+    if size > length:
+        with open(path, "r+b") as f:
+            f.truncate(length)
+        size = length
+    return size
 
 
 async def remove(session: AsyncSession, upload: Upload, work_dir: Path) -> None:
@@ -115,7 +128,8 @@ async def remove(session: AsyncSession, upload: Upload, work_dir: Path) -> None:
 
 async def expire(session: AsyncSession, work_dir: Path, now: datetime) -> int:
     """Forget every upload past its expiry (its bytes included); how many."""
-    rows = (await session.execute(select(Upload).where(Upload.expires_at <= now))).scalars().all()
+    due = select(Upload).where(Upload.expires_at <= now)  # type: ignore[arg-type]
+    rows = (await session.execute(due)).scalars().all()
     for upload in rows:
         await remove(session, upload, work_dir)
     return len(rows)
