@@ -20,3 +20,8 @@ def _storage(request: Request) -> Storage:
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
 StorageDep = Annotated[Storage, Depends(_storage)]
+
+
+def public_prefix(request: Request) -> str:
+    """Where clients reach this service (the gateway's /api/v1/evidence, or nothing when called directly)."""
+    return request.headers.get("x-forwarded-prefix", "").rstrip("/")

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from starlette.responses import StreamingResponse
 
 from services.evidence.deps import SettingsDep, StorageDep
+from services.evidence.deps import public_prefix as prefix
 from services.evidence.enums import READERS, UPLOADERS, Purpose
 from services.evidence.files import service
 from services.evidence.files.schemas import FileRead, Gps
@@ -34,11 +35,6 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 class RangeNotSatisfiable(ProblemError):
     status, slug, title = 416, "range-not-satisfiable", "Range not satisfiable"
-
-
-def prefix(request: Request) -> str:
-    """Where clients reach this service (the gateway's /api/v1/evidence, or nothing when called directly)."""
-    return request.headers.get("x-forwarded-prefix", "").rstrip("/")
 
 
 def file_read(record: EvidenceFile, base: str) -> FileRead:

@@ -17,9 +17,9 @@ from fastapi import APIRouter, Path, Request, Response
 from starlette.requests import ClientDisconnect
 
 from services.evidence.deps import SettingsDep, StorageDep
+from services.evidence.deps import public_prefix as prefix
 from services.evidence.enums import UPLOADERS
 from services.evidence.files import service as files
-from services.evidence.files.endpoints import prefix
 from services.evidence.models import Upload
 from services.evidence.receive import declared_length, too_large
 from services.evidence.uploads import service
