@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from services.evidence.admin import service
 from services.evidence.deps import StorageDep
-from services.evidence.files.schemas import ScrubReport
+from services.evidence.files.schemas import Mismatch, ScrubReport
 from services.evidence.models import ScrubRun
 from services.kit.auth import allow
 from services.kit.db import SessionDep
@@ -23,7 +23,7 @@ def report(run: ScrubRun | None, damaged: int) -> ScrubReport:
         started_at=run.started_at,
         finished_at=run.finished_at,
         checked=run.checked,
-        mismatches=run.mismatches,
+        mismatches=[Mismatch.model_validate(m) for m in run.mismatches],
         damaged_blobs=damaged,
     )
 

@@ -11,7 +11,7 @@ from starlette.responses import StreamingResponse
 
 from services.evidence.deps import SettingsDep, StorageDep
 from services.evidence.deps import public_prefix as prefix
-from services.evidence.enums import READERS, UPLOADERS, Purpose
+from services.evidence.enums import READERS, UPLOADERS, Kind, Purpose
 from services.evidence.files import service
 from services.evidence.files.schemas import FileRead, Gps
 from services.evidence.models import EvidenceFile
@@ -44,9 +44,9 @@ def file_read(record: EvidenceFile, base: str) -> FileRead:
         sha256=record.sha256,
         size=record.size,
         media_type=record.media_type,
-        kind=record.kind,
+        kind=Kind(record.kind),
         name=record.name,
-        purpose=record.purpose,
+        purpose=Purpose(record.purpose),
         ref=record.ref,
         org_unit=record.org_unit,
         note=record.note,
@@ -82,10 +82,19 @@ _UPLOAD_BODY = {
                             "format": "binary",
                             "description": "The file (≤ 50 MB by default)",
                         },
-                        "purpose": {"type": "string", "enum": [p.value for p in Purpose]},
-                        "ref": {"type": "string", "minLength": 1, "maxLength": 200},
+                        "purpose": {
+                            "type": "string",
+                            "enum": [p.value for p in Purpose],
+                            "description": "What the file is evidence for",
+                        },
+                        "ref": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 200,
+                            "description": "Which one: sheet id + item code, problem id, milestone id",
+                        },
                         "org_unit": {"type": "string", "description": "Must lie in your scope"},
-                        "note": {"type": "string", "maxLength": 1000},
+                        "note": {"type": "string", "maxLength": 1000, "description": "The uploader's note"},
                     },
                 }
             }

@@ -75,6 +75,7 @@ _TUS_PARAMS = [
         "in": "header",
         "required": True,
         "schema": {"type": "string", "enum": [TUS_VERSION]},
+        "description": "The tus protocol version (1.0.0)",
     },
 ]
 
@@ -91,6 +92,7 @@ _TUS_PARAMS = [
             {
                 "name": "Upload-Length",
                 "in": "header",
+                "description": "The file's size in bytes (at most the per-file limit)",
                 "required": True,
                 "schema": {"type": "integer", "minimum": 0},
             },
@@ -162,6 +164,7 @@ async def upload_offset(
                 {
                     "name": "Upload-Offset",
                     "in": "header",
+                    "description": "Where these bytes go: the upload's current offset (HEAD tells it)",
                     "required": True,
                     "schema": {"type": "integer", "minimum": 0},
                 },
