@@ -137,7 +137,9 @@ async def run(tmp: Path) -> dict[str, Any]:
             rates: dict[str, list[float]] = {"direct": [], "gateway": []}
             for i in range(RUNS):
                 rates["direct"].append(await upload(c, f"{ebase}/files", direct, 10 + i))
-                before = {n: _status(p.pid, "VmRSS") for n, p in (("gateway", gateway), ("evidence", evidence))}
+                before = {
+                    n: _status(p.pid, "VmRSS") for n, p in (("gateway", gateway), ("evidence", evidence))
+                }
                 for p in (gateway, evidence):
                     _reset_peak(p.pid)
                 rates["gateway"].append(await upload(c, f"{gbase}/api/v1/evidence/files", bearer, 20 + i))
