@@ -147,7 +147,7 @@ async def test_scope(evidence: Harness) -> None:
     assert {x["id"] for x in batch.json()["items"]} == {f["id"], other["id"]}
     # Uploading into someone else's unit is refused.
     r = await evidence.upload(pdf(), "x.pdf", headers={**HAISHU, **ZH}, org_unit="ningbo/yinzhou")
-    assert r.status_code == 403 and "超出您的管辖范围" in r.json()["detail"]
+    assert r.status_code == 422 and "超出您的管辖范围" in str(r.json()["errors"])
 
 
 async def test_list_filters(evidence: Harness) -> None:

@@ -107,7 +107,7 @@ async def test_limits_scope_termination_and_expiry(evidence: Harness) -> None:
     r = await create(evidence, evidence.settings.max_file_bytes + 1, headers={**YINZHOU, **ZH})
     assert r.status_code == 413
     r = await create(evidence, 10, headers={**HAISHU, **ZH})
-    assert r.status_code == 403
+    assert r.status_code == 422
     r = await create(evidence, 10)
     url = r.headers["location"]
     # more than the declared length is 413

@@ -73,9 +73,15 @@ def check_target(principal: Principal, raw: dict[str, str | None], name: str) ->
         errors.append(
             field_error(["body", "note"], "note is longer than 1000 characters", zh="note 超过 1000 个字符")
         )
+    elif not principal.covers(org_unit):
+        # A write naming a unit outside the caller's scope: 422 naming the field, as the project does.
+        errors.append(
+            field_error(
+                ["body", "org_unit"], "org_unit is outside your scope", zh="org_unit 超出您的管辖范围"
+            )
+        )
     if errors:
         raise UnprocessableEntity("The upload's fields are invalid", zh="上传的字段无效", errors=errors)
-    principal.require_scope(org_unit)
     clean = _NAME_BAD.sub("_", name).strip()[:255] or "file"
     return Target(purpose=purpose, ref=ref, org_unit=org_unit, note=note, name=clean)
 
