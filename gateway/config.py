@@ -54,7 +54,9 @@ class Settings(BaseProcessSettings):
     max_body_bytes: int = 20 * 1024 * 1024
     # Per-area body limits above (or below) max_body_bytes, e.g. GATEWAY_AREA_MAX_BODY_BYTES='{"evidence": 60000000}'.
     # Evidence takes files of up to 50 MB (EVIDENCE_MAX_FILE_BYTES) plus the multipart framing around them.
-    area_max_body_bytes: dict[str, int] = Field(default_factory=lambda: {"evidence": 50 * 1024 * 1024 + 64 * 1024})
+    area_max_body_bytes: dict[str, int] = Field(
+        default_factory=lambda: {"evidence": 50 * 1024 * 1024 + 64 * 1024}
+    )
     upstream_timeout_seconds: float = 30.0
     upstream_connect_timeout_seconds: float = 3.0
     idempotent_retries: int = 1
