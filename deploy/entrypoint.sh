@@ -23,12 +23,14 @@ case "$process" in
         exec python -m services.notify "$@" ;;
     reporting)
         exec python -m services.reporting "$@" ;;
+    evidence)
+        exec python -m services.evidence "$@" ;;
     migrate)
         # Every service's history, then the gateway's; the first failure stops the job non-zero.
         python -m services.cli migrate
         exec python -m gateway.cli migrate ;;
     "")
-        echo "usage: entrypoint gateway|sampling|scoring|rectification|notify|reporting|migrate (or set SERVICE)" >&2
+        echo "usage: entrypoint gateway|sampling|scoring|rectification|notify|reporting|evidence|migrate (or set SERVICE)" >&2
         exit 64 ;;
     *)
         exec "$process" "$@" ;;

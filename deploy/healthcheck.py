@@ -23,6 +23,7 @@ DEFAULT_PORTS = {
     "rectification": 8003,
     "notify": 8004,
     "reporting": 8005,
+    "evidence": 8006,
 }
 MODULES = {"gateway": "gateway", **{name: f"services.{name}" for name in DEFAULT_PORTS if name != "gateway"}}
 # One-shot processes: nothing listens, so there is nothing to check.

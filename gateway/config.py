@@ -8,7 +8,7 @@ from pydantic_settings import NoDecode, SettingsConfigDict
 
 from services.kit.settings import BaseProcessSettings, _shared
 
-AREAS = ("sampling", "scoring", "rectification", "notify", "reporting")
+AREAS = ("sampling", "scoring", "rectification", "notify", "reporting", "evidence")
 
 
 class Settings(BaseProcessSettings):
@@ -28,6 +28,7 @@ class Settings(BaseProcessSettings):
     rectification_url: str = Field("http://127.0.0.1:8003", validation_alias=_shared("RECTIFICATION_URL"))
     notify_url: str = Field("http://127.0.0.1:8004", validation_alias=_shared("NOTIFY_URL"))
     reporting_url: str = Field("http://127.0.0.1:8005", validation_alias=_shared("REPORTING_URL"))
+    evidence_url: str = Field("http://127.0.0.1:8006", validation_alias=_shared("EVIDENCE_URL"))
 
     # Bearer JWTs. With a JWKS URL (a government SSO) keys come from there; without one the gateway
     # is its own development issuer (refused in production).
@@ -51,6 +52,11 @@ class Settings(BaseProcessSettings):
     # Bearer token Prometheus presents on the gateway's /metrics (without it, only a city-wide city_admin).
     metrics_token: SecretStr | None = None
     max_body_bytes: int = 20 * 1024 * 1024
+    # Per-area body limits above (or below) max_body_bytes, e.g. GATEWAY_AREA_MAX_BODY_BYTES='{"evidence": 60000000}'.
+    # Evidence takes files of up to 50 MB (EVIDENCE_MAX_FILE_BYTES) plus the multipart framing around them.
+    area_max_body_bytes: dict[str, int] = Field(
+        default_factory=lambda: {"evidence": 50 * 1024 * 1024 + 64 * 1024}
+    )
     upstream_timeout_seconds: float = 30.0
     upstream_connect_timeout_seconds: float = 3.0
     idempotent_retries: int = 1

@@ -54,7 +54,7 @@ TITLE = "Party-building Inspections API"
 DESCRIPTION = (
     "基层党建专项督查 API. "
     "One API for grassroots Party-building inspections: sampling (抽样), scoring (评分), "
-    "rectification (整改), notify (通知) and reporting (报告). Authenticate with a bearer JWT from the identity provider "
+    "rectification (整改), notify (通知), reporting (报告) and evidence (佐证材料). Authenticate with a bearer JWT from the identity provider "
     "or an API key (`X-API-Key`). Every error is RFC 9457 `application/problem+json`."
 )
 PROXY_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -108,6 +108,7 @@ def build_app(settings: Settings | None = None, *, clock: Clock | None = None) -
             connect_timeout=settings.upstream_connect_timeout_seconds,
             retries=settings.idempotent_retries,
             max_body_bytes=settings.max_body_bytes,
+            area_max_body_bytes=settings.area_max_body_bytes,
             max_connections=settings.upstream_max_connections,
             upstreams=upstreams,
         )
@@ -256,8 +257,8 @@ async def proxy(request: Request) -> Response:
                 headers={"Allow": ", ".join(allowed)},
             )
         raise NotFound(
-            f"No API area {area!r}; the areas are sampling, scoring, rectification, notify and reporting",
-            zh=f"没有 API 分区 {area!r}；现有分区为 sampling（抽样）、scoring（评分）、rectification（整改）、notify（通知）和 reporting（报告）",
+            f"No API area {area!r}; the areas are sampling, scoring, rectification, notify, reporting and evidence",
+            zh=f"没有 API 分区 {area!r}；现有分区为 sampling（抽样）、scoring（评分）、rectification（整改）、notify（通知）、reporting（报告）和 evidence（佐证材料）",
         )
     address = client_address(request)
     app.state.auth_failures.check(address)

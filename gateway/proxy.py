@@ -94,6 +94,7 @@ class Forwarder:
         retries: int,
         max_body_bytes: int,
         max_connections: int,
+        area_max_body_bytes: dict[str, int] | None = None,
         upstreams: dict[str, str] | None = None,
     ) -> None:
         self.upstreams = {
@@ -102,6 +103,8 @@ class Forwarder:
         self.timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout, sock_read=timeout)
         self.retries = retries
         self.max_body = max_body_bytes
+        # An area with a limit of its own (evidence: files of tens of MB) streams up to it; others keep max_body.
+        self.area_max_body = dict(area_max_body_bytes or {})
         self.max_connections = max_connections
         self.session: aiohttp.ClientSession | None = None
 
@@ -121,7 +124,10 @@ class Forwarder:
         if self.session is not None:
             await self.session.close()
 
-    async def _body(self, request: Request) -> Any:
+    def limit_for(self, area: str) -> int:
+        return self.area_max_body.get(area, self.max_body)
+
+    async def _body(self, request: Request, limit: int) -> Any:
         method = request.method
         length = request.headers.get("content-length")
         chunked = "chunked" in request.headers.get("transfer-encoding", "").lower()
@@ -132,15 +138,15 @@ class Forwarder:
                 size = int(length)
             except ValueError:
                 size = -1
-            if size > self.max_body:
+            if size > limit:
                 raise PayloadTooLarge(
-                    f"The body is {size} bytes; the limit is {self.max_body}",
-                    zh=f"请求体为 {size} 字节，上限为 {self.max_body} 字节",
-                    limit=self.max_body,
+                    f"The body is {size} bytes; the limit is {limit}",
+                    zh=f"请求体为 {size} 字节，上限为 {limit} 字节",
+                    limit=limit,
                 )
             if 0 <= size <= _BUFFER_LIMIT:
                 return await request.body()
-        return _LimitedBody(request, self.max_body)
+        return _LimitedBody(request, limit)
 
     async def forward(
         self, request: Request, *, area: str, base_url: str, path: str, principal_token: str | None
@@ -168,7 +174,7 @@ class Forwarder:
         # Where clients reach the gateway (GATEWAY_PUBLIC_URL): links a service hands out (a calendar
         # feed's URL) start there, wherever the gateway listens (docs/operations.md).
         headers.append(("x-gateway-public-url", request.app.state.settings.public_url.rstrip("/")))
-        body = await self._body(request)
+        body = await self._body(request, self.limit_for(area))
         upstream = await self._send(request.method, url, headers, body, area)
         return await self._respond(upstream, area)
 
@@ -236,10 +242,11 @@ class Forwarder:
     def _raise_if_too_large(self, body: Any, exc: Exception) -> None:
         # The client library may wrap what the body stream raised in an error of its own.
         if (isinstance(body, _LimitedBody) and body.exceeded) or isinstance(exc, _TooLarge):
+            limit = body.limit if isinstance(body, _LimitedBody) else self.max_body
             raise PayloadTooLarge(
-                f"The body exceeds the limit of {self.max_body} bytes",
-                zh=f"请求体超过 {self.max_body} 字节的上限",
-                limit=self.max_body,
+                f"The body exceeds the limit of {limit} bytes",
+                zh=f"请求体超过 {limit} 字节的上限",
+                limit=limit,
             ) from None
 
     @staticmethod

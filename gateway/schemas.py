@@ -135,7 +135,7 @@ class UpstreamStatus(OutputModel):
     """Whether one service is ready."""
 
     service: str
-    """The service's area (``sampling``, ``scoring``, ``rectification``, ``notify``, ``reporting``)."""
+    """The service's area (``sampling``, ``scoring``, ``rectification``, ``notify``, ``reporting``, ``evidence``)."""
     url: str = Field(description="The service's public path on this gateway")
     ready: bool
     """Whether its readiness check answered 200 (database reachable, schema at head)."""

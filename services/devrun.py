@@ -15,7 +15,7 @@ otherwise). The demo city is loaded ONCE, into an empty var/ (DEMO_DATA=0 skips 
   before the rule, or with DEMO_DATA=0), or databases outside var/, loads nothing: a restart changes
   no data and sends nothing to anybody.
 
-Ports: the gateway on BASE_PORT (8000 unless set), the services on BASE_PORT+1..+5; an explicit
+Ports: the gateway on BASE_PORT (8000 unless set), the services on BASE_PORT+1..+6; an explicit
 ``<SERVICE>_PORT`` still wins, and every process is told where the others really are (``<SERVICE>_URL``,
 unless set). Logs: readable coloured lines when stderr is a terminal, one JSON object per line
 otherwise (a file, a pipe, CI); ``LOG_JSON=true|false`` decides instead. The ``Ready`` banner names the

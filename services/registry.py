@@ -1,4 +1,4 @@
-"""The five services, in one place, for the command line, the dev runner and the tests."""
+"""The six services, in one place, for the command line, the dev runner and the tests."""
 
 from __future__ import annotations
 
@@ -38,5 +38,6 @@ SERVICES: tuple[ServiceInfo, ...] = (
     ServiceInfo("rectification", 8003),
     ServiceInfo("notify", 8004),
     ServiceInfo("reporting", 8005),
+    ServiceInfo("evidence", 8006),
 )
 BY_NAME = {s.name: s for s in SERVICES}

@@ -6,3 +6,4 @@ CREATE DATABASE scoring;
 CREATE DATABASE rectification;
 CREATE DATABASE notify;
 CREATE DATABASE reporting;
+CREATE DATABASE evidence;

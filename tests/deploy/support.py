@@ -48,6 +48,7 @@ PROCESSES = {
         Process("rectification", "services.rectification", "services.rectification.config", 8003),
         Process("notify", "services.notify", "services.notify.config", 8004),
         Process("reporting", "services.reporting", "services.reporting.config", 8005),
+        Process("evidence", "services.evidence", "services.evidence.config", 8006),
     )
 }
 SERVICES = [name for name in PROCESSES if name != "gateway"]

@@ -38,7 +38,7 @@ def test_every_variable_the_deploy_files_set_is_documented() -> None:
     for path in K8S.rglob("*.yaml"):
         for doc in yaml_documents(path):
             given |= set(doc.get("data", {})) | set(doc.get("stringData", {}))
-    prefixed = re.compile(r"^(SAMPLING|SCORING|RECTIFICATION|NOTIFY|REPORTING)_(?!URL$)")
+    prefixed = re.compile(r"^(SAMPLING|SCORING|RECTIFICATION|NOTIFY|REPORTING|EVIDENCE)_(?!URL$)")
     # A setting every service has is documented once as <SVC>_NAME; one service's own by its full name.
     missing = {
         name for name in given if name not in DOCUMENTED and prefixed.sub("<SVC>_", name) not in DOCUMENTED

@@ -101,6 +101,8 @@ class Row:
     headers: dict[str, str] = field(default_factory=dict)
     stream: bool = False
     anonymous: bool = False  # sent without credentials (the gateway's own /metrics)
+    # sent as multipart/form-data: the body's fields as form fields, plus a small PDF as `file`
+    multipart: bool = False
     # one's own things (inbox): another person's is out of reach for everyone (404), and an API key
     # has none of its own (its "in" is a missing message: 404)
     personal: bool = False
@@ -154,6 +156,8 @@ PERSON = _io("user_id", "{person_in}", "{person_out}")
 A = "/api/v1"
 S, SC, R, N = f"{A}/sampling", f"{A}/scoring", f"{A}/rectification", f"{A}/notify"
 RP = f"{A}/reporting"
+EV = f"{A}/evidence"
+FILE = _io("file_id", "{file_in}", "{file_out}")
 
 PERSON_BODY_IN = {"name": "鄞州区责任人", "org_unit": "ningbo/yinzhou", "roles": ["responsible"]}
 PERSON_BODY_OUT = {"name": "海曙区责任人", "org_unit": "ningbo/haishu", "roles": ["responsible"]}
@@ -1000,13 +1004,72 @@ ROWS: tuple[Row, ...] = (
     # ---------------------------------------------------------------- metrics and docs of a service: never routed
     *(
         Row("GET", f"{A}/{area}/{leaf}", family, "read", frozenset(), kind="hidden")
-        for area in ("sampling", "scoring", "rectification", "notify", "reporting")
+        for area in ("sampling", "scoring", "rectification", "notify", "reporting", "evidence")
         for leaf, family in (("metrics", "metrics"), ("docs", "docs"), ("openapi.json", "docs"))
     ),
     *(
         Row("GET", f"{A}/{area}/whoami", "identity", "read", READERS)
-        for area in ("sampling", "scoring", "rectification", "notify", "reporting")
+        for area in ("sampling", "scoring", "rectification", "notify", "reporting", "evidence")
     ),
+    # ---------------------------------------------------------------- evidence: files, uploads, scrub
+    # Uploaders: every role but the leader (API keys included); readers: everyone, each in scope. A
+    # file of Haishu is 404 for a Yinzhou caller; an upload naming Haishu's unit is 422 (org_unit).
+    Row(
+        "POST",
+        f"{EV}/files",
+        "evidence_files",
+        "write",
+        ALL - {"leader"},
+        params={"in": {}, "out": {}},
+        body=_both(
+            {"purpose": "problem", "ref": "matrix", "org_unit": "ningbo/yinzhou"},
+            {"purpose": "problem", "ref": "matrix", "org_unit": "ningbo/haishu"},
+        ),
+        ok=OK_CREATE,
+        multipart=True,
+    ),
+    Row("GET", f"{EV}/files", "evidence_files", "list", ALL),
+    Row("GET", f"{EV}/files/{{file_id}}", "evidence_files", "read", ALL, params=FILE),
+    Row("GET", f"{EV}/files/{{file_id}}/content", "evidence_files", "read", ALL, params=FILE),
+    Row("GET", f"{EV}/files/{{file_id}}/thumbnail", "evidence_files", "read", ALL, params=FILE),
+    # A resumable upload is its creator's alone: into one's own unit (every uploader covers Yinzhou).
+    Row(
+        "POST",
+        f"{EV}/uploads",
+        "evidence_uploads",
+        "write",
+        ALL - {"leader"},
+        params={"any": {}},
+        headers={
+            "Tus-Resumable": "1.0.0",
+            "Upload-Length": "10",
+            # filename m.pdf, purpose problem, ref matrix, org_unit ningbo/yinzhou
+            "Upload-Metadata": "filename bS5wZGY=,purpose cHJvYmxlbQ==,ref bWF0cml4,org_unit bmluZ2JvL3lpbnpob3U=",
+        },
+        ok=OK_CREATE,
+    ),
+    # Someone else's (here: nobody's) upload is 404 for every admitted caller, like a missing one.
+    *(
+        Row(
+            method,
+            f"{EV}/uploads/{{upload_id}}",
+            "evidence_uploads",
+            "write",
+            ALL - {"leader"},
+            params={"any": {"upload_id": "0" * 32}},
+            headers={
+                "Tus-Resumable": "1.0.0",
+                "Upload-Offset": "0",
+                "Content-Type": "application/offset+octet-stream",
+            },
+            ok=frozenset({404}),
+        )
+        for method in ("PATCH", "DELETE")
+    ),
+    Row(
+        "POST", f"{EV}/admin/scrub", "evidence_admin", "write", ADMIN, params={"any": {}}, ok=frozenset({200})
+    ),
+    Row("GET", f"{EV}/admin/scrub/report", "evidence_admin", "read", ADMIN, params={"any": {}}),
     # ---------------------------------------------------------------- reporting: rounds, dashboards, charts
     # Who reads a dashboard: city admins, leaders, district admins and integrations; a district's
     # scope gets its own district's figures (the published ranking stays whole), so a dashboard is

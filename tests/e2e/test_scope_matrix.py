@@ -120,6 +120,17 @@ async def run_module(stack: Stack, module: str) -> None:
 # ----------------------------------------------------------------------------------------- seeding
 
 
+MATRIX_PDF = b"%PDF-1.4\n%matrix\n%%EOF\n"
+
+
+def matrix_jpeg() -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (32, 32), (200, 0, 0)).save(buf, format="JPEG")
+    return buf.getvalue()
+
+
 async def seed(m: Matrix) -> None:
     from services.sampling import demo as sampling_demo
 
@@ -321,6 +332,18 @@ async def seed(m: Matrix) -> None:
     await reporting_knows_the_round(m, assignments)
     m.seeds["special_report"] = await reporting_issues_a_report(m)
     mark("reporting")
+    async with m.client() as c:
+        for tag, district in (("in", "yinzhou"), ("out", "haishu")):
+            f = await ok(
+                await c.post(
+                    "/api/v1/evidence/files",
+                    files={"file": (f"{district}.jpg", matrix_jpeg(), "image/jpeg")},
+                    data={"purpose": "problem", "ref": "matrix", "org_unit": f"ningbo/{district}"},
+                    headers=admin,
+                )
+            )
+            s[f"file_{tag}"] = f["id"]
+    mark("evidence")
 
 
 async def reporting_issues_a_report(m: Matrix) -> int:
@@ -691,7 +714,10 @@ async def send(
         headers.update(m.headers(caller))
     body = fill(row.body_for(target), seeds)
     kwargs: dict[str, Any] = {"headers": headers, "params": row.query}
-    if body is not None:
+    if row.multipart:
+        kwargs["data"] = body
+        kwargs["files"] = {"file": ("矩阵.pdf", MATRIX_PDF, "application/pdf")}
+    elif body is not None:
         kwargs["json"] = body
     if row.stream:
         async with c.stream(row.method, path, **kwargs) as resp:
