@@ -71,6 +71,14 @@ class EvidenceStage(StrEnum):
     COMPLETION = "completion"
 
 
+class EvidenceFlag(StrEnum):
+    """What a verifier (核查) should look at in a photo: taken before the problem was issued, or after the
+    rectification was submitted (its EXIF capture time)."""
+
+    CAPTURED_BEFORE_ISSUE = "captured_before_issue"
+    CAPTURED_AFTER_SUBMISSION = "captured_after_submission"
+
+
 class HistoryAction(StrEnum):
     """What happened to a problem, as its history records it."""
 
@@ -150,6 +158,10 @@ SEVERITY_LABELS: dict[str, str] = {
     Severity.GENERAL: "一般",
     Severity.SERIOUS: "较重",
     Severity.SEVERE: "严重",
+}
+EVIDENCE_FLAG_LABELS: dict[str, str] = {
+    EvidenceFlag.CAPTURED_BEFORE_ISSUE: "拍摄时间早于问题下发",
+    EvidenceFlag.CAPTURED_AFTER_SUBMISSION: "拍摄时间晚于整改提交",
 }
 MILESTONE_LABELS: dict[str, str] = {
     MilestoneKind.PLAN: "制定整改方案",

@@ -334,9 +334,18 @@ def assigned_payload(problem: ProblemFacts, *, previous: str | None) -> dict[str
 
 
 def closed_payload(problem: ProblemFacts, *, closed_on_time: bool | None, note: str | None) -> dict[str, Any]:
-    """`rectification.problem.closed` (销号): the responsible side and the district's admins."""
+    """`rectification.problem.closed` (销号): the responsible side and the district's admins, with the
+    SHA-256 of every evidence file of the problem (what the closing rests on)."""
     recipients = [*responsible_recipients(problem), role("district_admin", district_unit(problem))]
-    return build(EventType.PROBLEM_CLOSED, problem, recipients, closed_on_time=closed_on_time, note=note)
+    hashes = [str(e.get("sha256") or e.get("file_hash")) for e in getattr(problem, "evidence", None) or []]
+    return build(
+        EventType.PROBLEM_CLOSED,
+        problem,
+        recipients,
+        closed_on_time=closed_on_time,
+        note=note,
+        evidence_sha256=[h for h in dict.fromkeys(hashes) if h != "None"],
+    )
 
 
 def returned_payload(problem: ProblemFacts, *, reason: str) -> dict[str, Any]:
