@@ -22,7 +22,7 @@ URL = f"http://{HOST}"
 PHOTO_ID = "f-photo-1"
 PDF_ID = "f-pdf-1"
 SIGN_IN_ID = "f-photo-2"
-HAISHU_ID = "f-haishu-1"
+HAISHU_ID = "f-elsewhere-1"
 
 
 def evidence_file(
@@ -81,6 +81,7 @@ class FakeEvidence:
     files: dict[str, dict[str, Any]] = field(default_factory=default_files)
     down: bool = False
     fail_with: int | None = None
+    ignore_scope: bool = False  # a faulty evidence service that answers files outside the caller's scope
     requests: list[httpx.Request] = field(default_factory=list)
     principals: list[Principal] = field(default_factory=list)
 
@@ -101,7 +102,9 @@ class FakeEvidence:
         except Exception:
             return httpx.Response(401, json={"type": "/problems/unauthorized"})
         self.principals.append(principal)
-        visible = {k: v for k, v in self.files.items() if principal.covers(v["org_unit"])}
+        visible = {
+            k: v for k, v in self.files.items() if self.ignore_scope or principal.covers(v["org_unit"])
+        }
         parts = request.url.path.strip("/").split("/")
         if request.method == "GET" and parts == ["files"]:
             ids = [i for i in request.url.params.get("ids", "").split(",") if i]

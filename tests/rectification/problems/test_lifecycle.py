@@ -4,8 +4,8 @@ from services.kit.testing import principal_headers
 from tests.rectification.conftest import (
     CITY,
     EVIDENCE,
-    HASH,
     HAISHU,
+    HASH,
     LEADER,
     LI,
     LI_REF,
