@@ -171,10 +171,13 @@ class EvidenceFiles(Protocol):
     async def files(self, ids: Sequence[str]) -> dict[str, EvidenceFile]: ...
 
 
+_EVIDENCE_DETAIL_ZH = _DETAIL_ZH
+
+
 def _evidence_unavailable(detail: str) -> EvidenceUnavailable:
     return EvidenceUnavailable(
         f"evidence could not be asked about the files: {detail}; nothing was written, retry later",
-        zh=f"无法向证据服务查询文件：{detail}；未写入任何内容，请稍后重试",
+        zh=f"无法向证据服务查询文件：{_EVIDENCE_DETAIL_ZH.get(detail, detail)}；未写入任何内容，请稍后重试",
         peer="evidence",
     )
 
@@ -206,7 +209,7 @@ async def get_evidence_files(
             items = body["items"] if isinstance(body, dict) else body
             files = [EvidenceFile.model_validate(f) for f in items]
         except (ValueError, KeyError, TypeError, ValidationError) as exc:
-            raise _evidence_unavailable("应答格式不符合预期") from exc
+            raise _evidence_unavailable("an unexpected answer") from exc
         out.update((f.id, f) for f in files if f.id in chunk)
     return out
 
