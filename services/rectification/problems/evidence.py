@@ -19,7 +19,7 @@ from services.kit.auth import Principal
 from services.kit.errors import field_error
 from services.kit.i18n import invalid_fields_zh
 from services.rectification.clients import EvidenceFile, EvidenceFiles
-from services.rectification.enums import EVIDENCE_FLAG_LABELS, EvidenceFlag, EvidenceStage
+from services.rectification.enums import EVIDENCE_FLAG_LABELS, EvidenceFlag, EvidenceStage, evidence_kind
 from services.rectification.errors import InvalidEvidence
 from services.rectification.problems.schemas import EvidenceIn
 
@@ -77,7 +77,7 @@ def stored(
             "file_id": f.id,
             "name": f.name,
             "media_type": f.media_type,
-            "kind": f.kind,
+            "kind": evidence_kind(f.kind),
             "sha256": f.sha256,
             "size": f.size,
             "captured_at": None if f.captured_at is None else f.captured_at.isoformat(),

@@ -20,6 +20,7 @@ from services.kit.schema import OutputModel
 from services.kit.text import InputModel
 from services.rectification.enums import (
     EvidenceFlag,
+    EvidenceKind,
     EvidenceStage,
     HistoryAction,
     Level,
@@ -133,8 +134,8 @@ class EvidenceRead(OutputModel):
     """The file's name"""
     media_type: str | None = None
     """Its media type, from its content (image/jpeg, application/pdf, …)"""
-    kind: str | None = None
-    """image, pdf, document, spreadsheet or video"""
+    kind: EvidenceKind | None = None
+    """image, pdf, document, spreadsheet or video (null: not told)"""
     sha256: str
     """SHA-256 of the file, lowercase hex"""
     size: int | None = None

@@ -19,6 +19,7 @@ from services.kit.auth import Principal
 from services.kit.errors import field_error
 from services.kit.i18n import invalid_fields_zh
 from services.scoring.clients import EvidenceFile, EvidenceFiles, FixedEvidence
+from services.scoring.enums import evidence_kind
 from services.scoring.errors import InvalidEvidence
 from services.scoring.sheets.schemas import SheetUpdate
 
@@ -93,7 +94,7 @@ def stored(
                 "file_id": f.id,
                 "name": f.name,
                 "media_type": f.media_type,
-                "kind": f.kind,
+                "kind": evidence_kind(f.kind),
                 "sha256": f.sha256,
                 "size": f.size,
                 "captured_at": None if f.captured_at is None else f.captured_at.isoformat(),

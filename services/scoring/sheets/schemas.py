@@ -12,6 +12,7 @@ from pydantic.config import JsonDict
 from services.kit.schema import OutputModel
 from services.kit.text import InputModel
 from services.scoring.enums import (
+    EvidenceKind,
     FindingLevel,
     Grade,
     Method,
@@ -373,8 +374,8 @@ class EvidenceRead(OutputModel):
     """The file's name"""
     media_type: str | None = None
     """Its media type, from its content (image/jpeg, application/pdf, …)"""
-    kind: str | None = None
-    """image, pdf, document, spreadsheet or video"""
+    kind: EvidenceKind | None = None
+    """image, pdf, document, spreadsheet or video (null: not told)"""
     sha256: str
     """SHA-256 of its content"""
     size: int | None = None

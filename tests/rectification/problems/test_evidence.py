@@ -94,6 +94,18 @@ class TestAttach:
         assert r.json()["evidence"][0]["thumbnail_url"] == f"/api/v1/evidence/files/{PHOTO_ID}/thumbnail"
         assert evidence.requests == []
 
+    async def test_a_kind_this_service_does_not_know_reads_as_none(self, client, evidence):
+        evidence.add(
+            "f-new",
+            sha="2" * 64,
+            name="录音.m4a",
+            org_unit=TIANTONG_UNIT,
+            media_type="audio/mp4",
+            kind="audio",
+        )
+        p = await create(client, evidence=[{"file_id": "f-new"}])
+        assert (p["evidence"][0]["kind"], p["evidence"][0]["media_type"]) == (None, "audio/mp4")
+
     async def test_a_problem_entered_with_evidence_keeps_it_at_the_finding_stage(self, client):
         p = await create(client, evidence=[{"file_id": SIGN_IN_ID, "note": "现场签到表"}])
         assert [(e["file_id"], e["stage"], e["note"]) for e in p["evidence"]] == [
