@@ -166,6 +166,9 @@ async def get_evidence_files(
             )
         except httpx.HTTPError as exc:
             raise _evidence_unavailable(type(exc).__name__) from exc
+        if resp.status_code == 422:
+            # Evidence refuses ids that cannot name any of its files (malformed): none of them exists.
+            continue
         if resp.status_code != 200:
             raise _evidence_unavailable(f"HTTP {resp.status_code}")
         try:

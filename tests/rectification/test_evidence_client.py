@@ -48,6 +48,12 @@ class TestGetEvidenceFiles:
 
         assert set(await lookup(bare, [PHOTO_ID])) == {PHOTO_ID}
 
+    async def test_ids_evidence_refuses_as_malformed_name_no_file(self):
+        def refuse(request: httpx.Request) -> httpx.Response:
+            return httpx.Response(422, json={"type": "/problems/validation-error"})
+
+        assert await lookup(refuse, ["not-a-uuid"]) == {}
+
     @pytest.mark.parametrize(
         "answer",
         [
