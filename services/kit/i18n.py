@@ -142,6 +142,9 @@ TITLES_ZH: dict[str, str] = {
     "problem-not-found": "未找到该问题",
     "transition-not-allowed": "当前状态不允许此操作",
     "directory-unavailable": "人员目录暂不可用",
+    # scoring and rectification: evidence named by id
+    "evidence-unavailable": "证据服务暂不可用",
+    "invalid-evidence": "证据文件不存在或超出范围",
     # notify
     "delivery-not-found": "未找到该投递记录",
     "event-type-not-found": "未知的事件类型",

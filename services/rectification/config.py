@@ -16,6 +16,8 @@ class Settings(ServiceSettings):
     # Reporting takes the fact events (snapshots for its read model) at /events.
     reporting_url: str = peer_url("REPORTING_URL", "http://127.0.0.1:8005")
     sampling_url: str = peer_url("SAMPLING_URL", "http://127.0.0.1:8001")
+    # Evidence files named in bodies are looked up there, as the caller.
+    evidence_url: str = peer_url("EVIDENCE_URL", "http://127.0.0.1:8006")
 
     # Lights: yellow when this many calendar days or fewer are left, red at the second threshold.
     light_yellow_days: int = 7
@@ -37,3 +39,5 @@ class Settings(ServiceSettings):
     # How long a lookup in notify's (people) or sampling's (sites) directory may take before the
     # write that needs it answers 503.
     directory_timeout_seconds: float = 5.0
+    # How long looking up evidence files may take before the write that names them answers 503.
+    evidence_timeout_seconds: float = 5.0

@@ -7,8 +7,9 @@ from fastapi import Depends, Request
 from services.kit.auth import PrincipalDep
 from services.kit.db import SessionDep
 from services.kit.deps import HttpDep
+from services.kit.http import on_behalf_of
 from services.kit.params import IdPath
-from services.rectification.clients import Directory, HttpDirectory
+from services.rectification.clients import Directory, EvidenceFiles, HttpDirectory, HttpEvidence
 from services.rectification.deadlines.policy import Policy, policy_from
 from services.rectification.models import Problem
 from services.rectification.problems import service as problem_service
@@ -32,6 +33,20 @@ def _directory(request: Request, http: HttpDep) -> Directory:
 
 
 DirectoryDep = Annotated[Directory, Depends(_directory)]
+
+
+def _evidence(request: Request, http: HttpDep, principal: PrincipalDep) -> EvidenceFiles:
+    # Asked as the caller (the principal forwarded), so the evidence service's scope filter is theirs.
+    settings = request.app.state.settings
+    return HttpEvidence(
+        http=http,
+        evidence_url=settings.evidence_url,
+        headers=on_behalf_of(principal, secret=settings.principal_secret.get_secret_value()),
+        timeout=settings.evidence_timeout_seconds,
+    )
+
+
+EvidenceDep = Annotated[EvidenceFiles, Depends(_evidence)]
 
 
 async def valid_problem_id(

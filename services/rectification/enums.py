@@ -63,12 +63,36 @@ class MilestoneKind(StrEnum):
     VERIFICATION = "verification"
 
 
+class EvidenceKind(StrEnum):
+    """What an evidence file is, as the evidence service tells it from the content's magic bytes."""
+
+    IMAGE = "image"
+    PDF = "pdf"
+    DOCUMENT = "document"
+    SPREADSHEET = "spreadsheet"
+    VIDEO = "video"
+
+
+def evidence_kind(value: str | None) -> EvidenceKind | None:
+    """The kind evidence answered, or None for one this service does not know (read as a plain file)."""
+    known = {k.value: k for k in EvidenceKind}
+    return known.get(value) if value is not None else None
+
+
 class EvidenceStage(StrEnum):
     """When a piece of evidence was given: with the finding, a progress report or the submission."""
 
     FINDING = "finding"
     PROGRESS = "progress"
     COMPLETION = "completion"
+
+
+class EvidenceFlag(StrEnum):
+    """What a verifier (核查) should look at in a photo: taken before the problem was issued, or after the
+    rectification was submitted (its EXIF capture time)."""
+
+    CAPTURED_BEFORE_ISSUE = "captured_before_issue"
+    CAPTURED_AFTER_SUBMISSION = "captured_after_submission"
 
 
 class HistoryAction(StrEnum):
@@ -150,6 +174,10 @@ SEVERITY_LABELS: dict[str, str] = {
     Severity.GENERAL: "一般",
     Severity.SERIOUS: "较重",
     Severity.SEVERE: "严重",
+}
+EVIDENCE_FLAG_LABELS: dict[str, str] = {
+    EvidenceFlag.CAPTURED_BEFORE_ISSUE: "拍摄时间早于问题下发",
+    EvidenceFlag.CAPTURED_AFTER_SUBMISSION: "拍摄时间晚于整改提交",
 }
 MILESTONE_LABELS: dict[str, str] = {
     MilestoneKind.PLAN: "制定整改方案",

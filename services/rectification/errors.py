@@ -60,6 +60,18 @@ class DirectoryUnavailable(ServiceUnavailable):
     title = "Directory unavailable"
 
 
+class EvidenceUnavailable(ServiceUnavailable):
+    slug = "evidence-unavailable"
+    title = "Evidence service unavailable"
+
+
+class InvalidEvidence(UnprocessableEntity):
+    """A body names an evidence file that does not exist or lies outside the caller's scope (the same answer)."""
+
+    slug = "invalid-evidence"
+    title = "Unknown evidence file"
+
+
 # Chinese for the words the details of these errors interpolate.
 PROBLEM_STATUS_ZH = {
     "open": "待整改",

@@ -334,9 +334,20 @@ def assigned_payload(problem: ProblemFacts, *, previous: str | None) -> dict[str
 
 
 def closed_payload(problem: ProblemFacts, *, closed_on_time: bool | None, note: str | None) -> dict[str, Any]:
-    """`rectification.problem.closed` (销号): the responsible side and the district's admins."""
+    """`rectification.problem.closed` (销号): the responsible side and the district's admins, with the
+    SHA-256 of every evidence file of the problem (what the closing rests on)."""
     recipients = [*responsible_recipients(problem), role("district_admin", district_unit(problem))]
-    return build(EventType.PROBLEM_CLOSED, problem, recipients, closed_on_time=closed_on_time, note=note)
+    # An ORM row has its evidence (current entries name `sha256`, older ones `file_hash`); a plain row has none.
+    evidence: list[dict[str, Any]] = getattr(problem, "evidence", None) or []
+    hashes = [str(h) for e in evidence if (h := e.get("sha256") or e.get("file_hash"))]
+    return build(
+        EventType.PROBLEM_CLOSED,
+        problem,
+        recipients,
+        closed_on_time=closed_on_time,
+        note=note,
+        evidence_sha256=list(dict.fromkeys(hashes)),
+    )
 
 
 def returned_payload(problem: ProblemFacts, *, reason: str) -> dict[str, Any]:

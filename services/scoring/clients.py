@@ -1,14 +1,18 @@
-"""Calls to other services. Scoring only asks sampling which sites were drawn and by which team."""
+"""Calls to other services. Scoring asks sampling which sites were drawn and by which team, and the
+evidence service what the files an item's evidence names are (as the caller)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from services.scoring.errors import SamplingUnavailable
+from services.scoring.errors import EvidenceUnavailable, SamplingUnavailable
 
 
 class AssignedSite(BaseModel):
@@ -101,3 +105,104 @@ async def list_assignments(
         offset += len(items)
         if not items or offset >= int(page.get("total", 0)):
             return out
+
+
+# --- evidence (the file store) ---------------------------------------------------------------------
+
+EVIDENCE_TIMEOUT_SECONDS = 5.0
+# Ids per batch lookup: the query string stays well under any proxy's URL limit.
+EVIDENCE_BATCH = 100
+
+
+class EvidenceFile(BaseModel):
+    """A file as the evidence service describes it (``GET /files/{id}``); unknown members are ignored."""
+
+    id: str
+    sha256: str
+    name: str
+    media_type: str
+    kind: str | None = None
+    size: int | None = None
+    org_unit: str | None = None
+    captured_at: datetime | None = None
+    content_url: str | None = None
+    thumbnail_url: str | None = None
+
+
+class EvidenceFiles(Protocol):
+    """Where scoring looks evidence files up, as the caller sees them (absent: unknown or out of scope)."""
+
+    async def files(self, ids: Sequence[str]) -> dict[str, EvidenceFile]: ...
+
+
+_EVIDENCE_DETAIL_ZH = {"an unexpected answer": "应答格式不符合预期"}
+
+
+def _evidence_unavailable(detail: str) -> EvidenceUnavailable:
+    return EvidenceUnavailable(
+        f"evidence could not be asked about the files: {detail}; nothing was written, retry later",
+        zh=f"无法向证据服务查询文件：{_EVIDENCE_DETAIL_ZH.get(detail, detail)}；未写入任何内容，请稍后重试",
+        peer="evidence",
+    )
+
+
+async def get_evidence_files(
+    http: httpx.AsyncClient,
+    evidence_url: str,
+    *,
+    ids: Sequence[str],
+    headers: dict[str, str],
+    timeout: float = EVIDENCE_TIMEOUT_SECONDS,
+) -> dict[str, EvidenceFile]:
+    """The files of `ids` the caller may read, from evidence's ``GET /files?ids=…`` (scope-filtered there)."""
+    url = f"{evidence_url.rstrip('/')}/files"
+    wanted = list(dict.fromkeys(ids))
+    out: dict[str, EvidenceFile] = {}
+    for start in range(0, len(wanted), EVIDENCE_BATCH):
+        chunk = wanted[start : start + EVIDENCE_BATCH]
+        try:
+            resp = await http.get(
+                url, params={"ids": ",".join(chunk), "limit": len(chunk)}, headers=headers, timeout=timeout
+            )
+        except httpx.HTTPError as exc:
+            raise _evidence_unavailable(type(exc).__name__) from exc
+        if resp.status_code == 422:
+            # Evidence refuses ids that cannot name any of its files (malformed): none of them exists.
+            continue
+        if resp.status_code != 200:
+            raise _evidence_unavailable(f"HTTP {resp.status_code}")
+        try:
+            body = resp.json()
+            items = body["items"] if isinstance(body, dict) else body
+            files = [EvidenceFile.model_validate(f) for f in items]
+        except (ValueError, KeyError, TypeError, ValidationError) as exc:
+            raise _evidence_unavailable("an unexpected answer") from exc
+        out.update((f.id, f) for f in files if f.id in chunk)
+    return out
+
+
+@dataclass(frozen=True)
+class HttpEvidence:
+    """The live evidence service, asked on behalf of the caller (its principal, forwarded)."""
+
+    http: httpx.AsyncClient
+    evidence_url: str
+    headers: dict[str, str]
+    timeout: float = EVIDENCE_TIMEOUT_SECONDS
+
+    async def files(self, ids: Sequence[str]) -> dict[str, EvidenceFile]:
+        if not ids:
+            return {}
+        return await get_evidence_files(
+            self.http, self.evidence_url, ids=ids, headers=self.headers, timeout=self.timeout
+        )
+
+
+@dataclass(frozen=True)
+class FixedEvidence:
+    """Evidence files held in memory, for trusted in-process callers (the demo loader)."""
+
+    known: dict[str, EvidenceFile] = field(default_factory=dict)
+
+    async def files(self, ids: Sequence[str]) -> dict[str, EvidenceFile]:
+        return {i: self.known[i] for i in ids if i in self.known}

@@ -16,3 +16,7 @@ class Settings(ServiceSettings):
     # Reporting takes the fact events (snapshots for its read model) at /events.
     reporting_url: str = peer_url("REPORTING_URL", "http://127.0.0.1:8005")
     rectification_url: str = peer_url("RECTIFICATION_URL", "http://127.0.0.1:8003")
+    # Evidence files an item names are looked up there, as the caller.
+    evidence_url: str = peer_url("EVIDENCE_URL", "http://127.0.0.1:8006")
+    # How long looking up evidence files may take before the write that names them answers 503.
+    evidence_timeout_seconds: float = 5.0

@@ -4,6 +4,10 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Path, Query, Request
 
+from services.kit.auth import PrincipalDep
+from services.kit.deps import HttpDep
+from services.kit.http import on_behalf_of
+from services.scoring.clients import EvidenceFiles, HttpEvidence
 from services.scoring.config import Settings
 
 RoundCode = Annotated[
@@ -33,3 +37,16 @@ def settings_of(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(settings_of)]
+
+
+def _evidence(settings: SettingsDep, http: HttpDep, principal: PrincipalDep) -> EvidenceFiles:
+    # Asked as the caller (the principal forwarded), so the evidence service's scope filter is theirs.
+    return HttpEvidence(
+        http=http,
+        evidence_url=settings.evidence_url,
+        headers=on_behalf_of(principal, secret=settings.principal_secret.get_secret_value()),
+        timeout=settings.evidence_timeout_seconds,
+    )
+
+
+EvidenceDep = Annotated[EvidenceFiles, Depends(_evidence)]

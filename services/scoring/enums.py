@@ -72,6 +72,22 @@ class Grade(StrEnum):
     POOR = "差"
 
 
+class EvidenceKind(StrEnum):
+    """What an evidence file is, as the evidence service tells it from the content's magic bytes."""
+
+    IMAGE = "image"
+    PDF = "pdf"
+    DOCUMENT = "document"
+    SPREADSHEET = "spreadsheet"
+    VIDEO = "video"
+
+
+def evidence_kind(value: str | None) -> EvidenceKind | None:
+    """The kind evidence answered, or None for one this service does not know (read as a plain file)."""
+    known = {k.value: k for k in EvidenceKind}
+    return known.get(value) if value is not None else None
+
+
 class Method(StrEnum):
     """An evidence method (看问访核查谈): look, ask, visit, verify, inspect, talk."""
 

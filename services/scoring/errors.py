@@ -72,6 +72,16 @@ class SamplingUnavailable(ServiceUnavailable):
     slug, title = "sampling-unavailable", "Sampling service unavailable"
 
 
+class EvidenceUnavailable(ServiceUnavailable):
+    slug, title = "evidence-unavailable", "Evidence service unavailable"
+
+
+class InvalidEvidence(UnprocessableEntity):
+    """An item names an evidence file that does not exist or lies outside the caller's scope (the same answer)."""
+
+    slug, title = "invalid-evidence", "Unknown evidence file"
+
+
 class NotInTeam(Forbidden):
     slug, title = "not-in-team", "Only the site's inspection team may do this"
 

@@ -1,5 +1,6 @@
 """Rectification fixtures: the app on a shared database emptied per test, a frozen clock, principals
-signed when a request is made, and fakes of notify's and sampling's directories over MockTransport."""
+signed when a request is made, and fakes of notify's and sampling's directories and of the evidence
+service over MockTransport."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ from services.rectification.deadlines.service import TickResult, fire_due_timers
 from services.rectification.main import build_app
 from services.rectification.models import metadata, outbox_event, problem_table, timer_table
 from tests.conftest import POSTGRES_ADMIN_URL, TEST_DB
+from tests.rectification import fake_evidence
+from tests.rectification.fake_evidence import PHOTO_ID, FakeEvidence
 
 # Monday 5 January 2026, 09:00 in Ningbo.
 START = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
@@ -46,8 +49,8 @@ SYSTEM = SignedAs(roles=["system"], scope="", sub="service:scoring", kind="servi
 CITY_KEY = SignedAs(roles=["system"], scope="ningbo", sub="key:city", kind="api_key")
 YINZHOU_KEY = SignedAs(roles=["system"], scope="ningbo/yinzhou", sub="key:yinzhou", kind="api_key")
 
-HASH = "a" * 64
-EVIDENCE = [{"file_hash": HASH, "name": "整改照片.jpg"}]
+HASH = "a" * 64  # the SHA-256 of fake_evidence.PHOTO_ID
+EVIDENCE = [{"file_id": PHOTO_ID}]
 ZHANG_REF = {"user_id": "u-zhang-wei"}
 LI_REF = {"user_id": "u-li-na"}
 
@@ -161,18 +164,33 @@ def app_settings(database_url: str, **overrides: Any) -> Settings:
         "db_pool_size": 2,
         "notify_url": "http://notify.test",
         "sampling_url": "http://sampling.test",
+        "evidence_url": fake_evidence.URL,
     }
     values.update(overrides)
     return Settings(**values)
 
 
 @pytest.fixture
+def evidence() -> FakeEvidence:
+    return FakeEvidence()
+
+
+def peers(directories: FakeDirectories, evidence: FakeEvidence) -> httpx.MockTransport:
+    """One transport for every peer: the evidence fake by its host, the directories otherwise."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == fake_evidence.HOST:
+            return evidence.handler(request)
+        return directories.handler(request)
+
+    return httpx.MockTransport(handler)
+
+
+@pytest.fixture
 async def client(
-    shared_database: str, clock: FrozenClock, directories: FakeDirectories
+    shared_database: str, clock: FrozenClock, directories: FakeDirectories, evidence: FakeEvidence
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app = build_app(
-        app_settings(shared_database), clock=clock, http_transport=httpx.MockTransport(directories.handler)
-    )
+    app = build_app(app_settings(shared_database), clock=clock, http_transport=peers(directories, evidence))
     async with running_app(app) as c:
         await _empty(app)
         c.app = app  # type: ignore[attr-defined]

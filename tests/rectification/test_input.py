@@ -34,7 +34,7 @@ class TestControlCharacters:
         assert await count_problems(client) == 0
 
     async def test_control_character_in_nested_evidence_is_refused(self, client):
-        evidence = [{"file_hash": "a" * 64, "name": "照片\x1b.jpg"}]
+        evidence = [{"file_id": "f-photo-1", "note": "照片\x1b"}]
         r = await client.post("/problems", json=problem_body(evidence=evidence), headers=YINZHOU)
         assert r.status_code == 422
         assert await count_problems(client) == 0

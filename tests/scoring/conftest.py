@@ -23,6 +23,8 @@ from services.scoring.main import build_app
 from services.scoring.models import outbox_event
 from services.scoring.rubric import default_definition, parse_definition
 from tests.conftest import POSTGRES_ADMIN_URL, TEST_DB
+from tests.rectification import fake_evidence
+from tests.rectification.fake_evidence import FakeEvidence
 
 ROUND = "2026Q1"
 START = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
@@ -157,6 +159,49 @@ def sampling(module_sampling: FakeSampling) -> FakeSampling:
     return module_sampling
 
 
+# Evidence files an inspector (scope ningbo/jiangbei) may name, and one in yinzhou they may not.
+INSPECTOR_UNIT = "ningbo/jiangbei"
+PHOTO_ID, PDF_ID, OTHER_ID = "f-c09-photo", "f-c09-minutes", "f-yinzhou-photo"
+
+
+def scoring_files() -> dict[str, dict[str, Any]]:
+    return {
+        PHOTO_ID: fake_evidence.evidence_file(
+            PHOTO_ID,
+            sha="a" * 64,
+            name="活动室.jpg",
+            org_unit=INSPECTOR_UNIT,
+            captured_at="2026-03-10T01:30:00Z",
+        ),
+        PDF_ID: fake_evidence.evidence_file(
+            PDF_ID,
+            sha="c" * 64,
+            name="会议记录.pdf",
+            org_unit=INSPECTOR_UNIT,
+            media_type="application/pdf",
+            kind="pdf",
+        ),
+        OTHER_ID: fake_evidence.evidence_file(
+            OTHER_ID, sha="d" * 64, name="别处.jpg", org_unit="ningbo/yinzhou"
+        ),
+    }
+
+
+@pytest.fixture(scope="module")
+def module_evidence() -> FakeEvidence:
+    return FakeEvidence(files=scoring_files())
+
+
+@pytest.fixture
+def evidence(module_evidence: FakeEvidence) -> FakeEvidence:
+    """The module's fake evidence service, reset: up, with the files above."""
+    module_evidence.files = scoring_files()
+    module_evidence.down, module_evidence.fail_with, module_evidence.ignore_scope = False, None, False
+    module_evidence.requests.clear()
+    module_evidence.principals.clear()
+    return module_evidence
+
+
 @pytest.fixture(scope="module")
 def module_clock() -> FrozenClock:
     return FrozenClock()
@@ -170,15 +215,30 @@ def clock(module_clock: FrozenClock) -> FrozenClock:
 
 @pytest.fixture(scope="module")
 async def module_client(
-    tmp_path_factory: pytest.TempPathFactory, module_sampling: FakeSampling, module_clock: FrozenClock
+    tmp_path_factory: pytest.TempPathFactory,
+    module_sampling: FakeSampling,
+    module_clock: FrozenClock,
+    module_evidence: FakeEvidence,
 ) -> AsyncIterator[httpx.AsyncClient]:
     """One app and database per test module (a fresh PostgreSQL database costs seconds); tests clean up after themselves."""
     if TEST_DB == "postgres":
         url = await create_postgres_database(POSTGRES_ADMIN_URL, "t_scoring")
     else:
         url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('scoring') / 'scoring.db'}"
-    settings = Settings(database_url=url, environment="test", outbox_enabled=False, access_log=False)
-    app = build_app(settings, clock=module_clock, http_transport=httpx.MockTransport(module_sampling.handler))
+    settings = Settings(
+        database_url=url,
+        environment="test",
+        outbox_enabled=False,
+        access_log=False,
+        evidence_url=fake_evidence.URL,
+    )
+
+    def peers(request: httpx.Request) -> httpx.Response:
+        if request.url.host == fake_evidence.HOST:
+            return module_evidence.handler(request)
+        return module_sampling.handler(request)
+
+    app = build_app(settings, clock=module_clock, http_transport=httpx.MockTransport(peers))
     try:
         async with running_app(app) as c:
             c.app = app  # type: ignore[attr-defined]
@@ -203,7 +263,7 @@ CLEANED = (
 
 @pytest.fixture
 async def client(
-    module_client: httpx.AsyncClient, sampling: FakeSampling, clock: FrozenClock
+    module_client: httpx.AsyncClient, sampling: FakeSampling, clock: FrozenClock, evidence: FakeEvidence
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The module's client; afterwards every table is emptied except the migrated default rubric."""
     yield module_client

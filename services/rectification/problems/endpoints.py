@@ -14,7 +14,7 @@ from services.kit.db import SessionDep
 from services.kit.deps import ClockDep
 from services.kit.openapi import errors
 from services.kit.pagination import Page, PageDep, PageParams, SearchQuery, Sort, page_params, sort_param
-from services.rectification.deps import DirectoryDep, PolicyDep, ValidProblem
+from services.rectification.deps import DirectoryDep, EvidenceDep, PolicyDep, ValidProblem
 from services.rectification.enums import Light, Severity, Status
 from services.rectification.problems import service
 from services.rectification.problems.filters import SORT_FIELDS, ProblemFilter
@@ -71,6 +71,7 @@ async def create_problem(
     clock: ClockDep,
     policy: PolicyDep,
     directory: DirectoryDep,
+    files: EvidenceDep,
 ) -> ProblemRead:
     """Enter a problem by hand, with its countdown schedule."""
     problem = await service.create_problem(
@@ -78,6 +79,7 @@ async def create_problem(
         principal=principal,
         problem_in=problem_in,
         directory=directory,
+        files=files,
         now=clock.now(),
         policy=policy,
     )
@@ -249,6 +251,7 @@ async def report_problem_progress(
     principal: PrincipalDep,
     clock: ClockDep,
     policy: PolicyDep,
+    files: EvidenceDep,
 ) -> ProblemRead:
     """Report progress (the first report meets the mid-term milestone)."""
     await service.report_progress(
@@ -256,6 +259,7 @@ async def report_problem_progress(
         problem=problem,
         note=body.note,
         evidence=body.evidence,
+        files=files,
         principal=principal,
         now=clock.now(),
         policy=policy,
@@ -276,6 +280,7 @@ async def submit_problem(
     principal: PrincipalDep,
     clock: ClockDep,
     policy: PolicyDep,
+    files: EvidenceDep,
 ) -> ProblemRead:
     """Submit the rectification for verification, with evidence."""
     await service.submit(
@@ -283,6 +288,7 @@ async def submit_problem(
         problem=problem,
         note=body.note,
         evidence=body.evidence,
+        files=files,
         principal=principal,
         now=clock.now(),
         policy=policy,

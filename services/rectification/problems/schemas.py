@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import AwareDatetime, ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
 from services.kit.auth import ORG_UNIT_PATTERN
 from services.kit.orgunit import OrgUnit
@@ -19,6 +19,8 @@ from services.kit.params import INT64_MAX
 from services.kit.schema import OutputModel
 from services.kit.text import InputModel
 from services.rectification.enums import (
+    EvidenceFlag,
+    EvidenceKind,
     EvidenceStage,
     HistoryAction,
     Level,
@@ -40,10 +42,25 @@ CHECKED = (
 )
 
 HASH_EXAMPLE = "9f2c" * 16
-EVIDENCE_EXAMPLE: dict[str, Any] = {
-    "file_hash": HASH_EXAMPLE,
+FILE_ID = r"^[A-Za-z0-9._\-]{1,64}$"
+FILE_ID_EXAMPLE = "0f8e2c1a-7b3d-4e59-9a61-2d4c8b7e5f30"
+EVIDENCE_EXAMPLE: dict[str, Any] = {"file_id": FILE_ID_EXAMPLE, "note": "会议记录已补齐"}
+EVIDENCE_READ_EXAMPLE: dict[str, Any] = {
+    "file_id": FILE_ID_EXAMPLE,
     "name": "整改照片.jpg",
+    "media_type": "image/jpeg",
+    "kind": "image",
+    "sha256": HASH_EXAMPLE,
+    "size": 482113,
+    "captured_at": "2026-04-10T02:15:00Z",
+    "content_url": f"/api/v1/evidence/files/{FILE_ID_EXAMPLE}/content",
+    "thumbnail_url": f"/api/v1/evidence/files/{FILE_ID_EXAMPLE}/thumbnail",
     "note": "会议记录已补齐",
+    "stage": "completion",
+    "added_by": "u-li-na",
+    "added_at": "2026-04-12T01:00:00Z",
+    "flags": [],
+    "flag_labels": [],
 }
 SITE_EXAMPLE: dict[str, Any] = {
     "code": "330212001001",
@@ -93,37 +110,67 @@ class SiteRead(OutputModel):
 
 
 class EvidenceIn(InputModel):
-    """A file that proves something: the file store keeps it, we keep its SHA-256."""
+    """A file uploaded to the evidence service, named by its id there (it must lie in the caller's scope)."""
 
     model_config = _examples(EVIDENCE_EXAMPLE)
 
-    file_hash: str = Field(pattern=SHA256)
-    """SHA-256 of the file, lowercase hex"""
-    name: str = Field(min_length=1, max_length=200)
-    """The file's name"""
-    url: str | None = Field(default=None, max_length=1000)
-    """Where the file can be fetched, if anywhere"""
+    file_id: str = Field(pattern=FILE_ID)
+    """The file's id at the evidence service (``POST /api/v1/evidence/files`` answers it)"""
     note: str | None = Field(default=None, max_length=1000)
     """What the file shows"""
 
 
 class EvidenceRead(OutputModel):
-    """A piece of evidence on a problem, and when it was given."""
+    """A piece of evidence on a problem: the file as the evidence service described it when attached.
 
-    model_config = _examples({**EVIDENCE_EXAMPLE, "url": None, "stage": "completion"})
+    Evidence given before files were named by id carries its SHA-256 and name only (``file_id`` null).
+    """
 
-    file_hash: str
-    """SHA-256 of the file, lowercase hex"""
+    model_config = _examples(EVIDENCE_READ_EXAMPLE)
+
+    file_id: str | None = None
+    """The file's id at the evidence service (null: evidence given by hash, before files had ids)"""
     name: str
     """The file's name"""
-    url: str | None = None
-    """Where the file can be fetched, if anywhere"""
+    media_type: str | None = None
+    """Its media type, from its content (image/jpeg, application/pdf, …)"""
+    kind: EvidenceKind | None = None
+    """image, pdf, document, spreadsheet or video (null: not told)"""
+    sha256: str
+    """SHA-256 of the file, lowercase hex"""
+    size: int | None = None
+    """Its size in bytes"""
+    captured_at: datetime | None = None
+    """When a photo was taken (EXIF), if known"""
+    content_url: str | None = None
+    """Where the file can be fetched"""
+    thumbnail_url: str | None = None
+    """Its thumbnail (images only)"""
     note: str | None = None
     """What the file shows"""
     stage: EvidenceStage | None = None
     """Given with the finding, a progress report or the submission"""
+    added_by: str | None = None
+    """Who attached it"""
+    added_at: datetime | None = None
+    """When it was attached"""
     merged_from: int | None = None
     """The problem it was given on, when that problem was merged into this one"""
+    flags: list[EvidenceFlag] = Field(default_factory=list)
+    """For the verifier (核查): a rectification photo taken before the problem was issued or after the
+    rectification was submitted"""
+    flag_labels: list[str] = Field(default_factory=list)
+    """The flags in Chinese, in the same order"""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy(cls, data: Any) -> Any:
+        # Rows written before evidence had ids hold {file_hash, name, url, note, stage}: read them as is.
+        if isinstance(data, dict) and "file_hash" in data and "sha256" not in data:
+            data = {**data, "sha256": data["file_hash"], "content_url": data.get("url")}
+            data.pop("file_hash", None)
+            data.pop("url", None)
+        return data
 
 
 class PersonIn(InputModel):
@@ -424,6 +471,8 @@ class HistoryDetail(OutputModel):
     """The reason given"""
     evidence: list[EvidenceRead] | None = None
     """Evidence given with the action"""
+    evidence_sha256: list[str] | None = None
+    """SHA-256 of every evidence file of the problem (close: the record that closes it)"""
     on_time: bool | None = None
     """Whether it happened by the deadline"""
     from_person_id: str | None = Field(default=None, alias="from")

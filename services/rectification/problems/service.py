@@ -17,7 +17,7 @@ from services.kit.errors import ServiceUnavailable, field_error
 from services.kit.pagination import Page, PageParams, Sort
 from services.kit.workdays import WorkCalendar, end_of_local_day, local_date
 from services.rectification import events
-from services.rectification.clients import Directory, DirectoryPerson
+from services.rectification.clients import Directory, DirectoryPerson, EvidenceFiles
 from services.rectification.countdown import (
     MilestonePlan,
     Template,
@@ -51,6 +51,7 @@ from services.rectification.errors import (
 from services.rectification.events import EventType
 from services.rectification.models import Milestone, Problem, ProblemHistory, outbox_event
 from services.rectification.problems import access, repository
+from services.rectification.problems import evidence as evidence_rules
 from services.rectification.problems.errors import BatchRejected
 from services.rectification.problems.filters import ProblemFilter, Visibility
 from services.rectification.problems.schemas import (
@@ -166,6 +167,7 @@ async def create_problem(
     principal: Principal,
     problem_in: ProblemCreate,
     directory: Directory,
+    files: EvidenceFiles,
     now: datetime,
     policy: Policy,
 ) -> Problem:
@@ -174,6 +176,7 @@ async def create_problem(
     The site comes from sampling's directory and the responsible person from notify's, both inside
     the caller's scope (422 naming the field otherwise); the body names them by code and user id. A
     name, type, unit or district the body repeats must be the directory's (422 naming it otherwise).
+    Evidence is named by file id at the evidence service, inside the caller's scope (422 naming it).
     """
     site = await access.resolve_site(
         directory, principal, code=problem_in.site.code, loc=["body", "site", "code"]
@@ -196,6 +199,7 @@ async def create_problem(
             ["body", "responsible_person"],
         )
     access.refuse_facts(wrong)
+    found = await evidence_rules.resolve(files, problem_in.evidence, principal=principal)
     if problem_in.responsible_unit is not None:
         access.check_unit(principal, site.district, problem_in.responsible_unit, ["body", "responsible_unit"])
     if problem_in.deadline_on is not None and problem_in.deadline_at is not None:
@@ -264,7 +268,9 @@ async def create_problem(
         severity=problem_in.severity,
         description=problem_in.description,
         concerns=problem_in.concerns,
-        evidence=[{**e.model_dump(), "stage": EvidenceStage.FINDING} for e in problem_in.evidence],
+        evidence=evidence_rules.stored(
+            problem_in.evidence, found, stage=EvidenceStage.FINDING, actor=principal.sub, now=now
+        ),
         issued_by=principal.sub,
         issuing_unit=principal.scope or orgunit.city_root(),
         responsible_unit=problem_in.responsible_unit or (person.org_unit if person else site.org_unit),
@@ -369,6 +375,7 @@ async def report_progress(
     problem: Problem,
     note: str,
     evidence: Sequence[EvidenceIn],
+    files: EvidenceFiles,
     principal: Principal,
     now: datetime,
     policy: Policy,
@@ -376,12 +383,13 @@ async def report_progress(
     """Record a progress report; the first one meets the mid-term milestone."""
     access.require_responsible(principal, problem, "report progress on")
     require_state(problem, (Status.IN_PROGRESS,), "report progress on")
+    found = await evidence_rules.resolve(files, evidence, principal=principal)
     milestones = await milestones_for(session, problem)
     midterm = _milestone(milestones, MilestoneKind.MIDTERM)
     if midterm is not None and midterm.done_at is None:
         midterm.done_at = now
-    given = [e.model_dump() for e in evidence]
-    problem.evidence = [*problem.evidence, *({**e, "stage": EvidenceStage.PROGRESS} for e in given)]
+    given = evidence_rules.stored(evidence, found, stage=EvidenceStage.PROGRESS, actor=principal.sub, now=now)
+    problem.evidence = [*problem.evidence, *given]
     return await transition(
         session,
         problem=problem,
@@ -401,6 +409,7 @@ async def submit(
     problem: Problem,
     note: str,
     evidence: Sequence[EvidenceIn],
+    files: EvidenceFiles,
     principal: Principal,
     now: datetime,
     policy: Policy,
@@ -408,6 +417,7 @@ async def submit(
     """Submit the rectification for verification, with evidence; the verification countdown starts."""
     access.require_responsible(principal, problem, "submit")
     require_state(problem, (Status.IN_PROGRESS, Status.RETURNED), "submit")
+    found = await evidence_rules.resolve(files, evidence, principal=principal)
     milestones = await milestones_for(session, problem)
     for m in milestones:
         if m.kind != MilestoneKind.VERIFICATION and m.done_at is None:
@@ -441,8 +451,10 @@ async def submit(
     )
     verification.done_at = None
     problem.submitted_at = now
-    given = [e.model_dump() for e in evidence]
-    problem.evidence = [*problem.evidence, *({**e, "stage": EvidenceStage.COMPLETION} for e in given)]
+    given = evidence_rules.stored(
+        evidence, found, stage=EvidenceStage.COMPLETION, actor=principal.sub, now=now
+    )
+    problem.evidence = [*problem.evidence, *given]
     await transition(
         session,
         problem=problem,
@@ -487,7 +499,11 @@ async def close(
         principal=principal,
         now=now,
         policy=policy,
-        detail={"note": note, "on_time": problem.closed_on_time},
+        detail={
+            "note": note,
+            "on_time": problem.closed_on_time,
+            "evidence_sha256": evidence_rules.hashes(problem.evidence),
+        },
     )
     await emit_payload(
         session,
@@ -838,11 +854,11 @@ async def merge(
             action="merge",
             allowed=[str(a) for a in NOT_TERMINAL],
         )
-    held = {e.get("file_hash") for e in target.evidence}
+    held = {evidence_rules.key_of(e) for e in target.evidence}
     moved: list[dict[str, Any]] = []
     for e in problem.evidence:
-        if e.get("file_hash") not in held:
-            held.add(e.get("file_hash"))
+        if evidence_rules.key_of(e) not in held:
+            held.add(evidence_rules.key_of(e))
             moved.append({**e, "merged_from": problem.id})
     target.evidence = [*target.evidence, *moved]
     repository.add_history(
@@ -924,7 +940,10 @@ def to_read(
         description=problem.description,
         concerns=problem.concerns,
         deduction_points=problem.deduction_points,
-        evidence=problem.evidence,
+        evidence=[
+            evidence_rules.view(e, issued_at=problem.created_at, submitted_at=problem.submitted_at)
+            for e in problem.evidence
+        ],
         issued_by=problem.issued_by,
         issuing_unit=problem.issuing_unit,
         responsible_unit=problem.responsible_unit,

@@ -12,7 +12,7 @@ from services.kit.db import SessionDep
 from services.kit.deps import ClockDep, HttpDep
 from services.kit.openapi import errors
 from services.kit.pagination import Page, PageDep, Sort, sort_param
-from services.scoring.deps import DistrictQuery, IfMatch, RoundCode, SettingsDep
+from services.scoring.deps import DistrictQuery, EvidenceDep, IfMatch, RoundCode, SettingsDep
 from services.scoring.enums import SheetStatus, SiteType
 from services.scoring.models import ScoreSheet
 from services.scoring.sheets import access, service
@@ -197,11 +197,18 @@ async def update_sheet(
     principal: PrincipalDep,
     clock: ClockDep,
     response: Response,
+    files: EvidenceDep,
     if_match: IfMatch = None,
 ) -> SheetRead:
     """Save item scores, the satisfaction poll or notes (If-Match required)."""
     await service.update_sheet(
-        session, sheet=sheet, update=body, principal=principal, if_match=if_match, now=clock.now()
+        session,
+        sheet=sheet,
+        update=body,
+        principal=principal,
+        if_match=if_match,
+        now=clock.now(),
+        files=files,
     )
     return await _answer(session, sheet, response)
 
@@ -217,6 +224,7 @@ async def submit_sheet(
     http: HttpDep,
     settings: SettingsDep,
     response: Response,
+    files: EvidenceDep,
     if_match: IfMatch = None,
     body: Annotated[
         SheetUpdate | None,
@@ -236,6 +244,7 @@ async def submit_sheet(
         http=http,
         sampling_url=settings.sampling_url,
         last_changes=body,
+        files=files,
     )
     return await _answer(session, sheet, response)
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 from pydantic.config import JsonDict
 
 from services.kit.schema import OutputModel
 from services.kit.text import InputModel
 from services.scoring.enums import (
+    EvidenceKind,
     FindingLevel,
     Grade,
     Method,
@@ -38,7 +39,22 @@ _FINDING: JsonDict = {
     "concerns": "勤勇村党支部",
 }
 _DEDUCTION: JsonDict = {"id": "d-1", "points": 1.0, "reason": "“三会一课”记录不全", "finding": _FINDING}
-_EVIDENCE: JsonDict = {"file_name": "三会一课记录.jpg", "sha256": SHA}
+FILE_ID = "0f8e2c1a-7b3d-4e59-9a61-2d4c8b7e5f30"
+_EVIDENCE: JsonDict = {"file_id": FILE_ID, "note": "三会一课记录"}
+_EVIDENCE_READ: JsonDict = {
+    "file_id": FILE_ID,
+    "name": "三会一课记录.jpg",
+    "media_type": "image/jpeg",
+    "kind": "image",
+    "sha256": SHA,
+    "size": 482113,
+    "captured_at": "2026-03-12T01:55:00Z",
+    "content_url": f"/api/v1/evidence/files/{FILE_ID}/content",
+    "thumbnail_url": f"/api/v1/evidence/files/{FILE_ID}/thumbnail",
+    "note": "三会一课记录",
+    "added_by": "u-insp1",
+    "added_at": "2026-03-12T02:10:00Z",
+}
 _DEDUCTION_IN: JsonDict = {"points": 1, "reason": "“三会一课”记录不全", "finding": _FINDING}
 _ITEM_IN: JsonDict = {
     "item_code": "C01",
@@ -108,14 +124,14 @@ class DeductionIn(InputModel):
 
 
 class EvidenceIn(InputModel):
-    """A file already uploaded, named by its SHA-256."""
+    """A file uploaded to the evidence service, named by its id there (it must lie in the caller's scope)."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [_EVIDENCE]})
 
-    file_name: str = Field(min_length=1, max_length=300)
-    """The file's name"""
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    """SHA-256 of the file's content (lower-case hex)"""
+    file_id: str = Field(pattern=r"^[A-Za-z0-9._\-]{1,64}$")
+    """The file's id at the evidence service (``POST /api/v1/evidence/files`` answers it)"""
+    note: str | None = Field(default=None, max_length=1000)
+    """What the file shows"""
 
 
 class ItemScoreIn(InputModel):
@@ -143,8 +159,8 @@ class ItemScoreIn(InputModel):
     """The inspector's notes"""
     methods: list[Method] = Field(default_factory=list)
     """Evidence methods used (看问访核查谈)"""
-    evidence: list[EvidenceIn] = Field(default_factory=list)
-    """Files supporting the score"""
+    evidence: list[EvidenceIn] = Field(default_factory=list, max_length=50)
+    """Files supporting the score, by id at the evidence service (the whole list replaces the previous one)"""
 
 
 class PollCounts(InputModel):
@@ -345,16 +361,45 @@ class DeductionRead(OutputModel):
 
 
 class EvidenceRead(OutputModel):
-    """A file supporting an item's score."""
+    """A file supporting an item's score, as the evidence service described it when attached.
 
-    file_name: str
+    Evidence attached before files were named by id carries its name and SHA-256 only (``file_id`` null).
+    """
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_EVIDENCE_READ]})
+
+    file_id: str | None = None
+    """The file's id at the evidence service (null: evidence given by hash, before files had ids)"""
+    name: str
     """The file's name"""
+    media_type: str | None = None
+    """Its media type, from its content (image/jpeg, application/pdf, …)"""
+    kind: EvidenceKind | None = None
+    """image, pdf, document, spreadsheet or video (null: not told)"""
     sha256: str
     """SHA-256 of its content"""
+    size: int | None = None
+    """Its size in bytes"""
+    captured_at: datetime | None = None
+    """When a photo was taken (EXIF), if known"""
+    content_url: str | None = None
+    """Where the file can be fetched"""
+    thumbnail_url: str | None = None
+    """Its thumbnail (images only)"""
+    note: str | None = None
+    """What the file shows"""
     added_by: str
     """Who attached it"""
     added_at: datetime
     """When it was attached"""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy(cls, data: Any) -> Any:
+        # Items scored before evidence had ids hold {file_name, sha256, added_by, added_at}: read them as is.
+        if isinstance(data, dict) and "file_name" in data and "name" not in data:
+            data = {k: v for k, v in data.items() if k != "file_name"} | {"name": data["file_name"]}
+        return data
 
 
 class ItemDetail(OutputModel):
@@ -499,9 +544,7 @@ class SheetRead(OutputModel):
                             "points": 5.0,
                             "deductions": [_DEDUCTION],
                             "methods": ["查"],
-                            "evidence": [
-                                {**_EVIDENCE, "added_by": "u-insp1", "added_at": "2026-03-12T02:10:00Z"}
-                            ],
+                            "evidence": [_EVIDENCE_READ],
                             "updated_by": "u-insp1",
                             "updated_at": "2026-03-12T02:10:00Z",
                         }

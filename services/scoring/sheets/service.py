@@ -19,6 +19,7 @@ from services.kit.auth import Principal
 from services.kit.errors import NotFound, field_error
 from services.kit.pagination import Page, PageParams, Sort
 from services.scoring import calc, clients, events
+from services.scoring.clients import EvidenceFile, EvidenceFiles
 from services.scoring.enums import EDITABLE, RETURNABLE, SheetAction, SheetStatus
 from services.scoring.errors import (
     IfMatchRequired,
@@ -41,6 +42,7 @@ from services.scoring.rubrics.service import (
     rubric_for_round,
 )
 from services.scoring.sheets import access, repository
+from services.scoring.sheets import evidence as evidence_rules
 from services.scoring.sheets.errors import SheetBatchRejected
 from services.scoring.sheets.schemas import (
     ExistingSheet,
@@ -448,22 +450,9 @@ def _recompute(
     return result
 
 
-def _stamp_evidence(
-    new: list[dict[str, Any]], old: list[dict[str, Any]], actor: str, now: datetime
-) -> list[dict[str, Any]]:
-    known = {e["sha256"]: e for e in old}
-    out = []
-    for e in new:
-        prev = known.get(e["sha256"])
-        out.append(
-            {**e, "added_by": prev["added_by"], "added_at": prev["added_at"]}
-            if prev
-            else {**e, "added_by": actor, "added_at": now.isoformat()}
-        )
-    return out
-
-
-def _detail_from(data: ItemScoreIn, old: dict[str, Any], actor: str, now: datetime) -> dict[str, Any]:
+def _detail_from(
+    data: ItemScoreIn, old: dict[str, Any], found: dict[str, EvidenceFile], actor: str, now: datetime
+) -> dict[str, Any]:
     deductions = []
     for d in data.deductions or []:
         deductions.append(
@@ -490,8 +479,8 @@ def _detail_from(data: ItemScoreIn, old: dict[str, Any], actor: str, now: dateti
         "veto_triggered": data.veto_triggered,
         "notes": data.notes,
         "methods": [m.value for m in dict.fromkeys(data.methods)],
-        "evidence": _stamp_evidence(
-            [e.model_dump() for e in data.evidence], old.get("evidence", []), actor, now
+        "evidence": evidence_rules.stored(
+            data.evidence, old.get("evidence", []), found, actor=actor, now=now
         ),
     }
 
@@ -636,8 +625,13 @@ async def update_sheet(
     if_match: str | None,
     now: datetime,
     emit: bool = True,
+    files: EvidenceFiles = evidence_rules.NO_FILES,
 ) -> ScoreSheet:
     """Save item scores, the satisfaction poll and notes on a draft or returned sheet.
+
+    Evidence is named by file id at the evidence service (`files`, asked as the caller): a file the
+    item does not hold yet must exist there and lie in the caller's scope (422 naming it otherwise;
+    503 when evidence cannot answer, and nothing is saved).
 
     A change sends reporting the sheet's snapshot unless `emit` is false (a submit that saves its last
     changes sends one snapshot, of the submitted sheet).
@@ -648,6 +642,9 @@ async def update_sheet(
     _, definition, items = await load_sheet_context(session, sheet)
     _validate_update(sheet, definition, items, update)
     by_code = {i.item_code: i for i in items}
+    found = await evidence_rules.resolve(
+        files, update, details={c: i.detail for c, i in by_code.items()}, principal=principal
+    )
     changes: dict[str, Any] = {}
     if update.poll is not None:
         new_poll = {g: c.model_dump() for g, c in update.poll.items()}
@@ -665,7 +662,9 @@ async def update_sheet(
         assert rubric_item is not None
         if code not in given and not (rubric_item.source and "poll" in changes):
             continue
-        detail = _detail_from(given[code], row.detail, principal.sub, now) if code in given else row.detail
+        detail = (
+            _detail_from(given[code], row.detail, found, principal.sub, now) if code in given else row.detail
+        )
         points = calc.item_points(rubric_item, detail, definition.graded_scale, rate)
         new_points = None if points is None else float(points)
         if detail == row.detail and new_points == row.points:
@@ -775,6 +774,7 @@ async def submit_sheet(
     http: httpx.AsyncClient,
     sampling_url: str,
     last_changes: SheetUpdate | None = None,
+    files: EvidenceFiles = evidence_rules.NO_FILES,
 ) -> ScoreSheet:
     """Hand a complete sheet to the team leader for review (its findings wait for the lock).
 
@@ -789,6 +789,7 @@ async def submit_sheet(
             if_match=if_match,
             now=now,
             emit=False,
+            files=files,
         )
         if_match = etag_of(sheet)
     access.require_team(sheet, principal)

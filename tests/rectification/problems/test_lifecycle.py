@@ -5,6 +5,7 @@ from tests.rectification.conftest import (
     CITY,
     EVIDENCE,
     HAISHU,
+    HASH,
     LEADER,
     LI,
     LI_REF,
@@ -50,7 +51,7 @@ class TestHappyPath:
         assert body["status"] == "submitted"
         verification = next(m for m in body["milestones"] if m["kind"] == "verification")
         assert verification["due_on"] == "2026-01-16"  # 5 working days after Sun 11 Jan
-        assert body["evidence"][0]["file_hash"] == EVIDENCE[0]["file_hash"]
+        assert body["evidence"][0]["sha256"] == HASH
         r = await act(client, pid, "close", {"note": "核查属实"}, LEADER)
         assert r.status_code == 200, r.text
         assert r.json()["status"] == "closed"
@@ -129,14 +130,14 @@ class TestRefusals:
         assert r.json()["type"] == "/problems/problem-not-found"
         assert (await client.get(f"/problems/{p['id']}", headers=CITY)).json()["status"] == "open"
 
-    async def test_submission_needs_evidence_with_a_file_hash(self, client):
+    async def test_submission_needs_evidence_with_a_file_id(self, client):
         p = await create(client)
         await act(client, p["id"], "start", {"plan": "x"}, ZHANG)
         r = await act(client, p["id"], "submit", {"note": "done", "evidence": []}, ZHANG)
         assert r.status_code == 422
-        r = await act(client, p["id"], "submit", {"note": "done", "evidence": [{"name": "a.jpg"}]}, ZHANG)
+        r = await act(client, p["id"], "submit", {"note": "done", "evidence": [{"note": "a.jpg"}]}, ZHANG)
         assert r.status_code == 422
-        assert r.json()["errors"][0]["loc"] == ["body", "evidence", 0, "file_hash"]
+        assert r.json()["errors"][0]["loc"] == ["body", "evidence", 0, "file_id"]
         assert (await client.get(f"/problems/{p['id']}", headers=CITY)).json()["status"] == "in_progress"
 
     async def test_only_the_issuer_or_an_admin_above_may_close(self, client):
@@ -199,11 +200,12 @@ class TestHistoryPage:
         assert [h["action"] for h in page["items"]] == ["start", "submit"]
         submit = page["items"][1]["detail"]
         assert submit["on_time"] is True
-        assert submit["evidence"][0]["file_hash"] == EVIDENCE[0]["file_hash"]
+        assert submit["evidence"][0]["file_id"] == EVIDENCE[0]["file_id"]
+        assert submit["evidence"][0]["sha256"] == HASH
         assert page["items"][1]["at"].endswith("Z")
 
     async def test_evidence_reads_with_its_stage(self, client):
         p = await create(client)
         await to_submitted(client, p["id"])
         evidence = (await client.get(f"/problems/{p['id']}", headers=CITY)).json()["evidence"]
-        assert [(e["name"], e["stage"]) for e in evidence] == [(EVIDENCE[0]["name"], "completion")]
+        assert [(e["name"], e["stage"]) for e in evidence] == [("整改照片.jpg", "completion")]

@@ -76,14 +76,13 @@ class TestCreateProblem:
         assert r.json()["errors"][0]["loc"] == ["body", "plan_due_on"]
         assert await count_problems(client) == 0
 
-    async def test_evidence_without_a_file_hash_is_refused(self, client):
-        r = await client.post(
-            "/problems", json=problem_body(evidence=[{"name": "照片.jpg"}]), headers=YINZHOU
-        )
+    async def test_evidence_without_a_file_id_is_refused(self, client):
+        r = await client.post("/problems", json=problem_body(evidence=[{"note": "照片"}]), headers=YINZHOU)
         assert r.status_code == 422
-        assert r.json()["errors"][0]["loc"] == ["body", "evidence", 0, "file_hash"]
+        assert r.json()["errors"][0]["loc"] == ["body", "evidence", 0, "file_id"]
+        # A hash typed by the client is no longer evidence.
         r = await client.post(
-            "/problems", json=problem_body(evidence=[{"name": "x", "file_hash": "zz"}]), headers=YINZHOU
+            "/problems", json=problem_body(evidence=[{"name": "x", "file_hash": "a" * 64}]), headers=YINZHOU
         )
         assert r.status_code == 422
         assert await count_problems(client) == 0

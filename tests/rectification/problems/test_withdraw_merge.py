@@ -27,12 +27,13 @@ from tests.rectification.conftest import (
     pending_timers,
     tick,
 )
+from tests.rectification.fake_evidence import SIGN_IN_ID
 from tests.rectification.findings.test_findings import FINDING, post
 from tests.rectification.problems.test_lifecycle import act, to_submitted
 
 REASON = "同一问题重复录入"
 TOWN_ADMIN = SignedAs(roles=["district_admin"], scope="ningbo/yinzhou/dongwu", sub="u-dongwu-admin")
-OTHER_EVIDENCE = [{"file_hash": "b" * 64, "name": "签到表.jpg"}]
+OTHER_EVIDENCE = [{"file_id": SIGN_IN_ID}]
 
 
 async def full_history(client, pid):
@@ -271,7 +272,7 @@ class TestMerge:
         assert after["deadline_at"] == target["deadline_at"]
         assert after["merged_from"] == [dup["id"]]
         # The duplicate's evidence, each file once.
-        assert [(e["file_hash"], e["merged_from"]) for e in after["evidence"]] == [
+        assert [(e["sha256"], e["merged_from"]) for e in after["evidence"]] == [
             ("a" * 64, None),
             ("b" * 64, dup["id"]),
         ]
@@ -287,7 +288,7 @@ class TestMerge:
         last = (await full_history(client, target["id"]))[-1]
         assert (last["action"], last["from_status"], last["to_status"]) == ("merge_received", "open", "open")
         assert last["detail"]["merged_from"] == dup["id"] and last["detail"]["reason"] == REASON
-        assert [e["file_hash"] for e in last["detail"]["evidence"]] == ["b" * 64]
+        assert [e["sha256"] for e in last["detail"]["evidence"]] == ["b" * 64]
 
     async def test_the_event_names_the_problem_that_carries_on(self, client):
         target = await create(client, round_code="2026Q1", item_title="党员活动室台账")

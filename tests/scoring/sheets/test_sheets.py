@@ -13,6 +13,7 @@ from tests.scoring.conftest import (
     LEADER,
     NOT_DRAWN,
     OUTSIDER,
+    PHOTO_ID,
     ROUND,
     act,
     as_admin,
@@ -108,16 +109,12 @@ class TestUpdateSheet:
 
     async def test_evidence_is_stamped_with_who_and_when(self, client, clock):
         sheet = await open_sheet(client, VILLAGE)
-        sha = hashlib.sha256(b"photo").hexdigest()
-        item = {
-            "item_code": "C09",
-            "grade": "好",
-            "methods": ["看"],
-            "evidence": [{"file_name": "活动室.jpg", "sha256": sha}],
-        }
+        item = {"item_code": "C09", "grade": "好", "methods": ["看"], "evidence": [{"file_id": PHOTO_ID}]}
         body = (await patch(client, sheet, {"items": [item]})).json()
         [ev] = next(i for i in body["items"] if i["item_code"] == "C09")["evidence"]
-        assert ev["added_by"] == INSPECTOR and ev["added_at"] == utc_z(clock.now()) and ev["sha256"] == sha
+        assert (
+            ev["added_by"] == INSPECTOR and ev["added_at"] == utc_z(clock.now()) and ev["sha256"] == "a" * 64
+        )
 
     @pytest.mark.parametrize(
         ("item", "loc"),
