@@ -30,7 +30,15 @@ from services.notify.demo import people
 from services.registry import SERVICES
 
 REPO = Path(__file__).resolve().parents[1]
-LAYOUT = {"gateway": 0, "sampling": 1, "scoring": 2, "rectification": 3, "notify": 4, "reporting": 5}
+LAYOUT = {
+    "gateway": 0,
+    "sampling": 1,
+    "scoring": 2,
+    "rectification": 3,
+    "notify": 4,
+    "reporting": 5,
+    "evidence": 6,
+}
 
 
 def env(**values: str) -> mock._patch[dict[str, str]]:
@@ -101,6 +109,7 @@ class TestChildEnv:
         "rectification": 9103,
         "notify": 9104,
         "reporting": 9105,
+        "evidence": 9106,
     }
 
     def test_every_child_knows_where_every_process_really_is(self) -> None:

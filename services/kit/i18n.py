@@ -145,6 +145,7 @@ TITLES_ZH: dict[str, str] = {
     # scoring and rectification: evidence named by id
     "evidence-unavailable": "证据服务暂不可用",
     "invalid-evidence": "证据文件不存在或超出范围",
+    "range-not-satisfiable": "请求的范围无法满足",
     # notify
     "delivery-not-found": "未找到该投递记录",
     "event-type-not-found": "未知的事件类型",

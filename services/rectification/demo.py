@@ -21,7 +21,13 @@ from services.kit.db import make_engine, make_sessionmaker
 from services.kit.migrations import upgrade_to_head
 from services.kit.workdays import local_date
 from services.rectification import events
-from services.rectification.clients import DirectoryPerson, DirectorySite, FixedDirectory
+from services.rectification.clients import (
+    DirectoryPerson,
+    DirectorySite,
+    EvidenceFile,
+    FixedDirectory,
+    FixedEvidence,
+)
 from services.rectification.config import Settings
 from services.rectification.deadlines import service as deadlines
 from services.rectification.deadlines.policy import Policy, policy_from
@@ -43,7 +49,19 @@ from services.rectification.problems.schemas import (
 # The demo city admin of notify's directory (`u-admin`): messages to the issuer (a problem submitted
 # for 销号) reach a real person, not an identity notify does not know.
 CITY = Principal(sub="u-admin", roles=("city_admin",), scope="ningbo", name="市委组织部督查科")
-EVIDENCE = [EvidenceIn(file_hash="9f2c" * 16, name="整改佐证.pdf", note="演示数据")]
+EVIDENCE = [EvidenceIn(file_id="demo-evidence-1", note="演示数据")]
+# The demo's evidence file as the evidence service would describe it (no unit: any demo person may name it).
+FILES = FixedEvidence(
+    known={
+        "demo-evidence-1": EvidenceFile(
+            id="demo-evidence-1",
+            sha256="9f2c" * 16,
+            name="整改佐证.pdf",
+            media_type="application/pdf",
+            kind="pdf",
+        )
+    }
+)
 
 SITES = {
     "tiantong": SiteRef(
@@ -206,7 +224,13 @@ async def _run_scenario(session, sc: Scenario, *, today: datetime, policy: Polic
         deadline_on=deadline_on,
     )
     problem = await service.create_problem(
-        session, principal=CITY, problem_in=problem_in, directory=DIRECTORY, now=created, policy=policy
+        session,
+        principal=CITY,
+        problem_in=problem_in,
+        directory=DIRECTORY,
+        files=FILES,
+        now=created,
+        policy=policy,
     )
     problem.source_event_id = marker(sc.name)
     person = Principal(sub=PEOPLE[sc.site].user_id, roles=("responsible",), scope=PEOPLE[sc.site].org_unit)
@@ -228,6 +252,7 @@ async def _run_scenario(session, sc: Scenario, *, today: datetime, policy: Polic
                 problem=problem,
                 note="已完成一半",
                 evidence=[],
+                files=FILES,
                 principal=person,
                 now=at,
                 policy=policy,
@@ -238,6 +263,7 @@ async def _run_scenario(session, sc: Scenario, *, today: datetime, policy: Polic
                 problem=problem,
                 note="整改完成",
                 evidence=EVIDENCE,
+                files=FILES,
                 principal=person,
                 now=at,
                 policy=policy,
@@ -330,6 +356,7 @@ async def _advance_findings(session, *, today: datetime, policy: Policy) -> int:
                 problem=problem,
                 note="整改完成",
                 evidence=EVIDENCE,
+                files=FILES,
                 principal=actor,
                 now=today,
                 policy=policy,

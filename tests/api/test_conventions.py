@@ -25,7 +25,7 @@ Schema = dict[str, Any]
 Doc = dict[str, Any]
 
 METHODS = ("get", "put", "post", "patch", "delete")
-AREAS = ("sampling", "scoring", "rectification", "notify", "reporting")
+AREAS = ("sampling", "scoring", "rectification", "notify", "reporting", "evidence")
 JSON = "application/json"
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_REF = "#/components/schemas/Problem"

@@ -178,9 +178,9 @@ NOTIFICATION_IN = {
     "recipients": [{"kind": "person", "user_id": "u-yinzhou-responsible"}],
 }
 NOTIFICATION_OUT = {**NOTIFICATION_IN, "recipients": [{"kind": "person", "user_id": "u-haishu-responsible"}]}
-EVIDENCE = [
-    {"file_hash": "ab" * 32, "name": "matrix.jpg", "url": "https://evidence.example.gov.cn/matrix.jpg"}
-]
+# Evidence is named by the id of a file uploaded to the evidence service (seeded per district).
+EVIDENCE_IN = [{"file_id": "{file_in}", "note": "matrix"}]
+EVIDENCE_OUT = [{"file_id": "{file_out}", "note": "matrix"}]
 SUBSCRIPTION = _io("subscription_id", "{subscription_in}", "{subscription_out}")
 SUBSCRIPTION_IN = {
     "name": "matrix",
@@ -815,7 +815,7 @@ ROWS: tuple[Row, ...] = (
         "write",
         ADMIN | DISTRICT | {"responsible"},
         params=_io("problem_id", "{fresh_problem}", "{fresh_problem}"),
-        body=_both({"note": "matrix", "evidence": EVIDENCE}, {"note": "matrix", "evidence": EVIDENCE}),
+        body=_both({"note": "matrix", "evidence": EVIDENCE_IN}, {"note": "matrix", "evidence": EVIDENCE_OUT}),
         ok=OK_TRANSITION,
         prepare="fresh_problem:in_progress",
     ),

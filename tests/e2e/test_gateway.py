@@ -59,7 +59,7 @@ class TestForwarding:
 
     async def test_every_area_is_routed(self, system: System):
         async with system.client() as c:
-            for area in ("sampling", "scoring", "rectification", "notify", "reporting"):
+            for area in ("sampling", "scoring", "rectification", "notify", "reporting", "evidence"):
                 r = await c.get(f"/api/v1/{area}/whoami", headers=system.auth())
                 assert r.status_code == 200
                 assert r.json()["service"] == area
@@ -302,7 +302,7 @@ class TestOpenApi:
         assert "/api/v1/sampling/sites/{site_id}" in doc["paths"]
         names = {t["name"] for t in doc["tags"]}
         assert {"gateway.auth", "gateway.status"} <= names
-        for area in ("sampling", "scoring", "rectification", "notify", "reporting"):
+        for area in ("sampling", "scoring", "rectification", "notify", "reporting", "evidence"):
             assert any(n.startswith(area + ".") for n in names), area
         assert "x-unavailable-services" not in doc["info"]
 
@@ -419,7 +419,7 @@ class TestOnlyPublishedOperations:
     async def test_service_pages_are_not_reachable_through_the_api(self, system: System, roles):
         headers = system.auth(roles=roles) if roles else {}
         async with system.client() as c:
-            for area in ("sampling", "scoring", "rectification", "notify", "reporting"):
+            for area in ("sampling", "scoring", "rectification", "notify", "reporting", "evidence"):
                 for page in SERVICE_PAGES:
                     r = await c.get(f"/api/v1/{area}{page}", headers=headers)
                     assert_problem(r, 404, "not-found")
@@ -446,7 +446,8 @@ class TestOnlyPublishedOperations:
             r = await c.get("/api/v1/status", headers=system.auth())
         assert r.status_code == 200
         assert [s["url"] for s in r.json()["services"]] == [
-            f"/api/v1/{a}" for a in ("sampling", "scoring", "rectification", "notify", "reporting")
+            f"/api/v1/{a}"
+            for a in ("sampling", "scoring", "rectification", "notify", "reporting", "evidence")
         ]
         assert "127.0.0.1" not in r.text
 

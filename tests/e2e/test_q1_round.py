@@ -553,7 +553,7 @@ async def score_return_resubmit_lock(
 
 # ------------------------------------------------------------------------------------ rectification
 
-EVIDENCE = [{"file_hash": "ab" * 32, "name": "支委会记录补正.pdf", "note": "近三个月支委会记录"}]
+EVIDENCE_NOTE = "近三个月支委会记录"
 
 
 async def step(
@@ -697,7 +697,21 @@ async def rectify(city: City, rnd: Round, a: dict[str, Any], problems: list[dict
         await remind(city, rnd, first["id"], responsible, site_name)
 
         # 销号: submitted (the verifiers hear), returned (the responsible hears why), resubmitted, closed.
-        body = {"note": "已补齐近三个月支委会记录", "evidence": EVIDENCE}
+        # The responsible person uploads the evidence to the evidence service, then names it by id.
+        pdf = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+        uploaded = await ok(
+            await c.post(
+                "/api/v1/evidence/files",
+                files={"file": ("支委会记录补正.pdf", pdf, "application/pdf")},
+                data={"purpose": "problem", "ref": str(first["id"]), "org_unit": first["site"]["org_unit"]},
+                headers=radmin,
+            )
+        )
+        assert uploaded["kind"] == "pdf" and uploaded["name"] == "支委会记录补正.pdf"
+        body = {
+            "note": "已补齐近三个月支委会记录",
+            "evidence": [{"file_id": uploaded["id"], "note": EVIDENCE_NOTE}],
+        }
         await ok(await c.post(f"{p1}/submit", json=body, headers=radmin))
         await step(
             city,

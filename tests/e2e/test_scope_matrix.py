@@ -515,8 +515,6 @@ async def fresh_problem(m: Matrix, c: httpx.AsyncClient, tag: str, state: str) -
 
 async def advance_problem(m: Matrix, c: httpx.AsyncClient, pid: int, district: str, state: str) -> int:
     """Move a new problem to `state` (assigned to the district's responsible person, who starts it)."""
-    from tests.e2e.scope_matrix import EVIDENCE
-
     admin = m.admin()
     target = STATES.index(state)
     base = f"/api/v1/rectification/problems/{pid}"
@@ -533,14 +531,31 @@ async def advance_problem(m: Matrix, c: httpx.AsyncClient, pid: int, district: s
     if target >= 2:
         await ok(await c.post(f"{base}/start", json={"plan": "matrix"}, headers=responsible))
     if target >= 3:
+        evidence = await evidence_of(m, c, district)
         await ok(
             await c.post(
                 f"{base}/submit",
-                json={"note": "matrix", "evidence": EVIDENCE},
+                json={"note": "matrix", "evidence": [{"file_id": evidence, "note": "matrix"}]},
                 headers=responsible,
             )
         )
     return pid
+
+
+async def evidence_of(m: Matrix, c: httpx.AsyncClient, district: str) -> str:
+    """A photo of the district at the evidence service (uploaded once by the city admin), by id."""
+    key = f"evidence_{district}"
+    if key not in m.seeds:
+        f = await ok(
+            await c.post(
+                "/api/v1/evidence/files",
+                files={"file": (f"{district}.jpg", matrix_jpeg(), "image/jpeg")},
+                data={"purpose": "problem", "ref": "matrix", "org_unit": f"ningbo/{district}"},
+                headers=m.admin(),
+            )
+        )
+        m.seeds[key] = f["id"]
+    return str(m.seeds[key])
 
 
 async def prepare(m: Matrix, c: httpx.AsyncClient, row: Row, caller: Caller, target: str) -> dict[str, Any]:
