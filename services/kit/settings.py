@@ -19,8 +19,8 @@ DEV_PRINCIPAL_SECRET = "dev-only-principal-secret-change-me-0000000000"
 
 Environment = Literal["dev", "test", "production"]
 
-# The development layout: the gateway on BASE_PORT, the services on BASE_PORT+1..+5 (sampling,
-# scoring, rectification, notify, reporting), 8000..8005 unless BASE_PORT says otherwise.
+# The development layout: the gateway on BASE_PORT, the services on BASE_PORT+1..+6 (sampling,
+# scoring, rectification, notify, reporting, evidence), 8000..8006 unless BASE_PORT says otherwise.
 DEFAULT_BASE_PORT = 8000
 PORT_SPAN = 10  # defaults on 8000..8009 belong to the layout and move with it
 _LOCAL_URL = re.compile(r"^(?P<head>https?://(?:127\.0\.0\.1|localhost)):(?P<port>\d+)(?P<tail>(?:/.*)?)$")
@@ -39,7 +39,7 @@ class BaseProcessSettings(BaseSettings):
     environment: Environment = Field("dev", validation_alias=_shared("ENVIRONMENT"))
     host: str = "127.0.0.1"
     port: int = DEFAULT_BASE_PORT
-    # Moves every port of the development layout at once (see _move_the_layout); unset: 8000..8005.
+    # Moves every port of the development layout at once (see _move_the_layout); unset: 8000..8006.
     base_port: int | None = Field(None, validation_alias=_shared("BASE_PORT"), ge=1, le=65535 - PORT_SPAN)
     var_dir: Path = Field(Path("var"), validation_alias=_shared("VAR_DIR"))
     log_level: str = Field("INFO", validation_alias=_shared("LOG_LEVEL"))
